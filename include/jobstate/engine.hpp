@@ -1,0 +1,94 @@
+// engine: the public façade of jobstate.
+#ifndef JOBSTATE_ENGINE_HPP
+#define JOBSTATE_ENGINE_HPP
+
+#include <jobstate/export.hpp>
+#include <jobstate/options.hpp>
+#include <jobstate/requests.hpp>
+#include <jobstate/result.hpp>
+
+#include <memory>
+
+namespace jobstate {
+
+/// An open job database. Made by `engine::open`; closed when destroyed.
+///
+/// Thread-safe: any number of threads may call any member at once. Mutations
+/// from concurrent callers are committed together (group commit); each call
+/// returns only once its own change is durable under `options::durability`.
+/// Reads never wait for writers.
+///
+/// Every mutation is validated before anything is written: on error nothing
+/// changes. A failed mutation that concerns an existing job reports the job's
+/// current status and revision in the error.
+class JOBSTATE_EXPORT engine {
+ public:
+  /// Opens (creating when missing) the database in `opts.path`.
+  /// Errors: invalid_argument (bad options), unsupported_version (written by
+  /// another schema), corrupt, io_error (permissions, disk).
+  static result<std::unique_ptr<engine>> open(const options& opts);
+
+  /// Waits for mutations in flight, then closes the database.
+  ~engine();
+  engine(const engine&) = delete;
+  engine& operator=(const engine&) = delete;
+
+  /// Creates a pending job. With an idempotency key already used in this
+  /// project, returns the existing job (`created == false`).
+  /// Errors: invalid_argument, too_large, already_exists (key used for a
+  /// different kind or input), gone (key's job purged), storage_full.
+  result<created_job> create(const create_request& request);
+
+  /// The current snapshot of a job.
+  /// Errors: not_found, gone (purged), corrupt, invalid_argument.
+  result<job> get(const job_ref& ref) const;
+
+  /// pending → running. Errors: not_found, gone, illegal_transition,
+  /// conflict, storage_full.
+  result<job> start(const job_ref& ref, const mutation_options& opts = {});
+
+  /// Records progress of a running job (replacing the previous progress).
+  /// Errors: not_found, gone, illegal_transition (not running),
+  /// invalid_argument (percent outside 0..100), too_large, conflict.
+  result<job> report_progress(const job_ref& ref, const progress& p,
+                              const mutation_options& opts = {});
+
+  /// running → succeeded, partially_succeeded or failed.
+  /// Errors: not_found, gone, illegal_transition (e.g. the job was
+  /// cancelled first: the error carries its status), invalid_argument,
+  /// too_large, conflict.
+  result<job> complete(const job_ref& ref, const completion& c,
+                       const mutation_options& opts = {});
+
+  /// pending or running → cancelled, recording `reason` as the job's error
+  /// message (code "cancelled"). Errors: as complete.
+  result<job> cancel(const job_ref& ref, std::string_view reason = {},
+                     const mutation_options& opts = {});
+
+  /// Creates a new pending job from a terminal one: same account, project,
+  /// kind, input and source; `original_job_id` = ref.id; attempt + 1. The
+  /// original is untouched. Errors: not_found, gone, illegal_transition (not
+  /// terminal), storage_full.
+  result<job> rerun(const job_ref& ref, const rerun_options& opts = {});
+
+  /// One page of a project's jobs, newest first.
+  /// Errors: invalid_argument (bad cursor, limit, or ids).
+  result<job_page> list(const list_query& query) const;
+
+  /// Removes terminal jobs completed before now - older_than, leaving
+  /// tombstones, and forgets tombstones older than the retention.
+  result<purge_result> purge(const purge_request& request);
+
+  /// The options this engine was opened with.
+  const jobstate::options& options() const noexcept;
+
+  class impl;
+
+ private:
+  explicit engine(std::unique_ptr<impl> impl);
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace jobstate
+
+#endif  // JOBSTATE_ENGINE_HPP

@@ -1,0 +1,94 @@
+// The job record: everything jobstate knows about one asynchronous job.
+// Field by field documentation: docs/data-model.md.
+#ifndef JOBSTATE_JOB_HPP
+#define JOBSTATE_JOB_HPP
+
+#include <jobstate/job_id.hpp>
+#include <jobstate/status.hpp>
+
+#include <boost/json/value.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace jobstate {
+
+/// UTC time with microsecond precision, as stored and rendered.
+using timestamp = std::chrono::sys_time<std::chrono::microseconds>;
+
+/// Why a job failed (or was cancelled): a machine-readable code and a message
+/// for people. Both are free-form text chosen by whoever ends the job.
+struct job_error {
+  std::string code;
+  std::string message;
+  friend bool operator==(const job_error&, const job_error&) = default;
+};
+
+/// Counters of a job made of parts (a batch's children, a file's pages):
+/// the published APIs' {total, succeeded, failed, cancelled, pending}.
+struct progress_counts {
+  std::uint64_t total = 0;
+  std::uint64_t succeeded = 0;
+  std::uint64_t failed = 0;
+  std::uint64_t cancelled = 0;
+  std::uint64_t pending = 0;
+  friend bool operator==(const progress_counts&,
+                         const progress_counts&) = default;
+};
+
+/// How far a job has come. Every part is optional: a percentage, counters,
+/// and free-form JSON details (null when absent).
+struct progress {
+  std::optional<double> percent;  ///< 0 to 100.
+  std::optional<progress_counts> counts;
+  boost::json::value details;
+  friend bool operator==(const progress&, const progress&) = default;
+};
+
+/// One event of a job's timeline; every mutation appends one.
+struct history_event {
+  std::string step;      ///< "created", "started", "progress", "succeeded", ...
+  timestamp at;          ///< When the mutation committed.
+  std::int64_t duration_ms = 0;  ///< Time since the previous event (0 first).
+  job_status status = job_status::pending;  ///< Status after the event.
+  boost::json::value details;  ///< Caller-supplied JSON, null when none.
+  friend bool operator==(const history_event&, const history_event&) = default;
+};
+
+/// A snapshot of a job. A plain value: copy it, keep it, it never changes
+/// under you; the engine hands out a new snapshot after every mutation.
+struct job {
+  job_id id;
+  std::string account_id;  ///< Tenancy: lookups in other accounts miss it.
+  std::string project_id;  ///< Tenancy within the account.
+  std::string kind;        ///< The operation, e.g. "parse", "chat/completions".
+  job_status status = job_status::pending;
+
+  timestamp created_at{};
+  std::optional<timestamp> started_at;    ///< Set by start.
+  std::optional<timestamp> completed_at;  ///< Set on reaching a terminal status.
+
+  std::optional<std::string> source_id;       ///< The document or object worked on.
+  std::optional<std::string> correlation_id;  ///< The caller's own tracing id.
+  std::optional<std::string> idempotency_key; ///< As given to create.
+  std::optional<job_id> original_job_id;      ///< Set on a rerun: the job rerun.
+  std::optional<job_id> parent_id;            ///< Set on a batch's child.
+  std::uint32_t attempt = 1;  ///< 1 for a new job, +1 per rerun.
+
+  boost::json::value input;   ///< As given to create; reused by rerun.
+  boost::json::value result;  ///< Set on success (null otherwise).
+  std::optional<job_error> error;  ///< Set on failure or cancellation.
+  jobstate::progress progress;
+
+  std::vector<history_event> history;
+  std::uint64_t revision = 0;  ///< 1 when created, +1 per mutation.
+
+  friend bool operator==(const job&, const job&) = default;
+};
+
+}  // namespace jobstate
+
+#endif  // JOBSTATE_JOB_HPP

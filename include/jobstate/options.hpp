@@ -1,0 +1,66 @@
+// Options for opening an engine: plain structs with in-class defaults.
+#ifndef JOBSTATE_OPTIONS_HPP
+#define JOBSTATE_OPTIONS_HPP
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace jobstate {
+
+/// What an acknowledged mutation survives. See docs/operations.md.
+enum class durability {
+  /// fsync on every commit: an acknowledged change survives a crash of the
+  /// process and of the machine. The default.
+  full,
+  /// Data is synced, the meta page is not: a machine crash may lose the last
+  /// acknowledged commits but never corrupts the database.
+  no_meta_sync,
+  /// No fsync: survives a crash of the process, not of the machine; a
+  /// machine crash may lose recent commits (the OS flushes eventually).
+  no_sync,
+};
+
+/// Documented size limits, each enforced with a clear error before anything
+/// is written. Sizes are in bytes of UTF-8 text.
+struct limits {
+  std::size_t max_id_size = 256;      ///< account, project, source, correlation, idempotency key.
+  std::size_t max_kind_size = 128;    ///< The job's kind.
+  std::size_t max_json_size = 1 << 20;  ///< Serialized input, result, details, progress.
+  std::size_t max_text_size = 4096;   ///< Error code and message, cancel reason.
+  std::size_t max_history = 1000;     ///< Events kept per job (see data-model.md).
+  std::size_t max_page_size = 1000;   ///< Jobs in one list page.
+};
+
+/// How to open an engine.
+struct options {
+  // --- behaviour ---
+
+  /// Directory holding the database; created when missing. Required.
+  std::string path;
+  /// How long a purged job's tombstone answers `gone` (and keeps its
+  /// idempotency key) before it is forgotten.
+  std::chrono::seconds tombstone_retention = std::chrono::hours(24 * 7);
+  /// Limits on what callers may store.
+  jobstate::limits limits;
+
+  // --- performance ---
+
+  /// Commit durability; weaker modes trade safety for speed.
+  jobstate::durability durability = jobstate::durability::full;
+  /// Initial size of the memory map. The file grows as data is written, not
+  /// to this size.
+  std::uint64_t map_size = std::uint64_t{64} << 20;
+  /// The map doubles, up to this bound, when it fills; past it mutations
+  /// fail with storage_full. Set equal to map_size to disable growth.
+  std::uint64_t max_map_size = std::uint64_t{64} << 30;
+  /// Concurrent read transactions across all processes sharing the database.
+  unsigned max_readers = 1024;
+  /// Most mutations committed in one write transaction (group commit).
+  std::size_t max_batch = 256;
+};
+
+}  // namespace jobstate
+
+#endif  // JOBSTATE_OPTIONS_HPP

@@ -1,0 +1,106 @@
+// The arguments and answers of engine operations: plain structs.
+#ifndef JOBSTATE_REQUESTS_HPP
+#define JOBSTATE_REQUESTS_HPP
+
+#include <jobstate/job.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace jobstate {
+
+/// Names a job within its tenancy. A job of another account or project is
+/// not found, exactly as if it did not exist.
+struct job_ref {
+  std::string account_id;
+  std::string project_id;
+  job_id id;
+};
+
+/// What `engine::create` needs. account_id, project_id and kind are required.
+struct create_request {
+  std::string account_id;
+  std::string project_id;
+  std::string kind;
+  boost::json::value input;  ///< Kept so that rerun can reproduce the job.
+  std::optional<std::string> source_id;
+  std::optional<std::string> correlation_id;
+  /// The same key in the same project returns the job first created with it
+  /// (even after it was purged, while its tombstone lasts), never a new one.
+  std::optional<std::string> idempotency_key;
+  boost::json::value details;  ///< Recorded on the "created" history event.
+};
+
+/// The answer of `engine::create`.
+struct created_job {
+  jobstate::job job;
+  /// False when an idempotency key matched an existing job, which is returned
+  /// unchanged.
+  bool created = true;
+};
+
+/// Options every mutation of an existing job accepts.
+struct mutation_options {
+  /// Compare-and-set: when given, the mutation fails with `conflict` unless
+  /// the job's revision is exactly this.
+  std::optional<std::uint64_t> expected_revision;
+  boost::json::value details;  ///< Recorded on the history event.
+};
+
+/// How a running job ends (see `engine::complete`).
+struct completion {
+  /// succeeded, partially_succeeded or failed.
+  job_status status = job_status::succeeded;
+  boost::json::value result;       ///< Stored as the job's result.
+  std::optional<job_error> error;  ///< Required when status is failed.
+};
+
+/// Options of `engine::rerun`.
+struct rerun_options {
+  std::optional<std::string> correlation_id;  ///< Default: the original's.
+  boost::json::value details;  ///< Recorded on the new job's "created" event.
+};
+
+/// A query for `engine::list`: the jobs of one project, newest first,
+/// optionally filtered (filters combine with AND).
+struct list_query {
+  std::string account_id;
+  std::string project_id;
+  std::optional<job_status> status;
+  std::optional<std::string> kind;
+  std::optional<job_id> parent_id;
+  std::optional<job_id> original_job_id;
+  std::size_t limit = 50;  ///< 1 to limits::max_page_size.
+  /// Empty for the first page, else a previous page's next_cursor. A cursor
+  /// stays valid while jobs are created or purged: pages never repeat or skip
+  /// a job that existed when the listing began.
+  std::string cursor;
+};
+
+/// One page of `engine::list`.
+struct job_page {
+  std::vector<job> jobs;
+  std::string next_cursor;  ///< Empty when this is the last page.
+};
+
+/// What `engine::purge` removes: terminal jobs completed more than
+/// `older_than` ago, at most `max_jobs` of them per call.
+struct purge_request {
+  std::chrono::seconds older_than{0};
+  std::size_t max_jobs = 10000;
+};
+
+/// The answer of `engine::purge`.
+struct purge_result {
+  std::uint64_t purged = 0;              ///< Jobs removed (tombstones left).
+  std::uint64_t tombstones_expired = 0;  ///< Old tombstones forgotten.
+  bool more = false;  ///< True when max_jobs stopped it early: call again.
+};
+
+}  // namespace jobstate
+
+#endif  // JOBSTATE_REQUESTS_HPP
