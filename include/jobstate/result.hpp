@@ -36,8 +36,9 @@ class [[nodiscard]] result {
   T&& value() && { return throw_if_error(), std::move(**this); }
 
   /// The error; an empty error (code 0) when this holds a value.
-  jobstate::error error() const {
-    return has_value() ? jobstate::error{} : std::get<1>(state_);
+  const jobstate::error& error() const noexcept {
+    static const jobstate::error none;
+    return has_value() ? none : std::get<1>(state_);
   }
   /// Shorthand for error().code().
   std::error_code code() const noexcept {

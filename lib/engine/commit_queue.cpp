@@ -1,0 +1,125 @@
+#include "engine/commit_queue.hpp"
+
+#include "model/time.hpp"
+
+namespace jobstate::engine_detail {
+namespace {
+
+// Each growth doubles the map; a batch that still does not fit after this
+// many retries is answered with storage_full.
+constexpr int max_attempts = 8;
+// Headroom granted past max_map_size to a purge that hit the limit.
+constexpr std::uint64_t purge_headroom = std::uint64_t{1} << 20;
+
+}  // namespace
+
+commit_queue::commit_queue(store::job_store& store, std::size_t max_batch,
+                           commit_listener listener)
+    : store_(store), max_batch_(max_batch), listener_(std::move(listener)) {
+  committer_ = std::thread([this] { run(); });
+}
+
+commit_queue::~commit_queue() { close(); }
+
+void commit_queue::submit(std::unique_ptr<pending_write> w) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!closing_) {
+      queue_.push_back(std::move(w));
+      wake_.notify_one();
+      return;
+    }
+  }
+  const error closed(errc::engine_closed, "the engine is closing");
+  w->finish(&closed);
+}
+
+void commit_queue::close() {
+  {
+    std::lock_guard lock(mutex_);
+    closing_ = true;
+    wake_.notify_one();
+  }
+  if (committer_.joinable()) committer_.join();
+}
+
+void commit_queue::run() {
+  std::vector<std::unique_ptr<pending_write>> batch;
+  std::unique_lock lock(mutex_);
+  while (true) {
+    wake_.wait(lock, [this] { return !queue_.empty() || closing_; });
+    if (queue_.empty()) return;  // Closing, and everything is committed.
+    while (!queue_.empty() && batch.size() < max_batch_) {
+      batch.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+    lock.unlock();
+    commit_batch(batch);
+    batch.clear();
+    lock.lock();
+  }
+}
+
+void commit_queue::commit_batch(
+    std::vector<std::unique_ptr<pending_write>>& batch) {
+  bool headroom_granted = false;
+  for (int attempt = 1;; ++attempt) {
+    const timestamp now = model::now();
+    auto w = store_.begin_write();
+    if (!w) {
+      for (auto& p : batch) p->finish(&w.error());
+      return;
+    }
+    bool full = false;
+    bool purge_full = false;
+    for (auto& p : batch) {
+      auto applied = w->begin_savepoint();
+      if (applied) {
+        applied = p->apply(*w, now);
+        if (applied) {
+          applied = w->release_savepoint();
+        } else {
+          w->rollback_savepoint();
+        }
+      }
+      if (!applied && applied.code() == errc::storage_full) {
+        full = true;
+        purge_full = purge_full || p->frees_space();
+      }
+    }
+    // A full map: end the transaction (LMDB resizes only with none active),
+    // grow, and run the whole batch again. Past the limit, the mutations that
+    // did not fit fail alone with storage_full and the others commit.
+    const bool may_grow =
+        attempt < max_attempts &&
+        (store_.can_grow() || (purge_full && !headroom_granted));
+    if (full && may_grow) {
+      w->abort();
+      if (make_room(purge_full, headroom_granted)) continue;
+    }
+    auto committed = full && may_grow ? result<void>(errc::storage_full)
+                                      : w->commit();
+    if (!committed && committed.code() == errc::storage_full && may_grow &&
+        !full && make_room(purge_full, headroom_granted)) {
+      continue;
+    }
+    if (!committed) {
+      for (auto& p : batch) p->finish(&committed.error());
+      return;
+    }
+    for (auto& p : batch) p->finish(nullptr);
+    if (listener_ && !w->changes().empty()) listener_(w->changes());
+    return;
+  }
+}
+
+bool commit_queue::make_room(bool purge_full, bool& headroom_granted) {
+  if (auto grew = store_.grow(); grew && *grew) return true;
+  if (purge_full && !headroom_granted) {
+    headroom_granted = true;
+    return static_cast<bool>(store_.grow_for_purge(purge_headroom));
+  }
+  return false;
+}
+
+}  // namespace jobstate::engine_detail

@@ -1,0 +1,112 @@
+// Group commit: mutations from any number of threads queue here; one
+// committer thread applies as many as are waiting in one LMDB write
+// transaction, each in its own savepoint, and acknowledges each after the
+// transaction is durable. A lone mutation is committed at once: the
+// committer never waits for company.
+#ifndef JOBSTATE_ENGINE_COMMIT_QUEUE_HPP
+#define JOBSTATE_ENGINE_COMMIT_QUEUE_HPP
+
+#include "store/job_store.hpp"
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+namespace jobstate::engine_detail {
+
+/// One queued mutation. `apply` may run more than once (a batch is retried
+/// after the map grows); `finish` runs exactly once, after the commit.
+class pending_write {
+ public:
+  virtual ~pending_write() = default;
+  /// Applies the change inside `w`; an error rolls back this change alone.
+  virtual result<void> apply(store::write_txn& w, timestamp now) = 0;
+  /// Delivers the outcome: the applied result, or `batch_error` when the
+  /// transaction as a whole failed to commit.
+  virtual void finish(const error* batch_error) = 0;
+  /// Purges may use headroom past the map limit: they free space.
+  virtual bool frees_space() const { return false; }
+};
+
+/// A pending_write around a function `result<T>(write_txn&, timestamp)` and
+/// a completion `void(result<T>)`.
+template <class T, class Apply, class Done>
+class write_op final : public pending_write {
+ public:
+  write_op(Apply apply, Done done, bool frees_space)
+      : apply_(std::move(apply)),
+        done_(std::move(done)),
+        frees_space_(frees_space) {}
+
+  result<void> apply(store::write_txn& w, timestamp now) override {
+    outcome_.emplace(apply_(w, now));
+    if (!*outcome_) return outcome_->error();
+    return {};
+  }
+  void finish(const error* batch_error) override {
+    if (batch_error != nullptr && outcome_ && *outcome_) {
+      done_(result<T>(*batch_error));
+    } else if (outcome_) {
+      done_(std::move(*outcome_));
+    } else {
+      done_(result<T>(batch_error ? *batch_error : error(errc::io_error)));
+    }
+  }
+  bool frees_space() const override { return frees_space_; }
+
+ private:
+  Apply apply_;
+  Done done_;
+  bool frees_space_;
+  std::optional<result<T>> outcome_;
+};
+
+template <class T, class Apply, class Done>
+std::unique_ptr<pending_write> make_write(Apply apply, Done done,
+                                          bool frees_space = false) {
+  return std::make_unique<write_op<T, Apply, Done>>(
+      std::move(apply), std::move(done), frees_space);
+}
+
+class commit_queue {
+ public:
+  /// Called on the committer thread after each successful commit with the
+  /// changes it made durable (in sequence order).
+  using commit_listener =
+      std::function<void(const std::vector<store::change_record>&)>;
+
+  commit_queue(store::job_store& store, std::size_t max_batch,
+               commit_listener listener);
+  /// Commits what is queued, then stops the committer.
+  ~commit_queue();
+
+  /// Queues `w`. After close(), `w` finishes at once with engine_closed.
+  void submit(std::unique_ptr<pending_write> w);
+  /// Commits everything queued so far and stops accepting more.
+  void close();
+
+ private:
+  void run();
+  void commit_batch(std::vector<std::unique_ptr<pending_write>>& batch);
+  /// Grows the map (or grants a purge its headroom); false when it cannot.
+  bool make_room(bool purge_full, bool& headroom_granted);
+
+  store::job_store& store_;
+  const std::size_t max_batch_;
+  commit_listener listener_;
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<std::unique_ptr<pending_write>> queue_;  // GUARDED_BY(mutex_)
+  bool closing_ = false;                              // GUARDED_BY(mutex_)
+  std::thread committer_;
+};
+
+}  // namespace jobstate::engine_detail
+
+#endif  // JOBSTATE_ENGINE_COMMIT_QUEUE_HPP

@@ -1,0 +1,162 @@
+#include "engine/mutations.hpp"
+
+#include "model/transitions.hpp"
+
+namespace jobstate::engine_detail {
+namespace {
+
+error not_found(const job_id& id) {
+  return error(errc::not_found, "job " + id.to_string());
+}
+
+// Loads, changes with `change` (a model transition), writes back and records
+// the change. `change` leaves the job untouched when it fails.
+template <class Change>
+result<job> update(store::write_txn& w, const job_ref& ref, timestamp now,
+                   Change&& change) {
+  auto before = load(w, ref);
+  if (!before) return before;
+  job after = *before;
+  if (auto r = change(after); !r) return r.error();
+  if (auto r = w.update(*before, after); !r) return r.error();
+  if (auto r = w.record_change(after, after.history.back().step, now); !r) {
+    return r.error();
+  }
+  return after;
+}
+
+// The request an idempotency key was first used with must match this one:
+// a key names one request, not one job of any shape.
+bool same_request(const job& existing, const create_request& r) {
+  return existing.kind == r.kind && existing.input == r.input &&
+         existing.source_id == r.source_id;
+}
+
+}  // namespace
+
+result<job> load(const store::txn_view& txn, const job_ref& ref) {
+  auto found = txn.find(ref.id);
+  if (!found) return found.error();
+  if (*found) {
+    if ((*found)->account_id != ref.account_id ||
+        (*found)->project_id != ref.project_id) {
+      return not_found(ref.id);
+    }
+    return std::move(**found);
+  }
+  auto t = txn.find_tombstone(ref.id);
+  if (!t) return t.error();
+  if (*t && (*t)->account_id == ref.account_id &&
+      (*t)->project_id == ref.project_id) {
+    return error(errc::gone, "job " + ref.id.to_string() + " was purged")
+        .with_job_state((*t)->status, (*t)->revision);
+  }
+  return not_found(ref.id);
+}
+
+result<created_job> create(store::write_txn& w, const create_request& r,
+                           timestamp now) {
+  if (r.idempotency_key) {
+    auto mapped =
+        w.find_idempotent(r.account_id, r.project_id, *r.idempotency_key);
+    if (!mapped) return mapped.error();
+    if (*mapped) {
+      auto existing = load(w, job_ref{r.account_id, r.project_id, **mapped});
+      if (existing && existing->idempotency_key == r.idempotency_key) {
+        if (!same_request(*existing, r)) {
+          return error(errc::already_exists,
+                       "idempotency key \"" + *r.idempotency_key +
+                           "\" already created job " +
+                           existing->id.to_string() +
+                           " with a different kind, input or source_id");
+        }
+        return created_job{std::move(*existing), false};
+      }
+      if (!existing && existing.code() == errc::gone) {
+        return error(errc::gone, "idempotency key \"" + *r.idempotency_key +
+                                     "\" created job " +
+                                     (*mapped)->to_string() +
+                                     ", which was purged");
+      }
+      if (!existing && existing.code() != errc::not_found) {
+        return existing.error();
+      }
+      // Otherwise the entry is a hash collision or stale: take the key over.
+    }
+  }
+  job j = model::make_job(r, job_id::generate(), now);
+  if (auto ins = w.insert(j); !ins) return ins.error();
+  if (auto c = w.record_change(j, "created", now); !c) return c.error();
+  return created_job{std::move(j), true};
+}
+
+result<job> start(store::write_txn& w, const job_ref& ref,
+                  const mutation_options& opts, timestamp now,
+                  const limits& lim) {
+  return update(w, ref, now, [&](job& j) {
+    return model::apply_start(j, opts, now, lim);
+  });
+}
+
+result<job> report_progress(store::write_txn& w, const job_ref& ref,
+                            const progress& p, const mutation_options& opts,
+                            timestamp now, const limits& lim) {
+  return update(w, ref, now, [&](job& j) {
+    return model::apply_progress(j, p, opts, now, lim);
+  });
+}
+
+result<job> complete(store::write_txn& w, const job_ref& ref,
+                     const completion& c, const mutation_options& opts,
+                     timestamp now, const limits& lim) {
+  return update(w, ref, now, [&](job& j) {
+    return model::apply_complete(j, c, opts, now, lim);
+  });
+}
+
+result<job> cancel(store::write_txn& w, const job_ref& ref,
+                   std::string_view reason, const mutation_options& opts,
+                   timestamp now, const limits& lim) {
+  return update(w, ref, now, [&](job& j) {
+    return model::apply_cancel(j, reason, opts, now, lim);
+  });
+}
+
+result<job> rerun(store::write_txn& w, const job_ref& ref,
+                  const rerun_options& opts, timestamp now) {
+  auto original = load(w, ref);
+  if (!original) return original;
+  if (auto r = model::check_rerun(*original); !r) return r.error();
+  job j = model::make_rerun(*original, opts, job_id::generate(), now);
+  if (auto ins = w.insert(j); !ins) return ins.error();
+  if (auto c = w.record_change(j, "created", now); !c) return c.error();
+  return j;
+}
+
+result<purge_result> purge(store::write_txn& w, const purge_request& r,
+                           std::chrono::seconds tombstone_retention,
+                           timestamp now) {
+  purge_result out;
+  auto ids = w.completed_before(now - r.older_than, r.max_jobs + 1);
+  if (!ids) return ids.error();
+  out.more = ids->size() > r.max_jobs;
+  if (out.more) ids->pop_back();
+  for (const job_id& id : *ids) {
+    auto j = w.find(id);
+    if (!j) return j.error();
+    if (!*j) {
+      return error(errc::corrupt, "completion index names job " +
+                                      id.to_string() + ", which is missing");
+    }
+    if (auto p = w.purge(**j, now); !p) return p.error();
+    if (auto c = w.record_change(**j, "purged", now); !c) return c.error();
+    ++out.purged;
+  }
+  auto expired = w.expire_tombstones(now - tombstone_retention, r.max_jobs);
+  if (!expired) return expired.error();
+  out.tombstones_expired = *expired;
+  out.more = out.more || *expired == r.max_jobs;
+  return out;
+}
+
+}  // namespace jobstate::engine_detail

@@ -1,0 +1,43 @@
+// The state machine applied to job records: pure functions, no I/O.
+//
+// Each function checks the expected revision and the transition table, then
+// changes the record in place, appends one history event and bumps the
+// revision. On error the record is left exactly as it was.
+#ifndef JOBSTATE_MODEL_TRANSITIONS_HPP
+#define JOBSTATE_MODEL_TRANSITIONS_HPP
+
+#include <jobstate/options.hpp>
+#include <jobstate/requests.hpp>
+#include <jobstate/result.hpp>
+
+namespace jobstate::model {
+
+/// A new pending job at revision 1 with its "created" event.
+job make_job(const create_request& request, job_id id, timestamp now);
+
+/// A new pending job that reruns terminal job `original`.
+/// REQUIRES: is_terminal(original.status) (checked by check_rerun).
+job make_rerun(const job& original, const rerun_options& opts, job_id id,
+               timestamp now);
+
+/// Whether `original` may be rerun: illegal_transition unless terminal.
+result<void> check_rerun(const job& original);
+
+result<void> apply_start(job& j, const mutation_options& opts, timestamp now,
+                         const limits& lim);
+result<void> apply_progress(job& j, const progress& p,
+                            const mutation_options& opts, timestamp now,
+                            const limits& lim);
+result<void> apply_complete(job& j, const completion& c,
+                            const mutation_options& opts, timestamp now,
+                            const limits& lim);
+result<void> apply_cancel(job& j, std::string_view reason,
+                          const mutation_options& opts, timestamp now,
+                          const limits& lim);
+
+/// The error code recorded on a cancelled job.
+inline constexpr std::string_view cancelled_error_code = "cancelled";
+
+}  // namespace jobstate::model
+
+#endif  // JOBSTATE_MODEL_TRANSITIONS_HPP

@@ -1,0 +1,348 @@
+#include "store/codec.hpp"
+
+#include "model/validation.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <bit>
+#include <cstring>
+
+namespace jobstate::store {
+namespace {
+
+// The first byte of each value says what it is and in which format version,
+// so that a reader never mistakes one kind of value for another.
+constexpr std::uint8_t job_format_v1 = 0x11;
+constexpr std::uint8_t tombstone_format_v1 = 0x21;
+constexpr std::uint8_t change_format_v1 = 0x31;
+using model::max_json_depth;
+
+class writer {
+ public:
+  explicit writer(std::uint8_t format) {
+    out_.reserve(256);
+    out_.push_back(static_cast<char>(format));
+  }
+  void u8(std::uint8_t v) { out_.push_back(static_cast<char>(v)); }
+  void varint(std::uint64_t v) {
+    while (v >= 0x80) {
+      out_.push_back(static_cast<char>(v | 0x80));
+      v >>= 7;
+    }
+    out_.push_back(static_cast<char>(v));
+  }
+  void i64(std::int64_t v) {  // zigzag, so small negatives stay short
+    varint((static_cast<std::uint64_t>(v) << 1) ^
+           static_cast<std::uint64_t>(v >> 63));
+  }
+  void f64(double v) {
+    const auto bits = std::bit_cast<std::uint64_t>(v);
+    for (int i = 0; i < 8; ++i) u8(static_cast<std::uint8_t>(bits >> (8 * i)));
+  }
+  void str(std::string_view s) {
+    varint(s.size());
+    out_.append(s);
+  }
+  void id(const job_id& i) {
+    out_.append(reinterpret_cast<const char*>(i.bytes().data()), job_id::size);
+  }
+  void time(timestamp t) { i64(t.time_since_epoch().count()); }
+  void json(const boost::json::value& v) {
+    // Null is stored as an empty string: the common case costs one byte.
+    if (v.is_null()) {
+      varint(0);
+    } else {
+      str(boost::json::serialize(v));
+    }
+  }
+  std::string finish() && {
+    const std::uint32_t crc = crc32c(out_);
+    for (int i = 0; i < 4; ++i) u8(static_cast<std::uint8_t>(crc >> (8 * i)));
+    return std::move(out_);
+  }
+
+ private:
+  std::string out_;
+};
+
+// Reads what `writer` wrote. Every read checks bounds; the first failure
+// sticks, so decoders read all fields and check `ok()` once at the end.
+class reader {
+ public:
+  explicit reader(std::string_view bytes) : in_(bytes) {}
+
+  // Checks the format byte and the trailing checksum.
+  bool open(std::uint8_t format) {
+    if (in_.size() < 5 || static_cast<std::uint8_t>(in_[0]) != format) {
+      return fail();
+    }
+    std::uint32_t stored = 0;
+    for (int i = 0; i < 4; ++i) {
+      stored |= std::uint32_t{static_cast<std::uint8_t>(in_[in_.size() - 4 + i])}
+                << (8 * i);
+    }
+    if (crc32c(in_.substr(0, in_.size() - 4)) != stored) return fail();
+    in_ = in_.substr(1, in_.size() - 5);
+    return true;
+  }
+  std::uint8_t u8() {
+    if (in_.empty()) return fail(), 0;
+    const auto v = static_cast<std::uint8_t>(in_[0]);
+    in_.remove_prefix(1);
+    return v;
+  }
+  std::uint64_t varint() {
+    std::uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      const std::uint8_t b = u8();
+      v |= std::uint64_t{b & 0x7fu} << shift;
+      if ((b & 0x80) == 0) return v;
+    }
+    return fail(), 0;
+  }
+  std::int64_t i64() {
+    const std::uint64_t z = varint();
+    return static_cast<std::int64_t>((z >> 1) ^ (~(z & 1) + 1));
+  }
+  double f64() {
+    std::uint64_t bits = 0;
+    for (int i = 0; i < 8; ++i) bits |= std::uint64_t{u8()} << (8 * i);
+    return std::bit_cast<double>(bits);
+  }
+  std::string_view view() {
+    const std::uint64_t n = varint();
+    if (n > in_.size()) return fail(), std::string_view{};
+    const std::string_view s = in_.substr(0, n);
+    in_.remove_prefix(n);
+    return s;
+  }
+  std::string str() { return std::string(view()); }
+  job_id id() {
+    if (in_.size() < job_id::size) return fail(), job_id{};
+    job_id::bytes_type b;
+    std::memcpy(b.data(), in_.data(), job_id::size);
+    in_.remove_prefix(job_id::size);
+    return job_id(b);
+  }
+  timestamp time() { return timestamp(std::chrono::microseconds(i64())); }
+  job_status status() {
+    const std::uint8_t s = u8();
+    if (s > static_cast<std::uint8_t>(job_status::cancelled)) fail();
+    return static_cast<job_status>(s);
+  }
+  boost::json::value json() {
+    const std::string_view text = view();
+    if (text.empty()) return nullptr;
+    boost::system::error_code ec;
+    boost::json::parse_options opts;
+    opts.max_depth = max_json_depth;
+    boost::json::value v = boost::json::parse(text, ec, {}, opts);
+    if (ec) fail();
+    return v;
+  }
+  /// No read has failed so far.
+  bool good() const noexcept { return ok_; }
+  /// Every read succeeded and every byte was consumed.
+  bool ok() const noexcept { return ok_ && in_.empty(); }
+
+ private:
+  bool fail() {
+    ok_ = false;
+    in_ = {};
+    return false;
+  }
+  std::string_view in_;
+  bool ok_ = true;
+};
+
+error corrupt(std::string_view what) {
+  return error(errc::corrupt, std::string(what) +
+                                  " failed to decode (bad checksum or layout)");
+}
+
+enum job_flags : std::uint8_t {
+  has_started = 1 << 0,
+  has_completed = 1 << 1,
+  has_source = 1 << 2,
+  has_correlation = 1 << 3,
+  has_idempotency = 1 << 4,
+  has_original = 1 << 5,
+  has_parent = 1 << 6,
+  has_error = 1 << 7,
+};
+enum progress_flags : std::uint8_t { has_percent = 1, has_counts = 2 };
+
+}  // namespace
+
+std::string encode(const job& j) {
+  writer w(job_format_v1);
+  w.id(j.id);
+  w.str(j.account_id);
+  w.str(j.project_id);
+  w.str(j.kind);
+  w.u8(static_cast<std::uint8_t>(j.status));
+  w.varint(j.revision);
+  w.varint(j.attempt);
+  w.time(j.created_at);
+  std::uint8_t flags = 0;
+  if (j.started_at) flags |= has_started;
+  if (j.completed_at) flags |= has_completed;
+  if (j.source_id) flags |= has_source;
+  if (j.correlation_id) flags |= has_correlation;
+  if (j.idempotency_key) flags |= has_idempotency;
+  if (j.original_job_id) flags |= has_original;
+  if (j.parent_id) flags |= has_parent;
+  if (j.error) flags |= has_error;
+  w.u8(flags);
+  if (j.started_at) w.time(*j.started_at);
+  if (j.completed_at) w.time(*j.completed_at);
+  if (j.source_id) w.str(*j.source_id);
+  if (j.correlation_id) w.str(*j.correlation_id);
+  if (j.idempotency_key) w.str(*j.idempotency_key);
+  if (j.original_job_id) w.id(*j.original_job_id);
+  if (j.parent_id) w.id(*j.parent_id);
+  if (j.error) {
+    w.str(j.error->code);
+    w.str(j.error->message);
+  }
+  w.json(j.input);
+  w.json(j.result);
+  const auto& p = j.progress;
+  w.u8(static_cast<std::uint8_t>((p.percent ? has_percent : 0) |
+                                 (p.counts ? has_counts : 0)));
+  if (p.percent) w.f64(*p.percent);
+  if (p.counts) {
+    w.varint(p.counts->total);
+    w.varint(p.counts->succeeded);
+    w.varint(p.counts->failed);
+    w.varint(p.counts->cancelled);
+    w.varint(p.counts->pending);
+  }
+  w.json(p.details);
+  w.varint(j.history.size());
+  for (const history_event& e : j.history) {
+    w.str(e.step);
+    w.time(e.at);
+    w.i64(e.duration_ms);
+    w.u8(static_cast<std::uint8_t>(e.status));
+    w.json(e.details);
+  }
+  return std::move(w).finish();
+}
+
+result<job> decode_job(std::string_view bytes) {
+  reader r(bytes);
+  if (!r.open(job_format_v1)) return corrupt("job record");
+  job j;
+  j.id = r.id();
+  j.account_id = r.str();
+  j.project_id = r.str();
+  j.kind = r.str();
+  j.status = r.status();
+  j.revision = r.varint();
+  j.attempt = static_cast<std::uint32_t>(r.varint());
+  j.created_at = r.time();
+  const std::uint8_t flags = r.u8();
+  if (flags & has_started) j.started_at = r.time();
+  if (flags & has_completed) j.completed_at = r.time();
+  if (flags & has_source) j.source_id = r.str();
+  if (flags & has_correlation) j.correlation_id = r.str();
+  if (flags & has_idempotency) j.idempotency_key = r.str();
+  if (flags & has_original) j.original_job_id = r.id();
+  if (flags & has_parent) j.parent_id = r.id();
+  if (flags & has_error) {
+    job_error e;
+    e.code = r.str();
+    e.message = r.str();
+    j.error = std::move(e);
+  }
+  j.input = r.json();
+  j.result = r.json();
+  const std::uint8_t pflags = r.u8();
+  if (pflags & has_percent) j.progress.percent = r.f64();
+  if (pflags & has_counts) {
+    progress_counts c;
+    c.total = r.varint();
+    c.succeeded = r.varint();
+    c.failed = r.varint();
+    c.cancelled = r.varint();
+    c.pending = r.varint();
+    j.progress.counts = c;
+  }
+  j.progress.details = r.json();
+  const std::uint64_t events = r.varint();
+  // Each event takes at least 5 bytes: never reserve more than could exist.
+  if (events > bytes.size() / 5) return corrupt("job record");
+  j.history.reserve(events);
+  for (std::uint64_t i = 0; i < events && r.good(); ++i) {
+    history_event e;
+    e.step = r.str();
+    e.at = r.time();
+    e.duration_ms = r.i64();
+    e.status = r.status();
+    e.details = r.json();
+    j.history.push_back(std::move(e));
+  }
+  if (!r.ok()) return corrupt("job record " + j.id.to_string());
+  return j;
+}
+
+std::string encode(const tombstone& t) {
+  writer w(tombstone_format_v1);
+  w.id(t.id);
+  w.str(t.account_id);
+  w.str(t.project_id);
+  w.u8(static_cast<std::uint8_t>(t.status));
+  w.varint(t.revision);
+  w.u8(t.idempotency_key ? 1 : 0);
+  if (t.idempotency_key) w.str(*t.idempotency_key);
+  w.time(t.purged_at);
+  return std::move(w).finish();
+}
+
+result<tombstone> decode_tombstone(std::string_view bytes) {
+  reader r(bytes);
+  if (!r.open(tombstone_format_v1)) return corrupt("tombstone");
+  tombstone t;
+  t.id = r.id();
+  t.account_id = r.str();
+  t.project_id = r.str();
+  t.status = r.status();
+  t.revision = r.varint();
+  if (r.u8() != 0) t.idempotency_key = r.str();
+  t.purged_at = r.time();
+  if (!r.ok()) return corrupt("tombstone");
+  return t;
+}
+
+std::string encode(const change_record& c) {
+  writer w(change_format_v1);
+  w.varint(c.sequence);
+  w.time(c.at);
+  w.id(c.id);
+  w.str(c.account_id);
+  w.str(c.project_id);
+  w.u8(static_cast<std::uint8_t>(c.status));
+  w.varint(c.revision);
+  w.str(c.step);
+  return std::move(w).finish();
+}
+
+result<change_record> decode_change(std::string_view bytes) {
+  reader r(bytes);
+  if (!r.open(change_format_v1)) return corrupt("change record");
+  change_record c;
+  c.sequence = r.varint();
+  c.at = r.time();
+  c.id = r.id();
+  c.account_id = r.str();
+  c.project_id = r.str();
+  c.status = r.status();
+  c.revision = r.varint();
+  c.step = r.str();
+  if (!r.ok()) return corrupt("change record");
+  return c;
+}
+
+}  // namespace jobstate::store

@@ -1,0 +1,56 @@
+// Value encoding of what the store keeps: job records, tombstones and change
+// records. Layout: docs/storage.md. Every value starts with a format byte and
+// ends with a CRC-32C of all bytes before it, so damage is detected on read.
+#ifndef JOBSTATE_STORE_CODEC_HPP
+#define JOBSTATE_STORE_CODEC_HPP
+
+#include <jobstate/job.hpp>
+#include <jobstate/result.hpp>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace jobstate::store {
+
+/// What is left of a purged job, so that a get answers `gone` and its
+/// idempotency key keeps finding it for a while.
+struct tombstone {
+  job_id id;
+  std::string account_id;
+  std::string project_id;
+  job_status status = job_status::succeeded;
+  std::uint64_t revision = 0;
+  std::optional<std::string> idempotency_key;
+  timestamp purged_at{};
+  friend bool operator==(const tombstone&, const tombstone&) = default;
+};
+
+/// One entry of the change log: a committed mutation of one job.
+struct change_record {
+  std::uint64_t sequence = 0;
+  timestamp at{};
+  job_id id;
+  std::string account_id;
+  std::string project_id;
+  job_status status = job_status::pending;
+  std::uint64_t revision = 0;
+  std::string step;  ///< The history step the mutation appended ("purged" too).
+  friend bool operator==(const change_record&, const change_record&) = default;
+};
+
+std::string encode(const job& j);
+result<job> decode_job(std::string_view bytes);
+
+std::string encode(const tombstone& t);
+result<tombstone> decode_tombstone(std::string_view bytes);
+
+std::string encode(const change_record& c);
+result<change_record> decode_change(std::string_view bytes);
+
+/// CRC-32C (Castagnoli) of `bytes`.
+std::uint32_t crc32c(std::string_view bytes) noexcept;
+
+}  // namespace jobstate::store
+
+#endif  // JOBSTATE_STORE_CODEC_HPP

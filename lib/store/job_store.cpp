@@ -1,0 +1,549 @@
+#include "store/job_store.hpp"
+
+#include <filesystem>
+#include <system_error>
+
+namespace jobstate::store {
+namespace {
+
+constexpr std::string_view meta_magic_key = "magic";
+constexpr std::string_view meta_magic = "jobstate";
+constexpr std::string_view meta_schema_key = "schema";
+constexpr std::string_view meta_last_seq_key = "last_sequence";
+
+// Cursors are "1" followed by the 32 hex digits of the last id returned: the
+// version digit lets a later format refuse an old cursor clearly.
+constexpr char cursor_version = '1';
+
+std::string encode_cursor(const job_id& id) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string s(1, cursor_version);
+  for (std::uint8_t b : id.bytes()) {
+    s.push_back(digits[b >> 4]);
+    s.push_back(digits[b & 0xf]);
+  }
+  return s;
+}
+
+std::optional<job_id> decode_cursor(std::string_view s) {
+  if (s.size() != 33 || s[0] != cursor_version) return std::nullopt;
+  job_id::bytes_type b{};
+  for (std::size_t i = 0; i < 16; ++i) {
+    int v = 0;
+    for (char c : s.substr(1 + 2 * i, 2)) {
+      v <<= 4;
+      if (c >= '0' && c <= '9') v |= c - '0';
+      else if (c >= 'a' && c <= 'f') v |= c - 'a' + 10;
+      else return std::nullopt;
+    }
+    b[i] = static_cast<std::uint8_t>(v);
+  }
+  return job_id(b);
+}
+
+std::string encode_u64(std::uint64_t v) { return keys::sequence(v); }
+
+bool starts_with(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+std::string digest_text(const keys::digest& d) {
+  return std::string(reinterpret_cast<const char*>(d.data()), d.size());
+}
+
+// Whether job `j` passes the filters of `q` (the index used may not cover
+// them all, and hashed index keys must be verified).
+bool matches(const job& j, const list_query& q) {
+  return j.account_id == q.account_id && j.project_id == q.project_id &&
+         (!q.status || j.status == *q.status) &&
+         (!q.kind || j.kind == *q.kind) &&
+         (!q.parent_id || j.parent_id == q.parent_id) &&
+         (!q.original_job_id || j.original_job_id == q.original_job_id);
+}
+
+unsigned env_flags(durability d) {
+  // NOTLS: read transactions are not tied to threads, so an Asio handler
+  // may read on whichever thread runs it.
+  unsigned flags = MDB_NOTLS;
+  if (d == durability::no_meta_sync) flags |= MDB_NOMETASYNC;
+  if (d == durability::no_sync) flags |= MDB_NOSYNC;
+  return flags;
+}
+
+result<void> check_directory(const std::string& path) {
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (std::filesystem::exists(status)) {
+    if (!std::filesystem::is_directory(status)) {
+      return error(errc::invalid_argument,
+                   "options.path " + path +
+                       " is not a directory; name a directory for the database");
+    }
+    return {};
+  }
+  std::filesystem::create_directories(path, ec);
+  if (ec) {
+    return error(errc::io_error,
+                 "cannot create directory " + path + ": " + ec.message());
+  }
+  return {};
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- reads
+
+result<std::optional<job>> txn_view::find(const job_id& id) const {
+  auto v = lmdb::get(txn_, dbs_->jobs, keys::id(id));
+  if (!v) return v.error();
+  if (!*v) return std::optional<job>{};
+  auto j = decode_job(**v);
+  if (!j) {
+    return error(errc::corrupt, "job " + id.to_string() + ": " + j.error().detail());
+  }
+  if (j->id != id) {
+    return error(errc::corrupt, "job " + id.to_string() +
+                                    " holds the record of another job");
+  }
+  return std::optional<job>(std::move(*j));
+}
+
+result<std::optional<tombstone>> txn_view::find_tombstone(
+    const job_id& id) const {
+  auto v = lmdb::get(txn_, dbs_->tombstones, keys::id(id));
+  if (!v) return v.error();
+  if (!*v) return std::optional<tombstone>{};
+  auto t = decode_tombstone(**v);
+  if (!t) return t.error();
+  return std::optional<tombstone>(std::move(*t));
+}
+
+result<std::optional<job_id>> txn_view::find_idempotent(
+    std::string_view account_id, std::string_view project_id,
+    std::string_view key) const {
+  auto v = lmdb::get(txn_, dbs_->idempotency,
+                     keys::idempotency(keys::scope(account_id, project_id), key));
+  if (!v) return v.error();
+  if (!*v) return std::optional<job_id>{};
+  if ((*v)->size() != job_id::size) {
+    return error(errc::corrupt, "idempotency index entry has a bad size");
+  }
+  return std::optional<job_id>(keys::id_at(**v, 0));
+}
+
+result<std::uint64_t> txn_view::last_sequence() const {
+  return read_last_sequence(txn_, *dbs_);
+}
+
+result<std::uint64_t> read_last_sequence(MDB_txn* txn, const databases& dbs) {
+  auto v = lmdb::get(txn, dbs.meta, meta_last_seq_key);
+  if (!v) return v.error();
+  if (!*v) return std::uint64_t{0};
+  if ((*v)->size() != 8) return error(errc::corrupt, "meta last_sequence");
+  return keys::sequence_at(**v);
+}
+
+result<job_page> txn_view::list(const list_query& q) const {
+  std::optional<job_id> after;
+  if (!q.cursor.empty()) {
+    after = decode_cursor(q.cursor);
+    if (!after) {
+      return error(errc::invalid_argument,
+                   "cursor \"" + q.cursor.substr(0, 64) +
+                       "\" is not one this engine made; pass next_cursor "
+                       "from a previous page unchanged");
+    }
+  }
+  // Pick the narrowest index the query allows; matches() checks the rest.
+  const keys::digest scope = keys::scope(q.account_id, q.project_id);
+  MDB_dbi dbi;
+  std::string prefix;
+  if (q.parent_id) {
+    dbi = dbs_->by_parent;
+    prefix = keys::id(*q.parent_id);
+  } else if (q.original_job_id) {
+    dbi = dbs_->by_original;
+    prefix = keys::id(*q.original_job_id);
+  } else if (q.status) {
+    dbi = dbs_->by_status;
+    prefix = keys::status_prefix(scope, *q.status);
+  } else if (q.kind) {
+    dbi = dbs_->by_kind;
+    prefix = keys::kind_prefix(scope, *q.kind);
+  } else {
+    dbi = dbs_->by_scope;
+    prefix = digest_text(scope);
+  }
+
+  auto cur = lmdb::cursor::open(txn_, dbi);
+  if (!cur) return cur.error();
+  // Newest first: start just below the cursor's id (or past the prefix's
+  // end) and walk backwards. Ids only grow, so jobs created meanwhile sort
+  // above the cursor and never shift a page.
+  std::string start = prefix;
+  if (after) {
+    start += keys::id(*after);
+  } else {
+    start.append(job_id::size, '\xff');
+  }
+  auto found = cur->seek(start);
+  if (!found) return found.error();
+  found = *found ? cur->prev() : cur->last();
+
+  job_page page;
+  const std::size_t id_offset = prefix.size();
+  while (true) {
+    if (!found) return found.error();
+    if (!*found || !starts_with(cur->key(), prefix)) break;
+    const job_id id = keys::id_at(cur->key(), id_offset);
+    auto j = find(id);
+    if (!j) return j.error();
+    if (*j && matches(**j, q)) {
+      if (page.jobs.size() == q.limit) {
+        // One more match exists: there is a next page.
+        page.next_cursor = encode_cursor(page.jobs.back().id);
+        break;
+      }
+      page.jobs.push_back(std::move(**j));
+    }
+    found = cur->prev();
+  }
+  return page;
+}
+
+// ---------------------------------------------------------------- writes
+
+result<void> write_txn::begin_savepoint() {
+  auto t = lmdb::txn::begin(mdb_txn_env(root_.get()), root_.get(), 0);
+  if (!t) return t.error();
+  savepoint_ = std::move(*t);
+  txn_ = savepoint_.get();
+  savepoint_seq_ = last_seq_;
+  savepoint_changes_ = changes_.size();
+  return {};
+}
+
+result<void> write_txn::release_savepoint() {
+  txn_ = root_.get();
+  return savepoint_.commit();
+}
+
+void write_txn::rollback_savepoint() {
+  savepoint_.abort();
+  txn_ = root_.get();
+  last_seq_ = savepoint_seq_;
+  changes_.resize(savepoint_changes_);
+}
+
+result<void> write_txn::put_indexes(const job& j) {
+  const keys::digest scope = keys::scope(j.account_id, j.project_id);
+  if (auto r = lmdb::put(txn_, dbs_->by_scope, keys::by_scope(scope, j.id), {}); !r) return r;
+  if (auto r = lmdb::put(txn_, dbs_->by_status, keys::by_status(scope, j.status, j.id), {}); !r) return r;
+  if (auto r = lmdb::put(txn_, dbs_->by_kind, keys::by_kind(scope, j.kind, j.id), {}); !r) return r;
+  if (j.parent_id) {
+    if (auto r = lmdb::put(txn_, dbs_->by_parent, keys::by_related(*j.parent_id, j.id), {}); !r) return r;
+  }
+  if (j.original_job_id) {
+    if (auto r = lmdb::put(txn_, dbs_->by_original, keys::by_related(*j.original_job_id, j.id), {}); !r) return r;
+  }
+  if (j.completed_at) {
+    if (auto r = lmdb::put(txn_, dbs_->by_completed, keys::by_time(*j.completed_at, j.id), {}); !r) return r;
+  }
+  return {};
+}
+
+result<void> write_txn::delete_indexes(const job& j) {
+  const keys::digest scope = keys::scope(j.account_id, j.project_id);
+  if (auto r = lmdb::del(txn_, dbs_->by_scope, keys::by_scope(scope, j.id)); !r) return r;
+  if (auto r = lmdb::del(txn_, dbs_->by_status, keys::by_status(scope, j.status, j.id)); !r) return r;
+  if (auto r = lmdb::del(txn_, dbs_->by_kind, keys::by_kind(scope, j.kind, j.id)); !r) return r;
+  if (j.parent_id) {
+    if (auto r = lmdb::del(txn_, dbs_->by_parent, keys::by_related(*j.parent_id, j.id)); !r) return r;
+  }
+  if (j.original_job_id) {
+    if (auto r = lmdb::del(txn_, dbs_->by_original, keys::by_related(*j.original_job_id, j.id)); !r) return r;
+  }
+  if (j.completed_at) {
+    if (auto r = lmdb::del(txn_, dbs_->by_completed, keys::by_time(*j.completed_at, j.id)); !r) return r;
+  }
+  return {};
+}
+
+result<void> write_txn::insert(const job& j) {
+  if (auto r = lmdb::put(txn_, dbs_->jobs, keys::id(j.id), encode(j), MDB_NOOVERWRITE); !r) {
+    if (r.code() == errc::io_error) {
+      return error(errc::corrupt, "job id " + j.id.to_string() + " already stored");
+    }
+    return r;
+  }
+  if (j.idempotency_key) {
+    const std::string key = keys::idempotency(
+        keys::scope(j.account_id, j.project_id), *j.idempotency_key);
+    if (auto r = lmdb::put(txn_, dbs_->idempotency, key, keys::id(j.id)); !r) return r;
+  }
+  return put_indexes(j);
+}
+
+result<void> write_txn::update(const job& before, const job& after) {
+  if (auto r = lmdb::put(txn_, dbs_->jobs, keys::id(after.id), encode(after)); !r) return r;
+  // Only status and completion time move index entries.
+  if (before.status == after.status && before.completed_at == after.completed_at) {
+    return {};
+  }
+  const keys::digest scope = keys::scope(after.account_id, after.project_id);
+  if (before.status != after.status) {
+    if (auto r = lmdb::del(txn_, dbs_->by_status, keys::by_status(scope, before.status, before.id)); !r) return r;
+    if (auto r = lmdb::put(txn_, dbs_->by_status, keys::by_status(scope, after.status, after.id), {}); !r) return r;
+  }
+  if (before.completed_at != after.completed_at) {
+    if (before.completed_at) {
+      if (auto r = lmdb::del(txn_, dbs_->by_completed, keys::by_time(*before.completed_at, before.id)); !r) return r;
+    }
+    if (after.completed_at) {
+      if (auto r = lmdb::put(txn_, dbs_->by_completed, keys::by_time(*after.completed_at, after.id), {}); !r) return r;
+    }
+  }
+  return {};
+}
+
+result<void> write_txn::purge(const job& j, timestamp now) {
+  if (auto r = delete_indexes(j); !r) return r;
+  if (auto r = lmdb::del(txn_, dbs_->jobs, keys::id(j.id)); !r) return r;
+  // The idempotency entry stays while the tombstone lasts, so that the key
+  // keeps naming this (now purged) job instead of making a new one.
+  const tombstone t{j.id, j.account_id, j.project_id, j.status, j.revision,
+                    j.idempotency_key, now};
+  if (auto r = lmdb::put(txn_, dbs_->tombstones, keys::id(j.id), encode(t)); !r) return r;
+  return lmdb::put(txn_, dbs_->by_tombstone_age, keys::by_time(now, j.id), {});
+}
+
+result<std::vector<job_id>> write_txn::completed_before(timestamp cutoff,
+                                                        std::size_t max) const {
+  std::vector<job_id> ids;
+  auto cur = lmdb::cursor::open(txn_, dbs_->by_completed);
+  if (!cur) return cur.error();
+  for (auto found = cur->first(); ids.size() < max; found = cur->next()) {
+    if (!found) return found.error();
+    if (!*found || keys::time_at(cur->key()) >= cutoff) break;
+    ids.push_back(keys::id_at(cur->key(), 8));
+  }
+  return ids;
+}
+
+result<std::uint64_t> write_txn::expire_tombstones(timestamp cutoff,
+                                                   std::size_t max) {
+  std::vector<std::string> expired;
+  {
+    auto cur = lmdb::cursor::open(txn_, dbs_->by_tombstone_age);
+    if (!cur) return cur.error();
+    for (auto found = cur->first(); expired.size() < max; found = cur->next()) {
+      if (!found) return found.error();
+      if (!*found || keys::time_at(cur->key()) >= cutoff) break;
+      expired.emplace_back(cur->key());
+    }
+  }
+  for (const std::string& age_key : expired) {
+    const job_id id = keys::id_at(age_key, 8);
+    auto t = find_tombstone(id);
+    if (!t) return t.error();
+    if (*t && (*t)->idempotency_key) {
+      const auto& ts = **t;
+      auto mapped = find_idempotent(ts.account_id, ts.project_id, *ts.idempotency_key);
+      if (!mapped) return mapped.error();
+      if (*mapped == id) {
+        const std::string key = keys::idempotency(
+            keys::scope(ts.account_id, ts.project_id), *ts.idempotency_key);
+        if (auto r = lmdb::del(txn_, dbs_->idempotency, key); !r) return r.error();
+      }
+    }
+    if (auto r = lmdb::del(txn_, dbs_->tombstones, keys::id(id)); !r) return r.error();
+    if (auto r = lmdb::del(txn_, dbs_->by_tombstone_age, age_key); !r) return r.error();
+  }
+  return std::uint64_t{expired.size()};
+}
+
+result<std::uint64_t> write_txn::record_change(const job& j,
+                                               std::string_view step,
+                                               timestamp at) {
+  change_record c{last_seq_ + 1, at,       j.id,       j.account_id,
+                  j.project_id,  j.status, j.revision, std::string(step)};
+  if (auto r = lmdb::put(txn_, dbs_->changes, keys::sequence(c.sequence), encode(c), MDB_APPEND); !r) {
+    return r.error();
+  }
+  last_seq_ = c.sequence;
+  changes_.push_back(std::move(c));
+  return last_seq_;
+}
+
+result<void> write_txn::commit() {
+  txn_ = root_.get();
+  if (!changes_.empty()) {
+    if (auto r = lmdb::put(txn_, dbs_->meta, meta_last_seq_key, encode_u64(last_seq_)); !r) {
+      root_.abort();
+      return r;
+    }
+  }
+  auto r = root_.commit();
+  lock_.unlock();
+  return r;
+}
+
+void write_txn::abort() noexcept {
+  savepoint_.abort();
+  root_.abort();
+  txn_ = nullptr;
+  if (lock_.owns_lock()) lock_.unlock();
+}
+
+// ---------------------------------------------------------------- store
+
+result<std::unique_ptr<job_store>> job_store::open(const options& opts) {
+  if (auto r = check_directory(opts.path); !r) return r.error();
+  std::unique_ptr<job_store> s(new job_store());
+  s->opts_ = opts;
+
+  MDB_env* raw = nullptr;
+  if (int rc = mdb_env_create(&raw); rc != 0) return lmdb::to_error(rc, "mdb_env_create");
+  s->env_ = lmdb::env(raw);
+  if (int rc = mdb_env_set_maxdbs(raw, 32); rc != 0) return lmdb::to_error(rc, "mdb_env_set_maxdbs");
+  if (int rc = mdb_env_set_maxreaders(raw, opts.max_readers); rc != 0) return lmdb::to_error(rc, "mdb_env_set_maxreaders");
+  if (int rc = mdb_env_set_mapsize(raw, opts.map_size); rc != 0) return lmdb::to_error(rc, "mdb_env_set_mapsize");
+  if (int rc = mdb_env_open(raw, opts.path.c_str(), env_flags(opts.durability), 0644); rc != 0) {
+    return lmdb::to_error(rc, "opening database in " + opts.path);
+  }
+  // Another process may have grown the map: never shrink below the file.
+  MDB_envinfo info;
+  mdb_env_info(raw, &info);
+  if (info.me_mapsize < opts.map_size) {
+    if (int rc = mdb_env_set_mapsize(raw, opts.map_size); rc != 0) return lmdb::to_error(rc, "mdb_env_set_mapsize");
+  }
+
+  auto t = lmdb::txn::begin(raw, nullptr, 0);
+  if (!t) return t.error();
+  auto& d = s->dbs_;
+  struct named { const char* name; MDB_dbi* dbi; };
+  const named all[] = {
+      {"meta", &d.meta},           {"jobs", &d.jobs},
+      {"idx_scope", &d.by_scope},  {"idx_status", &d.by_status},
+      {"idx_kind", &d.by_kind},    {"idx_parent", &d.by_parent},
+      {"idx_original", &d.by_original}, {"idx_idempotency", &d.idempotency},
+      {"idx_completed", &d.by_completed}, {"tombstones", &d.tombstones},
+      {"idx_tombstone_age", &d.by_tombstone_age}, {"changes", &d.changes},
+  };
+  for (const named& n : all) {
+    if (int rc = mdb_dbi_open(t->get(), n.name, MDB_CREATE, n.dbi); rc != 0) {
+      if (rc == MDB_INCOMPATIBLE) {
+        return error(errc::unsupported_version,
+                     std::string("sub-database ") + n.name +
+                         " has an unexpected layout; this directory does not "
+                         "hold a jobstate database");
+      }
+      return lmdb::to_error(rc, std::string("opening sub-database ") + n.name);
+    }
+  }
+  auto magic = lmdb::get(t->get(), d.meta, meta_magic_key);
+  if (!magic) return magic.error();
+  if (!*magic) {
+    // A new database: stamp it.
+    if (auto r = lmdb::put(t->get(), d.meta, meta_magic_key, meta_magic); !r) return r.error();
+    if (auto r = lmdb::put(t->get(), d.meta, meta_schema_key, encode_u64(schema_version)); !r) return r.error();
+  } else {
+    if (**magic != meta_magic) {
+      return error(errc::unsupported_version, opts.path + " holds an LMDB database that jobstate did not write");
+    }
+    auto schema = lmdb::get(t->get(), d.meta, meta_schema_key);
+    if (!schema) return schema.error();
+    if (!*schema || (*schema)->size() != 8) {
+      return error(errc::corrupt, "database in " + opts.path + " has no schema version");
+    }
+    const std::uint64_t found = keys::sequence_at(**schema);
+    if (found != schema_version) {
+      return error(errc::unsupported_version,
+                   "database in " + opts.path + " has schema version " +
+                       std::to_string(found) + "; this build reads version " +
+                       std::to_string(schema_version));
+    }
+  }
+  if (auto r = t->commit(); !r) return r.error();
+  return s;
+}
+
+job_store::~job_store() = default;
+
+result<void> job_store::adopt_resized_map() const {
+  std::unique_lock lock(resize_mutex_);
+  // Size 0 adopts the size another process set.
+  if (int rc = mdb_env_set_mapsize(env_.get(), 0); rc != 0) {
+    return lmdb::to_error(rc, "mdb_env_set_mapsize");
+  }
+  return {};
+}
+
+result<read_txn> job_store::begin_read() const {
+  for (int attempt = 0;; ++attempt) {
+    std::shared_lock lock(resize_mutex_);
+    MDB_txn* t = nullptr;
+    const int rc = mdb_txn_begin(env_.get(), nullptr, MDB_RDONLY, &t);
+    if (rc == 0) return read_txn(lmdb::txn(t), std::move(lock), dbs_);
+    if (rc != MDB_MAP_RESIZED || attempt > 0) return lmdb::to_error(rc, "beginning a read transaction");
+    lock.unlock();
+    if (auto r = adopt_resized_map(); !r) return r.error();
+  }
+}
+
+result<write_txn> job_store::begin_write() {
+  for (int attempt = 0;; ++attempt) {
+    std::shared_lock lock(resize_mutex_);
+    MDB_txn* t = nullptr;
+    const int rc = mdb_txn_begin(env_.get(), nullptr, 0, &t);
+    if (rc == 0) {
+      lmdb::txn handle(t);
+      auto seq = read_last_sequence(t, dbs_);
+      if (!seq) return seq.error();
+      return write_txn(std::move(handle), std::move(lock), dbs_, *seq);
+    }
+    if (rc != MDB_MAP_RESIZED || attempt > 0) return lmdb::to_error(rc, "beginning a write transaction");
+    lock.unlock();
+    if (auto r = adopt_resized_map(); !r) return r.error();
+  }
+}
+
+result<bool> job_store::grow() {
+  std::unique_lock lock(resize_mutex_);
+  MDB_envinfo info;
+  mdb_env_info(env_.get(), &info);
+  const std::uint64_t current = info.me_mapsize;
+  if (current >= opts_.max_map_size) return false;
+  const std::uint64_t next = std::min<std::uint64_t>(current * 2, opts_.max_map_size);
+  if (int rc = mdb_env_set_mapsize(env_.get(), next); rc != 0) {
+    return lmdb::to_error(rc, "growing the map");
+  }
+  return true;
+}
+
+result<void> job_store::grow_for_purge(std::uint64_t bytes) {
+  std::unique_lock lock(resize_mutex_);
+  MDB_envinfo info;
+  mdb_env_info(env_.get(), &info);
+  if (int rc = mdb_env_set_mapsize(env_.get(), info.me_mapsize + bytes); rc != 0) {
+    return lmdb::to_error(rc, "growing the map for purge");
+  }
+  return {};
+}
+
+bool job_store::can_grow() const {
+  // No lock: called by the writer, which holds the resize mutex shared, and
+  // only the writer or a holder of the exclusive lock changes the size.
+  MDB_envinfo info;
+  mdb_env_info(env_.get(), &info);
+  return info.me_mapsize < opts_.max_map_size;
+}
+
+std::uint64_t job_store::map_size() const {
+  std::shared_lock lock(resize_mutex_);
+  MDB_envinfo info;
+  mdb_env_info(env_.get(), &info);
+  return info.me_mapsize;
+}
+
+}  // namespace jobstate::store

@@ -1,0 +1,170 @@
+// The LMDB job store: records, indexes, tombstones and the change log.
+// Knows nothing of Asio or of waiting; the engine drives it.
+#ifndef JOBSTATE_STORE_JOB_STORE_HPP
+#define JOBSTATE_STORE_JOB_STORE_HPP
+
+#include "store/codec.hpp"
+#include "store/keys.hpp"
+#include "store/lmdb.hpp"
+
+#include <jobstate/options.hpp>
+#include <jobstate/requests.hpp>
+#include <jobstate/result.hpp>
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <vector>
+
+namespace jobstate::store {
+
+/// The schema version this build writes and reads (meta key "schema").
+inline constexpr std::uint32_t schema_version = 1;
+
+/// Handles of the sub-databases, opened once per environment.
+struct databases {
+  MDB_dbi meta = 0;
+  MDB_dbi jobs = 0;
+  MDB_dbi by_scope = 0;
+  MDB_dbi by_status = 0;
+  MDB_dbi by_kind = 0;
+  MDB_dbi by_parent = 0;
+  MDB_dbi by_original = 0;
+  MDB_dbi idempotency = 0;
+  MDB_dbi by_completed = 0;
+  MDB_dbi tombstones = 0;
+  MDB_dbi by_tombstone_age = 0;
+  MDB_dbi changes = 0;
+};
+
+/// The last sequence number committed to the change log (0: none yet).
+result<std::uint64_t> read_last_sequence(MDB_txn* txn, const databases& dbs);
+
+/// Reads shared by read and write transactions.
+class txn_view {
+ public:
+  result<std::optional<job>> find(const job_id& id) const;
+  result<std::optional<tombstone>> find_tombstone(const job_id& id) const;
+  /// The job id an idempotency key maps to in a scope, if any.
+  result<std::optional<job_id>> find_idempotent(
+      std::string_view account_id, std::string_view project_id,
+      std::string_view key) const;
+  /// One page of a project's jobs, newest first (see list_query).
+  result<job_page> list(const list_query& q) const;
+  /// The last sequence number committed to the change log (0: none yet).
+  result<std::uint64_t> last_sequence() const;
+
+ protected:
+  txn_view(MDB_txn* t, const databases& dbs) : txn_(t), dbs_(&dbs) {}
+  MDB_txn* txn_;
+  const databases* dbs_;
+};
+
+/// A consistent snapshot for reading. Cheap; hold it briefly (it pins the
+/// pages it sees, and it blocks map growth while alive).
+class read_txn : public txn_view {
+ public:
+  read_txn(lmdb::txn t, std::shared_lock<std::shared_mutex> lock,
+           const databases& dbs)
+      : txn_view(t.get(), dbs), handle_(std::move(t)), lock_(std::move(lock)) {}
+
+ private:
+  lmdb::txn handle_;
+  std::shared_lock<std::shared_mutex> lock_;
+};
+
+/// The single writer's transaction. Each mutation runs in a savepoint (an
+/// LMDB nested transaction) so that a failing mutation fails alone.
+class write_txn : public txn_view {
+ public:
+  write_txn(lmdb::txn t, std::shared_lock<std::shared_mutex> lock,
+            const databases& dbs, std::uint64_t last_seq)
+      : txn_view(t.get(), dbs),
+        root_(std::move(t)),
+        lock_(std::move(lock)),
+        last_seq_(last_seq) {}
+
+  /// Starts a savepoint. REQUIRES: no savepoint open.
+  result<void> begin_savepoint();
+  /// Keeps what was written since begin_savepoint.
+  result<void> release_savepoint();
+  /// Undoes what was written since begin_savepoint.
+  void rollback_savepoint();
+
+  /// Writes a new job with all its index entries.
+  result<void> insert(const job& j);
+  /// Replaces `before` by `after` (same id), adjusting index entries.
+  result<void> update(const job& before, const job& after);
+  /// Removes a terminal job and its index entries, leaving a tombstone.
+  result<void> purge(const job& j, timestamp now);
+  /// Terminal jobs completed before `cutoff`, oldest first, at most `max`.
+  result<std::vector<job_id>> completed_before(timestamp cutoff,
+                                               std::size_t max) const;
+  /// Forgets up to `max` tombstones made before `cutoff`; returns how many.
+  result<std::uint64_t> expire_tombstones(timestamp cutoff, std::size_t max);
+
+  /// Appends a change for `j` to the log; returns its sequence number.
+  result<std::uint64_t> record_change(const job& j, std::string_view step,
+                                      timestamp at);
+  /// Changes recorded (and not rolled back) in this transaction.
+  const std::vector<change_record>& changes() const noexcept {
+    return changes_;
+  }
+
+  /// Commits everything; the transaction is finished either way.
+  result<void> commit();
+  /// Abandons everything written.
+  void abort() noexcept;
+
+ private:
+  result<void> put_indexes(const job& j);
+  result<void> delete_indexes(const job& j);
+
+  lmdb::txn root_;
+  lmdb::txn savepoint_;
+  std::shared_lock<std::shared_mutex> lock_;
+  std::uint64_t last_seq_;
+  std::uint64_t savepoint_seq_ = 0;
+  std::vector<change_record> changes_;
+  std::size_t savepoint_changes_ = 0;
+};
+
+/// An open LMDB environment holding jobs. Thread-safe: any thread may read;
+/// one thread at a time may write (the engine's committer).
+class job_store {
+ public:
+  static result<std::unique_ptr<job_store>> open(const options& opts);
+  ~job_store();
+
+  result<read_txn> begin_read() const;
+  /// REQUIRES: no other write_txn alive in this process.
+  result<write_txn> begin_write();
+
+  /// Doubles the map, up to `max_map_size`; false when already there.
+  /// Waits for read transactions to end. REQUIRES: no write_txn alive in the
+  /// calling thread.
+  result<bool> grow();
+  /// Grows the map by `bytes` past max_map_size: the headroom that lets a
+  /// purge run in a full database (deleting needs pages too).
+  result<void> grow_for_purge(std::uint64_t bytes);
+
+  std::uint64_t map_size() const;
+  /// True while the map is below max_map_size.
+  bool can_grow() const;
+
+ private:
+  job_store() = default;
+  result<void> adopt_resized_map() const;
+
+  lmdb::env env_;
+  databases dbs_;
+  options opts_;
+  // Readers and the writer hold it shared; resizing the map holds it
+  // exclusively, since LMDB requires that no transaction is active then.
+  mutable std::shared_mutex resize_mutex_;
+};
+
+}  // namespace jobstate::store
+
+#endif  // JOBSTATE_STORE_JOB_STORE_HPP

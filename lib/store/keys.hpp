@@ -1,0 +1,50 @@
+// Keys of the sub-databases. Fixed-size keys keep every index far below
+// LMDB's 511-byte key limit whatever the configured id sizes: variable text
+// (tenancy, kind, idempotency key) is hashed, and every lookup through a
+// hashed key checks the record it reaches, so a collision can never leak a
+// job across tenants. Layout: docs/storage.md.
+#ifndef JOBSTATE_STORE_KEYS_HPP
+#define JOBSTATE_STORE_KEYS_HPP
+
+#include <jobstate/job.hpp>
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace jobstate::store::keys {
+
+/// A 128-bit hash, stable across platforms and versions (it is on disk).
+using digest = std::array<std::uint8_t, 16>;
+digest hash128(std::string_view a, std::string_view b = {});
+
+/// 16 bytes naming an (account, project) pair.
+digest scope(std::string_view account_id, std::string_view project_id);
+
+std::string id(const job_id& id);
+job_id id_at(std::string_view key, std::size_t offset);
+
+/// idx_scope: scope(16) id(16).
+std::string by_scope(const digest& scope, const job_id& id);
+/// idx_status: scope(16) status(1) id(16).
+std::string by_status(const digest& scope, job_status s, const job_id& id);
+std::string status_prefix(const digest& scope, job_status s);
+/// idx_kind: scope(16) hash(kind)(16) id(16).
+std::string by_kind(const digest& scope, std::string_view kind,
+                    const job_id& id);
+std::string kind_prefix(const digest& scope, std::string_view kind);
+/// idx_parent and idx_original: other job's id(16) id(16).
+std::string by_related(const job_id& related, const job_id& id);
+/// idx_idempotency: scope(16) hash(key)(16) → job id.
+std::string idempotency(const digest& scope, std::string_view key);
+/// idx_completed and idx_tombstone_age: big-endian micros(8) id(16).
+std::string by_time(timestamp t, const job_id& id);
+timestamp time_at(std::string_view key);
+/// changes: big-endian sequence(8).
+std::string sequence(std::uint64_t seq);
+std::uint64_t sequence_at(std::string_view key);
+
+}  // namespace jobstate::store::keys
+
+#endif  // JOBSTATE_STORE_KEYS_HPP
