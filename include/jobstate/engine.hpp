@@ -6,6 +6,7 @@
 #include <jobstate/options.hpp>
 #include <jobstate/requests.hpp>
 #include <jobstate/result.hpp>
+#include <jobstate/wait.hpp>
 
 #include <memory>
 
@@ -79,12 +80,36 @@ class JOBSTATE_EXPORT engine {
   /// tombstones, and forgets tombstones older than the retention.
   result<purge_result> purge(const purge_request& request);
 
+  /// Blocks until `condition` holds for the job or `timeout` passes, for
+  /// hosts without Asio (see async_wait in <jobstate/async.hpp>). Returns at
+  /// once when the condition already holds; a timeout is not an error (the
+  /// result says timed_out). Errors: not_found, gone (also when the job is
+  /// purged while waited on), engine_closed (the engine is being destroyed).
+  result<wait_result> wait(const job_ref& ref, const wait_condition& condition,
+                           std::chrono::milliseconds timeout);
+
+  /// Up to `limit` changes with sequence > `after`, in commit order.
+  /// Errors: expired (the feed no longer holds sequence after + 1: list
+  /// again, then resume from the latest sequence), invalid_argument (after
+  /// is beyond the latest sequence, or limit is 0).
+  result<change_batch> changes(std::uint64_t after,
+                               std::size_t limit = 1000) const;
+
+  /// Blocks until changes matching `request` commit (or, after
+  /// request.bookmark_after, returns an empty batch with the latest
+  /// sequence). Errors: as changes, and engine_closed.
+  result<change_batch> watch(const watch_request& request);
+
+  /// The latest sequence committed to the change feed (0 before any).
+  result<std::uint64_t> last_sequence() const;
+
   /// The options this engine was opened with.
   const jobstate::options& options() const noexcept;
 
   class impl;
 
  private:
+  friend struct engine_access;
   explicit engine(std::unique_ptr<impl> impl);
   std::unique_ptr<impl> impl_;
 };

@@ -81,7 +81,7 @@ struct long_poll_wait {
 ///                     represent, or a query parameter and a `Prefer: wait`
 ///                     that disagree.
 ///
-/// Thread-safe; allocates only to report an error.
+/// Thread-safe (a pure function).
 JOBSTATE_EXPORT result<long_poll_wait> parse_long_poll(
     std::optional<std::string_view> wait_param,
     std::span<const std::string_view> prefer_headers,

@@ -44,6 +44,16 @@ struct options {
   std::chrono::seconds tombstone_retention = std::chrono::hours(24 * 7);
   /// Limits on what callers may store.
   jobstate::limits limits;
+  /// The change feed keeps at most this many of the latest changes, and
+  /// none older than feed_retention_age: the rest are trimmed as new changes
+  /// commit. Asking for a trimmed position fails with `expired`.
+  std::uint64_t feed_retention_count = 1'000'000;
+  std::chrono::seconds feed_retention_age = std::chrono::hours(24);
+  /// Wake waiters in this process when another process sharing the database
+  /// commits (through an inotify watch on a file in `path`, see
+  /// docs/waiting.md). Off saves one small write per commit for a database
+  /// only this process writes.
+  bool cross_process_notifications = true;
 
   // --- performance ---
 

@@ -13,9 +13,13 @@ constexpr std::uint64_t purge_headroom = std::uint64_t{1} << 20;
 
 }  // namespace
 
-commit_queue::commit_queue(store::job_store& store, std::size_t max_batch,
+commit_queue::commit_queue(store::job_store& store, const options& opts,
                            commit_listener listener)
-    : store_(store), max_batch_(max_batch), listener_(std::move(listener)) {
+    : store_(store),
+      max_batch_(opts.max_batch),
+      feed_retention_count_(opts.feed_retention_count),
+      feed_retention_age_(opts.feed_retention_age),
+      listener_(std::move(listener)) {
   committer_ = std::thread([this] { run(); });
 }
 
@@ -90,6 +94,7 @@ void commit_queue::commit_batch(
     // A full map: end the transaction (LMDB resizes only with none active),
     // grow, and run the whole batch again. Past the limit, the mutations that
     // did not fit fail alone with storage_full and the others commit.
+    if (!w->changes().empty()) trim_feed(*w, now);
     const bool may_grow =
         attempt < max_attempts &&
         (store_.can_grow() || (purge_full && !headroom_granted));
@@ -111,6 +116,19 @@ void commit_queue::commit_batch(
     if (listener_ && !w->changes().empty()) listener_(w->changes());
     return;
   }
+}
+
+void commit_queue::trim_feed(store::write_txn& w, timestamp now) {
+  // Trim a little more than was appended, so the feed converges on its
+  // retention without any one commit paying for a long backlog. A failure
+  // (a full map) only postpones trimming; it must not fail the batch.
+  if (!w.begin_savepoint()) return;
+  const std::size_t budget = 2 * w.changes().size() + 16;
+  if (w.trim_changes(feed_retention_count_, now - feed_retention_age_, budget) &&
+      w.release_savepoint()) {
+    return;
+  }
+  w.rollback_savepoint();
 }
 
 bool commit_queue::make_room(bool purge_full, bool& headroom_granted) {

@@ -80,7 +80,7 @@ class commit_queue {
   using commit_listener =
       std::function<void(const std::vector<store::change_record>&)>;
 
-  commit_queue(store::job_store& store, std::size_t max_batch,
+  commit_queue(store::job_store& store, const options& opts,
                commit_listener listener);
   /// Commits what is queued, then stops the committer.
   ~commit_queue();
@@ -93,11 +93,14 @@ class commit_queue {
  private:
   void run();
   void commit_batch(std::vector<std::unique_ptr<pending_write>>& batch);
+  void trim_feed(store::write_txn& w, timestamp now);
   /// Grows the map (or grants a purge its headroom); false when it cannot.
   bool make_room(bool purge_full, bool& headroom_granted);
 
   store::job_store& store_;
   const std::size_t max_batch_;
+  const std::uint64_t feed_retention_count_;
+  const std::chrono::seconds feed_retention_age_;
   commit_listener listener_;
 
   std::mutex mutex_;

@@ -54,6 +54,19 @@ result<job> load(const store::txn_view& txn, const job_ref& ref) {
   return not_found(ref.id);
 }
 
+result<job> load_by_id(const store::txn_view& txn, const job_id& id) {
+  auto found = txn.find(id);
+  if (!found) return found.error();
+  if (*found) return std::move(**found);
+  auto t = txn.find_tombstone(id);
+  if (!t) return t.error();
+  if (*t) {
+    return error(errc::gone, "job " + id.to_string() + " was purged")
+        .with_job_state((*t)->status, (*t)->revision);
+  }
+  return not_found(id);
+}
+
 result<created_job> create(store::write_txn& w, const create_request& r,
                            timestamp now) {
   if (r.idempotency_key) {

@@ -15,6 +15,9 @@ namespace jobstate::engine_detail {
 /// The job `ref` names, honouring tenancy: a job of another account or
 /// project is not_found; a purged one is gone.
 result<job> load(const store::txn_view& txn, const job_ref& ref);
+/// The job with id `id`, whatever its tenancy (for waiters, whose tenancy
+/// was checked when they registered): not_found, or gone when purged.
+result<job> load_by_id(const store::txn_view& txn, const job_id& id);
 
 result<created_job> create(store::write_txn& w, const create_request& r,
                            timestamp now);

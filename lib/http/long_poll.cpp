@@ -2,6 +2,7 @@
 #include <jobstate/long_poll.hpp>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <string>

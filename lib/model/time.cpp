@@ -50,7 +50,7 @@ std::optional<timestamp> parse_rfc3339(std::string_view s) noexcept {
             d = read_digits(s, 8, 2), h = read_digits(s, 11, 2),
             mi = read_digits(s, 14, 2), sec = read_digits(s, 17, 2);
   if (y < 0 || mo < 0 || d < 0 || h < 0 || h > 23 || mi < 0 || mi > 59 ||
-      sec < 0 || sec > 60) {
+      sec < 0 || sec > 59) {
     return std::nullopt;
   }
   const year_month_day ymd{year(y), month(static_cast<unsigned>(mo)),

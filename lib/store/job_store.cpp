@@ -143,6 +143,44 @@ result<std::uint64_t> read_last_sequence(MDB_txn* txn, const databases& dbs) {
   return keys::sequence_at(**v);
 }
 
+result<change_feed_page> txn_view::read_changes(
+    std::uint64_t after, std::size_t limit, const change_filter& filter,
+    std::size_t scan_limit) const {
+  auto last = last_sequence();
+  if (!last) return last.error();
+  if (after > *last) {
+    return error(errc::invalid_argument,
+                 "sequence " + std::to_string(after) +
+                     " is beyond the latest committed (" +
+                     std::to_string(*last) +
+                     "); resume only from sequences this database gave");
+  }
+  change_feed_page page;
+  page.last_examined = *last;
+  if (after == *last) return page;
+  auto cur = lmdb::cursor::open(txn_, dbs_->changes);
+  if (!cur) return cur.error();
+  auto found = cur->seek(keys::sequence(after + 1));
+  if (!found) return found.error();
+  if (!*found || keys::sequence_at(cur->key()) != after + 1) {
+    return error(errc::expired,
+                 "sequence " + std::to_string(after + 1) +
+                     " was trimmed from the change feed");
+  }
+  std::size_t examined = 0;
+  while (true) {
+    if (!found) return found.error();
+    if (!*found) break;
+    auto c = decode_change(cur->value());
+    if (!c) return c.error();
+    page.last_examined = c->sequence;
+    if (filter.matches(*c)) page.changes.push_back(std::move(*c));
+    if (page.changes.size() == limit || ++examined == scan_limit) break;
+    found = cur->next();
+  }
+  return page;
+}
+
 result<job_page> txn_view::list(const list_query& q) const {
   std::optional<job_id> after;
   if (!q.cursor.empty()) {
@@ -373,6 +411,29 @@ result<std::uint64_t> write_txn::record_change(const job& j,
   last_seq_ = c.sequence;
   changes_.push_back(std::move(c));
   return last_seq_;
+}
+
+result<void> write_txn::trim_changes(std::uint64_t keep_count,
+                                     timestamp cutoff, std::size_t budget) {
+  auto cur = lmdb::cursor::open(txn_, dbs_->changes);
+  if (!cur) return cur.error();
+  for (std::size_t n = 0; n < budget; ++n) {
+    auto found = cur->first();
+    if (!found) return found.error();
+    if (!*found) break;
+    const std::uint64_t seq = keys::sequence_at(cur->key());
+    const bool beyond_count = last_seq_ - seq >= keep_count;
+    if (!beyond_count) {
+      // Within the count: trim only if older than the age limit.
+      auto c = decode_change(cur->value());
+      if (!c) return c.error();
+      if (c->at >= cutoff) break;
+    }
+    if (int rc = mdb_cursor_del(cur->get(), 0); rc != 0) {
+      return lmdb::to_error(rc, "trimming the change feed");
+    }
+  }
+  return {};
 }
 
 result<void> write_txn::commit() {

@@ -38,6 +38,22 @@ struct databases {
   MDB_dbi changes = 0;
 };
 
+/// Restricts a change feed read to one account (and project).
+struct change_filter {
+  std::optional<std::string> account_id;
+  std::optional<std::string> project_id;
+  bool matches(const change_record& c) const {
+    return (!account_id || c.account_id == *account_id) &&
+           (!project_id || c.project_id == *project_id);
+  }
+};
+
+/// A page read from the change log.
+struct change_feed_page {
+  std::vector<change_record> changes;
+  std::uint64_t last_examined = 0;  ///< Resume after this.
+};
+
 /// The last sequence number committed to the change log (0: none yet).
 result<std::uint64_t> read_last_sequence(MDB_txn* txn, const databases& dbs);
 
@@ -54,6 +70,11 @@ class txn_view {
   result<job_page> list(const list_query& q) const;
   /// The last sequence number committed to the change log (0: none yet).
   result<std::uint64_t> last_sequence() const;
+  /// Changes with sequence > after (see engine::changes and watch_request):
+  /// at most `limit` matching ones, examining at most `scan_limit` entries.
+  result<change_feed_page> read_changes(std::uint64_t after, std::size_t limit,
+                                        const change_filter& filter,
+                                        std::size_t scan_limit) const;
 
  protected:
   txn_view(MDB_txn* t, const databases& dbs) : txn_(t), dbs_(&dbs) {}
@@ -111,6 +132,11 @@ class write_txn : public txn_view {
   const std::vector<change_record>& changes() const noexcept {
     return changes_;
   }
+
+  /// Trims the change log to its retention (at most `budget` entries, so
+  /// that one commit never pays for a long backlog).
+  result<void> trim_changes(std::uint64_t keep_count, timestamp cutoff,
+                            std::size_t budget);
 
   /// Commits everything; the transaction is finished either way.
   result<void> commit();

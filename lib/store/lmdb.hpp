@@ -102,6 +102,7 @@ class cursor {
   result<bool> next();
   result<bool> prev();
   std::string_view key() const noexcept { return to_view(key_); }
+  MDB_cursor* get() const noexcept { return cur_; }
   std::string_view value() const noexcept { return to_view(value_); }
 
  private:

@@ -1,0 +1,90 @@
+// Asynchronous operations on Boost.Asio: waits and the change feed.
+//
+// Each function follows Asio's conventions:
+//  - any completion token: a callback, asio::use_future, asio::use_awaitable,
+//    asio::deferred, ...;
+//  - the handler is never invoked from within the initiating function, even
+//    when the answer is known at once;
+//  - it completes on the handler's associated executor, whose work is
+//    tracked while the operation is pending (io_context::run() does not
+//    return early);
+//  - per-operation cancellation through the token's cancellation slot
+//    (terminal, partial and total cancellation are all supported: cancelling
+//    has no side effect) completes it with asio::error::operation_aborted;
+//  - destroying the engine completes pending operations with
+//    operation_aborted.
+// Error codes are jobstate::errc values carried in a boost::system::error_code
+// (compare with `std::error_code(ec) == jobstate::errc::not_found`).
+#ifndef JOBSTATE_ASYNC_HPP
+#define JOBSTATE_ASYNC_HPP
+
+#include <jobstate/engine.hpp>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/system/error_code.hpp>
+
+#include <chrono>
+#include <utility>
+
+namespace jobstate {
+
+/// Completion signature of async_wait.
+using wait_signature = void(boost::system::error_code, wait_result);
+/// Completion signature of async_watch.
+using watch_signature = void(boost::system::error_code, change_batch);
+
+namespace detail {
+JOBSTATE_EXPORT void initiate_wait(
+    engine& e, job_ref ref, wait_condition condition,
+    std::chrono::milliseconds timeout,
+    boost::asio::any_completion_handler<wait_signature> handler);
+JOBSTATE_EXPORT void initiate_watch(
+    engine& e, watch_request request,
+    boost::asio::any_completion_handler<watch_signature> handler);
+}  // namespace detail
+
+/// Waits until `condition` holds for the job `ref` names, or `timeout`
+/// passes (wait_forever: no timeout; 0: check once).
+///
+/// Completes with (ec, wait_result):
+///  - no error, timed_out false: the condition holds for result.job (at once
+///    when it already held);
+///  - no error, timed_out true: the timeout passed; result.job is the latest
+///    snapshot;
+///  - not_found: no such job in this tenancy; gone: the job was (or has just
+///    been) purged; invalid_argument: a malformed ref;
+///  - operation_aborted: cancelled, or the engine was destroyed.
+template <boost::asio::completion_token_for<wait_signature> CompletionToken>
+auto async_wait(engine& e, job_ref ref, wait_condition condition,
+                std::chrono::milliseconds timeout, CompletionToken&& token) {
+  return boost::asio::async_initiate<CompletionToken, wait_signature>(
+      [](auto handler, engine* eng, job_ref r, wait_condition c,
+         std::chrono::milliseconds t) {
+        detail::initiate_wait(*eng, std::move(r), c, t, std::move(handler));
+      },
+      token, &e, std::move(ref), condition, timeout);
+}
+
+/// Waits for changes matching `request` in the change feed: completes as
+/// soon as at least one commits after request.after (at once when some
+/// already have), with up to request.limit of them; or, when none matches for
+/// request.bookmark_after, with an empty batch whose last_sequence is the
+/// latest sequence (a bookmark: resume from it). A consumer that restarts
+/// from the last sequence it saw misses nothing.
+///
+/// Completes with (ec, change_batch). Errors: expired (request.after is older
+/// than the feed retains: list jobs again, then watch from last_sequence()),
+/// invalid_argument, operation_aborted (cancelled, engine destroyed).
+template <boost::asio::completion_token_for<watch_signature> CompletionToken>
+auto async_watch(engine& e, watch_request request, CompletionToken&& token) {
+  return boost::asio::async_initiate<CompletionToken, watch_signature>(
+      [](auto handler, engine* eng, watch_request r) {
+        detail::initiate_watch(*eng, std::move(r), std::move(handler));
+      },
+      token, &e, std::move(request));
+}
+
+}  // namespace jobstate
+
+#endif  // JOBSTATE_ASYNC_HPP

@@ -1,0 +1,66 @@
+// engine::impl: what an open engine owns, shared by the files of lib/engine.
+#ifndef JOBSTATE_ENGINE_ENGINE_IMPL_HPP
+#define JOBSTATE_ENGINE_ENGINE_IMPL_HPP
+
+#include "engine/commit_queue.hpp"
+#include "engine/commit_signal.hpp"
+#include "engine/subscriptions.hpp"
+
+#include <jobstate/engine.hpp>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <future>
+#include <thread>
+
+namespace jobstate {
+
+class engine::impl {
+ public:
+  impl(const jobstate::options& opts, std::unique_ptr<store::job_store> s);
+  /// Commits what is queued, aborts pending waits, stops the threads.
+  ~impl();
+  /// Starts watching for other processes' commits (when enabled).
+  result<void> start_signal();
+
+  // Queues `apply` and blocks until its commit is durable.
+  template <class T, class Apply>
+  result<T> write(Apply apply, bool frees_space = false) {
+    std::promise<result<T>> done;
+    auto answer = done.get_future();
+    queue_->submit(engine_detail::make_write<T>(
+        std::move(apply),
+        [done = std::move(done)](result<T> r) mutable {
+          done.set_value(std::move(r));
+        },
+        frees_space));
+    return answer.get();
+  }
+
+  const jobstate::options opts_;
+  std::unique_ptr<store::job_store> store_;
+  boost::asio::io_context io_;
+  std::shared_ptr<engine_detail::subscriptions> subs_;
+  std::unique_ptr<engine_detail::commit_signal> signal_;
+  std::unique_ptr<engine_detail::commit_queue> queue_;
+
+ private:
+  void on_commit(const std::vector<store::change_record>& changes);
+  void on_signal();  // on the io thread
+
+  std::uint64_t signal_seen_ = 0;  // used on the io thread only
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type>
+      keep_running_;
+  std::thread io_thread_;
+};
+
+/// Reaches an engine's internals from lib/ (async initiation, C API).
+struct engine_access {
+  static engine::impl& of(engine& e) { return *e.impl_; }
+  static const engine::impl& of(const engine& e) { return *e.impl_; }
+};
+
+}  // namespace jobstate
+
+#endif  // JOBSTATE_ENGINE_ENGINE_IMPL_HPP

@@ -1,0 +1,404 @@
+#include "engine/subscriptions.hpp"
+
+#include "engine/mutations.hpp"
+#include "model/validation.hpp"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/error.hpp>
+
+#include <algorithm>
+
+namespace jobstate::engine_detail {
+namespace {
+
+namespace asio = boost::asio;
+
+// Most changes examined to answer one watch: bounds the work a filtered
+// watch can cost a commit.
+constexpr std::size_t feed_scan_limit = 65536;
+constexpr std::size_t max_watch_limit = 10000;
+
+boost::system::error_code to_ec(const error& e) {
+  return boost::system::error_code(e.code());
+}
+
+// Delivers a completion on the handler's associated executor, keeping its
+// work tracked until the handler has run. The cancellation slot is cleared
+// there, just before the call, so it is touched only where the caller emits.
+template <class Handler, class... Args>
+void deliver(Handler handler, Args... args) {
+  auto ex = asio::prefer(asio::get_associated_executor(handler),
+                         asio::execution::outstanding_work.tracked);
+  asio::dispatch(ex, [handler = std::move(handler),
+                      ... args = std::move(args)]() mutable {
+    auto slot = handler.get_cancellation_slot();
+    if (slot.is_connected()) slot.clear();
+    std::move(handler)(std::move(args)...);
+  });
+}
+
+// A waiter's outcome as its handler receives it.
+void deliver_wait(wait_handler h, result<wait_result> r) {
+  if (r) {
+    deliver(std::move(h), boost::system::error_code{}, std::move(*r));
+  } else {
+    deliver(std::move(h), to_ec(r.error()), wait_result{});
+  }
+}
+
+void deliver_watch(watch_handler h, result<change_batch> r) {
+  if (r) {
+    deliver(std::move(h), boost::system::error_code{}, std::move(*r));
+  } else {
+    deliver(std::move(h), to_ec(r.error()), change_batch{});
+  }
+}
+
+change to_change(store::change_record&& c) {
+  return change{c.sequence,           c.at,     c.id,
+                std::move(c.account_id), std::move(c.project_id), c.status,
+                c.revision,           std::move(c.step)};
+}
+
+const boost::system::error_code aborted = asio::error::operation_aborted;
+
+}  // namespace
+
+subscriptions::subscriptions(const store::job_store& store,
+                             asio::io_context& io, const limits& lim)
+    : store_(store), io_(io), limits_(lim), timer_(io) {}
+
+// ------------------------------------------------------------------ waits
+
+void subscriptions::add_wait(job_ref ref, wait_condition condition,
+                             std::chrono::milliseconds timeout,
+                             wait_handler handler) {
+  // Answers known at once still go through the io_context: the handler must
+  // never run inside the initiating function.
+  auto answer_later = [this](wait_handler h, result<wait_result> r) {
+    asio::post(io_, [h = std::move(h), r = std::move(r)]() mutable {
+      deliver_wait(std::move(h), std::move(r));
+    });
+  };
+  if (auto v = model::validate_scope(ref.account_id, ref.project_id,
+                                     limits_);
+      !v || ref.id.is_nil()) {
+    return answer_later(std::move(handler),
+                        v ? error(errc::invalid_argument, "nil job id")
+                          : v.error());
+  }
+
+  // A zero timeout is a plain read.
+  if (timeout <= std::chrono::milliseconds::zero()) {
+    auto txn = store_.begin_read();
+    if (!txn) return answer_later(std::move(handler), txn.error());
+    auto j = load(*txn, ref);
+    if (!j) return answer_later(std::move(handler), j.error());
+    const bool holds = condition.satisfied_by(*j);
+    return answer_later(std::move(handler), wait_result{std::move(*j), !holds});
+  }
+
+  // Register first, then read: a commit that lands in between finds the
+  // waiter registered, so no change can slip past unseen.
+  std::uint64_t key;
+  bool rearm = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (closed_) {
+      answer_later(std::move(handler),
+                   error(errc::engine_closed, "the engine is closing"));
+      return;
+    }
+    key = next_key_++;
+    auto slot = handler.get_cancellation_slot();
+    if (slot.is_connected()) {
+      slot.assign([weak = weak_from_this(), key](asio::cancellation_type) {
+        if (auto self = weak.lock()) self->cancel(key);
+      });
+    }
+    // Constructed in place: Boost 1.81's any_completion_handler move
+    // assignment recurses without end, so handlers are only ever
+    // move-constructed.
+    wait_entry& e =
+        waits_.emplace(key, wait_entry{ref.id, condition, std::move(handler)})
+            .first->second;
+    if (timeout != wait_forever) {
+      const auto when = clock::now() + timeout;
+      set_deadline(e.deadline, key, when);
+      e.has_deadline = true;
+      if (when < armed_) {
+        armed_ = when;
+        rearm = true;
+      }
+    }
+    by_job_.emplace(ref.id, key);
+    waits_pending_.fetch_add(1, std::memory_order_release);
+  }
+  if (rearm) asio::post(io_, [self = shared_from_this()] { self->rearm_timer(); });
+
+  auto txn = store_.begin_read();
+  result<job> j = txn ? load(*txn, ref) : result<job>(txn.error());
+  if (!j || condition.satisfied_by(*j)) {
+    if (auto e = take_wait(key)) {
+      if (j) {
+        answer_later(std::move(e->handler), wait_result{std::move(*j), false});
+      } else {
+        answer_later(std::move(e->handler), j.error());
+      }
+    }
+  }
+}
+
+std::optional<subscriptions::wait_entry> subscriptions::take_wait(
+    std::uint64_t key) {
+  std::lock_guard lock(mutex_);
+  auto it = waits_.find(key);
+  if (it == waits_.end()) return std::nullopt;
+  wait_entry e = std::move(it->second);
+  waits_.erase(it);
+  auto [first, last] = by_job_.equal_range(e.id);
+  for (auto b = first; b != last; ++b) {
+    if (b->second == key) {
+      by_job_.erase(b);
+      break;
+    }
+  }
+  if (e.has_deadline) deadlines_.erase(e.deadline);
+  waits_pending_.fetch_sub(1, std::memory_order_release);
+  return e;
+}
+
+result<wait_result> subscriptions::snapshot(const job_id& id,
+                                            bool timed_out) const {
+  auto txn = store_.begin_read();
+  if (!txn) return txn.error();
+  auto j = load_by_id(*txn, id);
+  if (!j) return j.error();
+  return wait_result{std::move(*j), timed_out};
+}
+
+void subscriptions::jobs_changed(const std::vector<job_id>& ids) {
+  if (waits_pending_.load(std::memory_order_acquire) == 0) return;
+  std::vector<job_id> watched;
+  {
+    std::lock_guard lock(mutex_);
+    for (const job_id& id : ids) {
+      if (by_job_.count(id) != 0) watched.push_back(id);
+    }
+  }
+  if (watched.empty()) return;
+  std::sort(watched.begin(), watched.end());
+  watched.erase(std::unique(watched.begin(), watched.end()), watched.end());
+
+  // Read outside the lock, decide under it, deliver outside it.
+  std::vector<std::pair<job_id, result<job>>> snapshots;
+  {
+    auto txn = store_.begin_read();
+    if (!txn) return;  // The waiters stay; a later change or timeout answers.
+    for (const job_id& id : watched) {
+      snapshots.emplace_back(id, load_by_id(*txn, id));
+    }
+  }
+  std::vector<std::pair<wait_handler, result<wait_result>>> ready;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& [id, j] : snapshots) {
+      auto [first, last] = by_job_.equal_range(id);
+      for (auto b = first; b != last;) {
+        auto w = waits_.find(b->second);
+        if (j && !w->second.condition.satisfied_by(*j)) {
+          ++b;
+          continue;
+        }
+        if (w->second.has_deadline) deadlines_.erase(w->second.deadline);
+        ready.emplace_back(std::move(w->second.handler),
+                           j ? result<wait_result>(wait_result{*j, false})
+                             : result<wait_result>(j.error()));
+        waits_.erase(w);
+        b = by_job_.erase(b);
+        waits_pending_.fetch_sub(1, std::memory_order_release);
+      }
+    }
+  }
+  for (auto& [h, r] : ready) deliver_wait(std::move(h), std::move(r));
+}
+
+std::vector<job_id> subscriptions::watched_jobs() const {
+  std::lock_guard lock(mutex_);
+  std::vector<job_id> ids;
+  ids.reserve(by_job_.size());
+  for (const auto& [id, key] : by_job_) ids.push_back(id);
+  return ids;
+}
+
+// ---------------------------------------------------------------- watches
+
+result<change_batch> subscriptions::read_feed(const watch_request& r) const {
+  auto txn = store_.begin_read();
+  if (!txn) return txn.error();
+  const store::change_filter filter{r.account_id, r.project_id};
+  auto page = txn->read_changes(r.after, r.limit, filter, feed_scan_limit);
+  if (!page) return page.error();
+  change_batch batch;
+  batch.last_sequence = page->last_examined;
+  batch.changes.reserve(page->changes.size());
+  for (auto& c : page->changes) batch.changes.push_back(to_change(std::move(c)));
+  return batch;
+}
+
+void subscriptions::add_watch(watch_request request, watch_handler handler) {
+  auto answer_later = [this](watch_handler h, result<change_batch> r) {
+    asio::post(io_, [h = std::move(h), r = std::move(r)]() mutable {
+      deliver_watch(std::move(h), std::move(r));
+    });
+  };
+  if (request.limit == 0 || request.limit > max_watch_limit) {
+    return answer_later(std::move(handler),
+                        error(errc::invalid_argument,
+                              "watch limit must be 1 to " +
+                                  std::to_string(max_watch_limit)));
+  }
+  std::uint64_t key;
+  bool rearm = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (closed_) {
+      answer_later(std::move(handler),
+                   error(errc::engine_closed, "the engine is closing"));
+      return;
+    }
+    key = next_key_++;
+    auto slot = handler.get_cancellation_slot();
+    if (slot.is_connected()) {
+      slot.assign([weak = weak_from_this(), key](asio::cancellation_type) {
+        if (auto self = weak.lock()) self->cancel(key);
+      });
+    }
+    const auto when = request.bookmark_after == wait_forever
+                          ? clock::time_point::max()
+                          : clock::now() + request.bookmark_after;
+    watch_entry& e =
+        watches_.emplace(key, watch_entry{request, std::move(handler)})
+            .first->second;
+    set_deadline(e.deadline, key, when);
+    if (when < armed_) {
+      armed_ = when;
+      rearm = true;
+    }
+    watches_pending_.fetch_add(1, std::memory_order_release);
+  }
+  if (rearm) asio::post(io_, [self = shared_from_this()] { self->rearm_timer(); });
+
+  auto batch = read_feed(request);
+  if (!batch || !batch->changes.empty()) {
+    if (auto e = take_watch(key)) answer_later(std::move(e->handler), std::move(batch));
+  }
+}
+
+std::optional<subscriptions::watch_entry> subscriptions::take_watch(
+    std::uint64_t key) {
+  std::lock_guard lock(mutex_);
+  auto it = watches_.find(key);
+  if (it == watches_.end()) return std::nullopt;
+  watch_entry e = std::move(it->second);
+  watches_.erase(it);
+  deadlines_.erase(e.deadline);
+  watches_pending_.fetch_sub(1, std::memory_order_release);
+  return e;
+}
+
+void subscriptions::feed_changed() {
+  if (watches_pending_.load(std::memory_order_acquire) == 0) return;
+  std::vector<std::pair<std::uint64_t, watch_request>> pending;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [key, e] : watches_) pending.emplace_back(key, e.request);
+  }
+  for (const auto& [key, request] : pending) {
+    auto batch = read_feed(request);
+    if (batch && batch->changes.empty()) continue;
+    if (auto e = take_watch(key)) deliver_watch(std::move(e->handler), std::move(batch));
+  }
+}
+
+// ------------------------------------------------- timeouts and shutdown
+
+void subscriptions::set_deadline(deadline_map::iterator& slot,
+                                 std::uint64_t key, clock::time_point when) {
+  slot = deadlines_.emplace(when, key);
+}
+
+void subscriptions::cancel(std::uint64_t key) {
+  if (auto w = take_wait(key)) {
+    asio::post(io_, [h = std::move(w->handler)]() mutable {
+      deliver(std::move(h), aborted, wait_result{});
+    });
+  } else if (auto c = take_watch(key)) {
+    asio::post(io_, [h = std::move(c->handler)]() mutable {
+      deliver(std::move(h), aborted, change_batch{});
+    });
+  }
+}
+
+void subscriptions::rearm_timer() {
+  clock::time_point next;
+  {
+    std::lock_guard lock(mutex_);
+    next = deadlines_.empty() ? clock::time_point::max()
+                              : deadlines_.begin()->first;
+    armed_ = next;
+  }
+  if (next == clock::time_point::max()) {
+    timer_.cancel();
+    return;
+  }
+  timer_.expires_at(next);
+  timer_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+    if (ec) return;  // Re-armed or shut down.
+    if (auto self = weak.lock()) self->on_timer();
+  });
+}
+
+void subscriptions::on_timer() {
+  std::vector<std::uint64_t> due;
+  {
+    std::lock_guard lock(mutex_);
+    const auto now = clock::now();
+    for (auto it = deadlines_.begin();
+         it != deadlines_.end() && it->first <= now; ++it) {
+      due.push_back(it->second);
+    }
+  }
+  for (std::uint64_t key : due) {
+    if (auto w = take_wait(key)) {
+      deliver_wait(std::move(w->handler), snapshot(w->id, /*timed_out=*/true));
+    } else if (auto c = take_watch(key)) {
+      // A bookmark: nothing matched, but the position moves on.
+      deliver_watch(std::move(c->handler), read_feed(c->request));
+    }
+  }
+  rearm_timer();
+}
+
+void subscriptions::shutdown() {
+  std::vector<wait_handler> waits;
+  std::vector<watch_handler> watches;
+  {
+    std::lock_guard lock(mutex_);
+    closed_ = true;
+    for (auto& [key, e] : waits_) waits.push_back(std::move(e.handler));
+    for (auto& [key, e] : watches_) watches.push_back(std::move(e.handler));
+    waits_.clear();
+    by_job_.clear();
+    watches_.clear();
+    deadlines_.clear();
+    waits_pending_.store(0, std::memory_order_release);
+    watches_pending_.store(0, std::memory_order_release);
+  }
+  for (auto& h : waits) deliver(std::move(h), aborted, wait_result{});
+  for (auto& h : watches) deliver(std::move(h), aborted, change_batch{});
+  asio::post(io_, [self = shared_from_this()] { self->timer_.cancel(); });
+}
+
+}  // namespace jobstate::engine_detail

@@ -1,0 +1,110 @@
+// Pending waits and change-feed watches: the registry that turns committed
+// changes into completions on Asio executors. No thread per waiter: a waiter
+// is a map entry; one timer on the engine's io_context serves every timeout.
+//
+// Exactly-once: a subscription is completed by whoever removes it from the
+// registry under the mutex (a change, its timeout, its cancellation, or
+// shutdown), and completions are delivered outside the lock.
+#ifndef JOBSTATE_ENGINE_SUBSCRIPTIONS_HPP
+#define JOBSTATE_ENGINE_SUBSCRIPTIONS_HPP
+
+#include "store/job_store.hpp"
+
+#include <jobstate/async.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+namespace jobstate::engine_detail {
+
+using wait_handler = boost::asio::any_completion_handler<wait_signature>;
+using watch_handler = boost::asio::any_completion_handler<watch_signature>;
+
+class subscriptions : public std::enable_shared_from_this<subscriptions> {
+ public:
+  subscriptions(const store::job_store& store, boost::asio::io_context& io,
+                const limits& lim);
+
+  /// Registers a wait (see async_wait). Never completes it inline.
+  void add_wait(job_ref ref, wait_condition condition,
+                std::chrono::milliseconds timeout, wait_handler handler);
+  /// Registers a watch (see async_watch). Never completes it inline.
+  void add_watch(watch_request request, watch_handler handler);
+
+  /// After a commit (here or in another process): `ids` changed.
+  void jobs_changed(const std::vector<job_id>& ids);
+  /// After a commit: the change feed grew.
+  void feed_changed();
+  /// True when nothing is pending: commits can skip notification work.
+  bool idle() const noexcept {
+    return waits_pending_.load(std::memory_order_acquire) == 0 &&
+           watches_pending_.load(std::memory_order_acquire) == 0;
+  }
+  /// Ids of the jobs with waits pending.
+  std::vector<job_id> watched_jobs() const;
+  std::size_t waits_pending() const noexcept {
+    return waits_pending_.load(std::memory_order_relaxed);
+  }
+
+  /// Completes every pending subscription with operation_aborted; later
+  /// ones complete at once with engine_closed. Call on the engine's
+  /// destruction, before its io_context stops.
+  void shutdown();
+
+ private:
+  using clock = std::chrono::steady_clock;
+  using deadline_map = std::multimap<clock::time_point, std::uint64_t>;
+
+  struct wait_entry {
+    job_id id;
+    wait_condition condition = wait_condition::terminal();
+    wait_handler handler;
+    deadline_map::iterator deadline{};
+    bool has_deadline = false;
+  };
+  struct watch_entry {
+    watch_request request;
+    watch_handler handler;
+    deadline_map::iterator deadline{};
+  };
+
+  // Removal under mutex_: the single point that decides who completes.
+  std::optional<wait_entry> take_wait(std::uint64_t key);
+  std::optional<watch_entry> take_watch(std::uint64_t key);
+  void set_deadline(deadline_map::iterator& slot, std::uint64_t key,
+                    clock::time_point when);  // REQUIRES: mutex_ held
+
+  void cancel(std::uint64_t key);
+  void rearm_timer();  // on the io thread
+  void on_timer();     // on the io thread
+  result<wait_result> snapshot(const job_id& id, bool timed_out) const;
+  result<change_batch> read_feed(const watch_request& r) const;
+
+  const store::job_store& store_;
+  boost::asio::io_context& io_;
+  const limits limits_;
+  boost::asio::steady_timer timer_;  // used on the io thread only
+
+  mutable std::mutex mutex_;
+  std::uint64_t next_key_ = 1;                                // GUARDED_BY(mutex_)
+  std::unordered_map<std::uint64_t, wait_entry> waits_;       // GUARDED_BY(mutex_)
+  std::unordered_multimap<job_id, std::uint64_t> by_job_;     // GUARDED_BY(mutex_)
+  std::unordered_map<std::uint64_t, watch_entry> watches_;    // GUARDED_BY(mutex_)
+  deadline_map deadlines_;                                    // GUARDED_BY(mutex_)
+  clock::time_point armed_ = clock::time_point::max();        // GUARDED_BY(mutex_)
+  bool closed_ = false;                                       // GUARDED_BY(mutex_)
+  std::atomic<std::size_t> waits_pending_{0};
+  std::atomic<std::size_t> watches_pending_{0};
+};
+
+}  // namespace jobstate::engine_detail
+
+#endif  // JOBSTATE_ENGINE_SUBSCRIPTIONS_HPP
