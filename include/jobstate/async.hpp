@@ -1,4 +1,5 @@
-// Asynchronous operations on Boost.Asio: waits and the change feed.
+// Asynchronous operations on Boost.Asio: mutations, waits and the change
+// feed.
 //
 // Each function follows Asio's conventions:
 //  - any completion token: a callback, asio::use_future, asio::use_awaitable,
@@ -25,16 +26,44 @@
 #include <boost/system/error_code.hpp>
 
 #include <chrono>
+#include <string>
 #include <utility>
 
 namespace jobstate {
 
+/// Completion signature of async_create.
+using create_signature = void(boost::system::error_code, created_job);
+/// Completion signature of async_start, async_report_progress,
+/// async_complete, async_cancel and async_rerun.
+using mutation_signature = void(boost::system::error_code, job);
 /// Completion signature of async_wait.
 using wait_signature = void(boost::system::error_code, wait_result);
 /// Completion signature of async_watch.
 using watch_signature = void(boost::system::error_code, change_batch);
 
 namespace detail {
+using create_handler = boost::asio::any_completion_handler<create_signature>;
+using mutation_handler =
+    boost::asio::any_completion_handler<mutation_signature>;
+JOBSTATE_EXPORT void initiate_create(engine& e, create_request request,
+                                     create_handler handler);
+JOBSTATE_EXPORT void initiate_start(engine& e, job_ref ref,
+                                    mutation_options opts,
+                                    mutation_handler handler);
+JOBSTATE_EXPORT void initiate_report_progress(engine& e, job_ref ref,
+                                              progress p,
+                                              mutation_options opts,
+                                              mutation_handler handler);
+JOBSTATE_EXPORT void initiate_complete(engine& e, job_ref ref, completion c,
+                                       mutation_options opts,
+                                       mutation_handler handler);
+JOBSTATE_EXPORT void initiate_cancel(engine& e, job_ref ref,
+                                     std::string reason,
+                                     mutation_options opts,
+                                     mutation_handler handler);
+JOBSTATE_EXPORT void initiate_rerun(engine& e, job_ref ref,
+                                    rerun_options opts,
+                                    mutation_handler handler);
 JOBSTATE_EXPORT void initiate_wait(
     engine& e, job_ref ref, wait_condition condition,
     std::chrono::milliseconds timeout,
@@ -43,6 +72,89 @@ JOBSTATE_EXPORT void initiate_watch(
     engine& e, watch_request request,
     boost::asio::any_completion_handler<watch_signature> handler);
 }  // namespace detail
+
+// Asynchronous mutations: the same operations, validation and errors as the
+// blocking members of `engine` (see engine.hpp), without blocking a thread
+// on the commit's fsync. Each completes after its change is durable, with
+// the job's new snapshot; concurrent mutations share commits (group commit),
+// so one thread can keep many in flight. When a mutation loses a race
+// (illegal_transition, conflict), the job argument is the job as it now is,
+// so the caller sees at once why. Invalid input completes with
+// invalid_argument or too_large and queues nothing. A mutation cannot be
+// cancelled once initiated (the cancellation slot is not used).
+
+/// engine::create, asynchronously. Completes with (ec, created_job).
+template <boost::asio::completion_token_for<create_signature> CompletionToken>
+auto async_create(engine& e, create_request request, CompletionToken&& token) {
+  return boost::asio::async_initiate<CompletionToken, create_signature>(
+      [](auto handler, engine* eng, create_request r) {
+        detail::initiate_create(*eng, std::move(r), std::move(handler));
+      },
+      token, &e, std::move(request));
+}
+
+/// engine::start, asynchronously. Completes with (ec, job).
+template <boost::asio::completion_token_for<mutation_signature> CompletionToken>
+auto async_start(engine& e, job_ref ref, mutation_options opts,
+                 CompletionToken&& token) {
+  return boost::asio::async_initiate<CompletionToken, mutation_signature>(
+      [](auto handler, engine* eng, job_ref r, mutation_options o) {
+        detail::initiate_start(*eng, std::move(r), std::move(o),
+                               std::move(handler));
+      },
+      token, &e, std::move(ref), std::move(opts));
+}
+
+/// engine::report_progress, asynchronously. Completes with (ec, job).
+template <boost::asio::completion_token_for<mutation_signature> CompletionToken>
+auto async_report_progress(engine& e, job_ref ref, progress p,
+                           mutation_options opts, CompletionToken&& token) {
+  return boost::asio::async_initiate<CompletionToken, mutation_signature>(
+      [](auto handler, engine* eng, job_ref r, progress pr,
+         mutation_options o) {
+        detail::initiate_report_progress(*eng, std::move(r), std::move(pr),
+                                         std::move(o), std::move(handler));
+      },
+      token, &e, std::move(ref), std::move(p), std::move(opts));
+}
+
+/// engine::complete, asynchronously. Completes with (ec, job).
+template <boost::asio::completion_token_for<mutation_signature> CompletionToken>
+auto async_complete(engine& e, job_ref ref, completion c,
+                    mutation_options opts, CompletionToken&& token) {
+  return boost::asio::async_initiate<CompletionToken, mutation_signature>(
+      [](auto handler, engine* eng, job_ref r, completion cc,
+         mutation_options o) {
+        detail::initiate_complete(*eng, std::move(r), std::move(cc),
+                                  std::move(o), std::move(handler));
+      },
+      token, &e, std::move(ref), std::move(c), std::move(opts));
+}
+
+/// engine::cancel, asynchronously. Completes with (ec, job).
+template <boost::asio::completion_token_for<mutation_signature> CompletionToken>
+auto async_cancel(engine& e, job_ref ref, std::string reason,
+                  mutation_options opts, CompletionToken&& token) {
+  return boost::asio::async_initiate<CompletionToken, mutation_signature>(
+      [](auto handler, engine* eng, job_ref r, std::string why,
+         mutation_options o) {
+        detail::initiate_cancel(*eng, std::move(r), std::move(why),
+                                std::move(o), std::move(handler));
+      },
+      token, &e, std::move(ref), std::move(reason), std::move(opts));
+}
+
+/// engine::rerun, asynchronously. Completes with (ec, job): the new job.
+template <boost::asio::completion_token_for<mutation_signature> CompletionToken>
+auto async_rerun(engine& e, job_ref ref, rerun_options opts,
+                 CompletionToken&& token) {
+  return boost::asio::async_initiate<CompletionToken, mutation_signature>(
+      [](auto handler, engine* eng, job_ref r, rerun_options o) {
+        detail::initiate_rerun(*eng, std::move(r), std::move(o),
+                               std::move(handler));
+      },
+      token, &e, std::move(ref), std::move(opts));
+}
 
 /// Waits until `condition` holds for the job `ref` names, or `timeout`
 /// passes (wait_forever: no timeout; 0: check once).

@@ -25,17 +25,13 @@ commit_queue::commit_queue(store::job_store& store, const options& opts,
 
 commit_queue::~commit_queue() { close(); }
 
-void commit_queue::submit(std::unique_ptr<pending_write> w) {
-  {
-    std::lock_guard lock(mutex_);
-    if (!closing_) {
-      queue_.push_back(std::move(w));
-      wake_.notify_one();
-      return;
-    }
-  }
-  const error closed(errc::engine_closed, "the engine is closing");
-  w->finish(&closed);
+std::unique_ptr<pending_write> commit_queue::submit(
+    std::unique_ptr<pending_write> w) {
+  std::lock_guard lock(mutex_);
+  if (closing_) return w;
+  queue_.push_back(std::move(w));
+  wake_.notify_one();
+  return nullptr;
 }
 
 void commit_queue::close() {

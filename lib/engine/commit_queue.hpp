@@ -85,8 +85,10 @@ class commit_queue {
   /// Commits what is queued, then stops the committer.
   ~commit_queue();
 
-  /// Queues `w`. After close(), `w` finishes at once with engine_closed.
-  void submit(std::unique_ptr<pending_write> w);
+  /// Queues `w` and returns null; after close(), refuses it: returns it
+  /// unfinished, for the caller to finish outside any lock it holds.
+  [[nodiscard]] std::unique_ptr<pending_write> submit(
+      std::unique_ptr<pending_write> w);
   /// Commits everything queued so far and stops accepting more.
   void close();
 

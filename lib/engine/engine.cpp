@@ -6,86 +6,10 @@
 #include "engine/mutations.hpp"
 #include "model/validation.hpp"
 
-#include <boost/asio/post.hpp>
-
-#include <limits>
 
 namespace jobstate {
 
 using namespace engine_detail;
-
-engine::impl::impl(const jobstate::options& opts,
-                   std::unique_ptr<store::job_store> s)
-    : opts_(opts),
-      store_(std::move(s)),
-      subs_(std::make_shared<subscriptions>(*store_, io_, opts.limits)),
-      keep_running_(io_.get_executor()) {
-  queue_ = std::make_unique<commit_queue>(
-      *store_, opts_, [this](const auto& changes) { on_commit(changes); });
-  io_thread_ = std::thread([this] { io_.run(); });
-}
-
-engine::impl::~impl() {
-  queue_->close();
-  subs_->shutdown();
-  boost::asio::post(io_, [this] {
-    if (signal_) signal_->close();
-  });
-  keep_running_.reset();
-  io_thread_.join();
-}
-
-result<void> engine::impl::start_signal() {
-  if (!opts_.cross_process_notifications) return {};
-  auto txn = store_->begin_read();
-  if (!txn) return txn.error();
-  auto last = txn->last_sequence();
-  if (!last) return last.error();
-  signal_seen_ = *last;
-  auto s = commit_signal::open(opts_.path, io_, [this] { on_signal(); });
-  if (!s) return s.error();
-  signal_ = std::move(*s);
-  return {};
-}
-
-// On the committer thread, after the commit is durable.
-void engine::impl::on_commit(const std::vector<store::change_record>& changes) {
-  if (signal_) signal_->announce(changes.back().sequence);
-  if (subs_->idle()) return;
-  std::vector<job_id> ids;
-  ids.reserve(changes.size());
-  for (const auto& c : changes) ids.push_back(c.id);
-  subs_->jobs_changed(ids);
-  subs_->feed_changed();
-}
-
-// On the io thread, when some process (this one too) committed: catch up
-// with the change log from the last sequence seen here.
-void engine::impl::on_signal() {
-  if (subs_->idle()) {
-    if (auto txn = store_->begin_read()) {
-      if (auto last = txn->last_sequence()) signal_seen_ = *last;
-    }
-    return;
-  }
-  std::vector<job_id> ids;
-  {
-    auto txn = store_->begin_read();
-    if (!txn) return;
-    auto page = txn->read_changes(signal_seen_, std::numeric_limits<std::size_t>::max(),
-                                  store::change_filter{}, 1 << 20);
-    if (!page && page.code() == errc::expired) {
-      // Fell behind the feed's retention: check every waiter.
-      ids = subs_->watched_jobs();
-      if (auto last = txn->last_sequence()) signal_seen_ = *last;
-    } else if (page) {
-      for (const auto& c : page->changes) ids.push_back(c.id);
-      signal_seen_ = page->last_examined;
-    }
-  }
-  subs_->jobs_changed(ids);
-  subs_->feed_changed();
-}
 
 result<std::unique_ptr<engine>> engine::open(const jobstate::options& opts) {
   if (auto v = model::validate_options(opts); !v) return v.error();
@@ -102,13 +26,7 @@ engine::~engine() = default;
 const options& engine::options() const noexcept { return impl_->opts_; }
 
 result<created_job> engine::create(const create_request& request) {
-  if (auto v = model::validate(request, impl_->opts_.limits); !v) {
-    return v.error();
-  }
-  return impl_->write<created_job>(
-      [request](store::write_txn& w, timestamp now) {
-        return engine_detail::create(w, request, now);
-      });
+  return impl_->create(request);
 }
 
 result<job> engine::get(const job_ref& ref) const {
@@ -119,59 +37,26 @@ result<job> engine::get(const job_ref& ref) const {
 }
 
 result<job> engine::start(const job_ref& ref, const mutation_options& opts) {
-  const auto& lim = impl_->opts_.limits;
-  if (auto v = model::validate(ref, lim); !v) return v.error();
-  if (auto v = model::validate(opts, lim); !v) return v.error();
-  return impl_->write<job>([ref, opts, &lim](store::write_txn& w, timestamp now) {
-    return engine_detail::start(w, ref, opts, now, lim);
-  });
+  return impl_->mutate(start_op{ref, opts});
 }
 
 result<job> engine::report_progress(const job_ref& ref, const progress& p,
                                     const mutation_options& opts) {
-  const auto& lim = impl_->opts_.limits;
-  if (auto v = model::validate(ref, lim); !v) return v.error();
-  if (auto v = model::validate(p, lim); !v) return v.error();
-  if (auto v = model::validate(opts, lim); !v) return v.error();
-  return impl_->write<job>(
-      [ref, p, opts, &lim](store::write_txn& w, timestamp now) {
-        return engine_detail::report_progress(w, ref, p, opts, now, lim);
-      });
+  return impl_->mutate(progress_op{ref, p, opts});
 }
 
 result<job> engine::complete(const job_ref& ref, const completion& c,
                              const mutation_options& opts) {
-  const auto& lim = impl_->opts_.limits;
-  if (auto v = model::validate(ref, lim); !v) return v.error();
-  if (auto v = model::validate(c, lim); !v) return v.error();
-  if (auto v = model::validate(opts, lim); !v) return v.error();
-  return impl_->write<job>(
-      [ref, c, opts, &lim](store::write_txn& w, timestamp now) {
-        return engine_detail::complete(w, ref, c, opts, now, lim);
-      });
+  return impl_->mutate(complete_op{ref, c, opts});
 }
 
 result<job> engine::cancel(const job_ref& ref, std::string_view reason,
                            const mutation_options& opts) {
-  const auto& lim = impl_->opts_.limits;
-  if (auto v = model::validate(ref, lim); !v) return v.error();
-  if (auto v = model::validate_text("reason", reason, lim); !v) {
-    return v.error();
-  }
-  if (auto v = model::validate(opts, lim); !v) return v.error();
-  return impl_->write<job>([ref, reason = std::string(reason), opts, &lim](
-                               store::write_txn& w, timestamp now) {
-    return engine_detail::cancel(w, ref, reason, opts, now, lim);
-  });
+  return impl_->mutate(cancel_op{ref, std::string(reason), opts});
 }
 
 result<job> engine::rerun(const job_ref& ref, const rerun_options& opts) {
-  const auto& lim = impl_->opts_.limits;
-  if (auto v = model::validate(ref, lim); !v) return v.error();
-  if (auto v = model::validate(opts, lim); !v) return v.error();
-  return impl_->write<job>([ref, opts](store::write_txn& w, timestamp now) {
-    return engine_detail::rerun(w, ref, opts, now);
-  });
+  return impl_->mutate(rerun_op{ref, opts});
 }
 
 result<job_page> engine::list(const list_query& query) const {
@@ -261,20 +146,4 @@ result<std::uint64_t> engine::last_sequence() const {
   return txn->last_sequence();
 }
 
-namespace detail {
-
-void initiate_wait(engine& e, job_ref ref, wait_condition condition,
-                   std::chrono::milliseconds timeout,
-                   boost::asio::any_completion_handler<wait_signature> handler) {
-  engine_access::of(e).subs_->add_wait(std::move(ref), condition, timeout,
-                                       std::move(handler));
-}
-
-void initiate_watch(
-    engine& e, watch_request request,
-    boost::asio::any_completion_handler<watch_signature> handler) {
-  engine_access::of(e).subs_->add_watch(std::move(request), std::move(handler));
-}
-
-}  // namespace detail
 }  // namespace jobstate

@@ -4,12 +4,14 @@
 
 #include "engine/commit_queue.hpp"
 #include "engine/commit_signal.hpp"
+#include "engine/mutations.hpp"
 #include "engine/subscriptions.hpp"
 
 #include <jobstate/engine.hpp>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 
 #include <future>
 #include <thread>
@@ -24,18 +26,48 @@ class engine::impl {
   /// Starts watching for other processes' commits (when enabled).
   result<void> start_signal();
 
+  using create_handler = boost::asio::any_completion_handler<create_signature>;
+  using mutation_handler =
+      boost::asio::any_completion_handler<mutation_signature>;
+
+  /// Validates, queues and blocks until durable.
+  result<created_job> create(const create_request& request);
+  result<job> mutate(engine_detail::job_mutation m);
+  /// Validates and queues; the handler runs after the commit.
+  void async_create(create_request request, create_handler handler);
+  void async_mutate(engine_detail::job_mutation m, mutation_handler handler);
+
   // Queues `apply` and blocks until its commit is durable.
   template <class T, class Apply>
   result<T> write(Apply apply, bool frees_space = false) {
     std::promise<result<T>> done;
     auto answer = done.get_future();
-    queue_->submit(engine_detail::make_write<T>(
+    auto refused = queue_->submit(engine_detail::make_write<T>(
         std::move(apply),
         [done = std::move(done)](result<T> r) mutable {
           done.set_value(std::move(r));
         },
         frees_space));
+    if (refused) refused->finish(&closed_error());
     return answer.get();
+  }
+
+  // Queues `apply`; `done` runs on the committer thread after the commit (or
+  // on the io thread when the engine is closing: never inside the caller).
+  template <class T, class Apply, class Done>
+  void submit_async(Apply apply, Done done) {
+    auto refused = queue_->submit(
+        engine_detail::make_write<T>(std::move(apply), std::move(done)));
+    if (refused) {
+      boost::asio::post(io_, [w = std::move(refused)] {
+        w->finish(&closed_error());
+      });
+    }
+  }
+
+  static const error& closed_error() {
+    static const error closed(errc::engine_closed, "the engine is closing");
+    return closed;
   }
 
   const jobstate::options opts_;

@@ -1,6 +1,7 @@
 #include "engine/mutations.hpp"
 
 #include "model/transitions.hpp"
+#include "model/validation.hpp"
 
 namespace jobstate::engine_detail {
 namespace {
@@ -170,6 +171,60 @@ result<purge_result> purge(store::write_txn& w, const purge_request& r,
   out.tombstones_expired = *expired;
   out.more = out.more || *expired == r.max_jobs;
   return out;
+}
+
+namespace {
+
+template <class... F>
+struct overloaded : F... {
+  using F::operator()...;
+};
+
+}  // namespace
+
+result<void> validate(const job_mutation& m, const limits& lim) {
+  if (auto v = model::validate(target(m), lim); !v) return v;
+  return std::visit(
+      overloaded{
+          [&](const start_op& o) { return model::validate(o.opts, lim); },
+          [&](const progress_op& o) {
+            auto v = model::validate(o.p, lim);
+            return v ? model::validate(o.opts, lim) : v;
+          },
+          [&](const complete_op& o) {
+            auto v = model::validate(o.c, lim);
+            return v ? model::validate(o.opts, lim) : v;
+          },
+          [&](const cancel_op& o) {
+            auto v = model::validate_text("reason", o.reason, lim);
+            return v ? model::validate(o.opts, lim) : v;
+          },
+          [&](const rerun_op& o) { return model::validate(o.opts, lim); },
+      },
+      m);
+}
+
+result<job> apply(store::write_txn& w, const job_mutation& m, timestamp now,
+                  const limits& lim) {
+  return std::visit(
+      overloaded{
+          [&](const start_op& o) { return start(w, o.ref, o.opts, now, lim); },
+          [&](const progress_op& o) {
+            return report_progress(w, o.ref, o.p, o.opts, now, lim);
+          },
+          [&](const complete_op& o) {
+            return complete(w, o.ref, o.c, o.opts, now, lim);
+          },
+          [&](const cancel_op& o) {
+            return cancel(w, o.ref, o.reason, o.opts, now, lim);
+          },
+          [&](const rerun_op& o) { return rerun(w, o.ref, o.opts, now); },
+      },
+      m);
+}
+
+const job_ref& target(const job_mutation& m) {
+  return std::visit([](const auto& o) -> const job_ref& { return o.ref; }, m);
 }
 
 }  // namespace jobstate::engine_detail

@@ -10,6 +10,8 @@
 #include <jobstate/requests.hpp>
 #include <jobstate/result.hpp>
 
+#include <variant>
+
 namespace jobstate::engine_detail {
 
 /// The job `ref` names, honouring tenancy: a job of another account or
@@ -38,6 +40,43 @@ result<job> rerun(store::write_txn& w, const job_ref& ref,
 result<purge_result> purge(store::write_txn& w, const purge_request& r,
                            std::chrono::seconds tombstone_retention,
                            timestamp now);
+
+/// A mutation of an existing job, as a value: what the blocking and the
+/// asynchronous forms of each operation share.
+struct start_op {
+  job_ref ref;
+  mutation_options opts;
+};
+struct progress_op {
+  job_ref ref;
+  progress p;
+  mutation_options opts;
+};
+struct complete_op {
+  job_ref ref;
+  completion c;
+  mutation_options opts;
+};
+struct cancel_op {
+  job_ref ref;
+  std::string reason;
+  mutation_options opts;
+};
+struct rerun_op {
+  job_ref ref;
+  rerun_options opts;
+};
+using job_mutation =
+    std::variant<start_op, progress_op, complete_op, cancel_op, rerun_op>;
+
+/// Checks a mutation's input before it is queued: nothing invalid is ever
+/// written.
+result<void> validate(const job_mutation& m, const limits& lim);
+/// Runs a validated mutation inside the committer's transaction.
+result<job> apply(store::write_txn& w, const job_mutation& m, timestamp now,
+                  const limits& lim);
+/// The job a mutation targets.
+const job_ref& target(const job_mutation& m);
 
 }  // namespace jobstate::engine_detail
 

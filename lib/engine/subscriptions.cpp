@@ -1,5 +1,6 @@
 #include "engine/subscriptions.hpp"
 
+#include "engine/completion.hpp"
 #include "engine/mutations.hpp"
 #include "model/validation.hpp"
 
@@ -19,40 +20,12 @@ namespace asio = boost::asio;
 constexpr std::size_t feed_scan_limit = 65536;
 constexpr std::size_t max_watch_limit = 10000;
 
-boost::system::error_code to_ec(const error& e) {
-  return boost::system::error_code(e.code());
-}
-
-// Delivers a completion on the handler's associated executor, keeping its
-// work tracked until the handler has run. The cancellation slot is cleared
-// there, just before the call, so it is touched only where the caller emits.
-template <class Handler, class... Args>
-void deliver(Handler handler, Args... args) {
-  auto ex = asio::prefer(asio::get_associated_executor(handler),
-                         asio::execution::outstanding_work.tracked);
-  asio::dispatch(ex, [handler = std::move(handler),
-                      ... args = std::move(args)]() mutable {
-    auto slot = handler.get_cancellation_slot();
-    if (slot.is_connected()) slot.clear();
-    std::move(handler)(std::move(args)...);
-  });
-}
-
-// A waiter's outcome as its handler receives it.
 void deliver_wait(wait_handler h, result<wait_result> r) {
-  if (r) {
-    deliver(std::move(h), boost::system::error_code{}, std::move(*r));
-  } else {
-    deliver(std::move(h), to_ec(r.error()), wait_result{});
-  }
+  deliver_result(std::move(h), std::move(r));
 }
 
 void deliver_watch(watch_handler h, result<change_batch> r) {
-  if (r) {
-    deliver(std::move(h), boost::system::error_code{}, std::move(*r));
-  } else {
-    deliver(std::move(h), to_ec(r.error()), change_batch{});
-  }
+  deliver_result(std::move(h), std::move(r));
 }
 
 change to_change(store::change_record&& c) {
@@ -77,9 +50,7 @@ void subscriptions::add_wait(job_ref ref, wait_condition condition,
   // Answers known at once still go through the io_context: the handler must
   // never run inside the initiating function.
   auto answer_later = [this](wait_handler h, result<wait_result> r) {
-    asio::post(io_, [h = std::move(h), r = std::move(r)]() mutable {
-      deliver_wait(std::move(h), std::move(r));
-    });
+    deliver_later(io_, std::move(h), std::move(r));
   };
   if (auto v = model::validate_scope(ref.account_id, ref.project_id,
                                      limits_);
@@ -249,9 +220,7 @@ result<change_batch> subscriptions::read_feed(const watch_request& r) const {
 
 void subscriptions::add_watch(watch_request request, watch_handler handler) {
   auto answer_later = [this](watch_handler h, result<change_batch> r) {
-    asio::post(io_, [h = std::move(h), r = std::move(r)]() mutable {
-      deliver_watch(std::move(h), std::move(r));
-    });
+    deliver_later(io_, std::move(h), std::move(r));
   };
   if (request.limit == 0 || request.limit > max_watch_limit) {
     return answer_later(std::move(handler),

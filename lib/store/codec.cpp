@@ -2,8 +2,9 @@
 
 #include "model/validation.hpp"
 
-#include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/string.hpp>
 
 #include <bit>
 #include <cstring>
@@ -17,6 +18,18 @@ constexpr std::uint8_t job_format_v1 = 0x11;
 constexpr std::uint8_t tombstone_format_v1 = 0x21;
 constexpr std::uint8_t change_format_v1 = 0x31;
 using model::max_json_depth;
+
+enum json_tag : std::uint8_t {
+  json_null = 0,
+  json_false = 1,
+  json_true = 2,
+  json_int64 = 3,
+  json_uint64 = 4,
+  json_double = 5,
+  json_string = 6,
+  json_array = 7,
+  json_object = 8,
+};
 
 class writer {
  public:
@@ -48,12 +61,46 @@ class writer {
     out_.append(reinterpret_cast<const char*>(i.bytes().data()), job_id::size);
   }
   void time(timestamp t) { i64(t.time_since_epoch().count()); }
+  // JSON in a binary form: a tag byte, then the payload. Binary, not text,
+  // so that doubles come back bit for bit (Boost 1.81's text parser may be
+  // one ulp off) and decoding needs no parsing.
   void json(const boost::json::value& v) {
-    // Null is stored as an empty string: the common case costs one byte.
-    if (v.is_null()) {
-      varint(0);
-    } else {
-      str(boost::json::serialize(v));
+    switch (v.kind()) {
+      case boost::json::kind::null:
+        u8(json_null);
+        break;
+      case boost::json::kind::bool_:
+        u8(v.get_bool() ? json_true : json_false);
+        break;
+      case boost::json::kind::int64:
+        u8(json_int64);
+        i64(v.get_int64());
+        break;
+      case boost::json::kind::uint64:
+        u8(json_uint64);
+        varint(v.get_uint64());
+        break;
+      case boost::json::kind::double_:
+        u8(json_double);
+        f64(v.get_double());
+        break;
+      case boost::json::kind::string:
+        u8(json_string);
+        str(v.get_string());
+        break;
+      case boost::json::kind::array:
+        u8(json_array);
+        varint(v.get_array().size());
+        for (const auto& e : v.get_array()) json(e);
+        break;
+      case boost::json::kind::object:
+        u8(json_object);
+        varint(v.get_object().size());
+        for (const auto& kv : v.get_object()) {
+          str(kv.key());
+          json(kv.value());
+        }
+        break;
     }
   }
   std::string finish() && {
@@ -131,20 +178,56 @@ class reader {
     if (s > static_cast<std::uint8_t>(job_status::cancelled)) fail();
     return static_cast<job_status>(s);
   }
-  boost::json::value json() {
-    const std::string_view text = view();
-    if (text.empty()) return nullptr;
-    boost::system::error_code ec;
-    boost::json::parse_options opts;
-    opts.max_depth = max_json_depth;
-    boost::json::value v = boost::json::parse(text, ec, {}, opts);
-    if (ec) fail();
-    return v;
+  boost::json::value json(int depth = 0) {
+    switch (u8()) {
+      case json_null: return nullptr;
+      case json_false: return false;
+      case json_true: return true;
+      case json_int64: return i64();
+      case json_uint64: return varint();
+      case json_double: return f64();
+      case json_string: return boost::json::string(view());
+      case json_array: {
+        const std::uint64_t n = count(depth);
+        boost::json::array a;
+        a.reserve(n);
+        for (std::uint64_t i = 0; i < n && good(); ++i) {
+          a.push_back(json(depth + 1));
+        }
+        return a;
+      }
+      case json_object: {
+        const std::uint64_t n = count(depth);
+        boost::json::object o;
+        o.reserve(n);
+        for (std::uint64_t i = 0; i < n && good(); ++i) {
+          const std::string_view key = view();
+          o.insert_or_assign(key, json(depth + 1));
+        }
+        return o;
+      }
+      default:
+        fail();
+        return nullptr;
+    }
   }
+
   /// No read has failed so far.
   bool good() const noexcept { return ok_; }
   /// Every read succeeded and every byte was consumed.
   bool ok() const noexcept { return ok_ && in_.empty(); }
+
+ private:
+  // The element count of a container: each element takes at least one byte,
+  // and nesting is bounded, so damaged bytes cannot make us reserve or
+  // recurse without end.
+  std::uint64_t count(int depth) {
+    const std::uint64_t n = varint();
+    if (depth >= max_json_depth || n > in_.size()) return fail(), 0;
+    return n;
+  }
+
+ public:
 
  private:
   bool fail() {
