@@ -33,6 +33,8 @@ namespace jobstate {
 
 /// Completion signature of async_create.
 using create_signature = void(boost::system::error_code, created_job);
+/// Completion signature of async_create_batch.
+using create_batch_signature = void(boost::system::error_code, created_batch);
 /// Completion signature of async_start, async_report_progress,
 /// async_complete, async_cancel and async_rerun.
 using mutation_signature = void(boost::system::error_code, job);
@@ -47,6 +49,9 @@ using mutation_handler =
     boost::asio::any_completion_handler<mutation_signature>;
 JOBSTATE_EXPORT void initiate_create(engine& e, create_request request,
                                      create_handler handler);
+JOBSTATE_EXPORT void initiate_create_batch(
+    engine& e, batch_request request,
+    boost::asio::any_completion_handler<create_batch_signature> handler);
 JOBSTATE_EXPORT void initiate_start(engine& e, job_ref ref,
                                     mutation_options opts,
                                     mutation_handler handler);
@@ -89,6 +94,18 @@ auto async_create(engine& e, create_request request, CompletionToken&& token) {
   return boost::asio::async_initiate<CompletionToken, create_signature>(
       [](auto handler, engine* eng, create_request r) {
         detail::initiate_create(*eng, std::move(r), std::move(handler));
+      },
+      token, &e, std::move(request));
+}
+
+/// engine::create_batch, asynchronously. Completes with (ec, created_batch).
+template <boost::asio::completion_token_for<create_batch_signature>
+              CompletionToken>
+auto async_create_batch(engine& e, batch_request request,
+                        CompletionToken&& token) {
+  return boost::asio::async_initiate<CompletionToken, create_batch_signature>(
+      [](auto handler, engine* eng, batch_request r) {
+        detail::initiate_create_batch(*eng, std::move(r), std::move(handler));
       },
       token, &e, std::move(request));
 }

@@ -40,12 +40,21 @@ class JOBSTATE_EXPORT engine {
   /// different kind or input), gone (key's job purged), storage_full.
   result<created_job> create(const create_request& request);
 
+  /// Creates a batch: a pending parent (is_batch) and its pending children,
+  /// atomically. The parent's status and progress.counts then follow the
+  /// children (docs/batches.md). With the parent's idempotency key already
+  /// used, returns the existing batch (`created == false`).
+  /// Errors: as create, and invalid_argument (no children), too_large (more
+  /// than limits.max_batch_children).
+  result<created_batch> create_batch(const batch_request& request);
+
   /// The current snapshot of a job.
   /// Errors: not_found, gone (purged), corrupt, invalid_argument.
   result<job> get(const job_ref& ref) const;
 
-  /// pending → running. Errors: not_found, gone, illegal_transition,
-  /// conflict, storage_full.
+  /// pending → running. Errors: not_found, gone, illegal_transition (also
+  /// for a batch parent, whose status follows its children), conflict,
+  /// storage_full.
   result<job> start(const job_ref& ref, const mutation_options& opts = {});
 
   /// Records progress of a running job (replacing the previous progress).
@@ -62,13 +71,17 @@ class JOBSTATE_EXPORT engine {
                        const mutation_options& opts = {});
 
   /// pending or running → cancelled, recording `reason` as the job's error
-  /// message (code "cancelled"). Errors: as complete.
+  /// message (code "cancelled"). Cancelling a batch parent cancels every
+  /// child that is not finished, in the same commit. Errors: as complete.
   result<job> cancel(const job_ref& ref, std::string_view reason = {},
                      const mutation_options& opts = {});
 
   /// Creates a new pending job from a terminal one: same account, project,
   /// kind, input and source; `original_job_id` = ref.id; attempt + 1. The
-  /// original is untouched. Errors: not_found, gone, illegal_transition (not
+  /// original is untouched. Rerunning a batch parent makes a new batch of
+  /// the children that did not succeed (all of them when every one did),
+  /// each recording its own original_job_id; a child rerun alone becomes a
+  /// standalone job. Errors: not_found, gone, illegal_transition (not
   /// terminal), storage_full.
   result<job> rerun(const job_ref& ref, const rerun_options& opts = {});
 

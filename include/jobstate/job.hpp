@@ -28,13 +28,16 @@ struct job_error {
 };
 
 /// Counters of a job made of parts (a batch's children, a file's pages):
-/// the published APIs' {total, succeeded, failed, cancelled, pending}.
+/// the published APIs' {total, succeeded, failed, cancelled, pending}, and
+/// two refinements jobstate keeps for batches.
 struct progress_counts {
   std::uint64_t total = 0;
-  std::uint64_t succeeded = 0;
+  std::uint64_t succeeded = 0;  ///< Includes partially_succeeded.
   std::uint64_t failed = 0;
   std::uint64_t cancelled = 0;
-  std::uint64_t pending = 0;
+  std::uint64_t pending = 0;  ///< Not finished yet: includes running.
+  std::uint64_t running = 0;  ///< Of pending, those running.
+  std::uint64_t partially_succeeded = 0;  ///< Of succeeded, the partial ones.
   friend bool operator==(const progress_counts&,
                          const progress_counts&) = default;
 };
@@ -77,6 +80,9 @@ struct job {
   std::optional<job_id> original_job_id;      ///< Set on a rerun: the job rerun.
   std::optional<job_id> parent_id;            ///< Set on a batch's child.
   std::uint32_t attempt = 1;  ///< 1 for a new job, +1 per rerun.
+  /// True for a batch's parent: its status and progress.counts follow its
+  /// children (docs/batches.md); it cannot be started or completed by hand.
+  bool is_batch = false;
 
   boost::json::value input;   ///< As given to create; reused by rerun.
   boost::json::value result;  ///< Set on success (null otherwise).

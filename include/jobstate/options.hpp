@@ -31,6 +31,7 @@ struct limits {
   std::size_t max_text_size = 4096;   ///< Error code and message, cancel reason.
   std::size_t max_history = 1000;     ///< Events kept per job (see data-model.md).
   std::size_t max_page_size = 1000;   ///< Jobs in one list page.
+  std::size_t max_batch_children = 100'000;  ///< Children of one batch.
 };
 
 /// How to open an engine.

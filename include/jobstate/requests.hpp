@@ -43,6 +43,31 @@ struct created_job {
   bool created = true;
 };
 
+/// One child of a batch (see batch_request).
+struct batch_child {
+  std::string kind;  ///< Required, e.g. "parse".
+  boost::json::value input;
+  std::optional<std::string> source_id;  ///< E.g. the document to parse.
+  std::optional<std::string> correlation_id;
+};
+
+/// What `engine::create_batch` needs: the parent job (account, project,
+/// kind, input, idempotency key, ...) and its children, which share its
+/// account and project. At least one child, at most limits.max_batch_children.
+struct batch_request {
+  create_request parent;
+  std::vector<batch_child> children;
+};
+
+/// The answer of `engine::create_batch`.
+struct created_batch {
+  jobstate::job parent;
+  std::vector<job_id> child_ids;  ///< In the order of batch_request::children.
+  /// False when the parent's idempotency key matched an existing batch,
+  /// which is returned unchanged.
+  bool created = true;
+};
+
 /// Options every mutation of an existing job accepts.
 struct mutation_options {
   /// Compare-and-set: when given, the mutation fails with `conflict` unless

@@ -17,6 +17,13 @@ void initiate_create(engine& e, create_request request,
   engine_access::of(e).async_create(std::move(request), std::move(handler));
 }
 
+void initiate_create_batch(
+    engine& e, batch_request request,
+    boost::asio::any_completion_handler<create_batch_signature> handler) {
+  engine_access::of(e).async_create_batch(std::move(request),
+                                          std::move(handler));
+}
+
 void initiate_start(engine& e, job_ref ref, mutation_options opts,
                     mutation_handler handler) {
   engine_access::of(e).async_mutate(start_op{std::move(ref), std::move(opts)},

@@ -21,14 +21,21 @@ inline boost::system::error_code to_error_code(const error& e) {
   return boost::system::error_code(e.code());
 }
 
+/// The handler's associated executor, with outstanding work tracked: held
+/// while an operation is pending, so that the caller's io_context::run()
+/// does not return before the handler has run.
+template <class Handler>
+auto track_work(const Handler& handler) {
+  return boost::asio::prefer(boost::asio::get_associated_executor(handler),
+                             boost::asio::execution::outstanding_work.tracked);
+}
+
 /// Runs the handler on its associated executor, keeping that executor's work
 /// tracked until it has run. The cancellation slot is cleared there, just
 /// before the call, so it is touched only where the caller emits.
 template <class Handler, class... Args>
 void deliver(Handler handler, Args... args) {
-  auto ex = boost::asio::prefer(
-      boost::asio::get_associated_executor(handler),
-      boost::asio::execution::outstanding_work.tracked);
+  auto ex = track_work(handler);
   boost::asio::dispatch(ex, [handler = std::move(handler),
                              ... args = std::move(args)]() mutable {
     auto slot = handler.get_cancellation_slot();
@@ -52,7 +59,8 @@ void deliver_result(Handler handler, result<T> r) {
 template <class Handler, class T>
 void deliver_later(boost::asio::io_context& io, Handler handler,
                    result<T> r) {
-  boost::asio::post(io, [handler = std::move(handler),
+  boost::asio::post(io, [work = track_work(handler),
+                         handler = std::move(handler),
                          r = std::move(r)]() mutable {
     deliver_result(std::move(handler), std::move(r));
   });

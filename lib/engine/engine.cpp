@@ -29,6 +29,10 @@ result<created_job> engine::create(const create_request& request) {
   return impl_->create(request);
 }
 
+result<created_batch> engine::create_batch(const batch_request& request) {
+  return impl_->create_batch(request);
+}
+
 result<job> engine::get(const job_ref& ref) const {
   if (auto v = model::validate(ref, impl_->opts_.limits); !v) return v.error();
   auto txn = impl_->store_->begin_read();

@@ -91,6 +91,31 @@ result<created_job> engine::impl::create(const create_request& request) {
   });
 }
 
+result<created_batch> engine::impl::create_batch(
+    const batch_request& request) {
+  if (auto v = model::validate(request, opts_.limits); !v) return v.error();
+  return write<created_batch>(
+      [&request](store::write_txn& w, timestamp now) {
+        return engine_detail::create_batch(w, request, now);
+      });
+}
+
+void engine::impl::async_create_batch(
+    batch_request request,
+    boost::asio::any_completion_handler<create_batch_signature> handler) {
+  if (auto v = model::validate(request, opts_.limits); !v) {
+    return deliver_later(io_, std::move(handler),
+                         result<created_batch>(v.error()));
+  }
+  submit_async<created_batch>(
+      [request = std::move(request)](store::write_txn& w, timestamp now) {
+        return engine_detail::create_batch(w, request, now);
+      },
+      [work = track_work(handler), handler = std::move(handler)](result<created_batch> r) mutable {
+        deliver_result(std::move(handler), std::move(r));
+      });
+}
+
 result<job> engine::impl::mutate(job_mutation m) {
   if (auto v = validate(m, opts_.limits); !v) return v.error();
   return write<job>(
@@ -109,7 +134,7 @@ void engine::impl::async_create(create_request request,
       [request = std::move(request)](store::write_txn& w, timestamp now) {
         return engine_detail::create(w, request, now);
       },
-      [handler = std::move(handler)](result<created_job> r) mutable {
+      [work = track_work(handler), handler = std::move(handler)](result<created_job> r) mutable {
         deliver_result(std::move(handler), std::move(r));
       });
 }
@@ -123,7 +148,8 @@ void engine::impl::async_mutate(job_mutation m, mutation_handler handler) {
       [m = std::move(m), this](store::write_txn& w, timestamp now) {
         return apply(w, m, now, opts_.limits);
       },
-      [this, id, handler = std::move(handler)](result<job> r) mutable {
+      [this, id, work = track_work(handler),
+       handler = std::move(handler)](result<job> r) mutable {
         // A mutation that lost a race (illegal_transition, conflict) answers
         // with the job as it now is, so the caller sees why at once.
         if (!r && r.error().current_status()) {

@@ -32,9 +32,13 @@ class engine::impl {
 
   /// Validates, queues and blocks until durable.
   result<created_job> create(const create_request& request);
+  result<created_batch> create_batch(const batch_request& request);
   result<job> mutate(engine_detail::job_mutation m);
   /// Validates and queues; the handler runs after the commit.
   void async_create(create_request request, create_handler handler);
+  void async_create_batch(batch_request request,
+                          boost::asio::any_completion_handler<
+                              create_batch_signature> handler);
   void async_mutate(engine_detail::job_mutation m, mutation_handler handler);
 
   // Queues `apply` and blocks until its commit is durable.

@@ -1,5 +1,6 @@
 #include "engine/mutations.hpp"
 
+#include "model/batch.hpp"
 #include "model/transitions.hpp"
 #include "model/validation.hpp"
 
@@ -12,6 +13,39 @@ error not_found(const job_id& id) {
 
 // Loads, changes with `change` (a model transition), writes back and records
 // the change. `change` leaves the job untouched when it fails.
+// Writes a job's new state and records the change.
+result<void> store_change(store::write_txn& w, const job& before,
+                          const job& after, std::string_view step,
+                          timestamp now) {
+  if (auto r = w.update(before, after); !r) return r;
+  if (auto r = w.record_change(after, step, now); !r) return r.error();
+  return {};
+}
+
+// Rolls a child's status change up into its batch parent, in the same
+// transaction: the parent's counters are never recomputed by a scan.
+result<void> roll_up(store::write_txn& w, const job& child, job_status from,
+                     timestamp now) {
+  auto found = w.find(*child.parent_id);
+  if (!found) return found.error();
+  if (!*found) {
+    return error(errc::corrupt, "job " + child.id.to_string() +
+                                    " names parent " +
+                                    child.parent_id->to_string() +
+                                    ", which is missing");
+  }
+  const job before = std::move(**found);
+  job after = before;
+  model::apply_child_change(after, from, child.status, now);
+  const std::string_view step =
+      after.status != before.status ? std::string_view(after.history.back().step)
+                                    : std::string_view("progress");
+  return store_change(w, before, after, step, now);
+}
+
+// Loads, changes with `change` (a model transition), writes back and records
+// the change, rolling a status change up into the batch parent, if any.
+// `change` leaves the job untouched when it fails.
 template <class Change>
 result<job> update(store::write_txn& w, const job_ref& ref, timestamp now,
                    Change&& change) {
@@ -19,9 +53,12 @@ result<job> update(store::write_txn& w, const job_ref& ref, timestamp now,
   if (!before) return before;
   job after = *before;
   if (auto r = change(after); !r) return r.error();
-  if (auto r = w.update(*before, after); !r) return r.error();
-  if (auto r = w.record_change(after, after.history.back().step, now); !r) {
+  if (auto r = store_change(w, *before, after, after.history.back().step, now);
+      !r) {
     return r.error();
+  }
+  if (after.parent_id && after.status != before->status) {
+    if (auto r = roll_up(w, after, before->status, now); !r) return r.error();
   }
   return after;
 }
@@ -32,6 +69,145 @@ bool same_request(const job& existing, const create_request& r) {
   return existing.kind == r.kind && existing.input == r.input &&
          existing.source_id == r.source_id;
 }
+
+// The job an idempotency key already names in this scope, if any: the
+// same request returns it; a different one is already_exists; a purged one
+// is gone.
+result<std::optional<job>> find_idempotent(store::write_txn& w,
+                                           const create_request& r) {
+  if (!r.idempotency_key) return std::optional<job>{};
+  auto mapped =
+      w.find_idempotent(r.account_id, r.project_id, *r.idempotency_key);
+  if (!mapped) return mapped.error();
+  if (!*mapped) return std::optional<job>{};
+  auto existing = load(w, job_ref{r.account_id, r.project_id, **mapped});
+  if (existing && existing->idempotency_key == r.idempotency_key) {
+    if (!same_request(*existing, r)) {
+      return error(errc::already_exists,
+                   "idempotency key \"" + *r.idempotency_key +
+                       "\" already created job " + existing->id.to_string() +
+                       " with a different kind, input or source_id");
+    }
+    return std::optional<job>(std::move(*existing));
+  }
+  if (!existing && existing.code() == errc::gone) {
+    return error(errc::gone, "idempotency key \"" + *r.idempotency_key +
+                                 "\" created job " + (*mapped)->to_string() +
+                                 ", which was purged");
+  }
+  if (!existing && existing.code() != errc::not_found) {
+    return existing.error();
+  }
+  // Otherwise the entry is a hash collision or stale: take the key over.
+  return std::optional<job>{};
+}
+
+// Inserts the children of `parent` (already inserted) built from `specs`.
+template <class MakeChild>
+result<std::vector<job_id>> insert_children(store::write_txn& w,
+                                            const job& parent,
+                                            std::size_t count,
+                                            MakeChild&& make_child,
+                                            timestamp now) {
+  std::vector<job_id> ids;
+  ids.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    job child = make_child(i, job_id::generate());
+    child.parent_id = parent.id;
+    if (auto ins = w.insert(child); !ins) return ins.error();
+    if (auto c = w.record_change(child, "created", now); !c) return c.error();
+    ids.push_back(child.id);
+  }
+  return ids;
+}
+
+// Cancels a batch parent and, in the same transaction, every child that
+// has not finished.
+result<job> cancel_batch(store::write_txn& w, job before,
+                         std::string_view reason, const mutation_options& opts,
+                         timestamp now, const limits& lim) {
+  job parent = before;
+  // Check first, so that nothing is written when the parent cannot move.
+  {
+    job probe = parent;
+    if (auto r = model::apply_cancel(probe, reason, opts, now, lim); !r) {
+      return r.error();
+    }
+  }
+  const std::string child_reason =
+      "batch " + parent.id.to_string() + " was cancelled" +
+      (reason.empty() ? "" : ": " + std::string(reason));
+  for (job_status s : {job_status::pending, job_status::running}) {
+    auto ids = w.children(parent.id, s);
+    if (!ids) return ids.error();
+    for (const job_id& id : *ids) {
+      auto child = w.find(id);
+      if (!child) return child.error();
+      if (!*child) continue;
+      job after = **child;
+      if (auto r = model::apply_cancel(after, child_reason, {}, now, lim); !r) {
+        return r.error();
+      }
+      if (auto r = store_change(w, **child, after, "cancelled", now); !r) {
+        return r.error();
+      }
+      model::count_child(*parent.progress.counts, s, -1);
+      model::count_child(*parent.progress.counts, job_status::cancelled, +1);
+    }
+  }
+  parent.progress.percent = 100.0;
+  if (auto r = model::apply_cancel(parent, reason, opts, now, lim); !r) {
+    return r.error();
+  }
+  if (auto r = store_change(w, before, parent, "cancelled", now); !r) {
+    return r.error();
+  }
+  return parent;
+}
+
+// Reruns a finished batch: a new batch of the children that did not
+// succeed, or of all of them when every one did.
+result<job> rerun_batch(store::write_txn& w, const job& original,
+                        const rerun_options& opts, timestamp now) {
+  std::vector<job_id> chosen;
+  for (job_status s : {job_status::partially_succeeded, job_status::failed,
+                       job_status::cancelled, job_status::pending,
+                       job_status::running}) {
+    auto ids = w.children(original.id, s);
+    if (!ids) return ids.error();
+    chosen.insert(chosen.end(), ids->begin(), ids->end());
+  }
+  if (chosen.empty()) {
+    auto ids = w.children(original.id, job_status::succeeded);
+    if (!ids) return ids.error();
+    chosen = std::move(*ids);
+  }
+  std::sort(chosen.begin(), chosen.end());  // Keep the original order.
+  std::vector<job> originals;
+  originals.reserve(chosen.size());
+  for (const job_id& id : chosen) {
+    auto child = w.find(id);
+    if (!child) return child.error();
+    if (*child) originals.push_back(std::move(**child));
+  }
+  job parent = model::make_rerun(original, opts, job_id::generate(), now);
+  parent.is_batch = true;
+  progress_counts counts;
+  counts.total = counts.pending = originals.size();
+  parent.progress.counts = counts;
+  parent.progress.percent = originals.empty() ? 100.0 : 0.0;
+  if (auto ins = w.insert(parent); !ins) return ins.error();
+  if (auto c = w.record_change(parent, "created", now); !c) return c.error();
+  auto ids = insert_children(
+      w, parent, originals.size(),
+      [&](std::size_t i, job_id id) {
+        return model::make_rerun(originals[i], rerun_options{}, id, now);
+      },
+      now);
+  if (!ids) return ids.error();
+  return parent;
+}
+
 
 }  // namespace
 
@@ -70,38 +246,41 @@ result<job> load_by_id(const store::txn_view& txn, const job_id& id) {
 
 result<created_job> create(store::write_txn& w, const create_request& r,
                            timestamp now) {
-  if (r.idempotency_key) {
-    auto mapped =
-        w.find_idempotent(r.account_id, r.project_id, *r.idempotency_key);
-    if (!mapped) return mapped.error();
-    if (*mapped) {
-      auto existing = load(w, job_ref{r.account_id, r.project_id, **mapped});
-      if (existing && existing->idempotency_key == r.idempotency_key) {
-        if (!same_request(*existing, r)) {
-          return error(errc::already_exists,
-                       "idempotency key \"" + *r.idempotency_key +
-                           "\" already created job " +
-                           existing->id.to_string() +
-                           " with a different kind, input or source_id");
-        }
-        return created_job{std::move(*existing), false};
-      }
-      if (!existing && existing.code() == errc::gone) {
-        return error(errc::gone, "idempotency key \"" + *r.idempotency_key +
-                                     "\" created job " +
-                                     (*mapped)->to_string() +
-                                     ", which was purged");
-      }
-      if (!existing && existing.code() != errc::not_found) {
-        return existing.error();
-      }
-      // Otherwise the entry is a hash collision or stale: take the key over.
-    }
-  }
+  auto existing = find_idempotent(w, r);
+  if (!existing) return existing.error();
+  if (*existing) return created_job{std::move(**existing), false};
   job j = model::make_job(r, job_id::generate(), now);
   if (auto ins = w.insert(j); !ins) return ins.error();
   if (auto c = w.record_change(j, "created", now); !c) return c.error();
   return created_job{std::move(j), true};
+}
+
+result<created_batch> create_batch(store::write_txn& w,
+                                   const batch_request& r, timestamp now) {
+  auto existing = find_idempotent(w, r.parent);
+  if (!existing) return existing.error();
+  if (*existing) {
+    auto ids = w.child_ids((*existing)->id);
+    if (!ids) return ids.error();
+    return created_batch{std::move(**existing), std::move(*ids), false};
+  }
+  job parent = model::make_batch_parent(r.parent, r.children.size(),
+                                        job_id::generate(), now);
+  if (auto ins = w.insert(parent); !ins) return ins.error();
+  if (auto c = w.record_change(parent, "created", now); !c) return c.error();
+  auto ids = insert_children(
+      w, parent, r.children.size(),
+      [&](std::size_t i, job_id id) {
+        const batch_child& spec = r.children[i];
+        create_request child{r.parent.account_id, r.parent.project_id,
+                             spec.kind,           spec.input,
+                             spec.source_id,      spec.correlation_id,
+                             std::nullopt,        nullptr};
+        return model::make_job(child, id, now);
+      },
+      now);
+  if (!ids) return ids.error();
+  return created_batch{std::move(parent), std::move(*ids), true};
 }
 
 result<job> start(store::write_txn& w, const job_ref& ref,
@@ -131,6 +310,11 @@ result<job> complete(store::write_txn& w, const job_ref& ref,
 result<job> cancel(store::write_txn& w, const job_ref& ref,
                    std::string_view reason, const mutation_options& opts,
                    timestamp now, const limits& lim) {
+  auto target = load(w, ref);
+  if (!target) return target;
+  if (target->is_batch) {
+    return cancel_batch(w, std::move(*target), reason, opts, now, lim);
+  }
   return update(w, ref, now, [&](job& j) {
     return model::apply_cancel(j, reason, opts, now, lim);
   });
@@ -141,6 +325,7 @@ result<job> rerun(store::write_txn& w, const job_ref& ref,
   auto original = load(w, ref);
   if (!original) return original;
   if (auto r = model::check_rerun(*original); !r) return r.error();
+  if (original->is_batch) return rerun_batch(w, *original, opts, now);
   job j = model::make_rerun(*original, opts, job_id::generate(), now);
   if (auto ins = w.insert(j); !ins) return ins.error();
   if (auto c = w.record_change(j, "created", now); !c) return c.error();

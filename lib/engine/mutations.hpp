@@ -23,6 +23,8 @@ result<job> load_by_id(const store::txn_view& txn, const job_id& id);
 
 result<created_job> create(store::write_txn& w, const create_request& r,
                            timestamp now);
+result<created_batch> create_batch(store::write_txn& w,
+                                   const batch_request& r, timestamp now);
 result<job> start(store::write_txn& w, const job_ref& ref,
                   const mutation_options& opts, timestamp now,
                   const limits& lim);

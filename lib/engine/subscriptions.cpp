@@ -91,8 +91,12 @@ void subscriptions::add_wait(job_ref ref, wait_condition condition,
     // Constructed in place: Boost 1.81's any_completion_handler move
     // assignment recurses without end, so handlers are only ever
     // move-constructed.
+    auto work = track_work(handler);  // Before the handler moves.
     wait_entry& e =
-        waits_.emplace(key, wait_entry{ref.id, condition, std::move(handler)})
+        waits_
+            .emplace(key, wait_entry{ref.id, ref.account_id, ref.project_id,
+                                     condition, std::move(handler),
+                                     std::move(work)})
             .first->second;
     if (timeout != wait_forever) {
       const auto when = clock::now() + timeout;
@@ -140,11 +144,11 @@ std::optional<subscriptions::wait_entry> subscriptions::take_wait(
   return e;
 }
 
-result<wait_result> subscriptions::snapshot(const job_id& id,
+result<wait_result> subscriptions::snapshot(const wait_entry& e,
                                             bool timed_out) const {
   auto txn = store_.begin_read();
   if (!txn) return txn.error();
-  auto j = load_by_id(*txn, id);
+  auto j = load(*txn, job_ref{e.account_id, e.project_id, e.id});
   if (!j) return j.error();
   return wait_result{std::move(*j), timed_out};
 }
@@ -171,28 +175,35 @@ void subscriptions::jobs_changed(const std::vector<job_id>& ids) {
       snapshots.emplace_back(id, load_by_id(*txn, id));
     }
   }
-  std::vector<std::pair<wait_handler, result<wait_result>>> ready;
+  // Entries leave the registry whole: their tracked work must outlive the
+  // hand-off to the handler's executor, or run() could return in between.
+  std::vector<std::pair<wait_entry, result<wait_result>>> ready;
   {
     std::lock_guard lock(mutex_);
     for (auto& [id, j] : snapshots) {
       auto [first, last] = by_job_.equal_range(id);
       for (auto b = first; b != last;) {
         auto w = waits_.find(b->second);
-        if (j && !w->second.condition.satisfied_by(*j)) {
+        wait_entry& e = w->second;
+        result<wait_result> answer =
+            !j ? result<wait_result>(j.error())
+            : !e.in_scope(*j)
+                ? result<wait_result>(error(errc::not_found,
+                                            "job " + id.to_string()))
+                : result<wait_result>(wait_result{*j, false});
+        if (answer && !e.condition.satisfied_by(answer->job)) {
           ++b;
           continue;
         }
-        if (w->second.has_deadline) deadlines_.erase(w->second.deadline);
-        ready.emplace_back(std::move(w->second.handler),
-                           j ? result<wait_result>(wait_result{*j, false})
-                             : result<wait_result>(j.error()));
+        if (e.has_deadline) deadlines_.erase(e.deadline);
+        ready.emplace_back(std::move(e), std::move(answer));
         waits_.erase(w);
         b = by_job_.erase(b);
         waits_pending_.fetch_sub(1, std::memory_order_release);
       }
     }
   }
-  for (auto& [h, r] : ready) deliver_wait(std::move(h), std::move(r));
+  for (auto& [e, r] : ready) deliver_wait(std::move(e.handler), std::move(r));
 }
 
 std::vector<job_id> subscriptions::watched_jobs() const {
@@ -247,8 +258,11 @@ void subscriptions::add_watch(watch_request request, watch_handler handler) {
     const auto when = request.bookmark_after == wait_forever
                           ? clock::time_point::max()
                           : clock::now() + request.bookmark_after;
+    auto work = track_work(handler);  // Before the handler moves.
     watch_entry& e =
-        watches_.emplace(key, watch_entry{request, std::move(handler)})
+        watches_
+            .emplace(key, watch_entry{request, std::move(handler),
+                                      std::move(work)})
             .first->second;
     set_deadline(e.deadline, key, when);
     if (when < armed_) {
@@ -299,13 +313,15 @@ void subscriptions::set_deadline(deadline_map::iterator& slot,
 }
 
 void subscriptions::cancel(std::uint64_t key) {
+  // Answered from the io thread: the caller may be emitting from inside the
+  // handler's executor. The entry travels whole, keeping its work tracked.
   if (auto w = take_wait(key)) {
-    asio::post(io_, [h = std::move(w->handler)]() mutable {
-      deliver(std::move(h), aborted, wait_result{});
+    asio::post(io_, [e = std::move(*w)]() mutable {
+      deliver(std::move(e.handler), aborted, wait_result{});
     });
   } else if (auto c = take_watch(key)) {
-    asio::post(io_, [h = std::move(c->handler)]() mutable {
-      deliver(std::move(h), aborted, change_batch{});
+    asio::post(io_, [e = std::move(*c)]() mutable {
+      deliver(std::move(e.handler), aborted, change_batch{});
     });
   }
 }
@@ -341,7 +357,7 @@ void subscriptions::on_timer() {
   }
   for (std::uint64_t key : due) {
     if (auto w = take_wait(key)) {
-      deliver_wait(std::move(w->handler), snapshot(w->id, /*timed_out=*/true));
+      deliver_wait(std::move(w->handler), snapshot(*w, /*timed_out=*/true));
     } else if (auto c = take_watch(key)) {
       // A bookmark: nothing matched, but the position moves on.
       deliver_watch(std::move(c->handler), read_feed(c->request));
@@ -351,13 +367,13 @@ void subscriptions::on_timer() {
 }
 
 void subscriptions::shutdown() {
-  std::vector<wait_handler> waits;
-  std::vector<watch_handler> watches;
+  std::vector<wait_entry> waits;
+  std::vector<watch_entry> watches;
   {
     std::lock_guard lock(mutex_);
     closed_ = true;
-    for (auto& [key, e] : waits_) waits.push_back(std::move(e.handler));
-    for (auto& [key, e] : watches_) watches.push_back(std::move(e.handler));
+    for (auto& [key, e] : waits_) waits.push_back(std::move(e));
+    for (auto& [key, e] : watches_) watches.push_back(std::move(e));
     waits_.clear();
     by_job_.clear();
     watches_.clear();
@@ -365,8 +381,8 @@ void subscriptions::shutdown() {
     waits_pending_.store(0, std::memory_order_release);
     watches_pending_.store(0, std::memory_order_release);
   }
-  for (auto& h : waits) deliver(std::move(h), aborted, wait_result{});
-  for (auto& h : watches) deliver(std::move(h), aborted, change_batch{});
+  for (auto& e : waits) deliver(std::move(e.handler), aborted, wait_result{});
+  for (auto& e : watches) deliver(std::move(e.handler), aborted, change_batch{});
   asio::post(io_, [self = shared_from_this()] { self->timer_.cancel(); });
 }
 

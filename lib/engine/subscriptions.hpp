@@ -8,6 +8,7 @@
 #ifndef JOBSTATE_ENGINE_SUBSCRIPTIONS_HPP
 #define JOBSTATE_ENGINE_SUBSCRIPTIONS_HPP
 
+#include "engine/completion.hpp"
 #include "store/job_store.hpp"
 
 #include <jobstate/async.hpp>
@@ -63,16 +64,30 @@ class subscriptions : public std::enable_shared_from_this<subscriptions> {
   using clock = std::chrono::steady_clock;
   using deadline_map = std::multimap<clock::time_point, std::uint64_t>;
 
+  // The handler's executor, tracked for as long as the entry is pending.
+  using tracked_executor = decltype(engine_detail::track_work(
+      std::declval<const wait_handler&>()));
+
   struct wait_entry {
     job_id id;
+    // The waiter's tenancy: checked on every answer, so a wait in another
+    // account or project can never see the job, even when a commit lands
+    // between its registration and its first read.
+    std::string account_id;
+    std::string project_id;
     wait_condition condition = wait_condition::terminal();
     wait_handler handler;
+    tracked_executor work;
     deadline_map::iterator deadline{};
     bool has_deadline = false;
+    bool in_scope(const job& j) const {
+      return j.account_id == account_id && j.project_id == project_id;
+    }
   };
   struct watch_entry {
     watch_request request;
     watch_handler handler;
+    tracked_executor work;
     deadline_map::iterator deadline{};
   };
 
@@ -85,7 +100,7 @@ class subscriptions : public std::enable_shared_from_this<subscriptions> {
   void cancel(std::uint64_t key);
   void rearm_timer();  // on the io thread
   void on_timer();     // on the io thread
-  result<wait_result> snapshot(const job_id& id, bool timed_out) const;
+  result<wait_result> snapshot(const wait_entry& e, bool timed_out) const;
   result<change_batch> read_feed(const watch_request& r) const;
 
   const store::job_store& store_;

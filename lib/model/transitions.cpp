@@ -1,5 +1,7 @@
 #include "model/transitions.hpp"
 
+#include "model/batch.hpp"
+
 #include <string>
 
 namespace jobstate::model {
@@ -93,13 +95,13 @@ job make_rerun(const job& original, const rerun_options& opts, job_id id,
   request.details = opts.details;
   job j = make_job(request, id, now);
   j.original_job_id = original.id;
-  j.parent_id = original.parent_id;
   j.attempt = original.attempt + 1;
   return j;
 }
 
 result<void> apply_start(job& j, const mutation_options& opts, timestamp now,
                          const limits&) {
+  if (j.is_batch) return batch_parent_is_derived(j, "start");
   if (auto r = check_move(j, job_status::running, opts); !r) return r;
   j.started_at = now;
   move(j, "started", job_status::running, now, opts.details);
@@ -112,6 +114,7 @@ result<void> apply_progress(job& j, const progress& p,
   if (opts.expected_revision && *opts.expected_revision != j.revision) {
     return check_move(j, j.status, opts);  // Reports the conflict.
   }
+  if (j.is_batch) return batch_parent_is_derived(j, "progress");
   if (j.status != job_status::running) {
     return error(errc::illegal_transition,
                  "job " + j.id.to_string() + " is " +
@@ -138,6 +141,7 @@ result<void> apply_progress(job& j, const progress& p,
 result<void> apply_complete(job& j, const completion& c,
                             const mutation_options& opts, timestamp now,
                             const limits&) {
+  if (j.is_batch) return batch_parent_is_derived(j, "complete");
   if (auto r = check_move(j, c.status, opts); !r) return r;
   j.result = c.result;
   j.error = c.error;

@@ -160,6 +160,31 @@ result<void> validate(const create_request& r, const limits& lim) {
   return validate_json("details", r.details, lim);
 }
 
+result<void> validate(const batch_request& r, const limits& lim) {
+  if (auto v = validate(r.parent, lim); !v) return v;
+  if (r.children.empty()) {
+    return invalid("children", "is empty; a batch needs at least one child");
+  }
+  if (r.children.size() > lim.max_batch_children) {
+    return error(errc::too_large,
+                 "a batch of " + std::to_string(r.children.size()) +
+                     " children; the limit is " +
+                     std::to_string(lim.max_batch_children));
+  }
+  for (std::size_t i = 0; i < r.children.size(); ++i) {
+    const batch_child& c = r.children[i];
+    const std::string at = "children[" + std::to_string(i) + "]";
+    create_request as_job{r.parent.account_id, r.parent.project_id, c.kind,
+                          nullptr, c.source_id, c.correlation_id,
+                          std::nullopt, nullptr};
+    if (auto v = validate(as_job, lim); !v) {
+      return error(v.code(), at + "." + v.error().detail());
+    }
+    if (auto v = validate_json(at + ".input", c.input, lim); !v) return v;
+  }
+  return {};
+}
+
 result<void> validate(const job_ref& r, const limits& lim) {
   if (auto v = validate_scope(r.account_id, r.project_id, lim); !v) return v;
   if (r.id.is_nil()) return invalid("id", "is the nil UUID; no job has it");

@@ -35,6 +35,7 @@ result<void> validate_json(std::string_view field,
                            const boost::json::value& value, const limits& lim);
 
 result<void> validate(const create_request& r, const limits& lim);
+result<void> validate(const batch_request& r, const limits& lim);
 result<void> validate(const job_ref& r, const limits& lim);
 result<void> validate(const mutation_options& o, const limits& lim);
 result<void> validate(const progress& p, const limits& lim);

@@ -255,6 +255,7 @@ enum job_flags : std::uint8_t {
   has_error = 1 << 7,
 };
 enum progress_flags : std::uint8_t { has_percent = 1, has_counts = 2 };
+enum more_flags : std::uint8_t { is_batch_flag = 1 };
 
 }  // namespace
 
@@ -289,6 +290,7 @@ std::string encode(const job& j) {
     w.str(j.error->code);
     w.str(j.error->message);
   }
+  w.u8(j.is_batch ? is_batch_flag : 0);
   w.json(j.input);
   w.json(j.result);
   const auto& p = j.progress;
@@ -301,6 +303,8 @@ std::string encode(const job& j) {
     w.varint(p.counts->failed);
     w.varint(p.counts->cancelled);
     w.varint(p.counts->pending);
+    w.varint(p.counts->running);
+    w.varint(p.counts->partially_succeeded);
   }
   w.json(p.details);
   w.varint(j.history.size());
@@ -340,6 +344,7 @@ result<job> decode_job(std::string_view bytes) {
     e.message = r.str();
     j.error = std::move(e);
   }
+  j.is_batch = (r.u8() & is_batch_flag) != 0;
   j.input = r.json();
   j.result = r.json();
   const std::uint8_t pflags = r.u8();
@@ -351,6 +356,8 @@ result<job> decode_job(std::string_view bytes) {
     c.failed = r.varint();
     c.cancelled = r.varint();
     c.pending = r.varint();
+    c.running = r.varint();
+    c.partially_succeeded = r.varint();
     j.progress.counts = c;
   }
   j.progress.details = r.json();

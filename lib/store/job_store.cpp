@@ -181,6 +181,29 @@ result<change_feed_page> txn_view::read_changes(
   return page;
 }
 
+result<std::vector<job_id>> txn_view::child_ids(const job_id& parent) const {
+  return ids_with_prefix(dbs_->by_parent, keys::id(parent));
+}
+
+result<std::vector<job_id>> txn_view::children(const job_id& parent,
+                                               job_status s) const {
+  return ids_with_prefix(dbs_->by_parent_status,
+                         keys::parent_status_prefix(parent, s));
+}
+
+result<std::vector<job_id>> txn_view::ids_with_prefix(
+    MDB_dbi dbi, const std::string& prefix) const {
+  std::vector<job_id> ids;
+  auto cur = lmdb::cursor::open(txn_, dbi);
+  if (!cur) return cur.error();
+  for (auto found = cur->seek(prefix);; found = cur->next()) {
+    if (!found) return found.error();
+    if (!*found || !starts_with(cur->key(), prefix)) break;
+    ids.push_back(keys::id_at(cur->key(), prefix.size()));
+  }
+  return ids;
+}
+
 result<job_page> txn_view::list(const list_query& q) const {
   std::optional<job_id> after;
   if (!q.cursor.empty()) {
@@ -196,7 +219,10 @@ result<job_page> txn_view::list(const list_query& q) const {
   const keys::digest scope = keys::scope(q.account_id, q.project_id);
   MDB_dbi dbi;
   std::string prefix;
-  if (q.parent_id) {
+  if (q.parent_id && q.status) {
+    dbi = dbs_->by_parent_status;
+    prefix = keys::parent_status_prefix(*q.parent_id, *q.status);
+  } else if (q.parent_id) {
     dbi = dbs_->by_parent;
     prefix = keys::id(*q.parent_id);
   } else if (q.original_job_id) {
@@ -280,6 +306,7 @@ result<void> write_txn::put_indexes(const job& j) {
   if (auto r = lmdb::put(txn_, dbs_->by_kind, keys::by_kind(scope, j.kind, j.id), {}); !r) return r;
   if (j.parent_id) {
     if (auto r = lmdb::put(txn_, dbs_->by_parent, keys::by_related(*j.parent_id, j.id), {}); !r) return r;
+    if (auto r = lmdb::put(txn_, dbs_->by_parent_status, keys::by_parent_status(*j.parent_id, j.status, j.id), {}); !r) return r;
   }
   if (j.original_job_id) {
     if (auto r = lmdb::put(txn_, dbs_->by_original, keys::by_related(*j.original_job_id, j.id), {}); !r) return r;
@@ -297,6 +324,7 @@ result<void> write_txn::delete_indexes(const job& j) {
   if (auto r = lmdb::del(txn_, dbs_->by_kind, keys::by_kind(scope, j.kind, j.id)); !r) return r;
   if (j.parent_id) {
     if (auto r = lmdb::del(txn_, dbs_->by_parent, keys::by_related(*j.parent_id, j.id)); !r) return r;
+    if (auto r = lmdb::del(txn_, dbs_->by_parent_status, keys::by_parent_status(*j.parent_id, j.status, j.id)); !r) return r;
   }
   if (j.original_job_id) {
     if (auto r = lmdb::del(txn_, dbs_->by_original, keys::by_related(*j.original_job_id, j.id)); !r) return r;
@@ -332,6 +360,10 @@ result<void> write_txn::update(const job& before, const job& after) {
   if (before.status != after.status) {
     if (auto r = lmdb::del(txn_, dbs_->by_status, keys::by_status(scope, before.status, before.id)); !r) return r;
     if (auto r = lmdb::put(txn_, dbs_->by_status, keys::by_status(scope, after.status, after.id), {}); !r) return r;
+    if (after.parent_id) {
+      if (auto r = lmdb::del(txn_, dbs_->by_parent_status, keys::by_parent_status(*after.parent_id, before.status, after.id)); !r) return r;
+      if (auto r = lmdb::put(txn_, dbs_->by_parent_status, keys::by_parent_status(*after.parent_id, after.status, after.id), {}); !r) return r;
+    }
   }
   if (before.completed_at != after.completed_at) {
     if (before.completed_at) {
@@ -487,6 +519,7 @@ result<std::unique_ptr<job_store>> job_store::open(const options& opts) {
       {"meta", &d.meta},           {"jobs", &d.jobs},
       {"idx_scope", &d.by_scope},  {"idx_status", &d.by_status},
       {"idx_kind", &d.by_kind},    {"idx_parent", &d.by_parent},
+      {"idx_parent_status", &d.by_parent_status},
       {"idx_original", &d.by_original}, {"idx_idempotency", &d.idempotency},
       {"idx_completed", &d.by_completed}, {"tombstones", &d.tombstones},
       {"idx_tombstone_age", &d.by_tombstone_age}, {"changes", &d.changes},

@@ -30,6 +30,7 @@ struct databases {
   MDB_dbi by_status = 0;
   MDB_dbi by_kind = 0;
   MDB_dbi by_parent = 0;
+  MDB_dbi by_parent_status = 0;
   MDB_dbi by_original = 0;
   MDB_dbi idempotency = 0;
   MDB_dbi by_completed = 0;
@@ -70,6 +71,11 @@ class txn_view {
   result<job_page> list(const list_query& q) const;
   /// The last sequence number committed to the change log (0: none yet).
   result<std::uint64_t> last_sequence() const;
+  /// Ids of all of `parent`'s children, oldest first.
+  result<std::vector<job_id>> child_ids(const job_id& parent) const;
+  /// Ids of `parent`'s children in status `s`, oldest first.
+  result<std::vector<job_id>> children(const job_id& parent,
+                                       job_status s) const;
   /// Changes with sequence > after (see engine::changes and watch_request):
   /// at most `limit` matching ones, examining at most `scan_limit` entries.
   result<change_feed_page> read_changes(std::uint64_t after, std::size_t limit,
@@ -78,6 +84,9 @@ class txn_view {
 
  protected:
   txn_view(MDB_txn* t, const databases& dbs) : txn_(t), dbs_(&dbs) {}
+  /// Ids that end the keys of `dbi` starting with `prefix`, in key order.
+  result<std::vector<job_id>> ids_with_prefix(MDB_dbi dbi,
+                                              const std::string& prefix) const;
   MDB_txn* txn_;
   const databases* dbs_;
 };

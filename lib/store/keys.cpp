@@ -147,6 +147,21 @@ std::string by_related(const job_id& related, const job_id& id) {
   return k;
 }
 
+std::string parent_status_prefix(const job_id& parent, job_status s) {
+  std::string k;
+  k.reserve(33);
+  append(k, parent);
+  k.push_back(static_cast<char>(s));
+  return k;
+}
+
+std::string by_parent_status(const job_id& parent, job_status s,
+                             const job_id& id) {
+  std::string k = parent_status_prefix(parent, s);
+  append(k, id);
+  return k;
+}
+
 std::string idempotency(const digest& scope, std::string_view key) {
   std::string k;
   k.reserve(32);

@@ -36,6 +36,10 @@ std::string by_kind(const digest& scope, std::string_view kind,
 std::string kind_prefix(const digest& scope, std::string_view kind);
 /// idx_parent and idx_original: other job's id(16) id(16).
 std::string by_related(const job_id& related, const job_id& id);
+/// idx_parent_status: parent id(16) status(1) id(16).
+std::string by_parent_status(const job_id& parent, job_status s,
+                             const job_id& id);
+std::string parent_status_prefix(const job_id& parent, job_status s);
 /// idx_idempotency: scope(16) hash(key)(16) → job id.
 std::string idempotency(const digest& scope, std::string_view key);
 /// idx_completed and idx_tombstone_age: big-endian micros(8) id(16).

@@ -168,6 +168,7 @@ void read(reader& r, const json::value& v, const path& p, std::string& out);
 void read(reader& r, const json::value& v, const path& p, timestamp& out);
 void read(reader& r, const json::value& v, const path& p, job_id& out);
 void read(reader& r, const json::value& v, const path& p, job_status& out);
+void read(reader& r, const json::value& v, const path& p, bool& out);
 void read(reader& r, const json::value& v, const path& p, std::uint64_t& out);
 void read(reader& r, const json::value& v, const path& p, std::uint32_t& out);
 void read(reader& r, const json::value& v, const path& p, std::int64_t& out);
@@ -225,6 +226,14 @@ void read(reader& r, const json::value& v, const path& p, job_status& out) {
     names += to_string(each);
   }
   r.expected(p, "a job status (" + names + ")", v);
+}
+
+void read(reader& r, const json::value& v, const path& p, bool& out) {
+  if (const bool* b = v.if_bool()) {
+    out = *b;
+  } else {
+    r.expected(p, "true or false", v);
+  }
 }
 
 // Integers: JSON has one number type, so a whole double counts too (some
@@ -304,6 +313,16 @@ constexpr bool is_nullable<std::optional<T>> = true;
 template <>
 constexpr bool is_nullable<json::value> = true;
 
+// Members added after the first release: absent means the default.
+template <class T>
+void optional_field(reader& r, const json::object& o, const path& parent,
+                    std::string_view name, T& out) {
+  if (r.failed()) return;
+  if (const json::value* v = o.if_contains(name)) {
+    read(r, *v, parent.member(name), out);
+  }
+}
+
 template <class T>
 void field(reader& r, const json::object& o, const path& parent,
            std::string_view name, T& out) {
@@ -338,6 +357,8 @@ void read(reader& r, const json::value& v, const path& p,
   field(r, *o, p, "failed", out.failed);
   field(r, *o, p, "cancelled", out.cancelled);
   field(r, *o, p, "pending", out.pending);
+  optional_field(r, *o, p, "running", out.running);
+  optional_field(r, *o, p, "partially_succeeded", out.partially_succeeded);
 }
 
 void read(reader& r, const json::value& v, const path& p, progress& out) {
@@ -388,6 +409,7 @@ void read(reader& r, const json::value& v, const path& p, job& out) {
   field(r, *o, p, "original_job_id", out.original_job_id);
   field(r, *o, p, "parent_id", out.parent_id);
   field(r, *o, p, "attempt", out.attempt);
+  optional_field(r, *o, p, "is_batch", out.is_batch);
   field(r, *o, p, "input", out.input);
   field(r, *o, p, "result", out.result);
   field(r, *o, p, "error", out.error);
@@ -443,6 +465,7 @@ void tag_invoke(const json::value_from_tag&, json::value& v, const job& j) {
   put(o, "original_job_id", j.original_job_id);
   put(o, "parent_id", j.parent_id);
   o.emplace("attempt", j.attempt);
+  o.emplace("is_batch", j.is_batch);
   o.emplace("input", j.input);
   o.emplace("result", j.result);
   if (j.error) {
@@ -495,6 +518,8 @@ void tag_invoke(const json::value_from_tag&, json::value& v,
   o.emplace("failed", c.failed);
   o.emplace("cancelled", c.cancelled);
   o.emplace("pending", c.pending);
+  o.emplace("running", c.running);
+  o.emplace("partially_succeeded", c.partially_succeeded);
 }
 
 void tag_invoke(const json::value_from_tag&, json::value& v,

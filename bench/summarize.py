@@ -1,0 +1,474 @@
+#!/usr/bin/python3
+"""Summarizes one run of the jobstate benchmarks.
+
+Reads the Google Benchmark JSON files that scripts/bench wrote, prints the
+tables (every figure next to its baselines, measured in the same run), the
+ratios and the targets with PASS/FAIL, and writes:
+  - a JSON summary (--json), every figure and ratio with the run's context;
+  - the same tables in Markdown (--markdown), for docs/performance.md;
+  - the data of the throughput plot (--plot-data), for bench/plot.gp.
+
+Figures are medians over repetitions when the run had several.
+Python 3 standard library only.
+
+Usage: summarize.py --results DIR [--json FILE] [--markdown FILE]
+                    [--plot-data FILE]
+"""
+
+import argparse
+import datetime
+import json
+import os
+import sys
+
+FILES = ("lifecycle", "read", "wait", "scale", "scale_big")
+
+
+def load_runs(results_dir):
+    """{benchmark run name: figures}, and the context of each file."""
+    runs, contexts = {}, {}
+    for name in FILES:
+        path = os.path.join(results_dir, name + ".json")
+        if not os.path.exists(path):
+            continue
+        with open(path) as f:
+            data = json.load(f)
+        contexts[name] = data.get("context", {})
+        medians = {}
+        singles = {}
+        for b in data.get("benchmarks", []):
+            run_name = b.get("run_name", b["name"])
+            if b.get("run_type") == "aggregate":
+                if b.get("aggregate_name") == "median":
+                    medians[run_name] = b
+            else:
+                singles.setdefault(run_name, b)
+        for run_name, b in singles.items():
+            runs[run_name] = medians.get(run_name, b)
+    return runs, contexts
+
+
+class Summary:
+    def __init__(self, runs):
+        self.runs = runs
+        self.missing = []
+
+    def get(self, name, field):
+        b = self.runs.get(name)
+        if b is None or field not in b:
+            self.missing.append(name + ":" + field)
+            return None
+        return float(b[field])
+
+
+def lifecycle_name(kind, durability, threads=None, arg=None):
+    name = "lifecycle/%s/%s" % (kind, durability)
+    if arg is not None:
+        name += "/" + arg
+    name += "/real_time"
+    if threads is not None:
+        name += "/threads:%d" % threads
+    return name
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+def fmt(v, digits=None):
+    if v is None:
+        return "n/a"
+    if digits is None:
+        if abs(v) >= 1000:
+            return "{:,.0f}".format(v)
+        if abs(v) >= 100:
+            return "%.0f" % v
+        if abs(v) >= 10:
+            return "%.1f" % v
+        return "%.2f" % v
+    return "%.*f" % (digits, v)
+
+
+def table(headers, rows):
+    """A Markdown table (also readable as plain text)."""
+    widths = [len(h) for h in headers]
+    for r in rows:
+        for i, c in enumerate(r):
+            widths[i] = max(widths[i], len(c))
+    def line(cells):
+        return "| " + " | ".join(c.ljust(widths[i]) for i, c in
+                                 enumerate(cells)) + " |"
+    out = [line(headers),
+           "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    out += [line(r) for r in rows]
+    return "\n".join(out)
+
+
+PRODUCERS = (1, 2, 4, 8, 16)
+
+
+def lifecycle_section(s, out):
+    rows, series = [], []
+    configs = []
+    for durability, lmdb_durability in (("full", "full"),
+                                        ("no_sync", "nosync")):
+        for t in PRODUCERS:
+            configs.append(("engine, %d producer%s" % (t, "s" if t > 1 else ""),
+                            durability,
+                            lifecycle_name("engine", durability, t)))
+        configs.append(("engine, 64 in flight (async)", durability,
+                        lifecycle_name("engine_async", durability,
+                                       arg="in_flight:64")))
+        for t in PRODUCERS:
+            configs.append(("raw LMDB 1 txn/write, %d thread%s"
+                            % (t, "s" if t > 1 else ""), durability,
+                            lifecycle_name("lmdb_txn_per_write",
+                                           lmdb_durability, t)))
+        configs.append(("raw LMDB 64 writes/txn", durability,
+                        lifecycle_name("lmdb_batched", lmdb_durability,
+                                       arg="per_txn:64")))
+        if durability == "full":
+            for t in PRODUCERS:
+                configs.append(("SQLite WAL, %d thread%s"
+                                % (t, "s" if t > 1 else ""), "full",
+                                lifecycle_name("sqlite_wal", "full", t)))
+    figures = {}
+    for label, durability, name in configs:
+        jobs = s.get(name, "jobs_per_s")
+        writes = s.get(name, "writes_per_s")
+        p50 = s.get(name, "p50_us")
+        p99 = s.get(name, "p99_us")
+        mean = s.get(name, "mean_us")
+        figures[name] = {"label": label, "durability": durability,
+                         "jobs_per_s": jobs, "writes_per_s": writes,
+                         "p50_us": p50, "p99_us": p99, "mean_us": mean}
+        rows.append([label, durability, fmt(jobs), fmt(writes), fmt(p50),
+                     fmt(p99), fmt(mean)])
+    out["lifecycle"] = figures
+    return table(["configuration", "durability", "jobs/s", "writes/s",
+                  "p50 µs/write", "p99 µs/write", "mean µs/write"], rows)
+
+
+def ratios_section(s, out):
+    L = lifecycle_name
+    eng = lambda d, t: s.get(L("engine", d, t), "jobs_per_s")
+    asy = lambda d: s.get(L("engine_async", d, arg="in_flight:64"),
+                          "jobs_per_s")
+    raw = lambda d, t: s.get(L("lmdb_txn_per_write", d, t), "jobs_per_s")
+    bat = lambda d: s.get(L("lmdb_batched", d, arg="per_txn:64"),
+                          "jobs_per_s")
+    sql = lambda t: s.get(L("sqlite_wal", "full", t), "jobs_per_s")
+    defs = [
+        ("64 in flight ÷ raw LMDB 1 txn/write (1 thread)", "full",
+         asy("full"), raw("full", 1)),
+        ("64 in flight ÷ raw LMDB 64 writes/txn (ceiling)", "full",
+         asy("full"), bat("full")),
+        ("64 in flight ÷ SQLite WAL FULL (1 thread)", "full",
+         asy("full"), sql(1)),
+        ("8 producers ÷ raw LMDB 1 txn/write, 8 threads", "full",
+         eng("full", 8), raw("full", 8)),
+        ("8 producers ÷ raw LMDB 1 txn/write, 1 thread", "full",
+         eng("full", 8), raw("full", 1)),
+        ("8 producers ÷ SQLite WAL FULL, 8 threads", "full",
+         eng("full", 8), sql(8)),
+        ("1 producer ÷ raw LMDB 1 txn/write (1 thread)", "full",
+         eng("full", 1), raw("full", 1)),
+        ("1 producer ÷ SQLite WAL FULL (1 thread)", "full",
+         eng("full", 1), sql(1)),
+        ("1 producer ÷ raw LMDB MDB_NOSYNC 1 txn/write", "no_sync",
+         eng("no_sync", 1), raw("nosync", 1)),
+        ("8 producers ÷ raw LMDB MDB_NOSYNC 1 txn/write, 8 threads",
+         "no_sync", eng("no_sync", 8), raw("nosync", 8)),
+        ("64 in flight ÷ raw LMDB MDB_NOSYNC 1 txn/write", "no_sync",
+         asy("no_sync"), raw("nosync", 1)),
+        ("64 in flight ÷ raw LMDB MDB_NOSYNC 64 writes/txn", "no_sync",
+         asy("no_sync"), bat("nosync")),
+    ]
+    rows, figures = [], {}
+    for label, durability, a, b in defs:
+        r = ratio(a, b)
+        figures[label] = r
+        rows.append([label, durability, fmt(r, 2) + "×" if r else "n/a",
+                     fmt(a), fmt(b)])
+    out["ratios"] = figures
+    return table(["engine throughput (jobs/s) ratio", "durability", "ratio",
+                  "engine", "baseline"], rows)
+
+
+def reads_section(s, out):
+    rows, figures = [], {}
+    for t in (1, 2):
+        name = "read/get/real_time/threads:%d" % t
+        f = {k: s.get(name, k) for k in
+             ("gets_per_s", "gets_per_s_per_thread", "gets_per_cpu_s",
+              "p50_us", "p99_us", "db_jobs", "db_bytes_per_job")}
+        figures[name] = f
+        rows.append(["get, %d thread%s" % (t, "s" if t > 1 else ""),
+                     fmt(f["db_jobs"]), fmt(f["gets_per_s"]),
+                     fmt(f["gets_per_s_per_thread"]),
+                     fmt(f["gets_per_cpu_s"]), fmt(f["p50_us"]),
+                     fmt(f["p99_us"])])
+    for status in ("succeeded", "pending"):
+        name = "read/list/" + status
+        f = {k: s.get(name, k) for k in
+             ("pages_per_s", "jobs_per_s", "p50_us", "p99_us", "db_jobs")}
+        figures[name] = f
+        rows.append(["list 100 %s" % status, fmt(f["db_jobs"]),
+                     fmt(f["pages_per_s"]) + " pages", "", "",
+                     fmt(f["p50_us"]), fmt(f["p99_us"])])
+    out["reads"] = figures
+    return table(["read", "jobs in db", "per s (wall)", "per s per thread",
+                  "per CPU-s", "p50 µs", "p99 µs"], rows)
+
+
+def waits_section(s, out, waiters):
+    rows, figures = [], {}
+    for w in (1, waiters):
+        for load in (0, 1):
+            name = "wait/latency/waiters:%d/load:%d/real_time" % (w, load)
+            f = {k: s.get(name, k) for k in
+                 ("p50_us", "p99_us", "mean_us", "caller_p50_us",
+                  "caller_p99_us", "samples", "load_jobs_per_s")}
+            figures[name] = f
+            rows.append(["commit → handler, %d waiter%s, %s"
+                         % (w, "s" if w > 1 else "",
+                            "64 lifecycles in flight" if load else "idle"),
+                         fmt(f["p50_us"]), fmt(f["p99_us"]),
+                         fmt(f["samples"])])
+    for load in (0, 1):
+        name = "wait/post_baseline/load:%d/real_time" % load
+        f = {k: s.get(name, k) for k in ("p50_us", "p99_us", "samples")}
+        figures[name] = f
+        rows.append(["baseline: asio::post → handler on another thread, %s"
+                     % ("64 lifecycles in flight" if load else "idle"),
+                     fmt(f["p50_us"]), fmt(f["p99_us"]), fmt(f["samples"])])
+    out["waits"] = figures
+    return table(["wait", "p50 µs", "p99 µs", "samples"], rows)
+
+
+def memory_and_cost_section(s, out):
+    rows, figures = [], {}
+    name = "wait/memory/iterations:1"
+    f = {k: s.get(name, k) for k in
+         ("pending_waiters", "heap_bytes_per_waiter", "rss_bytes_per_waiter",
+          "register_us")}
+    figures[name] = f
+    rows.append(["memory per pending waiter (%s pending)"
+                 % fmt(f["pending_waiters"]),
+                 "%s B heap, %s B resident" % (fmt(f["heap_bytes_per_waiter"]),
+                                               fmt(f["rss_bytes_per_waiter"])),
+                 "registering one: %s µs" % fmt(f["register_us"])])
+    for d, unit in (("no_sync", "µs"), ("full", "µs")):
+        name = "wait/commit_cost/%s/real_time" % d
+        f = {k: s.get(name, k) for k in
+             ("a_us_per_write", "b_us_per_write", "c_us_per_write",
+              "a_overhead_pct", "c_overhead_pct", "a_cpu_us_per_write",
+              "b_cpu_us_per_write", "c_cpu_us_per_write",
+              "a_cpu_overhead_pct", "c_cpu_overhead_pct")}
+        figures[name] = f
+        rows.append(["commit cost, %s: A defaults, nobody waiting vs B "
+                     "notifications off" % d,
+                     "A %s vs B %s %s/write (median): %s%%"
+                     % (fmt(f["a_us_per_write"]), fmt(f["b_us_per_write"]),
+                        unit, fmt(f["a_overhead_pct"], 2)),
+                     "CPU/write A %s vs B %s µs: %s%%"
+                     % (fmt(f["a_cpu_us_per_write"]),
+                        fmt(f["b_cpu_us_per_write"]),
+                        fmt(f["a_cpu_overhead_pct"], 2))])
+        rows.append(["commit cost, %s: C one unrelated waiter vs B" % d,
+                     "C %s vs B %s %s/write (median): %s%%"
+                     % (fmt(f["c_us_per_write"]), fmt(f["b_us_per_write"]),
+                        unit, fmt(f["c_overhead_pct"], 2)),
+                     "CPU/write C %s vs B %s µs: %s%%"
+                     % (fmt(f["c_cpu_us_per_write"]),
+                        fmt(f["b_cpu_us_per_write"]),
+                        fmt(f["c_cpu_overhead_pct"], 2))])
+    out["wait_costs"] = figures
+    return table(["measure", "figure", "also"], rows)
+
+
+def scale_section(s, runs, out):
+    rows, figures = [], {}
+    names = sorted((n for n in runs if n.startswith("scale/jobs:")),
+                   key=lambda n: int(n.split(":")[1].split("/")[0]))
+    for name in names:
+        f = {k: s.get(name, k) for k in
+             ("jobs", "bytes_per_job", "apparent_bytes_per_job", "gets_per_s",
+              "gets_per_cpu_s", "p50_us", "p99_us", "load_s")}
+        figures[name] = f
+        rows.append([fmt(f["jobs"]), fmt(f["bytes_per_job"]),
+                     fmt(f["apparent_bytes_per_job"]), fmt(f["gets_per_s"]),
+                     fmt(f["gets_per_cpu_s"]), fmt(f["p50_us"]),
+                     fmt(f["p99_us"]), fmt(f["load_s"])])
+    out["scale"] = figures
+    return table(["jobs", "bytes/job on disk", "bytes/job (file size)",
+                  "gets/s", "gets per CPU-s", "get p50 µs", "get p99 µs",
+                  "load s"], rows)
+
+
+def targets_section(s, out, waiters):
+    L = lifecycle_name
+    r = lambda a, b: ratio(a, b)
+    jobs = lambda name: s.get(name, "jobs_per_s")
+    writes = lambda name: s.get(name, "writes_per_s")
+    per_write = lambda name: (1e6 / writes(name)) if writes(name) else None
+    checks = []
+
+    def add(label, value, op, limit, unit, how):
+        ok = None if value is None else (value >= limit if op == ">="
+                                         else value <= limit if op == "<="
+                                         else value < limit)
+        checks.append({"target": label, "value": value, "op": op,
+                       "limit": limit, "unit": unit, "how": how,
+                       "pass": ok})
+
+    add("64 in flight, default durability, vs raw LMDB 1 txn/write",
+        r(jobs(L("engine_async", "full", arg="in_flight:64")),
+          jobs(L("lmdb_txn_per_write", "full", 1))), ">=", 25, "×",
+        "engine_async/full jobs/s ÷ lmdb_txn_per_write/full (1 thread)")
+    add("8 producers, default durability, vs raw LMDB 1 txn/write",
+        r(jobs(L("engine", "full", 8)),
+          jobs(L("lmdb_txn_per_write", "full", 8))), ">=", 5, "×",
+        "engine/full 8 threads ÷ lmdb_txn_per_write/full 8 threads")
+    add("1 producer: time per write vs raw LMDB 1 txn/write",
+        r(per_write(L("engine", "full", 1)),
+          per_write(L("lmdb_txn_per_write", "full", 1))), "<=", 1.3, "×",
+        "(1 ÷ writes/s) engine/full 1 thread ÷ same for "
+        "lmdb_txn_per_write/full 1 thread")
+    add("no sync vs raw LMDB MDB_NOSYNC (1 producer each)",
+        r(jobs(L("engine", "no_sync", 1)),
+          jobs(L("lmdb_txn_per_write", "nosync", 1))), ">=", 0.7, "×",
+        "engine/no_sync 1 thread ÷ lmdb_txn_per_write/nosync 1 thread")
+    add("get, one thread, 1M jobs",
+        s.get("read/get/real_time/threads:1", "gets_per_s"), ">=", 1e6,
+        "gets/s", "read/get threads:1 gets_per_s (wall clock)")
+    for w in (1, waiters):
+        name = "wait/latency/waiters:%d/load:1/real_time" % w
+        add("wait p50, %d waiter%s, under lifecycle load"
+            % (w, "s" if w > 1 else ""), s.get(name, "p50_us"), "<=", 10,
+            "µs", name + " p50_us")
+        add("wait p99, %d waiter%s, under lifecycle load"
+            % (w, "s" if w > 1 else ""), s.get(name, "p99_us"), "<=", 100,
+            "µs", name + " p99_us")
+    add("memory per pending waiter",
+        s.get("wait/memory/iterations:1", "heap_bytes_per_waiter"), "<", 512,
+        "bytes", "heap (mallinfo2) added per pending async_wait")
+    add("commit cost with nobody waiting vs notifications disabled",
+        s.get("wait/commit_cost/no_sync/real_time", "a_overhead_pct"), "<", 2,
+        "%", "median time per write, no_sync: defaults (cross-process "
+        "notifications on, no waiter) vs cross_process_notifications off, "
+        "no waiter")
+    add("commit cost with nobody waiting (default durability)",
+        s.get("wait/commit_cost/full/real_time", "a_overhead_pct"), "<", 2,
+        "%", "as above at durability full (fsync noise dominates)")
+    out["targets"] = checks
+    rows = []
+    for c in checks:
+        v = c["value"]
+        shown = "n/a" if v is None else (
+            "{:,.0f}".format(v) if abs(v) >= 1000 else "%.2f" % v)
+        rows.append([c["target"], "%s %s" % (shown, c["unit"]),
+                     "%s %s" % (c["op"], "{:,}".format(c["limit"])),
+                     {True: "PASS", False: "FAIL", None: "n/a"}[c["pass"]]])
+    return table(["target", "measured", "needed", "result"], rows)
+
+
+def plot_data(s, path):
+    """Columns: x, label, engine full, engine no_sync, raw LMDB full,
+    raw LMDB MDB_NOSYNC, SQLite WAL FULL (jobs/s; NaN where none)."""
+    L = lifecycle_name
+    def v(x):
+        return "NaN" if x is None else "%.1f" % x
+    lines = ["# x label engine_full engine_no_sync lmdb_full lmdb_nosync "
+             "sqlite_full"]
+    for i, t in enumerate(PRODUCERS):
+        lines.append("%d %d %s %s %s %s %s" % (
+            i, t, v(s.get(L("engine", "full", t), "jobs_per_s")),
+            v(s.get(L("engine", "no_sync", t), "jobs_per_s")),
+            v(s.get(L("lmdb_txn_per_write", "full", t), "jobs_per_s")),
+            v(s.get(L("lmdb_txn_per_write", "nosync", t), "jobs_per_s")),
+            v(s.get(L("sqlite_wal", "full", t), "jobs_per_s"))))
+    lines.append("%d \"64 in flight\" %s %s %s %s NaN" % (
+        len(PRODUCERS),
+        v(s.get(L("engine_async", "full", arg="in_flight:64"), "jobs_per_s")),
+        v(s.get(L("engine_async", "no_sync", arg="in_flight:64"),
+                "jobs_per_s")),
+        v(s.get(L("lmdb_batched", "full", arg="per_txn:64"), "jobs_per_s")),
+        v(s.get(L("lmdb_batched", "nosync", arg="per_txn:64"),
+                "jobs_per_s"))))
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def parse_size(text):
+    """As the benchmarks read sizes: digits with an optional k or M."""
+    scale = {"k": 1000, "K": 1000, "m": 1000000, "M": 1000000}
+    if text and text[-1] in scale:
+        return int(text[:-1]) * scale[text[-1]]
+    return int(text)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--results", required=True)
+    p.add_argument("--json")
+    p.add_argument("--markdown")
+    p.add_argument("--plot-data")
+    args = p.parse_args()
+
+    runs, contexts = load_runs(args.results)
+    if not runs:
+        sys.exit("summarize: no benchmark results in " + args.results)
+    s = Summary(runs)
+    ctx = next(iter(contexts.values()))
+    waiters = parse_size(contexts.get("wait", {}).get(
+        "JOBSTATE_BENCH_WAITERS", "1000"))
+
+    out = {
+        "date": ctx.get("date"),
+        "host": ctx.get("host_name"),
+        "cpu_model": ctx.get("jobstate_cpu_model"),
+        "nproc": ctx.get("jobstate_nproc"),
+        "scratch_dir": ctx.get("jobstate_scratch_dir"),
+        "scratch_fs": ctx.get("jobstate_scratch_fs"),
+        "load_average_at_start": {k: c.get("jobstate_load_average_at_start")
+                                  for k, c in contexts.items()},
+        "library_build_type": ctx.get("library_build_type"),
+        "summarized_at": datetime.datetime.now().isoformat(timespec="seconds"),
+    }
+    sections = [
+        ("Lifecycle: create → start → progress → succeed (4 durable writes "
+         "per job)", lifecycle_section(s, out)),
+        ("Ratios (same run)", ratios_section(s, out)),
+        ("Reads", reads_section(s, out)),
+        ("Waiting: commit-to-handler latency", waits_section(s, out, waiters)),
+        ("Waiting: memory and commit cost", memory_and_cost_section(s, out)),
+        ("Scale", scale_section(s, runs, out)),
+        ("Targets", targets_section(s, out, waiters)),
+    ]
+    header = ("Machine: %s, %s CPUs; scratch: %s; run %s; load average at "
+              "start: %s" % (out["cpu_model"], out["nproc"], out["scratch_fs"],
+                             out["date"],
+                             ", ".join("%s %s" % kv for kv in
+                                       out["load_average_at_start"].items())))
+    text = header + "\n\n" + "\n\n".join("## %s\n\n%s" % sec
+                                         for sec in sections) + "\n"
+    print(text)
+    if s.missing:
+        print("missing figures (benchmark not run?): " +
+              ", ".join(sorted(set(s.missing))), file=sys.stderr)
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write(text)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(out, f, indent=1, sort_keys=True)
+            f.write("\n")
+    if args.plot_data:
+        plot_data(s, args.plot_data)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,98 @@
+"""jobstate: durable job state for Python, with asyncio waits.
+
+jobstate keeps the state of asynchronous jobs (pending, running, succeeded,
+partially_succeeded, failed, cancelled), their progress, results, errors and
+history, durably, in an LMDB database that threads and processes share. This
+package binds the C++ engine (libjobstate)::
+
+    import jobstate
+
+    with jobstate.Engine("./jobs-db") as engine:
+        job = engine.create("acme", "alpha", "parse", {"doc": 42})
+        engine.start(job)
+        engine.complete(job, {"pages": 12})
+        assert engine.get(job).status is jobstate.Status.SUCCEEDED
+
+Waiting, blocking or with asyncio::
+
+    done = engine.wait(job, timeout=30)            # in a thread
+    done = await engine.wait_async(job, timeout=30)  # in a coroutine
+
+Errors are :class:`Error` subclasses, one per engine error code
+(:class:`NotFound`, :class:`IllegalTransition`, :class:`Conflict`, ...).
+See docs/python.md.
+"""
+
+from ._errors import (
+    AlreadyExists,
+    Conflict,
+    Corrupt,
+    EngineClosed,
+    Error,
+    ErrorCode,
+    Expired,
+    Gone,
+    IllegalTransition,
+    InvalidArgument,
+    IoError,
+    NotFound,
+    StorageFull,
+    TooLarge,
+    UnsupportedVersion,
+    WaitTimeout,
+    _make_error,
+)
+from . import _jobstate
+from ._engine import Engine, JobLike, Timeout
+from ._types import (
+    Change,
+    ChangeBatch,
+    Durability,
+    HistoryEvent,
+    Job,
+    JobError,
+    JobRef,
+    Page,
+    Progress,
+    ProgressCounts,
+    PurgeResult,
+    Status,
+)
+
+_jobstate._set_error_factory(_make_error)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Engine",
+    "Job",
+    "JobRef",
+    "JobLike",
+    "JobError",
+    "Progress",
+    "ProgressCounts",
+    "HistoryEvent",
+    "Status",
+    "Durability",
+    "Page",
+    "PurgeResult",
+    "Change",
+    "ChangeBatch",
+    "Timeout",
+    "ErrorCode",
+    "Error",
+    "InvalidArgument",
+    "NotFound",
+    "IllegalTransition",
+    "Conflict",
+    "AlreadyExists",
+    "Gone",
+    "StorageFull",
+    "Corrupt",
+    "UnsupportedVersion",
+    "TooLarge",
+    "Expired",
+    "EngineClosed",
+    "IoError",
+    "WaitTimeout",
+]

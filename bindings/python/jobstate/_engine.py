@@ -1,0 +1,746 @@
+"""The Engine: an open job database."""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import math
+import os
+import threading
+import weakref
+from datetime import timedelta
+from typing import (
+    Any,
+    Awaitable,
+    Callable,
+    Dict,
+    Iterable,
+    Iterator,
+    Mapping,
+    Optional,
+    Tuple,
+    TypeVar,
+    Union,
+)
+
+from . import _jobstate
+from ._errors import WaitTimeout
+from ._types import (
+    JSON,
+    ChangeBatch,
+    Durability,
+    Job,
+    JobError,
+    JobRef,
+    Page,
+    ProgressCounts,
+    PurgeResult,
+    Status,
+)
+
+__all__ = ["Engine", "JobLike", "Timeout"]
+
+#: What names a job: a Job, a JobRef, an (account_id, project_id, id) tuple,
+#: or a job id string together with account_id= and project_id=.
+JobLike = Union[Job, JobRef, Tuple[str, str, str], str]
+#: A duration: seconds (int or float) or a timedelta.
+Timeout = Union[int, float, timedelta]
+
+_T = TypeVar("_T")
+
+# Engines still open, closed at interpreter exit: their threads must be gone
+# before Python finalizes (a completion then could no longer take the GIL).
+_open_engines: "weakref.WeakSet[Engine]" = weakref.WeakSet()
+_open_engines_lock = threading.Lock()
+
+
+@atexit.register
+def _close_open_engines() -> None:
+    with _open_engines_lock:
+        engines = list(_open_engines)
+    for engine in engines:
+        engine.close()
+
+
+def _seconds(value: Optional[Timeout], what: str) -> Optional[float]:
+    if value is None:
+        return None
+    if isinstance(value, timedelta):
+        seconds = value.total_seconds()
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        raise TypeError(f"{what} must be a number of seconds or a timedelta")
+    if math.isnan(seconds) or seconds < 0:
+        raise ValueError(f"{what} must not be negative")
+    return seconds
+
+
+def _timeout_ms(timeout: Optional[Timeout]) -> int:
+    """None → wait forever (-1); else whole milliseconds, rounded up."""
+    seconds = _seconds(timeout, "timeout")
+    if seconds is None or math.isinf(seconds):
+        return -1
+    return min(math.ceil(seconds * 1000), 2**62)
+
+
+def _whole_seconds(value: Optional[Timeout], what: str) -> Optional[int]:
+    seconds = _seconds(value, what)
+    return None if seconds is None else math.ceil(seconds)
+
+
+def _condition(
+    statuses: Optional[Iterable[Union[Status, str]]], changed_after: Optional[int]
+) -> Optional[Dict[str, Any]]:
+    if statuses is not None and changed_after is not None:
+        raise ValueError("give statuses or changed_after, not both")
+    if statuses is not None:
+        if isinstance(statuses, (str, Status)):
+            statuses = [statuses]
+        return {"status_in": [Status(s).value for s in statuses]}
+    if changed_after is not None:
+        return {"changed_after": changed_after}
+    return None  # terminal
+
+
+def _status_name(status: Union[Status, str, None]) -> Optional[str]:
+    return None if status is None else Status(status).value
+
+
+class Engine:
+    """An open job database.
+
+    ``Engine(path, ...)`` opens (creating when missing) the database in
+    directory *path*. Use it as a context manager, or call :meth:`close`::
+
+        with jobstate.Engine("/var/lib/myapp/jobs") as engine:
+            job = engine.create("acme", "alpha", "parse", {"doc": 42})
+            engine.start(job)
+            engine.complete(job, {"pages": 12})
+
+    Thread-safe: share one Engine between threads (open a database once per
+    process). Every call releases the GIL while the engine works, so
+    concurrent changes from several threads are committed together (group
+    commit). A change returns only once it is durable under *durability*;
+    on error nothing was written and a :class:`jobstate.Error` subclass is
+    raised.
+
+    Jobs are named by account, project and id: each method that acts on a
+    job takes a :class:`Job`, a :class:`JobRef`, an ``(account_id,
+    project_id, id)`` tuple, or an id string with ``account_id=`` and
+    ``project_id=`` keywords.
+
+    Waiting costs no thread: :meth:`wait` blocks the calling thread (without
+    the GIL); ``await`` :meth:`wait_async` suspends a coroutine until the
+    engine's commit of the awaited change resolves it (no polling, no thread
+    per waiter). Cancelling the awaiting task cancels the engine wait.
+
+    Args:
+        path: the database directory.
+        durability: a :class:`Durability` (default FULL: fsync each commit).
+        map_size: initial size of the memory map, in bytes.
+        max_map_size: the map grows up to this; beyond, StorageFull.
+        tombstone_retention: how long a purged job answers Gone (seconds or
+            timedelta).
+        feed_retention_count: most changes the change feed keeps.
+        feed_retention_age: oldest change the feed keeps (seconds or
+            timedelta).
+        cross_process_notifications: wake waiters here when another process
+            commits (default True).
+        max_readers: concurrent readers across processes.
+        max_batch: most changes committed in one transaction.
+        limits: size limits, any of ``max_id_size``, ``max_kind_size``,
+            ``max_json_size``, ``max_text_size``, ``max_history``,
+            ``max_page_size``.
+
+    Raises:
+        InvalidArgument: bad options.
+        UnsupportedVersion, Corrupt, IoError: the database cannot be opened.
+    """
+
+    def __init__(
+        self,
+        path: Union[str, "os.PathLike[str]"],
+        *,
+        durability: Union[Durability, str] = Durability.FULL,
+        map_size: Optional[int] = None,
+        max_map_size: Optional[int] = None,
+        tombstone_retention: Optional[Timeout] = None,
+        feed_retention_count: Optional[int] = None,
+        feed_retention_age: Optional[Timeout] = None,
+        cross_process_notifications: Optional[bool] = None,
+        max_readers: Optional[int] = None,
+        max_batch: Optional[int] = None,
+        limits: Optional[Mapping[str, int]] = None,
+    ) -> None:
+        self._path = os.fspath(path)
+        options: Dict[str, Any] = {"durability": Durability(durability).value}
+        for key, value in (
+            ("map_size", map_size),
+            ("max_map_size", max_map_size),
+            (
+                "tombstone_retention_seconds",
+                _whole_seconds(tombstone_retention, "tombstone_retention"),
+            ),
+            ("feed_retention_count", feed_retention_count),
+            (
+                "feed_retention_age_seconds",
+                _whole_seconds(feed_retention_age, "feed_retention_age"),
+            ),
+            ("cross_process_notifications", cross_process_notifications),
+            ("max_readers", max_readers),
+            ("max_batch", max_batch),
+            ("limits", dict(limits) if limits is not None else None),
+        ):
+            if value is not None:
+                options[key] = value
+        self._native = _jobstate.Engine(self._path, options)
+        with _open_engines_lock:
+            _open_engines.add(self)
+
+    # ------------------------------------------------------------ lifetime
+
+    @property
+    def path(self) -> str:
+        """The database directory."""
+        return self._path
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` has been called."""
+        return bool(self._native.closed)
+
+    def close(self) -> None:
+        """Closes the database. Calls in progress in other threads finish
+        first; blocked waits raise EngineClosed, pending :meth:`wait_async`
+        awaits raise EngineClosed; later calls raise EngineClosed. Changes
+        already acknowledged are durable. Idempotent."""
+        self._native.close()
+        with _open_engines_lock:
+            _open_engines.discard(self)
+
+    def __enter__(self) -> "Engine":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else "open"
+        return f"<jobstate.Engine {self._path!r} ({state})>"
+
+    # ----------------------------------------------------------------- jobs
+
+    @staticmethod
+    def _ref(
+        job: JobLike, account_id: Optional[str], project_id: Optional[str]
+    ) -> Tuple[str, str, str]:
+        if isinstance(job, str):
+            if account_id is None or project_id is None:
+                raise TypeError(
+                    "a job id string needs account_id= and project_id="
+                )
+            return account_id, project_id, job
+        if account_id is not None or project_id is not None:
+            raise TypeError("account_id= and project_id= go with a job id string only")
+        if isinstance(job, Job):
+            return job.account_id, job.project_id, job.id
+        if isinstance(job, tuple) and len(job) == 3:
+            return str(job[0]), str(job[1]), str(job[2])
+        raise TypeError(
+            "expected a Job, a JobRef, an (account_id, project_id, id) tuple "
+            f"or a job id string, got {type(job).__name__}"
+        )
+
+    @staticmethod
+    def _options(
+        expected_revision: Optional[int], details: JSON
+    ) -> Optional[Dict[str, Any]]:
+        if expected_revision is None and details is None:
+            return None
+        return {"expected_revision": expected_revision, "details": details}
+
+    def create(
+        self,
+        account_id: str,
+        project_id: str,
+        kind: str,
+        input: JSON = None,
+        *,
+        source_id: Optional[str] = None,
+        correlation_id: Optional[str] = None,
+        idempotency_key: Optional[str] = None,
+        details: JSON = None,
+    ) -> Job:
+        """Creates a pending job and returns it.
+
+        *input* (any JSON value) is kept so that :meth:`rerun` can reproduce
+        the job. With an *idempotency_key* already used in this project, the
+        job first created with it is returned unchanged (``job.created`` is
+        then False). *details* are recorded on the "created" history event.
+
+        Raises:
+            InvalidArgument, TooLarge: bad or oversized values.
+            AlreadyExists: the key was used for a different kind or input.
+            Gone: the key's job was purged.
+            StorageFull, EngineClosed.
+        """
+        data, created = self._native.create(
+            {
+                "account_id": account_id,
+                "project_id": project_id,
+                "kind": kind,
+                "input": input,
+                "source_id": source_id,
+                "correlation_id": correlation_id,
+                "idempotency_key": idempotency_key,
+                "details": details,
+            }
+        )
+        return Job._from_native(data, created=created)
+
+    def get(
+        self,
+        job: JobLike,
+        *,
+        account_id: Optional[str] = None,
+        project_id: Optional[str] = None,
+    ) -> Job:
+        """The current snapshot of a job.
+
+        Raises:
+            NotFound: no such job in this account and project.
+            Gone: the job was purged.
+            InvalidArgument: a malformed id.
+        """
+        return Job._from_native(self._native.get(*self._ref(job, account_id, project_id)))
+
+    def start(
+        self,
+        job: JobLike,
+        *,
+        expected_revision: Optional[int] = None,
+        details: JSON = None,
+        account_id: Optional[str] = None,
+        project_id: Optional[str] = None,
+    ) -> Job:
+        """pending → running. Returns the new snapshot.
+
+        With *expected_revision*, fails with Conflict unless the job's
+        revision is exactly that (compare-and-set). *details* are recorded on
+        the history event.
+
+        Raises:
+            IllegalTransition: the job is not pending (``current_status``
+                says what it is).
+            Conflict, NotFound, Gone, StorageFull, EngineClosed.
+        """
+        return Job._from_native(
+            self._native.start(
+                *self._ref(job, account_id, project_id),
+                self._options(expected_revision, details),
+            )
+        )
+
+    def report_progress(
+        self,
+        job: JobLike,
+        percent: Optional[Union[int, float]] = None,
+        *,
+        counts: Optional[Union[ProgressCounts, Mapping[str, int]]] = None,
+        progress_details: JSON = None,
+        expected_revision: Optional[int] = None,
+        details: JSON = None,
+        account_id: Optional[str] = None,
+        project_id: Optional[str] = None,
+    ) -> Job:
+        """Records the progress of a running job, replacing the previous.
+
+        *percent* is 0 to 100; *counts* a :class:`ProgressCounts` (or a dict
+        of total, succeeded, failed, cancelled, pending); *progress_details*
+        any JSON kept with the progress. *details* go on the history event.
+
+        Raises:
+            IllegalTransition: the job is not running.
+            InvalidArgument: percent outside 0..100.
+            TooLarge, Conflict, NotFound, Gone, StorageFull, EngineClosed.
+        """
+        if isinstance(counts, ProgressCounts):
+            counts = counts.to_dict()
+        elif counts is not None:
+            counts = {**ProgressCounts().to_dict(), **dict(counts)}
+        progress = {"percent": percent, "counts": counts, "details": progress_details}
+        return Job._from_native(
+            self._native.report_progress(
+                *self._ref(job, account_id, project_id),
+                progress,
+                self._options(expected_revision, details),
+            )
+        )
+
+    def complete(
+        self,
+        job: JobLike,
+        result: JSON = None,
+        *,
+        status: Union[Status, str] = Status.SUCCEEDED,
+        error: Optional[Union[JobError, Tuple[str, str], Mapping[str, str]]] = None,
+        expected_revision: Optional[int] = None,
+        details: JSON = None,
+        account_id: Optional[str] = None,
+        project_id: Optional[str] = None,
+    ) -> Job:
+        """running → succeeded (the default), partially_succeeded or failed.
+
+        *result* (any JSON) is stored as the job's result. *error* (a
+        :class:`JobError`, a ``(code, message)`` tuple or a dict) is required
+        when *status* is FAILED; see also :meth:`fail`.
+
+        Raises:
+            IllegalTransition: the job is not running (e.g. it was cancelled
+                meanwhile: ``current_status`` is CANCELLED).
+            InvalidArgument, TooLarge, Conflict, NotFound, Gone,
+            StorageFull, EngineClosed.
+        """
+        err: Optional[Dict[str, str]]
+        if error is None:
+            err = None
+        elif isinstance(error, JobError):
+            err = error.to_dict()
+        elif isinstance(error, tuple):
+            err = {"code": error[0], "message": error[1]}
+        else:
+            err = dict(error)
+        completion = {"status": _status_name(status), "result": result, "error": err}
+        return Job._from_native(
+            self._native.complete(
+                *self._ref(job, account_id, project_id),
+                completion,
+                self._options(expected_revision, details),
+            )
+        )
+
+    def fail(
+        self,
+        job: JobLike,
+        code: str,
+        message: str,
+        *,
+        result: JSON = None,
+        expected_revision: Optional[int] = None,
+        details: JSON = None,
+        account_id: Optional[str] = None,
+        project_id: Optional[str] = None,
+    ) -> Job:
+        """running → failed, with an error code and message. Shorthand for
+        ``complete(job, result, status=Status.FAILED, error=(code,
+        message))``."""
+        return self.complete(
+            job,
+            result,
+            status=Status.FAILED,
+            error=(code, message),
+            expected_revision=expected_revision,
+            details=details,
+            account_id=account_id,
+            project_id=project_id,
+        )
+
+    def cancel(
+        self,
+        job: JobLike,
+        reason: str = "",
+        *,
+        expected_revision: Optional[int] = None,
+        details: JSON = None,
+        account_id: Optional[str] = None,
+        project_id: Optional[str] = None,
+    ) -> Job:
+        """pending or running → cancelled; *reason* becomes the job's error
+        message (code "cancelled"). A worker learns of it by waiting with
+        ``changed_after=job.revision``.
+
+        Raises:
+            IllegalTransition: the job is terminal already.
+            TooLarge, Conflict, NotFound, Gone, StorageFull, EngineClosed.
+        """
+        return Job._from_native(
+            self._native.cancel(
+                *self._ref(job, account_id, project_id),
+                reason,
+                self._options(expected_revision, details),
+            )
+        )
+
+    def rerun(
+        self,
+        job: JobLike,
+        *,
+        correlation_id: Optional[str] = None,
+        details: JSON = None,
+        account_id: Optional[str] = None,
+        project_id: Optional[str] = None,
+    ) -> Job:
+        """Creates a new pending job from a terminal one: same account,
+        project, kind, input and source; ``original_job_id`` is the original's
+        id and ``attempt`` one more. The original is untouched.
+
+        Raises:
+            IllegalTransition: the job is not terminal.
+            NotFound, Gone, StorageFull, EngineClosed.
+        """
+        options = None
+        if correlation_id is not None or details is not None:
+            options = {"correlation_id": correlation_id, "details": details}
+        return Job._from_native(
+            self._native.rerun(*self._ref(job, account_id, project_id), options)
+        )
+
+    def list(
+        self,
+        account_id: str,
+        project_id: str,
+        *,
+        status: Union[Status, str, None] = None,
+        kind: Optional[str] = None,
+        parent_id: Optional[str] = None,
+        original_job_id: Optional[str] = None,
+        limit: int = 50,
+        cursor: Optional[str] = None,
+    ) -> Page:
+        """One page of a project's jobs, newest first, filtered (filters
+        combine with AND). Pass ``page.next_cursor`` as *cursor* for the next
+        page; pages never repeat or skip a job. See also :meth:`iter_jobs`.
+
+        Raises:
+            InvalidArgument: a bad cursor, limit (1 to max_page_size) or id.
+        """
+        page = self._native.list(
+            {
+                "account_id": account_id,
+                "project_id": project_id,
+                "status": _status_name(status),
+                "kind": kind,
+                "parent_id": parent_id,
+                "original_job_id": original_job_id,
+                "limit": limit,
+                "cursor": cursor,
+            }
+        )
+        return Page([Job._from_native(j) for j in page["jobs"]], page["next_cursor"])
+
+    def iter_jobs(
+        self,
+        account_id: str,
+        project_id: str,
+        *,
+        status: Union[Status, str, None] = None,
+        kind: Optional[str] = None,
+        parent_id: Optional[str] = None,
+        original_job_id: Optional[str] = None,
+        page_size: int = 100,
+    ) -> Iterator[Job]:
+        """Every job of a project matching the filters, newest first, read a
+        page at a time (see :meth:`list`)."""
+        cursor: Optional[str] = None
+        while True:
+            page = self.list(
+                account_id,
+                project_id,
+                status=status,
+                kind=kind,
+                parent_id=parent_id,
+                original_job_id=original_job_id,
+                limit=page_size,
+                cursor=cursor,
+            )
+            yield from page.jobs
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    def purge(self, older_than: Timeout = 0, *, max_jobs: int = 10000) -> PurgeResult:
+        """Removes terminal jobs completed more than *older_than* ago
+        (seconds or timedelta), leaving tombstones (a purged job answers
+        Gone), and forgets tombstones older than the retention. At most
+        *max_jobs* per call: call again while ``result.more``."""
+        r = self._native.purge(
+            {
+                "older_than_seconds": _whole_seconds(older_than, "older_than"),
+                "max_jobs": max_jobs,
+            }
+        )
+        return PurgeResult(r["purged"], r["tombstones_expired"], r["more"])
+
+    # ---------------------------------------------------------------- waits
+
+    def wait(
+        self,
+        job: JobLike,
+        timeout: Optional[Timeout] = None,
+        *,
+        statuses: Optional[Iterable[Union[Status, str]]] = None,
+        changed_after: Optional[int] = None,
+        account_id: Optional[str] = None,
+        project_id: Optional[str] = None,
+    ) -> Job:
+        """Blocks until the job is terminal (or, with *statuses*, has one of
+        them; or, with *changed_after*, its revision exceeds that one) and
+        returns the job. Returns at once when the condition already holds.
+
+        *timeout*: seconds or a timedelta; None (the default) waits forever,
+        0 checks once. The GIL is released while waiting; Ctrl-C interrupts
+        the wait (KeyboardInterrupt).
+
+        Raises:
+            WaitTimeout: the timeout passed first (``.job`` is the latest
+                snapshot).
+            NotFound, Gone (also when purged during the wait), EngineClosed
+            (also when the engine closes during the wait), InvalidArgument.
+        """
+        data, timed_out = self._native.wait(
+            *self._ref(job, account_id, project_id),
+            _condition(statuses, changed_after),
+            _timeout_ms(timeout),
+        )
+        result = Job._from_native(data)
+        if timed_out:
+            raise WaitTimeout(result)
+        return result
+
+    async def wait_async(
+        self,
+        job: JobLike,
+        timeout: Optional[Timeout] = None,
+        *,
+        statuses: Optional[Iterable[Union[Status, str]]] = None,
+        changed_after: Optional[int] = None,
+        account_id: Optional[str] = None,
+        project_id: Optional[str] = None,
+    ) -> Job:
+        """:meth:`wait` for asyncio: ``job = await engine.wait_async(job)``.
+
+        The wait is registered with the engine, which resolves it from its
+        own thread through ``loop.call_soon_threadsafe`` when the change
+        commits: no polling, no thread per waiter, so thousands may be
+        pending at once. Cancelling the awaiting task (e.g. through
+        ``asyncio.wait_for`` or ``asyncio.timeout``) cancels the engine wait.
+
+        Raises:
+            WaitTimeout, NotFound, Gone, EngineClosed, InvalidArgument: as
+            :meth:`wait`.
+        """
+        ref = self._ref(job, account_id, project_id)
+        condition = _condition(statuses, changed_after)
+        timeout_ms = _timeout_ms(timeout)
+        data, timed_out = await _await_native(
+            lambda loop, settle: self._native.wait_async(
+                *ref, condition, timeout_ms, loop, settle
+            )
+        )
+        result = Job._from_native(data)
+        if timed_out:
+            raise WaitTimeout(result)
+        return result
+
+    # ---------------------------------------------------------- change feed
+
+    def changes(self, after: int = 0, limit: int = 1000) -> ChangeBatch:
+        """Up to *limit* changes with sequence > *after*, in commit order.
+
+        Raises:
+            Expired: the feed no longer holds sequence after + 1 (list the
+                jobs again, then resume from :meth:`last_sequence`).
+            InvalidArgument: *after* beyond the latest sequence, *limit* 0.
+        """
+        return ChangeBatch.from_dict(self._native.changes(after, limit))
+
+    @staticmethod
+    def _watch_request(
+        after: int,
+        limit: int,
+        account_id: Optional[str],
+        project_id: Optional[str],
+        bookmark_after: Optional[Timeout],
+    ) -> Dict[str, Any]:
+        return {
+            "after": after,
+            "limit": limit,
+            "account_id": account_id,
+            "project_id": project_id,
+            "bookmark_after_ms": _timeout_ms(bookmark_after),
+        }
+
+    def watch(
+        self,
+        after: int = 0,
+        *,
+        limit: int = 1000,
+        account_id: Optional[str] = None,
+        project_id: Optional[str] = None,
+        bookmark_after: Optional[Timeout] = 30.0,
+    ) -> ChangeBatch:
+        """Blocks until changes with sequence > *after* commit (of
+        *account_id* / *project_id* when given), and returns up to *limit* of
+        them; or, when none came for *bookmark_after* seconds, an empty batch
+        whose ``last_sequence`` is the latest sequence (resume from it).
+
+        Raises:
+            Expired, InvalidArgument, EngineClosed: as :meth:`changes`.
+        """
+        return ChangeBatch.from_dict(
+            self._native.watch(
+                self._watch_request(after, limit, account_id, project_id, bookmark_after)
+            )
+        )
+
+    async def watch_async(
+        self,
+        after: int = 0,
+        *,
+        limit: int = 1000,
+        account_id: Optional[str] = None,
+        project_id: Optional[str] = None,
+        bookmark_after: Optional[Timeout] = 30.0,
+    ) -> ChangeBatch:
+        """:meth:`watch` for asyncio, like :meth:`wait_async`."""
+        request = self._watch_request(after, limit, account_id, project_id, bookmark_after)
+        return ChangeBatch.from_dict(
+            await _await_native(
+                lambda loop, settle: self._native.watch_async(request, loop, settle)
+            )
+        )
+
+    def last_sequence(self) -> int:
+        """The latest sequence committed to the change feed (0 before any)."""
+        return int(self._native.last_sequence())
+
+
+async def _await_native(
+    start: Callable[[asyncio.AbstractEventLoop, Callable[[Any], None]], Any]
+) -> Any:
+    """Starts a native asynchronous operation and awaits its outcome.
+
+    The engine hands the outcome to ``settle`` on this loop (through
+    call_soon_threadsafe, from its own thread); cancelling the awaiting task
+    cancels the native operation, whose outcome is then ignored.
+    """
+    loop = asyncio.get_running_loop()
+    future: "asyncio.Future[Any]" = loop.create_future()
+
+    def settle(outcome: Any) -> None:
+        if future.done():  # cancelled meanwhile
+            return
+        try:
+            value = outcome.result()
+        except BaseException as exc:  # noqa: BLE001 - handed to the awaiter
+            future.set_exception(exc)
+        else:
+            future.set_result(value)
+
+    handle = start(loop, settle)
+    try:
+        return await future
+    except asyncio.CancelledError:
+        handle.cancel()
+        raise

@@ -1,0 +1,346 @@
+"""Value types: statuses, jobs and the answers of Engine calls."""
+
+from __future__ import annotations
+
+import copy
+import enum
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timezone
+from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Union
+
+__all__ = [
+    "Status",
+    "Durability",
+    "JobRef",
+    "JobError",
+    "ProgressCounts",
+    "Progress",
+    "HistoryEvent",
+    "Job",
+    "Page",
+    "PurgeResult",
+    "Change",
+    "ChangeBatch",
+]
+
+#: Any JSON value: None, bool, int, float, str, list or dict.
+JSON = Any
+
+
+class Status(str, enum.Enum):
+    """The status of a job.
+
+    ``PENDING → RUNNING → SUCCEEDED | PARTIALLY_SUCCEEDED | FAILED |
+    CANCELLED``, and ``PENDING → CANCELLED``. The last four are terminal: a
+    job never changes again once there. Members compare equal to their wire
+    names (``Status.RUNNING == "running"``).
+    """
+
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    PARTIALLY_SUCCEEDED = "partially_succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_terminal(self) -> bool:
+        """True for SUCCEEDED, PARTIALLY_SUCCEEDED, FAILED and CANCELLED."""
+        return self not in (Status.PENDING, Status.RUNNING)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Durability(str, enum.Enum):
+    """What an acknowledged change survives (``Engine(durability=...)``)."""
+
+    #: fsync every commit: survives a crash of the process and the machine.
+    FULL = "full"
+    #: Data synced, meta page not: a machine crash may lose the last commits.
+    NO_META_SYNC = "no_meta_sync"
+    #: No fsync: survives a crash of the process, not of the machine.
+    NO_SYNC = "no_sync"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class JobRef(NamedTuple):
+    """Names a job: its account, project and id. Every method of
+    :class:`~jobstate.Engine` that takes a job accepts a :class:`Job`, a
+    ``JobRef`` or an ``(account_id, project_id, id)`` tuple."""
+
+    account_id: str
+    project_id: str
+    id: str
+
+
+_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+def _parse_time(text: Optional[str]) -> Optional[datetime]:
+    if text is None:
+        return None
+    return datetime.strptime(text, _TIME_FORMAT).replace(tzinfo=timezone.utc)
+
+
+def _format_time(t: Optional[datetime]) -> Optional[str]:
+    if t is None:
+        return None
+    return t.astimezone(timezone.utc).strftime(_TIME_FORMAT)
+
+
+@dataclass(frozen=True)
+class JobError:
+    """Why a job failed or was cancelled: a code for programs and a message
+    for people."""
+
+    code: str
+    message: str
+
+    def to_dict(self) -> Dict[str, str]:
+        return {"code": self.code, "message": self.message}
+
+
+@dataclass(frozen=True)
+class ProgressCounts:
+    """Counters of a job made of parts (a batch's children, a file's pages).
+
+    ``succeeded`` includes ``partially_succeeded``; ``pending`` (not finished
+    yet) includes ``running``.
+    """
+
+    total: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    pending: int = 0
+    running: int = 0
+    partially_succeeded: int = 0
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, int]) -> "ProgressCounts":
+        """From the JSON shape; members this version does not know are
+        ignored."""
+        return cls(**{k: v for k, v in d.items() if k in _COUNT_FIELDS})
+
+    def to_dict(self) -> Dict[str, int]:
+        return {name: getattr(self, name) for name in _COUNT_FIELDS}
+
+
+_COUNT_FIELDS = tuple(f.name for f in fields(ProgressCounts))
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far a job has come; every part is optional."""
+
+    percent: Optional[Union[int, float]] = None
+    counts: Optional[ProgressCounts] = None
+    details: JSON = None
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {
+            "percent": self.percent,
+            "counts": self.counts.to_dict() if self.counts is not None else None,
+            "details": copy.deepcopy(self.details),
+        }
+
+
+@dataclass(frozen=True)
+class HistoryEvent:
+    """One event of a job's timeline (every change appends one)."""
+
+    step: str
+    timestamp: datetime
+    duration_ms: int
+    status: Status
+    details: JSON = None
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {
+            "step": self.step,
+            "timestamp": _format_time(self.timestamp),
+            "duration_ms": self.duration_ms,
+            "status": self.status.value,
+            "details": copy.deepcopy(self.details),
+        }
+
+
+@dataclass(frozen=True, eq=True)
+class Job:
+    """A snapshot of a job: a plain value that never changes under you
+    (every change makes a new snapshot).
+
+    Timestamps are timezone-aware :class:`~datetime.datetime` objects in UTC,
+    with microsecond precision. ``input``, ``result`` and the ``details``
+    are JSON values (dicts, lists, str, int, float, bool or None).
+    :meth:`to_dict` gives the native JSON shape (docs/c-api.md), the same as
+    the C API's.
+
+    ``is_batch`` is True for a batch's parent, whose status and
+    ``progress.counts`` follow its children.
+
+    ``created`` is set on the job :meth:`Engine.create` returns: True when
+    it made the job, False when an idempotency key matched an existing one.
+    It is None on every other snapshot and is not part of ``to_dict()``.
+    """
+
+    id: str
+    account_id: str
+    project_id: str
+    kind: str
+    status: Status
+    created_at: datetime
+    started_at: Optional[datetime]
+    completed_at: Optional[datetime]
+    source_id: Optional[str]
+    correlation_id: Optional[str]
+    idempotency_key: Optional[str]
+    original_job_id: Optional[str]
+    parent_id: Optional[str]
+    attempt: int
+    is_batch: bool
+    input: JSON
+    result: JSON
+    error: Optional[JobError]
+    progress: Progress
+    history: List[HistoryEvent]
+    revision: int
+    created: Optional[bool] = field(default=None, compare=False)
+    # The JSON shape the job was read from: to_dict() returns a copy of it,
+    # so that members newer than this package pass through unchanged.
+    _data: Dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def from_dict(cls, d: Dict[str, Any], created: Optional[bool] = None) -> "Job":
+        """The job whose native JSON shape is ``d`` (as :meth:`to_dict`
+        gives it). ``d`` is copied."""
+        return cls._from_native(copy.deepcopy(d), created)
+
+    @classmethod
+    def _from_native(cls, d: Dict[str, Any], created: Optional[bool] = None) -> "Job":
+        """Like from_dict, taking ownership of ``d`` (a fresh dict from the
+        engine)."""
+        p = d.get("progress") or {}
+        counts = p.get("counts")
+        err = d.get("error")
+        return cls(
+            id=d["id"],
+            account_id=d["account_id"],
+            project_id=d["project_id"],
+            kind=d["kind"],
+            status=Status(d["status"]),
+            created_at=_parse_time(d["created_at"]),  # type: ignore[arg-type]
+            started_at=_parse_time(d.get("started_at")),
+            completed_at=_parse_time(d.get("completed_at")),
+            source_id=d.get("source_id"),
+            correlation_id=d.get("correlation_id"),
+            idempotency_key=d.get("idempotency_key"),
+            original_job_id=d.get("original_job_id"),
+            parent_id=d.get("parent_id"),
+            attempt=d["attempt"],
+            is_batch=bool(d.get("is_batch", False)),
+            input=d.get("input"),
+            result=d.get("result"),
+            error=JobError(err["code"], err["message"]) if err else None,
+            progress=Progress(
+                percent=p.get("percent"),
+                counts=ProgressCounts.from_dict(counts) if counts is not None else None,
+                details=p.get("details"),
+            ),
+            history=[
+                HistoryEvent(
+                    step=e["step"],
+                    timestamp=_parse_time(e["timestamp"]),  # type: ignore[arg-type]
+                    duration_ms=e["duration_ms"],
+                    status=Status(e["status"]),
+                    details=e.get("details"),
+                )
+                for e in d.get("history", [])
+            ],
+            revision=d["revision"],
+            created=created,
+            _data=d,
+        )
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The native JSON shape of the job, as a new dict (every member
+        present, in the documented order: docs/c-api.md)."""
+        return copy.deepcopy(self._data)
+
+    @property
+    def ref(self) -> JobRef:
+        """The job's (account_id, project_id, id)."""
+        return JobRef(self.account_id, self.project_id, self.id)
+
+    @property
+    def is_terminal(self) -> bool:
+        """True once the job has reached a terminal status."""
+        return self.status.is_terminal
+
+    def __hash__(self) -> int:
+        return hash((self.id, self.revision))
+
+    def __repr__(self) -> str:
+        return (
+            f"Job(id={self.id!r}, account_id={self.account_id!r}, "
+            f"project_id={self.project_id!r}, kind={self.kind!r}, "
+            f"status={self.status.value!r}, revision={self.revision})"
+        )
+
+
+class Page(NamedTuple):
+    """One page of :meth:`Engine.list`, newest job first."""
+
+    jobs: List[Job]
+    #: Pass as ``cursor=`` for the next page; None on the last page.
+    next_cursor: Optional[str]
+
+
+class PurgeResult(NamedTuple):
+    """The answer of :meth:`Engine.purge`."""
+
+    purged: int  #: Jobs removed (tombstones left).
+    tombstones_expired: int  #: Old tombstones forgotten.
+    more: bool  #: True when max_jobs stopped it early: call again.
+
+
+class Change(NamedTuple):
+    """One committed change, as the change feed reports it."""
+
+    sequence: int  #: Global, gap-free, in commit order.
+    at: datetime  #: Commit time (UTC).
+    id: str
+    account_id: str
+    project_id: str
+    status: Status  #: Status after the change.
+    revision: int  #: Revision after the change.
+    step: str  #: "created", "started", ..., "purged".
+
+    @classmethod
+    def from_dict(cls, d: Dict[str, Any]) -> "Change":
+        return cls(
+            sequence=d["sequence"],
+            at=_parse_time(d["at"]),  # type: ignore[arg-type]
+            id=d["id"],
+            account_id=d["account_id"],
+            project_id=d["project_id"],
+            status=Status(d["status"]),
+            revision=d["revision"],
+            step=d["step"],
+        )
+
+
+class ChangeBatch(NamedTuple):
+    """A page of the change feed."""
+
+    changes: List[Change]
+    #: Resume from here (pass it as ``after`` next time). On an empty batch
+    #: from a watch it is a bookmark: the latest sequence committed.
+    last_sequence: int
+
+    @classmethod
+    def from_dict(cls, d: Dict[str, Any]) -> "ChangeBatch":
+        return cls([Change.from_dict(c) for c in d["changes"]], d["last_sequence"])

@@ -1,0 +1,628 @@
+// _jobstate: the native half of the `jobstate` Python package.
+//
+// A thin, private layer: requests come in as Python dicts (converted to
+// Boost.JSON values exactly: ints stay ints up to 64 bits, floats stay
+// doubles) and are read by the same code as the C API
+// (lib/capi/json_requests.cpp); jobs go out as dicts in jobstate's native
+// JSON shape. The public, Pythonic API (Engine, Job, Status, exceptions) is
+// written in Python on top of it (jobstate/_engine.py and friends).
+//
+// Threads and the GIL:
+//  - every call into the engine releases the GIL, so Python threads run
+//    (and commit together) while one waits for a commit or a wait;
+//  - the engine's own threads take the GIL only to hand a finished
+//    asynchronous wait to its asyncio loop (loop.call_soon_threadsafe), never
+//    while holding a lock that a Python thread could need (see
+//    lib/capi/async_op.hpp), and never once the interpreter is finalizing;
+//  - closing an engine releases the GIL, since closing completes pending
+//    waits, whose completions take it.
+#include <jobstate/async.hpp>
+#include <jobstate/engine.hpp>
+#include <jobstate/json.hpp>
+
+#include "capi/async_op.hpp"
+#include "capi/json_requests.hpp"
+
+#include <boost/asio/error.hpp>
+#include <boost/json/value.hpp>
+#include <pybind11/pybind11.h>
+
+#include <chrono>
+#include <cmath>
+#include <functional>
+#include <future>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+
+namespace py = pybind11;
+namespace json = boost::json;
+
+namespace jobstate {
+namespace [[gnu::visibility("hidden")]] python {
+
+using capi::async_op;
+using capi::engine_guard;
+
+// --------------------------------------------------------------- errors
+
+// Set by the package (jobstate/_errors.py): makes the exception for
+// (code, message, detail, current_status, current_revision). Never freed:
+// it must outlive every completion, even at interpreter exit.
+py::object* error_factory = nullptr;
+
+[[noreturn]] void raise_error(const jobstate::error& e) {
+  int code = static_cast<int>(errc::io_error);
+  if (e.code().category() == jobstate::category()) code = e.code().value();
+  if (!error_factory) throw std::runtime_error(e.message());
+  py::object status = py::none();
+  if (auto s = e.current_status()) status = py::str(std::string(to_string(*s)));
+  py::object revision = py::none();
+  if (auto r = e.current_revision()) revision = py::int_(*r);
+  py::object exc =
+      (*error_factory)(code, e.message(), e.detail(), status, revision);
+  PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(exc.ptr())), exc.ptr());
+  throw py::error_already_set();
+}
+
+[[noreturn]] void raise_invalid(std::string text) {
+  raise_error(jobstate::error(errc::invalid_argument, std::move(text)));
+}
+
+template <class T>
+T unwrap(result<T> r) {
+  if (!r) raise_error(r.error());
+  return std::move(*r);
+}
+
+// The error of a completion that is not a cancellation the caller asked
+// for: operation_aborted then means that the engine closed.
+jobstate::error error_of(const boost::system::error_code& ec) {
+  if (ec == boost::asio::error::operation_aborted) {
+    return jobstate::error(errc::engine_closed,
+                           "the engine closed before the operation completed");
+  }
+  return jobstate::error(std::error_code(ec));
+}
+
+bool interpreter_finalizing() noexcept {
+#if PY_VERSION_HEX >= 0x030D0000
+  return Py_IsFinalizing() != 0;
+#else
+  return _Py_IsFinalizing() != 0;
+#endif
+}
+
+// ------------------------------------------------------ JSON conversions
+
+constexpr int max_depth = 512;
+
+json::value to_json_value(py::handle h, int depth = 0) {
+  PyObject* o = h.ptr();
+  if (depth > max_depth) {
+    raise_invalid("JSON value nested more than " + std::to_string(max_depth) +
+                  " levels deep (a cycle?)");
+  }
+  if (o == Py_None) return nullptr;
+  if (PyBool_Check(o)) return o == Py_True;
+  if (PyLong_Check(o)) {
+    int overflow = 0;
+    const long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
+    if (overflow == 0) {
+      if (v == -1 && PyErr_Occurred()) throw py::error_already_set();
+      return static_cast<std::int64_t>(v);
+    }
+    if (overflow > 0) {
+      const unsigned long long u = PyLong_AsUnsignedLongLong(o);
+      if (!(u == static_cast<unsigned long long>(-1) && PyErr_Occurred())) {
+        return static_cast<std::uint64_t>(u);
+      }
+      PyErr_Clear();
+    }
+    raise_invalid("integer " + py::repr(h).cast<std::string>() +
+                  " is outside the JSON range (-2**63 to 2**64 - 1)");
+  }
+  if (PyFloat_Check(o)) {
+    const double d = PyFloat_AS_DOUBLE(o);
+    if (!std::isfinite(d)) {
+      raise_invalid("JSON has no NaN or infinity, got " +
+                    py::repr(h).cast<std::string>());
+    }
+    return d;
+  }
+  if (PyUnicode_Check(o)) {
+    Py_ssize_t size = 0;
+    const char* text = PyUnicode_AsUTF8AndSize(o, &size);
+    if (!text) throw py::error_already_set();
+    return json::string(text, static_cast<std::size_t>(size));
+  }
+  if (PyDict_Check(o)) {
+    json::object obj;
+    obj.reserve(static_cast<std::size_t>(PyDict_Size(o)));
+    PyObject* key = nullptr;
+    PyObject* value = nullptr;
+    Py_ssize_t pos = 0;
+    while (PyDict_Next(o, &pos, &key, &value)) {
+      if (!PyUnicode_Check(key)) {
+        throw py::type_error("JSON object keys must be str, got " +
+                             py::repr(key).cast<std::string>());
+      }
+      Py_ssize_t size = 0;
+      const char* text = PyUnicode_AsUTF8AndSize(key, &size);
+      if (!text) throw py::error_already_set();
+      obj.insert_or_assign(
+          std::string_view(text, static_cast<std::size_t>(size)),
+          to_json_value(value, depth + 1));
+    }
+    return obj;
+  }
+  if (PyList_Check(o) || PyTuple_Check(o)) {
+    py::sequence seq = py::reinterpret_borrow<py::sequence>(h);
+    json::array arr;
+    arr.reserve(seq.size());
+    for (py::handle item : seq) arr.push_back(to_json_value(item, depth + 1));
+    return arr;
+  }
+  throw py::type_error(
+      "cannot convert " + py::repr(py::type::handle_of(h)).cast<std::string>() +
+      " to JSON: expected None, bool, int, float, str, list, tuple or dict");
+}
+
+py::object from_json_value(const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::null:
+      return py::none();
+    case json::kind::bool_:
+      return py::bool_(v.get_bool());
+    case json::kind::int64:
+      return py::reinterpret_steal<py::object>(
+          PyLong_FromLongLong(v.get_int64()));
+    case json::kind::uint64:
+      return py::reinterpret_steal<py::object>(
+          PyLong_FromUnsignedLongLong(v.get_uint64()));
+    case json::kind::double_:
+      return py::float_(v.get_double());
+    case json::kind::string: {
+      const json::string& s = v.get_string();
+      PyObject* str = PyUnicode_DecodeUTF8(
+          s.data(), static_cast<Py_ssize_t>(s.size()), "surrogateescape");
+      if (!str) throw py::error_already_set();
+      return py::reinterpret_steal<py::object>(str);
+    }
+    case json::kind::array: {
+      const json::array& a = v.get_array();
+      py::list list(a.size());
+      for (std::size_t i = 0; i < a.size(); ++i) {
+        list[i] = from_json_value(a[i]);
+      }
+      return list;
+    }
+    case json::kind::object: {
+      py::dict d;
+      for (const auto& kv : v.get_object()) {
+        d[py::str(std::string(kv.key()))] = from_json_value(kv.value());
+      }
+      return d;
+    }
+  }
+  return py::none();
+}
+
+// A request argument: a dict (or None where optional) read as JSON.
+json::value request_value(py::handle h) { return to_json_value(h); }
+
+py::object job_object(const job& j) {
+  return from_json_value(jobstate::to_json(j));
+}
+
+// ---------------------------------------------------- asynchronous ops
+
+// What a finished asynchronous op hands its asyncio loop: .result() gives
+// the answer or raises the mapped exception. Made on an engine thread,
+// read on the loop's thread.
+template <class T>
+class outcome {
+ public:
+  outcome(boost::system::error_code ec, T value, bool cancel_requested)
+      : ec_(ec),
+        value_(std::move(value)),
+        cancel_requested_(cancel_requested) {}
+
+  py::object result() const {
+    if (ec_ == boost::asio::error::operation_aborted && cancel_requested_) {
+      PyErr_SetString(
+          py::module_::import("asyncio").attr("CancelledError").ptr(),
+          "the operation was cancelled");
+      throw py::error_already_set();
+    }
+    if (ec_) raise_error(error_of(ec_));
+    return convert(value_);
+  }
+
+ private:
+  static py::object convert(const wait_result& r) {
+    return py::make_tuple(job_object(r.job), r.timed_out);
+  }
+  static py::object convert(const change_batch& b) {
+    return from_json_value(capi::to_json(b));
+  }
+
+  boost::system::error_code ec_;
+  T value_;
+  bool cancel_requested_;
+};
+
+// An op that resolves an asyncio future: on completion it calls
+// loop.call_soon_threadsafe(settle, outcome), holding the GIL only for that.
+template <class T>
+class loop_op final : public async_op<T> {
+ public:
+  loop_op(std::shared_ptr<engine_guard> guard, py::object loop,
+          py::object settle)
+      : async_op<T>(std::move(guard)),
+        loop_(std::move(loop)),
+        settle_(std::move(settle)) {}
+
+  ~loop_op() override { drop_python_references(); }
+
+  // Cancels from Python. Called with the GIL held, which is safe: the op's
+  // mutex is never held by a thread waiting for the GIL (on_complete runs
+  // after it is released), and the engine's registry mutex neither.
+  void cancel_from_python() { this->cancel(); }
+
+ private:
+  void on_complete(boost::system::error_code ec, T value) noexcept override {
+    if (interpreter_finalizing()) {
+      // Too late to touch Python: leak the two references.
+      loop_.release();
+      settle_.release();
+      return;
+    }
+    py::gil_scoped_acquire gil;
+    try {
+      auto o = std::make_shared<outcome<T>>(ec, std::move(value),
+                                            this->cancel_requested());
+      loop_.attr("call_soon_threadsafe")(settle_, py::cast(std::move(o)));
+    } catch (py::error_already_set&) {
+      // The loop is closed (RuntimeError): nobody awaits the answer.
+    } catch (...) {
+    }
+    loop_ = py::object();
+    settle_ = py::object();
+  }
+
+  void drop_python_references() noexcept {
+    if (!loop_ && !settle_) return;
+    if (interpreter_finalizing()) {
+      loop_.release();
+      settle_.release();
+      return;
+    }
+    py::gil_scoped_acquire gil;
+    loop_ = py::object();
+    settle_ = py::object();
+  }
+
+  py::object loop_;    // touched with the GIL only
+  py::object settle_;  // touched with the GIL only
+};
+
+// An op that a blocking call waits for.
+template <class T>
+class blocking_op final : public async_op<T> {
+ public:
+  using answer = std::pair<boost::system::error_code, T>;
+  explicit blocking_op(std::shared_ptr<engine_guard> guard)
+      : async_op<T>(std::move(guard)) {}
+  std::future<answer> future() { return promise_.get_future(); }
+
+ private:
+  void on_complete(boost::system::error_code ec, T value) noexcept override {
+    promise_.set_value(answer(ec, std::move(value)));
+  }
+  std::promise<answer> promise_;
+};
+
+// Handle of a pending asyncio wait or watch, for cancellation.
+class op_handle {
+ public:
+  template <class Op>
+  explicit op_handle(std::shared_ptr<Op> op)
+      : cancel_([op] { op->cancel_from_python(); }) {}
+  void cancel() { cancel_(); }
+
+ private:
+  std::function<void()> cancel_;
+};
+
+// Runs fn(engine&) → result<T> inside the guard, without the GIL; raises
+// on error.
+template <class F>
+auto call_unlocked(engine_guard& guard, F&& fn) {
+  using R = std::invoke_result_t<F, engine&>;
+  std::optional<R> r;
+  {
+    py::gil_scoped_release release;
+    r.emplace(guard.call(std::forward<F>(fn)));
+  }
+  return unwrap(std::move(*r));
+}
+
+// ------------------------------------------------------------- engine
+
+class py_engine {
+ public:
+  py_engine(const std::string& path, py::handle options) {
+    auto opts = unwrap(capi::options_from_json(path, request_value(options)));
+    result<std::unique_ptr<engine>> e = error(errc::io_error);
+    {
+      py::gil_scoped_release release;
+      e = engine::open(opts);
+    }
+    guard_ = std::make_shared<engine_guard>(unwrap(std::move(e)));
+  }
+
+  ~py_engine() {
+    // Closing completes pending waits, whose completions take the GIL. The
+    // guard may outlive this object (pending ops hold it): close it here.
+    py::gil_scoped_release release;
+    guard_->close();
+    guard_.reset();
+  }
+
+  void close() {
+    py::gil_scoped_release release;
+    guard_->close();
+  }
+
+  bool closed() const { return guard_->closing(); }
+
+  py::tuple create(py::handle request) {
+    auto r = unwrap(capi::create_request_from_json(request_value(request)));
+    auto created =
+        call_unlocked(*guard_, [&](engine& e) { return e.create(r); });
+    return py::make_tuple(job_object(created.job), created.created);
+  }
+
+  py::object get(const std::string& a, const std::string& p,
+                 const std::string& id) {
+    auto ref = unwrap(capi::make_job_ref(a, p, id));
+    return job_object(
+        call_unlocked(*guard_, [&](engine& e) { return e.get(ref); }));
+  }
+
+  py::object start(const std::string& a, const std::string& p,
+                   const std::string& id, py::handle options) {
+    auto ref = unwrap(capi::make_job_ref(a, p, id));
+    auto opts =
+        unwrap(capi::mutation_options_from_json(request_value(options)));
+    return job_object(
+        call_unlocked(*guard_, [&](engine& e) { return e.start(ref, opts); }));
+  }
+
+  py::object report_progress(const std::string& a, const std::string& p,
+                             const std::string& id, py::handle progress,
+                             py::handle options) {
+    auto ref = unwrap(capi::make_job_ref(a, p, id));
+    auto pr = unwrap(capi::progress_from_json(request_value(progress)));
+    auto opts =
+        unwrap(capi::mutation_options_from_json(request_value(options)));
+    return job_object(call_unlocked(
+        *guard_, [&](engine& e) { return e.report_progress(ref, pr, opts); }));
+  }
+
+  py::object complete(const std::string& a, const std::string& p,
+                      const std::string& id, py::handle completion,
+                      py::handle options) {
+    auto ref = unwrap(capi::make_job_ref(a, p, id));
+    auto c = unwrap(capi::completion_from_json(request_value(completion)));
+    auto opts =
+        unwrap(capi::mutation_options_from_json(request_value(options)));
+    return job_object(call_unlocked(
+        *guard_, [&](engine& e) { return e.complete(ref, c, opts); }));
+  }
+
+  py::object cancel(const std::string& a, const std::string& p,
+                    const std::string& id, const std::string& reason,
+                    py::handle options) {
+    auto ref = unwrap(capi::make_job_ref(a, p, id));
+    auto opts =
+        unwrap(capi::mutation_options_from_json(request_value(options)));
+    return job_object(call_unlocked(
+        *guard_, [&](engine& e) { return e.cancel(ref, reason, opts); }));
+  }
+
+  py::object rerun(const std::string& a, const std::string& p,
+                   const std::string& id, py::handle options) {
+    auto ref = unwrap(capi::make_job_ref(a, p, id));
+    auto opts = unwrap(capi::rerun_options_from_json(request_value(options)));
+    return job_object(
+        call_unlocked(*guard_, [&](engine& e) { return e.rerun(ref, opts); }));
+  }
+
+  py::object list(py::handle query) {
+    auto q = unwrap(capi::list_query_from_json(request_value(query)));
+    auto page = call_unlocked(*guard_, [&](engine& e) { return e.list(q); });
+    return from_json_value(capi::to_json(page));
+  }
+
+  py::object purge(py::handle request) {
+    auto r = unwrap(capi::purge_request_from_json(request_value(request)));
+    auto done = call_unlocked(*guard_, [&](engine& e) { return e.purge(r); });
+    return from_json_value(capi::to_json(done));
+  }
+
+  py::object changes(std::uint64_t after, std::size_t limit) {
+    auto batch = call_unlocked(
+        *guard_, [&](engine& e) { return e.changes(after, limit); });
+    return from_json_value(capi::to_json(batch));
+  }
+
+  std::uint64_t last_sequence() {
+    return call_unlocked(*guard_, [&](engine& e) { return e.last_sequence(); });
+  }
+
+  // Blocks (without the GIL) until the wait completes; Ctrl-C (or any
+  // signal handler that raises) cancels it.
+  py::object wait(const std::string& a, const std::string& p,
+                  const std::string& id, py::handle condition,
+                  std::int64_t timeout_ms) {
+    auto ref = unwrap(capi::make_job_ref(a, p, id));
+    auto c = unwrap(capi::wait_condition_from_json(request_value(condition)));
+    auto op = std::make_shared<blocking_op<wait_result>>(guard_);
+    auto answer = op->future();
+    start_op(op, [&](engine& e) {
+      jobstate::async_wait(e, ref, c, capi::timeout_from_ms(timeout_ms),
+                           op->handler());
+    });
+    auto [ec, r] = await_blocking(*op, answer);
+    if (ec) raise_error(error_of(ec));
+    return py::make_tuple(job_object(r.job), r.timed_out);
+  }
+
+  op_handle wait_async(const std::string& a, const std::string& p,
+                       const std::string& id, py::handle condition,
+                       std::int64_t timeout_ms, py::object loop,
+                       py::object settle) {
+    auto ref = unwrap(capi::make_job_ref(a, p, id));
+    auto c = unwrap(capi::wait_condition_from_json(request_value(condition)));
+    auto op = std::make_shared<loop_op<wait_result>>(guard_, std::move(loop),
+                                                     std::move(settle));
+    start_op(op, [&](engine& e) {
+      jobstate::async_wait(e, ref, c, capi::timeout_from_ms(timeout_ms),
+                           op->handler());
+    });
+    return op_handle(op);
+  }
+
+  py::object watch(py::handle request) {
+    auto w = unwrap(capi::watch_request_from_json(request_value(request)));
+    auto op = std::make_shared<blocking_op<change_batch>>(guard_);
+    auto answer = op->future();
+    start_op(op,
+             [&](engine& e) { jobstate::async_watch(e, w, op->handler()); });
+    auto [ec, batch] = await_blocking(*op, answer);
+    if (ec) raise_error(error_of(ec));
+    return from_json_value(capi::to_json(batch));
+  }
+
+  op_handle watch_async(py::handle request, py::object loop,
+                        py::object settle) {
+    auto w = unwrap(capi::watch_request_from_json(request_value(request)));
+    auto op = std::make_shared<loop_op<change_batch>>(guard_, std::move(loop),
+                                                      std::move(settle));
+    start_op(op,
+             [&](engine& e) { jobstate::async_watch(e, w, op->handler()); });
+    return op_handle(op);
+  }
+
+ private:
+  // Initiates an op inside the guard, holding its lock (async_op.hpp).
+  template <class Op, class Initiate>
+  void start_op(const std::shared_ptr<Op>& op, Initiate&& initiate) {
+    result<void> started;
+    {
+      py::gil_scoped_release release;
+      started = guard_->call([&](engine& e) -> result<void> {
+        auto lock = op->lock();
+        initiate(e);
+        return {};
+      });
+    }
+    if (!started) raise_error(started.error());
+  }
+
+  template <class T>
+  std::pair<boost::system::error_code, T> await_blocking(
+      blocking_op<T>& op,
+      std::future<std::pair<boost::system::error_code, T>>& answer) {
+    for (;;) {
+      std::future_status status;
+      {
+        py::gil_scoped_release release;
+        status = answer.wait_for(std::chrono::milliseconds(100));
+      }
+      if (status == std::future_status::ready) return answer.get();
+      if (PyErr_CheckSignals() != 0) {
+        op.cancel();
+        throw py::error_already_set();
+      }
+    }
+  }
+
+  std::shared_ptr<engine_guard> guard_;
+};
+
+}  // namespace gnu::visibility("hidden")]]python
+}  // namespace jobstate
+
+PYBIND11_MODULE(_jobstate, m) {
+  using namespace jobstate::python;
+  m.doc() =
+      "Native half of the jobstate package. Private: use the `jobstate` "
+      "package, whose Engine wraps this one.";
+
+  m.def(
+      "_set_error_factory",
+      [](py::object factory) {
+        if (!error_factory) error_factory = new py::object();
+        *error_factory = std::move(factory);
+      },
+      py::arg("factory"),
+      "Sets the callable (code, message, detail, current_status, "
+      "current_revision) -> exception used for engine errors.");
+
+  py::class_<op_handle>(m, "OpHandle", "A pending asynchronous wait or watch.")
+      .def("cancel", &op_handle::cancel,
+           "Asks the engine to cancel the operation; thread-safe, no effect "
+           "once it has completed.");
+
+  py::class_<outcome<jobstate::wait_result>,
+             std::shared_ptr<outcome<jobstate::wait_result>>>(
+      m, "WaitOutcome", "The outcome of an asynchronous wait.")
+      .def("result", &outcome<jobstate::wait_result>::result,
+           "(job dict, timed_out), or raises the mapped exception.");
+  py::class_<outcome<jobstate::change_batch>,
+             std::shared_ptr<outcome<jobstate::change_batch>>>(
+      m, "WatchOutcome", "The outcome of an asynchronous watch.")
+      .def("result", &outcome<jobstate::change_batch>::result,
+           "The change batch dict, or raises the mapped exception.");
+
+  py::class_<py_engine>(m, "Engine",
+                        "An open job database (low level: dicts in, dicts "
+                        "out). Thread-safe.")
+      .def(py::init<const std::string&, py::handle>(), py::arg("path"),
+           py::arg("options"))
+      .def("close", &py_engine::close)
+      .def_property_readonly("closed", &py_engine::closed)
+      .def("create", &py_engine::create, py::arg("request"))
+      .def("get", &py_engine::get, py::arg("account_id"), py::arg("project_id"),
+           py::arg("job_id"))
+      .def("start", &py_engine::start, py::arg("account_id"),
+           py::arg("project_id"), py::arg("job_id"), py::arg("options"))
+      .def("report_progress", &py_engine::report_progress,
+           py::arg("account_id"), py::arg("project_id"), py::arg("job_id"),
+           py::arg("progress"), py::arg("options"))
+      .def("complete", &py_engine::complete, py::arg("account_id"),
+           py::arg("project_id"), py::arg("job_id"), py::arg("completion"),
+           py::arg("options"))
+      .def("cancel", &py_engine::cancel, py::arg("account_id"),
+           py::arg("project_id"), py::arg("job_id"), py::arg("reason"),
+           py::arg("options"))
+      .def("rerun", &py_engine::rerun, py::arg("account_id"),
+           py::arg("project_id"), py::arg("job_id"), py::arg("options"))
+      .def("list", &py_engine::list, py::arg("query"))
+      .def("purge", &py_engine::purge, py::arg("request"))
+      .def("changes", &py_engine::changes, py::arg("after"), py::arg("limit"))
+      .def("last_sequence", &py_engine::last_sequence)
+      .def("wait", &py_engine::wait, py::arg("account_id"),
+           py::arg("project_id"), py::arg("job_id"), py::arg("condition"),
+           py::arg("timeout_ms"))
+      .def("wait_async", &py_engine::wait_async, py::arg("account_id"),
+           py::arg("project_id"), py::arg("job_id"), py::arg("condition"),
+           py::arg("timeout_ms"), py::arg("loop"), py::arg("settle"))
+      .def("watch", &py_engine::watch, py::arg("request"))
+      .def("watch_async", &py_engine::watch_async, py::arg("request"),
+           py::arg("loop"), py::arg("settle"));
+}

@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""A small worker pool and a waiting client, on one jobstate database.
+
+- A dispatcher thread follows the change feed (Engine.watch) and hands every
+  newly created job to a queue.
+- Worker threads claim jobs (start: pending → running; a lost race raises
+  IllegalTransition), work on them step by step while reporting progress,
+  and complete them. Between steps a worker "sleeps" in
+  Engine.wait(changed_after=...), which wakes it at once if the job changes,
+  which is how it learns that the client cancelled the job.
+- The client is an asyncio program: it submits jobs, cancels one of them once
+  a worker has started it, and awaits them all with Engine.wait_async (no
+  thread and no polling per waiting job).
+
+Usage: python_worker_pool.py [DB_DIR]   (default: ./jobstate-python-demo)
+Run from a build tree: PYTHONPATH=<build>/bindings/python/package
+"""
+
+import asyncio
+import queue
+import sys
+import threading
+import time
+
+import jobstate
+from jobstate import Status
+
+ACCOUNT, PROJECT = "acme", "demo"
+WORKERS = 3
+JOBS = 12
+STEPS = 5
+STEP_SECONDS = 0.02
+
+
+def dispatcher(engine: jobstate.Engine, work: "queue.Queue", stop: threading.Event,
+               after: int) -> None:
+    """Follows the change feed from sequence `after`, queueing new jobs."""
+    while not stop.is_set():
+        batch = engine.watch(after, account_id=ACCOUNT, project_id=PROJECT,
+                             bookmark_after=0.1)
+        for change in batch.changes:
+            if change.step == "created":
+                work.put(jobstate.JobRef(change.account_id, change.project_id,
+                                         change.id))
+        after = batch.last_sequence
+
+
+def worker(name: str, engine: jobstate.Engine, work: "queue.Queue",
+           log: list) -> None:
+    while True:
+        ref = work.get()
+        if ref is None:
+            return
+        try:
+            job = engine.start(ref, details={"worker": name})
+        except (jobstate.IllegalTransition, jobstate.Conflict) as e:
+            # Claimed by another worker, or cancelled before it started.
+            log.append((ref.id, f"skipped ({e.current_status})"))
+            continue
+        for step in range(1, STEPS + 1):
+            try:
+                # Sleeps for one step, but wakes as soon as the job changes.
+                changed = engine.wait(job, timeout=STEP_SECONDS,
+                                      changed_after=job.revision)
+            except jobstate.WaitTimeout:
+                job = engine.report_progress(job, 100 * step // STEPS)
+                continue
+            log.append((job.id, f"noticed {changed.status} at step {step}"))
+            break
+        else:
+            try:
+                engine.complete(job, {"worker": name, "square": job.input["n"] ** 2})
+                log.append((job.id, f"completed by {name}"))
+            except jobstate.IllegalTransition as e:
+                # The client cancelled it between the last step and now.
+                log.append((job.id, f"lost the race to {e.current_status}"))
+
+
+async def client(engine: jobstate.Engine) -> dict:
+    """Submits jobs, cancels one, awaits them all."""
+    jobs = [
+        await asyncio.to_thread(engine.create, ACCOUNT, PROJECT, "square", {"n": n})
+        for n in range(JOBS)
+    ]
+    # Cancel one job while a worker is on it: wait until it runs first.
+    victim = jobs[JOBS // 2]
+    await engine.wait_async(victim, timeout=60, statuses=[Status.RUNNING])
+    try:
+        await asyncio.to_thread(engine.cancel, victim, "the client changed its mind")
+    except jobstate.IllegalTransition:
+        pass  # it finished first
+    finished = await asyncio.gather(
+        *(engine.wait_async(job, timeout=60) for job in jobs))
+    return {job.id: job for job in finished}
+
+
+def main() -> int:
+    path = sys.argv[1] if len(sys.argv) > 1 else "./jobstate-python-demo"
+    with jobstate.Engine(path, durability=jobstate.Durability.NO_SYNC) as engine:
+        work: "queue.Queue" = queue.Queue()
+        stop = threading.Event()
+        log: list = []
+        threads = [threading.Thread(target=dispatcher,
+                                    args=(engine, work, stop, engine.last_sequence()))]
+        threads += [threading.Thread(target=worker, args=(f"w{i}", engine, work, log))
+                    for i in range(WORKERS)]
+        for t in threads:
+            t.start()
+
+        started = time.monotonic()
+        finished = asyncio.run(client(engine))
+        elapsed = time.monotonic() - started
+
+        stop.set()
+        for _ in range(WORKERS):
+            work.put(None)
+        for t in threads:
+            t.join()
+
+    by_status: dict = {}
+    for job in finished.values():
+        by_status.setdefault(job.status, []).append(job)
+        line = f"  {job.id}  {job.status.value:<10} attempt {job.attempt}"
+        if job.status is Status.SUCCEEDED:
+            line += f"  result {job.result}"
+        elif job.error:
+            line += f"  ({job.error.message})"
+        print(line)
+    for job_id, what in log:
+        if "completed" not in what:
+            print(f"  worker log: {job_id}: {what}")
+    print(f"{len(finished)} jobs in {elapsed:.2f} s: " + ", ".join(
+        f"{len(v)} {k.value}" for k, v in sorted(by_status.items())))
+
+    ok = (len(finished) == JOBS
+          and all(j.is_terminal for j in finished.values())
+          and len(by_status.get(Status.SUCCEEDED, [])) >= JOBS - 1)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

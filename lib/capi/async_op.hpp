@@ -1,0 +1,275 @@
+// What the C API and the Python binding share to drive an engine from
+// foreign code:
+//
+//  - engine_guard: an engine that can be closed while other threads use it.
+//    Calls in progress finish first (blocked waits are woken with
+//    engine_closed); calls that start after close fail with engine_closed.
+//
+//  - async_op<T>: one pending asynchronous wait or watch, completed exactly
+//    once through a virtual on_complete(), and cancellable from any thread.
+//
+// Cancelling safely. An op hands the engine a handler whose cancellation
+// slot belongs to the op's asio::cancellation_signal. The engine clears that
+// slot just before it calls the handler, on the thread that completes the
+// wait (deliver() in lib/engine/completion.hpp), while cancel() emits the
+// signal from the caller's thread. A cancellation_signal must not be emitted
+// while its slot is being cleared, so the two are serialized with the op's
+// own small mutex:
+//  - the handler's associated executor is a gate_executor, which runs the
+//    engine's completion (slot.clear() and the handler) while holding the
+//    op's mutex; the handler only stores the outcome there;
+//  - cancel() emits while holding the same mutex;
+//  - on_complete() runs after the mutex is released, so it may call anything,
+//    including cancel() on itself, and may block (e.g. on Python's GIL)
+//    without ever holding up a canceller.
+// A mutex rather than a strand: a strand would move every completion onto
+// another thread (an extra hop) and needs an executor that outlives the
+// engine; the mutex is held only for a few instructions, and lock order is
+// always op mutex → engine registry mutex (the engine never calls a handler
+// while holding its own locks).
+//
+// Emitting reaches into the engine (the slot's handler removes the waiter
+// from the engine's registry and posts its completion), so cancel() does it
+// only inside engine_guard::try_call: never on a closed or closing engine,
+// whose shutdown completes every pending op anyway.
+//
+// Header-only and built on the public API only: the Python extension
+// compiles it too.
+#ifndef JOBSTATE_CAPI_ASYNC_OP_HPP
+#define JOBSTATE_CAPI_ASYNC_OP_HPP
+
+#include <jobstate/async.hpp>
+#include <jobstate/engine.hpp>
+
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/execution/blocking.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+namespace jobstate::capi {
+
+/// An engine that may be closed while other threads are using it.
+/// Thread-safe.
+class engine_guard {
+ public:
+  explicit engine_guard(std::unique_ptr<engine> e) : engine_(std::move(e)) {}
+  engine_guard(const engine_guard&) = delete;
+  engine_guard& operator=(const engine_guard&) = delete;
+  ~engine_guard() { close(); }
+
+  /// Runs fn(engine&) unless the engine is closing; returns fn's result<T>,
+  /// or engine_closed. close() waits for fn to return.
+  template <class F>
+  auto call(F&& fn) -> std::invoke_result_t<F, engine&> {
+    using R = std::invoke_result_t<F, engine&>;
+    engine* e = enter();
+    if (!e) return R(error(errc::engine_closed, "the engine is closed"));
+    leave_on_exit leave{this};
+    return std::forward<F>(fn)(*e);
+  }
+
+  /// Runs fn(engine&) and returns true, or returns false when the engine is
+  /// closing.
+  template <class F>
+  bool try_call(F&& fn) {
+    engine* e = enter();
+    if (!e) return false;
+    leave_on_exit leave{this};
+    std::forward<F>(fn)(*e);
+    return true;
+  }
+
+  /// Closes the engine: later calls fail with engine_closed, calls in
+  /// progress finish, then the engine is destroyed, which completes pending
+  /// waits (operation_aborted). Idempotent; a second caller returns once the
+  /// first has finished. REQUIRES: not called from inside call().
+  void close() {
+    std::unique_ptr<engine> doomed;
+    {
+      std::unique_lock lock(mutex_);
+      if (closing_) {
+        idle_.wait(lock, [&] { return closed_; });
+        return;
+      }
+      closing_ = true;
+      idle_.wait(lock, [&] { return active_ == 0; });
+      doomed = std::move(engine_);
+    }
+    doomed.reset();
+    std::lock_guard lock(mutex_);
+    closed_ = true;
+    idle_.notify_all();
+  }
+
+  bool closing() const {
+    std::lock_guard lock(mutex_);
+    return closing_;
+  }
+
+ private:
+  struct leave_on_exit {
+    engine_guard* self;
+    ~leave_on_exit() { self->leave(); }
+  };
+
+  engine* enter() {
+    std::lock_guard lock(mutex_);
+    if (closing_) return nullptr;
+    ++active_;
+    return engine_.get();
+  }
+  void leave() {
+    std::lock_guard lock(mutex_);
+    if (--active_ == 0 && closing_) idle_.notify_all();
+  }
+
+  mutable std::mutex mutex_;
+  std::condition_variable idle_;
+  std::unique_ptr<engine> engine_;  // GUARDED_BY(mutex_) (the pointer)
+  std::size_t active_ = 0;          // GUARDED_BY(mutex_)
+  bool closing_ = false;            // GUARDED_BY(mutex_)
+  bool closed_ = false;             // GUARDED_BY(mutex_)
+};
+
+template <class T>
+class async_op;
+
+/// Runs a function inline while holding its op's mutex, then hands the
+/// stored outcome to on_complete() (see the top of this file).
+template <class T>
+class gate_executor {
+ public:
+  explicit gate_executor(std::shared_ptr<async_op<T>> op) noexcept
+      : op_(std::move(op)) {}
+
+  template <class F>
+  void execute(F&& f) const {
+    {
+      std::lock_guard lock(op_->mutex_);
+      op_->gated_ = true;
+      f();
+      op_->gated_ = false;
+    }
+    op_->flush();
+  }
+
+  static constexpr boost::asio::execution::blocking_t::always_t query(
+      boost::asio::execution::blocking_t) noexcept {
+    return boost::asio::execution::blocking.always;
+  }
+
+  friend bool operator==(const gate_executor& a,
+                         const gate_executor& b) noexcept {
+    return a.op_ == b.op_;
+  }
+  friend bool operator!=(const gate_executor& a,
+                         const gate_executor& b) noexcept {
+    return a.op_ != b.op_;
+  }
+
+ private:
+  std::shared_ptr<async_op<T>> op_;
+};
+
+/// One asynchronous wait (T = wait_result) or watch (T = change_batch).
+/// Create it with std::make_shared, then pass handler() to async_wait or
+/// async_watch inside engine_guard::call, holding lock() during initiation.
+template <class T>
+class async_op : public std::enable_shared_from_this<async_op<T>> {
+ public:
+  using signature = void(boost::system::error_code, T);
+
+  /// The completion handler: associated with this op's gate_executor and
+  /// cancellation slot; it keeps the op alive until it has run.
+  class handler_type {
+   public:
+    using executor_type = gate_executor<T>;
+    using cancellation_slot_type = boost::asio::cancellation_slot;
+
+    explicit handler_type(std::shared_ptr<async_op> op) noexcept
+        : op_(std::move(op)) {}
+    executor_type get_executor() const noexcept { return executor_type(op_); }
+    cancellation_slot_type get_cancellation_slot() const noexcept {
+      return op_->signal_.slot();
+    }
+    void operator()(boost::system::error_code ec, T value) {
+      op_->store(ec, std::move(value));
+    }
+
+   private:
+    std::shared_ptr<async_op> op_;
+  };
+
+  explicit async_op(std::shared_ptr<engine_guard> guard) noexcept
+      : guard_(std::move(guard)) {}
+  virtual ~async_op() = default;
+  async_op(const async_op&) = delete;
+  async_op& operator=(const async_op&) = delete;
+
+  handler_type handler() { return handler_type(this->shared_from_this()); }
+
+  /// Hold while initiating, so that no cancel() can emit before the engine
+  /// has connected the slot.
+  std::unique_lock<std::mutex> lock() { return std::unique_lock(mutex_); }
+
+  /// Asks the engine to complete the op with operation_aborted. Thread-safe,
+  /// any number of times, from anywhere (also from on_complete). No effect
+  /// once the op has completed or its engine is closing (closing completes
+  /// it). Returns at once: on_complete() runs later, on an engine thread.
+  void cancel() noexcept {
+    cancel_requested_.store(true, std::memory_order_release);
+    try {
+      guard_->try_call([this](engine&) {
+        std::lock_guard lock(mutex_);
+        signal_.emit(boost::asio::cancellation_type::terminal);
+      });
+    } catch (...) {  // Only std::bad_alloc could escape; nothing to undo.
+    }
+  }
+
+  /// True once cancel() has been called.
+  bool cancel_requested() const noexcept {
+    return cancel_requested_.load(std::memory_order_acquire);
+  }
+
+ protected:
+  /// The outcome, exactly once, on the thread that completed the op (an
+  /// engine thread, or the thread closing the engine), with no lock held.
+  virtual void on_complete(boost::system::error_code ec, T value) noexcept = 0;
+
+ private:
+  friend class gate_executor<T>;
+
+  void store(boost::system::error_code ec, T value) {
+    outcome_.emplace(ec, std::move(value));
+    // Called through the gate as the engine does it (deliver()), the
+    // outcome waits for the mutex to be released; called any other way, it
+    // is handed over at once.
+    if (!gated_) flush();
+  }
+
+  void flush() {
+    std::optional<std::pair<boost::system::error_code, T>> outcome;
+    outcome.swap(outcome_);
+    if (outcome) on_complete(outcome->first, std::move(outcome->second));
+  }
+
+  std::shared_ptr<engine_guard> guard_;
+  std::mutex mutex_;
+  boost::asio::cancellation_signal signal_;  // emitted/cleared under mutex_
+  bool gated_ = false;  // GUARDED_BY(mutex_): inside gate_executor::execute
+  // Written by the handler inside the gate, read after it on the same thread.
+  std::optional<std::pair<boost::system::error_code, T>> outcome_;
+  std::atomic<bool> cancel_requested_{false};
+};
+
+}  // namespace jobstate::capi
+
+#endif  // JOBSTATE_CAPI_ASYNC_OP_HPP

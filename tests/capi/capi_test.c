@@ -1,0 +1,697 @@
+/* The C API, exercised from C (compiled as C11): every function of
+ * include/jobstate/jobstate.h, its status codes, messages and ownership
+ * rules, blocking and asynchronous waits, cancellation and closing.
+ *
+ * Usage: jobstate_capi_test DIR (a directory for scratch databases). */
+#define _POSIX_C_SOURCE 200809L
+
+#include <jobstate/jobstate.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static int failures = 0;
+
+#define CHECK(cond)                                                            \
+  do {                                                                         \
+    if (!(cond)) {                                                             \
+      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+      ++failures;                                                              \
+    }                                                                          \
+  } while (0)
+
+/* Checks a status code, printing the thread's message when it differs. */
+#define CHECK_RC(expected, call)                                       \
+  do {                                                                 \
+    int rc_ = (call);                                                  \
+    if (rc_ != (expected)) {                                           \
+      fprintf(stderr, "%s:%d: %s returned %d (%s), expected %d: %s\n", \
+              __FILE__, __LINE__, #call, rc_, jobstate_strerror(rc_),  \
+              (expected), jobstate_error_message());                   \
+      ++failures;                                                      \
+    }                                                                  \
+  } while (0)
+
+#define CONTAINS(text, needle) \
+  ((text) != NULL && strstr((text), (needle)) != NULL)
+
+/* Copies the job id out of a job's JSON ("id":"<36 chars>"). */
+static void id_of(const char* job_json, char id[37]) {
+  const char* p = job_json ? strstr(job_json, "\"id\":\"") : NULL;
+  id[0] = '\0';
+  if (p) {
+    memcpy(id, p + 6, 36);
+    id[36] = '\0';
+  }
+}
+
+static char base_dir[4096];
+static int db_counter = 0;
+
+static void db_path(char* out, size_t size) {
+  snprintf(out, size, "%s/db-%d", base_dir, ++db_counter);
+}
+
+static jobstate_engine* open_engine(void) {
+  char path[4200];
+  jobstate_engine* e = NULL;
+  db_path(path, sizeof path);
+  CHECK_RC(JOBSTATE_OK,
+           jobstate_engine_open(
+               path, "{\"durability\":\"no_sync\",\"map_size\":8388608}", &e));
+  CHECK(e != NULL);
+  return e;
+}
+
+/* Creates a job in acme/alpha; returns its JSON (to free) and id. */
+static char* create_job(jobstate_engine* e, const char* kind, char id[37]) {
+  char request[512];
+  char* job = NULL;
+  int created = -1;
+  snprintf(request, sizeof request,
+           "{\"account_id\":\"acme\",\"project_id\":\"alpha\",\"kind\":\"%s\","
+           "\"input\":{\"n\":1}}",
+           kind);
+  CHECK_RC(JOBSTATE_OK, jobstate_job_create(e, request, &job, &created));
+  CHECK(created == 1);
+  id_of(job, id);
+  return job;
+}
+
+/* ------------------------------------------------ async wait recording */
+
+struct outcome {
+  pthread_mutex_t mutex;
+  pthread_cond_t cond;
+  int calls;
+  int status;
+  int timed_out;
+  char job[8192];
+  char message[512];
+  pthread_t thread;
+  jobstate_wait* destroy_in_callback; /* destroyed by the callback */
+};
+
+static void outcome_init(struct outcome* o) {
+  memset(o, 0, sizeof *o);
+  pthread_mutex_init(&o->mutex, NULL);
+  pthread_cond_init(&o->cond, NULL);
+  o->status = -1;
+}
+
+static void outcome_free(struct outcome* o) {
+  pthread_mutex_destroy(&o->mutex);
+  pthread_cond_destroy(&o->cond);
+}
+
+static void on_wait(void* user, int status, const char* job_json,
+                    int timed_out) {
+  struct outcome* o = (struct outcome*)user;
+  if (o->destroy_in_callback) {
+    jobstate_wait_destroy(o->destroy_in_callback);
+    o->destroy_in_callback = NULL;
+  }
+  pthread_mutex_lock(&o->mutex);
+  o->calls++;
+  o->status = status;
+  o->timed_out = timed_out;
+  o->thread = pthread_self();
+  snprintf(o->job, sizeof o->job, "%s", job_json ? job_json : "");
+  snprintf(o->message, sizeof o->message, "%s", jobstate_error_message());
+  pthread_cond_broadcast(&o->cond);
+  pthread_mutex_unlock(&o->mutex);
+}
+
+/* Waits up to 10 s for the callback; returns its number of calls. */
+static int await_outcome(struct outcome* o) {
+  struct timespec deadline;
+  int calls;
+  clock_gettime(CLOCK_REALTIME, &deadline);
+  deadline.tv_sec += 10;
+  pthread_mutex_lock(&o->mutex);
+  while (o->calls == 0) {
+    if (pthread_cond_timedwait(&o->cond, &o->mutex, &deadline) != 0) break;
+  }
+  calls = o->calls;
+  pthread_mutex_unlock(&o->mutex);
+  return calls;
+}
+
+static void sleep_ms(long ms) {
+  struct timespec t;
+  t.tv_sec = ms / 1000;
+  t.tv_nsec = (ms % 1000) * 1000000L;
+  nanosleep(&t, NULL);
+}
+
+/* ---------------------------------------------------------------- tests */
+
+static void test_errors_and_strings(void) {
+  jobstate_engine* e = NULL;
+  CHECK(strncmp(jobstate_strerror(JOBSTATE_NOT_FOUND), "not_found", 9) == 0);
+  CHECK(strncmp(jobstate_strerror(JOBSTATE_CANCELLED), "cancelled", 9) == 0);
+  CHECK(strcmp(jobstate_strerror(12345), "unknown jobstate status code") == 0);
+  CHECK(strcmp(jobstate_error_message(), "") == 0);
+  jobstate_free(NULL);
+
+  CHECK_RC(JOBSTATE_INVALID_ARGUMENT, jobstate_engine_open(NULL, NULL, &e));
+  CHECK(e == NULL);
+  CHECK(strlen(jobstate_error_message()) > 0);
+  {
+    char path[4200];
+    db_path(path, sizeof path);
+    CHECK_RC(JOBSTATE_INVALID_ARGUMENT,
+             jobstate_engine_open(path, "{\"durability\":\"sometimes\"}", &e));
+    CHECK(CONTAINS(jobstate_error_message(), "durability"));
+    CHECK_RC(JOBSTATE_INVALID_ARGUMENT,
+             jobstate_engine_open(path, "{\"map_sise\":1}", &e));
+    CHECK(CONTAINS(jobstate_error_message(), "map_sise"));
+    CHECK_RC(JOBSTATE_INVALID_ARGUMENT, jobstate_engine_open(path, "{", &e));
+    CHECK(e == NULL);
+  }
+  CHECK_RC(JOBSTATE_OK, jobstate_engine_close(NULL));
+}
+
+static void test_lifecycle(void) {
+  jobstate_engine* e = open_engine();
+  char id[37];
+  char* job = create_job(e, "parse", id);
+  char* again = NULL;
+  char* out = NULL;
+  const char* status = NULL;
+  uint64_t revision = 0;
+  int created = -1;
+
+  CHECK(strlen(id) == 36);
+  CHECK(CONTAINS(job, "\"status\":\"pending\""));
+  CHECK(CONTAINS(job, "\"input\":{\"n\":1}"));
+  CHECK(CONTAINS(job, "\"revision\":1"));
+  jobstate_free(job);
+
+  /* Idempotency: the same key returns the same job. */
+  {
+    const char* req =
+        "{\"account_id\":\"acme\",\"project_id\":\"alpha\",\"kind\":\"k\","
+        "\"idempotency_key\":\"once\",\"source_id\":\"doc-1\"}";
+    char first[37], second[37];
+    CHECK_RC(JOBSTATE_OK, jobstate_job_create(e, req, &job, &created));
+    CHECK(created == 1);
+    id_of(job, first);
+    CHECK(CONTAINS(job, "\"source_id\":\"doc-1\""));
+    jobstate_free(job);
+    CHECK_RC(JOBSTATE_OK, jobstate_job_create(e, req, &again, &created));
+    CHECK(created == 0);
+    id_of(again, second);
+    CHECK(strcmp(first, second) == 0);
+    jobstate_free(again);
+    /* Outputs may be NULL. */
+    CHECK_RC(JOBSTATE_OK, jobstate_job_create(e, req, NULL, NULL));
+  }
+
+  /* Bad requests are rejected with a message naming the member. */
+  CHECK_RC(JOBSTATE_INVALID_ARGUMENT,
+           jobstate_job_create(e, "{\"account_id\":\"acme\"}", &out, NULL));
+  CHECK(out == NULL);
+  CHECK(CONTAINS(jobstate_error_message(), "project_id"));
+  CHECK_RC(JOBSTATE_INVALID_ARGUMENT,
+           jobstate_job_create(e,
+                               "{\"account_id\":\"a\",\"project_id\":\"p\","
+                               "\"kind\":\"k\",\"kindd\":1}",
+                               &out, NULL));
+  CHECK(CONTAINS(jobstate_error_message(), "kindd"));
+  CHECK_RC(JOBSTATE_INVALID_ARGUMENT,
+           jobstate_job_create(e, "[1,", &out, NULL));
+  CHECK_RC(JOBSTATE_INVALID_ARGUMENT, jobstate_job_create(e, NULL, &out, NULL));
+  CHECK_RC(JOBSTATE_INVALID_ARGUMENT,
+           jobstate_job_get(e, "acme", "alpha", "not-a-uuid", &out));
+  CHECK_RC(JOBSTATE_INVALID_ARGUMENT,
+           jobstate_job_get(NULL, "acme", "alpha", id, &out));
+  CHECK_RC(JOBSTATE_NOT_FOUND, jobstate_job_get(e, "acme", "beta", id, &out));
+  CHECK(out == NULL);
+  CHECK(CONTAINS(jobstate_error_message(), "not_found") ||
+        strlen(jobstate_error_message()) > 0);
+  CHECK_RC(JOBSTATE_NOT_FOUND, jobstate_error_job_state(&status, &revision));
+
+  /* start → progress → complete. */
+  CHECK_RC(JOBSTATE_OK, jobstate_job_get(e, "acme", "alpha", id, &out));
+  CHECK(CONTAINS(out, "\"kind\":\"parse\""));
+  jobstate_free(out);
+  CHECK_RC(JOBSTATE_OK,
+           jobstate_job_start(e, "acme", "alpha", id,
+                              "{\"details\":{\"worker\":7}}", &out));
+  CHECK(CONTAINS(out, "\"status\":\"running\""));
+  CHECK(CONTAINS(out, "\"worker\":7"));
+  jobstate_free(out);
+  CHECK_RC(JOBSTATE_ILLEGAL_TRANSITION,
+           jobstate_job_start(e, "acme", "alpha", id, NULL, &out));
+  CHECK(out == NULL);
+  CHECK_RC(JOBSTATE_OK, jobstate_error_job_state(&status, &revision));
+  CHECK(status != NULL && strcmp(status, "running") == 0);
+  CHECK(revision == 2);
+
+  CHECK_RC(JOBSTATE_OK,
+           jobstate_job_progress(
+               e, "acme", "alpha", id,
+               "{\"percent\":50,\"counts\":{\"total\":4,\"succeeded\":2,"
+               "\"failed\":0,\"cancelled\":0,\"pending\":2}}",
+               NULL, &out));
+  CHECK(CONTAINS(out, "\"percent\":50"));
+  jobstate_free(out);
+  CHECK_RC(JOBSTATE_INVALID_ARGUMENT,
+           jobstate_job_progress(e, "acme", "alpha", id, "{\"percent\":150}",
+                                 NULL, &out));
+  /* Compare-and-set. */
+  CHECK_RC(JOBSTATE_CONFLICT,
+           jobstate_job_complete(e, "acme", "alpha", id, "{\"result\":1}",
+                                 "{\"expected_revision\":1}", &out));
+  CHECK_RC(JOBSTATE_OK, jobstate_error_job_state(NULL, &revision));
+  CHECK(revision == 3);
+  CHECK_RC(JOBSTATE_OK,
+           jobstate_job_complete(e, "acme", "alpha", id,
+                                 "{\"result\":{\"pages\":12,\"score\":0.25}}",
+                                 "{\"expected_revision\":3}", &out));
+  CHECK(CONTAINS(out, "\"status\":\"succeeded\""));
+  CHECK(CONTAINS(out, "\"pages\":12"));
+  CHECK(CONTAINS(out, "\"score\":2.5E-1") || CONTAINS(out, "\"score\":0.25"));
+  jobstate_free(out);
+
+  /* rerun makes a new pending job, attempt 2. */
+  CHECK_RC(JOBSTATE_OK,
+           jobstate_job_rerun(e, "acme", "alpha", id,
+                              "{\"correlation_id\":\"retry-1\"}", &out));
+  CHECK(CONTAINS(out, "\"status\":\"pending\""));
+  CHECK(CONTAINS(out, "\"attempt\":2"));
+  CHECK(CONTAINS(out, id)); /* original_job_id */
+  {
+    char rerun_id[37];
+    id_of(out, rerun_id);
+    jobstate_free(out);
+    /* A pending job cannot be rerun; cancel it, with a reason. */
+    CHECK_RC(JOBSTATE_ILLEGAL_TRANSITION,
+             jobstate_job_rerun(e, "acme", "alpha", rerun_id, NULL, &out));
+    CHECK_RC(JOBSTATE_OK, jobstate_job_cancel(e, "acme", "alpha", rerun_id,
+                                              "no longer needed", NULL, &out));
+    CHECK(CONTAINS(out, "\"status\":\"cancelled\""));
+    CHECK(CONTAINS(out, "no longer needed"));
+    jobstate_free(out);
+    CHECK_RC(
+        JOBSTATE_ILLEGAL_TRANSITION,
+        jobstate_job_cancel(e, "acme", "alpha", rerun_id, NULL, NULL, NULL));
+  }
+
+  /* A failed completion needs an error. */
+  {
+    char fid[37];
+    jobstate_free(create_job(e, "fails", fid));
+    CHECK_RC(JOBSTATE_OK,
+             jobstate_job_start(e, "acme", "alpha", fid, NULL, NULL));
+    CHECK_RC(JOBSTATE_INVALID_ARGUMENT,
+             jobstate_job_complete(e, "acme", "alpha", fid,
+                                   "{\"status\":\"bogus\"}", NULL, &out));
+    CHECK(CONTAINS(jobstate_error_message(), "status"));
+    CHECK_RC(JOBSTATE_OK,
+             jobstate_job_complete(
+                 e, "acme", "alpha", fid,
+                 "{\"status\":\"failed\",\"error\":{\"code\":\"E1\","
+                 "\"message\":\"broke\"}}",
+                 NULL, &out));
+    CHECK(CONTAINS(out, "\"code\":\"E1\""));
+    jobstate_free(out);
+  }
+  CHECK_RC(JOBSTATE_OK, jobstate_engine_close(e));
+}
+
+static void test_list_purge_changes(void) {
+  jobstate_engine* e = open_engine();
+  char ids[5][37];
+  char* page = NULL;
+  char* out = NULL;
+  uint64_t seq = 99;
+  int i;
+
+  CHECK_RC(JOBSTATE_OK, jobstate_engine_last_sequence(e, &seq));
+  CHECK(seq == 0);
+  for (i = 0; i < 5; ++i) jobstate_free(create_job(e, "list", ids[i]));
+  CHECK_RC(JOBSTATE_OK, jobstate_engine_last_sequence(e, &seq));
+  CHECK(seq == 5);
+
+  CHECK_RC(JOBSTATE_OK, jobstate_job_list(
+                            e,
+                            "{\"account_id\":\"acme\",\"project_id\":\"alpha\","
+                            "\"limit\":3}",
+                            &page));
+  /* Newest first; a cursor for the rest. */
+  CHECK(CONTAINS(page, ids[4]));
+  CHECK(CONTAINS(page, ids[2]));
+  CHECK(!CONTAINS(page, ids[1]));
+  {
+    const char* c = strstr(page, "\"next_cursor\":\"");
+    char query[1024];
+    CHECK(c != NULL);
+    if (c) {
+      const char* end = strchr(c + 15, '"');
+      snprintf(query, sizeof query,
+               "{\"account_id\":\"acme\",\"project_id\":\"alpha\",\"limit\":3,"
+               "\"cursor\":\"%.*s\"}",
+               (int)(end - (c + 15)), c + 15);
+      jobstate_free(page);
+      CHECK_RC(JOBSTATE_OK, jobstate_job_list(e, query, &page));
+      CHECK(CONTAINS(page, ids[0]));
+      CHECK(CONTAINS(page, ids[1]));
+      CHECK(CONTAINS(page, "\"next_cursor\":null"));
+    }
+  }
+  jobstate_free(page);
+  CHECK_RC(JOBSTATE_INVALID_ARGUMENT,
+           jobstate_job_list(e, "{\"account_id\":\"acme\"}", &page));
+  CHECK_RC(
+      JOBSTATE_INVALID_ARGUMENT,
+      jobstate_job_list(e,
+                        "{\"account_id\":\"acme\",\"project_id\":\"alpha\","
+                        "\"status\":\"done\"}",
+                        &page));
+  CHECK_RC(JOBSTATE_OK, jobstate_job_list(
+                            e,
+                            "{\"account_id\":\"acme\",\"project_id\":\"alpha\","
+                            "\"status\":\"running\"}",
+                            &page));
+  CHECK(CONTAINS(page, "\"jobs\":[]"));
+  jobstate_free(page);
+
+  /* The change feed. */
+  CHECK_RC(JOBSTATE_OK, jobstate_engine_changes(e, 3, 10, &out));
+  CHECK(CONTAINS(out, "\"sequence\":4"));
+  CHECK(CONTAINS(out, "\"sequence\":5"));
+  CHECK(!CONTAINS(out, "\"sequence\":3"));
+  CHECK(CONTAINS(out, "\"step\":\"created\""));
+  CHECK(CONTAINS(out, "\"last_sequence\":5"));
+  CHECK(CONTAINS(out, "Z\""));
+  jobstate_free(out);
+  CHECK_RC(JOBSTATE_INVALID_ARGUMENT, jobstate_engine_changes(e, 0, 0, &out));
+
+  /* Purge: cancel one, purge everything terminal. */
+  CHECK_RC(JOBSTATE_OK,
+           jobstate_job_cancel(e, "acme", "alpha", ids[0], NULL, NULL, NULL));
+  CHECK_RC(JOBSTATE_OK,
+           jobstate_engine_purge(e, "{\"older_than_seconds\":0}", &out));
+  CHECK(CONTAINS(out, "\"purged\":1"));
+  CHECK(CONTAINS(out, "\"more\":false"));
+  jobstate_free(out);
+  CHECK_RC(JOBSTATE_GONE, jobstate_job_get(e, "acme", "alpha", ids[0], &out));
+  CHECK_RC(JOBSTATE_INVALID_ARGUMENT,
+           jobstate_engine_purge(e, "{\"older_than\":1}", &out));
+  CHECK_RC(JOBSTATE_OK, jobstate_engine_close(e));
+}
+
+struct finisher_args {
+  jobstate_engine* e;
+  const char* id;
+};
+
+static void* finish_later(void* p) {
+  struct finisher_args* a = (struct finisher_args*)p;
+  sleep_ms(50);
+  jobstate_job_start(a->e, "acme", "alpha", a->id, NULL, NULL);
+  jobstate_job_complete(a->e, "acme", "alpha", a->id, "{}", NULL, NULL);
+  return NULL;
+}
+
+static void test_blocking_wait(void) {
+  jobstate_engine* e = open_engine();
+  char id[37];
+  char* out = NULL;
+  int timed_out = -1;
+  pthread_t t;
+  struct finisher_args args;
+
+  jobstate_free(create_job(e, "wait", id));
+  /* Timeout: not an error. */
+  CHECK_RC(JOBSTATE_OK, jobstate_job_wait(e, "acme", "alpha", id, NULL, 30,
+                                          &out, &timed_out));
+  CHECK(timed_out == 1);
+  CHECK(CONTAINS(out, "\"status\":\"pending\""));
+  jobstate_free(out);
+  /* Already holds: at once. */
+  CHECK_RC(JOBSTATE_OK,
+           jobstate_job_wait(e, "acme", "alpha", id,
+                             "{\"status_in\":[\"pending\",\"running\"]}", 0,
+                             &out, &timed_out));
+  CHECK(timed_out == 0);
+  jobstate_free(out);
+  CHECK_RC(JOBSTATE_INVALID_ARGUMENT,
+           jobstate_job_wait(e, "acme", "alpha", id,
+                             "{\"changed_after\":1,\"terminal\":true}", 0, &out,
+                             &timed_out));
+  CHECK_RC(
+      JOBSTATE_INVALID_ARGUMENT,
+      jobstate_job_wait(e, "acme", "alpha", id,
+                        "{\"status_in\":[\"finished\"]}", 0, &out, &timed_out));
+  CHECK_RC(JOBSTATE_NOT_FOUND,
+           jobstate_job_wait(e, "acme", "zeta", id, NULL, 0, &out, &timed_out));
+
+  /* Satisfied by another thread's commits. */
+  args.e = e;
+  args.id = id;
+  pthread_create(&t, NULL, finish_later, &args);
+  CHECK_RC(JOBSTATE_OK,
+           jobstate_job_wait(e, "acme", "alpha", id, NULL,
+                             JOBSTATE_WAIT_FOREVER, &out, &timed_out));
+  CHECK(timed_out == 0);
+  CHECK(CONTAINS(out, "\"status\":\"succeeded\""));
+  jobstate_free(out);
+  pthread_join(t, NULL);
+  CHECK_RC(JOBSTATE_OK, jobstate_engine_close(e));
+}
+
+struct closer_args {
+  jobstate_engine* e;
+};
+
+static void* close_later(void* p) {
+  struct closer_args* a = (struct closer_args*)p;
+  sleep_ms(50);
+  CHECK_RC(JOBSTATE_OK, jobstate_engine_close(a->e));
+  return NULL;
+}
+
+static void test_close_wakes_blocked_wait(void) {
+  jobstate_engine* e = open_engine();
+  char id[37];
+  char* out = NULL;
+  pthread_t t;
+  struct closer_args args;
+
+  jobstate_free(create_job(e, "wait", id));
+  args.e = e;
+  pthread_create(&t, NULL, close_later, &args);
+  CHECK_RC(JOBSTATE_ENGINE_CLOSED,
+           jobstate_job_wait(e, "acme", "alpha", id, NULL,
+                             JOBSTATE_WAIT_FOREVER, &out, NULL));
+  CHECK(out == NULL);
+  pthread_join(t, NULL);
+}
+
+static void test_async_wait(void) {
+  jobstate_engine* e = open_engine();
+  char id[37];
+  struct outcome done, timeout, cancelled, missing, fire_and_forget,
+      self_destroyed;
+  jobstate_wait* w = NULL;
+
+  jobstate_free(create_job(e, "async", id));
+
+  /* Completed by a commit, on an engine thread. */
+  outcome_init(&done);
+  CHECK_RC(JOBSTATE_OK,
+           jobstate_wait_create(e, "acme", "alpha", id,
+                                "{\"status_in\":[\"running\"]}",
+                                JOBSTATE_WAIT_FOREVER, on_wait, &done, &w));
+  CHECK(w != NULL);
+  CHECK(done.calls == 0); /* never from within wait_create */
+  CHECK_RC(JOBSTATE_OK, jobstate_job_start(e, "acme", "alpha", id, NULL, NULL));
+  CHECK(await_outcome(&done) == 1);
+  CHECK(done.status == JOBSTATE_OK);
+  CHECK(done.timed_out == 0);
+  CHECK(CONTAINS(done.job, "\"status\":\"running\""));
+  CHECK(!pthread_equal(done.thread, pthread_self()));
+  /* Cancelling after completion changes nothing. */
+  CHECK_RC(JOBSTATE_OK, jobstate_wait_cancel(w));
+  sleep_ms(20);
+  CHECK(done.calls == 1);
+  jobstate_wait_destroy(w);
+
+  /* A timeout. */
+  outcome_init(&timeout);
+  CHECK_RC(JOBSTATE_OK, jobstate_wait_create(e, "acme", "alpha", id, NULL, 20,
+                                             on_wait, &timeout, &w));
+  CHECK(await_outcome(&timeout) == 1);
+  CHECK(timeout.status == JOBSTATE_OK);
+  CHECK(timeout.timed_out == 1);
+  CHECK(CONTAINS(timeout.job, "\"status\":\"running\""));
+  jobstate_wait_destroy(w);
+
+  /* Cancelled: the callback runs once, with JOBSTATE_CANCELLED. */
+  outcome_init(&cancelled);
+  CHECK_RC(JOBSTATE_OK, jobstate_wait_create(e, "acme", "alpha", id, NULL,
+                                             JOBSTATE_WAIT_FOREVER, on_wait,
+                                             &cancelled, &w));
+  CHECK_RC(JOBSTATE_OK, jobstate_wait_cancel(w));
+  CHECK_RC(JOBSTATE_OK, jobstate_wait_cancel(w));
+  CHECK(await_outcome(&cancelled) == 1);
+  CHECK(cancelled.status == JOBSTATE_CANCELLED);
+  CHECK(cancelled.job[0] == '\0');
+  CHECK(CONTAINS(cancelled.message, "cancel"));
+  sleep_ms(20);
+  CHECK(cancelled.calls == 1);
+  jobstate_wait_destroy(w);
+
+  /* Errors found later go to the callback. */
+  outcome_init(&missing);
+  CHECK_RC(JOBSTATE_OK, jobstate_wait_create(e, "acme", "nowhere", id, NULL,
+                                             1000, on_wait, &missing, NULL));
+  CHECK(await_outcome(&missing) == 1);
+  CHECK(missing.status == JOBSTATE_NOT_FOUND);
+  CHECK(strlen(missing.message) > 0);
+
+  /* Errors found at once are returned, and there is no callback. */
+  CHECK_RC(JOBSTATE_INVALID_ARGUMENT,
+           jobstate_wait_create(e, "acme", "alpha", "nope", NULL, 0, on_wait,
+                                &missing, &w));
+  CHECK(w == NULL);
+  CHECK_RC(
+      JOBSTATE_INVALID_ARGUMENT,
+      jobstate_wait_create(e, "acme", "alpha", id, NULL, 0, NULL, NULL, &w));
+  CHECK_RC(JOBSTATE_INVALID_ARGUMENT, jobstate_wait_cancel(NULL));
+  jobstate_wait_destroy(NULL);
+
+  /* Destroying the handle before the callback does not cancel. */
+  outcome_init(&fire_and_forget);
+  CHECK_RC(JOBSTATE_OK, jobstate_wait_create(e, "acme", "alpha", id, NULL, -1,
+                                             on_wait, &fire_and_forget, &w));
+  jobstate_wait_destroy(w);
+  /* ... and a handle may be destroyed from its own callback. */
+  outcome_init(&self_destroyed);
+  CHECK_RC(JOBSTATE_OK, jobstate_wait_create(e, "acme", "alpha", id, NULL, -1,
+                                             on_wait, &self_destroyed, &w));
+  self_destroyed.destroy_in_callback = w;
+  CHECK_RC(JOBSTATE_OK,
+           jobstate_job_complete(e, "acme", "alpha", id, "{}", NULL, NULL));
+  CHECK(await_outcome(&fire_and_forget) == 1);
+  CHECK(fire_and_forget.status == JOBSTATE_OK);
+  CHECK(CONTAINS(fire_and_forget.job, "\"status\":\"succeeded\""));
+  CHECK(await_outcome(&self_destroyed) == 1);
+  CHECK(self_destroyed.destroy_in_callback == NULL);
+
+  CHECK_RC(JOBSTATE_OK, jobstate_engine_close(e));
+  outcome_free(&done);
+  outcome_free(&timeout);
+  outcome_free(&cancelled);
+  outcome_free(&missing);
+  outcome_free(&fire_and_forget);
+  outcome_free(&self_destroyed);
+}
+
+/* What a callback may and may not call. */
+struct reentry {
+  struct outcome o;
+  jobstate_engine* e;
+  char id[37];
+  int start_rc;
+  int get_rc;
+  int close_rc;
+};
+
+static void on_wait_reenter(void* user, int status, const char* job_json,
+                            int timed_out) {
+  struct reentry* r = (struct reentry*)user;
+  char* out = NULL;
+  r->start_rc = jobstate_job_start(r->e, "acme", "alpha", r->id, NULL, &out);
+  r->get_rc = jobstate_job_get(r->e, "acme", "alpha", r->id, &out);
+  jobstate_free(out);
+  r->close_rc = jobstate_engine_close(r->e);
+  on_wait(&r->o, status, job_json, timed_out);
+}
+
+static void test_callback_reentry(void) {
+  struct reentry r;
+  outcome_init(&r.o);
+  r.e = open_engine();
+  jobstate_free(create_job(r.e, "reenter", r.id));
+  CHECK_RC(JOBSTATE_OK, jobstate_wait_create(r.e, "acme", "alpha", r.id, NULL,
+                                             10, on_wait_reenter, &r, NULL));
+  CHECK(await_outcome(&r.o) == 1);
+  CHECK(r.o.timed_out == 1);
+  CHECK(r.start_rc == JOBSTATE_INVALID_ARGUMENT);
+  CHECK(r.get_rc == JOBSTATE_OK);
+  CHECK(r.close_rc == JOBSTATE_INVALID_ARGUMENT);
+  CHECK_RC(JOBSTATE_OK, jobstate_engine_close(r.e));
+  outcome_free(&r.o);
+}
+
+#define MANY 200
+
+static void test_close_aborts_pending_waits(void) {
+  jobstate_engine* e = open_engine();
+  char id[37];
+  static struct outcome outcomes[MANY];
+  jobstate_wait* waits[MANY];
+  int i;
+  jobstate_free(create_job(e, "closing", id));
+  for (i = 0; i < MANY; ++i) {
+    outcome_init(&outcomes[i]);
+    CHECK_RC(JOBSTATE_OK, jobstate_wait_create(e, "acme", "alpha", id, NULL,
+                                               JOBSTATE_WAIT_FOREVER, on_wait,
+                                               &outcomes[i], &waits[i]));
+  }
+  /* Cancel half of them, racing with the close. */
+  for (i = 0; i < MANY; i += 2) jobstate_wait_cancel(waits[i]);
+  CHECK_RC(JOBSTATE_OK, jobstate_engine_close(e));
+  for (i = 0; i < MANY; ++i) {
+    CHECK(await_outcome(&outcomes[i]) == 1);
+    if (i % 2 == 0) {
+      CHECK(outcomes[i].status == JOBSTATE_CANCELLED);
+    } else {
+      CHECK(outcomes[i].status == JOBSTATE_ENGINE_CLOSED);
+    }
+    /* Handles outlive the engine; cancelling them now does nothing. */
+    CHECK_RC(JOBSTATE_OK, jobstate_wait_cancel(waits[i]));
+    jobstate_wait_destroy(waits[i]);
+    outcome_free(&outcomes[i]);
+  }
+}
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    fprintf(stderr, "usage: %s SCRATCH_DIR\n", argv[0]);
+    return 2;
+  }
+  snprintf(base_dir, sizeof base_dir, "%s/capi-XXXXXX", argv[1]);
+  if (!mkdtemp(base_dir)) {
+    perror("mkdtemp");
+    return 2;
+  }
+  test_errors_and_strings();
+  test_lifecycle();
+  test_list_purge_changes();
+  test_blocking_wait();
+  test_close_wakes_blocked_wait();
+  test_async_wait();
+  test_callback_reentry();
+  test_close_aborts_pending_waits();
+  if (failures) {
+    fprintf(stderr, "capi_test: %d check(s) failed (databases kept in %s)\n",
+            failures, base_dir);
+    return 1;
+  }
+  {
+    char command[4200];
+    snprintf(command, sizeof command, "rm -rf '%s'", base_dir);
+    if (system(command) != 0)
+      fprintf(stderr, "capi_test: cannot remove %s\n", base_dir);
+  }
+  printf("capi_test: all checks passed\n");
+  return 0;
+}

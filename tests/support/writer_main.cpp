@@ -1,0 +1,134 @@
+// jobstate_test_writer: a second process for cross_process_test.cpp. Opens
+// the engine whose database is at argv[1] and performs one command:
+//
+//   create   <account> <project> [count]  creates count (default 1) jobs,
+//                                          one commit each; prints each id
+//   start    <account> <project> <id>     pending -> running
+//   complete <account> <project> <id> [status]
+//                                          running -> status (default
+//                                          succeeded)
+//   cancel   <account> <project> <id>     -> cancelled
+//   cycle    <account> <project> <count>  count times: create, start,
+//                                          complete (three commits); prints
+//                                          each id
+//
+// After the mutations it prints "done <ns>", ns being the steady clock
+// (CLOCK_MONOTONIC, shared by every process on the machine) read when the
+// last mutation returned. Exit status: 0 done, 1 a jobstate error (printed
+// on stderr), 2 bad usage.
+#include <jobstate/jobstate.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace {
+
+using namespace jobstate;
+
+int usage() {
+  std::cerr << "usage: jobstate_test_writer <db-path> "
+               "create|start|complete|cancel|cycle <account> <project> "
+               "[<id>|<count>] [status]\n";
+  return 2;
+}
+
+template <class T>
+T must(result<T> r, std::string_view what) {
+  if (!r) {
+    std::cerr << "jobstate_test_writer: " << what << ": " << r.error().message()
+              << "\n";
+    std::exit(1);
+  }
+  return std::move(*r);
+}
+
+job_id parse_id(const std::string& text) {
+  auto id = job_id::parse(text);
+  if (!id) {
+    std::cerr << "jobstate_test_writer: not a job id: " << text << "\n";
+    std::exit(2);
+  }
+  return *id;
+}
+
+job_id create_one(engine& e, const std::string& account,
+                  const std::string& project) {
+  create_request r;
+  r.account_id = account;
+  r.project_id = project;
+  r.kind = "parse";
+  r.input = boost::json::object{{"document", "from-another-process.pdf"}};
+  return must(e.create(r), "create").job.id;
+}
+
+completion succeeded() {
+  completion c;
+  c.status = job_status::succeeded;
+  c.result = boost::json::object{{"pages", 3}};
+  return c;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 5) return usage();
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  const std::string& command = args[1];
+  const std::string& account = args[2];
+  const std::string& project = args[3];
+
+  // As tests/support/test_engine.cpp's fast_options.
+  options opts;
+  opts.path = args[0];
+  opts.durability = durability::no_sync;
+  opts.map_size = std::uint64_t{16} << 20;
+  auto e = must(engine::open(opts), "open " + opts.path);
+
+  if (command == "create" || command == "cycle") {
+    const long count = args.size() > 4 ? std::atol(args[4].c_str()) : 1;
+    if (count < 1) return usage();
+    for (long i = 0; i < count; ++i) {
+      const job_id id = create_one(*e, account, project);
+      if (command == "cycle") {
+        const job_ref ref{account, project, id};
+        must(e->start(ref), "start");
+        must(e->complete(ref, succeeded()), "complete");
+      }
+      std::cout << id.to_string() << "\n";
+    }
+  } else if (command == "start" || command == "complete" ||
+             command == "cancel") {
+    if (args.size() < 5) return usage();
+    const job_ref ref{account, project, parse_id(args[4])};
+    if (command == "start") {
+      must(e->start(ref), "start");
+    } else if (command == "cancel") {
+      must(e->cancel(ref, "cancelled by another process"), "cancel");
+    } else {
+      completion c = succeeded();
+      if (args.size() > 5) {
+        auto s = parse_job_status(args[5]);
+        if (!s) return usage();
+        c.status = *s;
+        if (*s == job_status::failed) {
+          c.error = job_error{"writer", "failed by another process"};
+        }
+      }
+      must(e->complete(ref, c), "complete");
+    }
+  } else {
+    return usage();
+  }
+  const auto done = std::chrono::steady_clock::now().time_since_epoch();
+  std::cout
+      << "done "
+      << std::chrono::duration_cast<std::chrono::nanoseconds>(done).count()
+      << "\n";
+  std::cout.flush();
+  return 0;
+}
