@@ -225,18 +225,25 @@ def reads_section(s, out):
 
 def waits_section(s, out, waiters):
     rows, figures = [], {}
-    for w in (1, waiters):
-        for load in (0, 1):
-            name = "wait/latency/waiters:%d/load:%d/real_time" % (w, load)
-            f = {k: s.get(name, k) for k in
-                 ("p50_us", "p99_us", "mean_us", "caller_p50_us",
-                  "caller_p99_us", "samples", "load_jobs_per_s")}
-            figures[name] = f
-            rows.append(["commit → handler, %d waiter%s, %s"
-                         % (w, "s" if w > 1 else "",
-                            "64 lifecycles in flight" if load else "idle"),
-                         fmt(f["p50_us"]), fmt(f["p99_us"]),
-                         fmt(f["samples"])])
+    for w, load, xproc, inline in (
+            (1, 0, 1, 0), (1, 1, 1, 0), (waiters, 0, 1, 0),
+            (waiters, 1, 1, 0), (1, 0, 0, 0), (1, 1, 0, 0), (1, 0, 1, 1),
+            (1, 1, 1, 1), (waiters, 1, 1, 1)):
+        name = ("wait/latency/waiters:%d/load:%d/xproc:%d/inline:%d/real_time"
+                % (w, load, xproc, inline))
+        f = {k: s.get(name, k) for k in
+             ("p50_us", "p99_us", "mean_us", "caller_p50_us",
+              "caller_p99_us", "samples", "load_jobs_per_s")}
+        figures[name] = f
+        rows.append(["commit → handler, %d waiter%s, %s%s%s"
+                     % (w, "s" if w > 1 else "",
+                        "64 lifecycles in flight" if load else "idle",
+                        "" if xproc else
+                        ", cross_process_notifications off",
+                        ", handler inline on the engine's thread" if inline
+                        else ""),
+                     fmt(f["p50_us"]), fmt(f["p99_us"]),
+                     fmt(f["samples"])])
     for load in (0, 1):
         name = "wait/post_baseline/load:%d/real_time" % load
         f = {k: s.get(name, k) for k in ("p50_us", "p99_us", "samples")}
@@ -345,7 +352,8 @@ def targets_section(s, out, waiters):
         s.get("read/get/real_time/threads:1", "gets_per_s"), ">=", 1e6,
         "gets/s", "read/get threads:1 gets_per_s (wall clock)")
     for w in (1, waiters):
-        name = "wait/latency/waiters:%d/load:1/real_time" % w
+        name = ("wait/latency/waiters:%d/load:1/xproc:1/inline:0/real_time"
+                % w)
         add("wait p50, %d waiter%s, under lifecycle load"
             % (w, "s" if w > 1 else ""), s.get(name, "p50_us"), "<=", 10,
             "µs", name + " p50_us")

@@ -1,7 +1,8 @@
 // Waiting: how soon a waiter hears of a commit, what a pending waiter
 // costs, and what a commit pays for notifications when nobody waits.
 //
-//  - wait/latency/waiters:W/load:L — commit-to-handler latency. A measuring
+//  - wait/latency/waiters:W/load:L/xproc:X/inline:I — commit-to-handler
+//    latency. A measuring
 //    thread runs lifecycles (default durability); before each of a job's
 //    start, progress and complete it registers async_wait(changed_after(
 //    revision)) with a callback, bound to an io_context run by a thread of
@@ -16,6 +17,13 @@
 //    API from another thread. caller_p50_us/caller_p99_us: handler stamp
 //    minus the time the blocking call returned in the measuring thread (the
 //    approximation available without the commit stamp; can be negative).
+//    X = 1: default options; X = 0: cross_process_notifications off, to
+//    show what the cross-process doorbell does to the latency (with it on,
+//    the engine's io thread, woken by inotify, races the committer to
+//    complete the waiter). I = 1: the callback is not bound to an
+//    executor, so the engine runs it on its own thread as it delivers: the
+//    engine's part of the latency, without the wake-up of a handler thread.
+//    Pending waiters' callbacks always go to the io_context.
 //  - wait/post_baseline/load:L — the floor under that latency: a handler
 //    posted from one thread to an io_context run by another (the last step
 //    of the engine's delivery), with and without the same load.
@@ -141,10 +149,14 @@ struct stamp {
 void bm_wait_latency(benchmark::State& state) {
   const auto waiters = static_cast<std::uint64_t>(state.range(0));
   const bool loaded = state.range(1) != 0;
+  const bool cross_process = state.range(2) != 0;
+  const bool run_inline = state.range(3) != 0;
   // Declared first: pending waiters' handlers use it until `handlers` stops.
   std::atomic<std::uint64_t> unexpected{0};
   scratch_dir dir("wait-latency");
-  auto eng = open_engine(engine_options(dir.path(), durability::full));
+  auto opts = engine_options(dir.path(), durability::full);
+  opts.cross_process_notifications = cross_process;
+  auto eng = open_engine(opts);
   io_thread handlers;
 
   // The waiters that stay pending, on jobs that never change.
@@ -172,18 +184,21 @@ void bm_wait_latency(benchmark::State& state) {
     std::uint64_t revision = created->job.revision;
     for (int step = 0; step < 3; ++step) {
       auto s = std::make_shared<stamp>();
-      async_wait(*eng, ref, wait_condition::changed_after(revision),
-                 wait_forever,
-                 asio::bind_executor(handlers.io(),
-                                     [s](boost::system::error_code ec,
-                                         const wait_result& r) {
-                                       s->at = clock::now();
-                                       if (ec || r.timed_out) {
-                                         fail("async_wait: " + ec.message());
-                                       }
-                                       s->fired.store(true);
-                                       s->fired.notify_one();
-                                     }));
+      auto on_change = [s](boost::system::error_code ec,
+                           const wait_result& r) {
+        s->at = clock::now();
+        if (ec || r.timed_out) fail("async_wait: " + ec.message());
+        s->fired.store(true);
+        s->fired.notify_one();
+      };
+      const auto condition = wait_condition::changed_after(revision);
+      if (run_inline) {
+        // No associated executor: the engine runs it where it delivers.
+        async_wait(*eng, ref, condition, wait_forever, std::move(on_change));
+      } else {
+        async_wait(*eng, ref, condition, wait_forever,
+                   asio::bind_executor(handlers.io(), std::move(on_change)));
+      }
       engine_detail::job_mutation m;
       if (step == 0) {
         m = engine_detail::start_op{ref, make_start_options()};
@@ -209,6 +224,8 @@ void bm_wait_latency(benchmark::State& state) {
   if (unexpected.load() != 0) fail("a pending waiter completed");
 
   state.counters["waiters"] = static_cast<double>(waiters);
+  state.counters["cross_process"] = cross_process ? 1 : 0;
+  state.counters["inline_handler"] = run_inline ? 1 : 0;
   state.counters["load_in_flight"] = loaded ? 64 : 0;
   state.counters["samples"] = static_cast<double>(latencies.size());
   state.counters["load_jobs_per_s"] = benchmark::Counter(
@@ -362,11 +379,16 @@ int main(int argc, char** argv) {
   const auto many =
       static_cast<std::int64_t>(env_size("JOBSTATE_BENCH_WAITERS", 1000));
   benchmark::RegisterBenchmark("wait/latency", bm_wait_latency)
-      ->ArgNames({"waiters", "load"})
-      ->Args({1, 0})
-      ->Args({many, 0})
-      ->Args({1, 1})
-      ->Args({many, 1})
+      ->ArgNames({"waiters", "load", "xproc", "inline"})
+      ->Args({1, 0, 1, 0})
+      ->Args({many, 0, 1, 0})
+      ->Args({1, 1, 1, 0})
+      ->Args({many, 1, 1, 0})
+      ->Args({1, 0, 0, 0})
+      ->Args({1, 1, 0, 0})
+      ->Args({1, 0, 1, 1})
+      ->Args({1, 1, 1, 1})
+      ->Args({many, 1, 1, 1})
       ->UseRealTime()
       ->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark("wait/post_baseline", bm_post_baseline)

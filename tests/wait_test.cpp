@@ -103,8 +103,9 @@ class Wait : public ::testing::TestWithParam<door> {
       return f;
     }
     const std::size_t before = waits_pending(*db_);
-    auto f = std::async(std::launch::async, [this, ref, condition, timeout] {
-      return db_->wait(ref, condition, timeout);
+    engine* e = &*db_;  // Read here: the test may close db_ meanwhile.
+    auto f = std::async(std::launch::async, [e, ref, condition, timeout] {
+      return e->wait(ref, condition, timeout);
     });
     EXPECT_TRUE(test::eventually([&] {
       return waits_pending(*db_) > before || is_ready(f);

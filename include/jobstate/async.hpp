@@ -14,6 +14,10 @@
 //    has no side effect) completes it with asio::error::operation_aborted;
 //  - destroying the engine completes pending operations with
 //    operation_aborted.
+// A handler with no associated executor of its own (a plain callback) runs on
+// the engine thread that completed it: keep such handlers short, and never
+// call a blocking engine member from one (it could wait on that very thread).
+// Bind an executor (asio::bind_executor) to run anywhere else.
 // Error codes are jobstate::errc values carried in a boost::system::error_code
 // (compare with `std::error_code(ec) == jobstate::errc::not_found`).
 #ifndef JOBSTATE_ASYNC_HPP

@@ -97,7 +97,8 @@ class JOBSTATE_EXPORT engine {
   /// hosts without Asio (see async_wait in <jobstate/async.hpp>). Returns at
   /// once when the condition already holds; a timeout is not an error (the
   /// result says timed_out). Errors: not_found, gone (also when the job is
-  /// purged while waited on), engine_closed (the engine is being destroyed).
+  /// purged while waited on), invalid_argument (a malformed ref),
+  /// engine_closed (the engine is being destroyed).
   result<wait_result> wait(const job_ref& ref, const wait_condition& condition,
                            std::chrono::milliseconds timeout);
 

@@ -79,8 +79,9 @@ struct change_batch {
 /// Which changes a watch wants, and how it behaves.
 struct watch_request {
   std::uint64_t after = 0;  ///< Deliver changes with sequence > after.
-  std::size_t limit = 1000;  ///< Most changes in one batch.
-  /// Only changes of this account (and project, when set).
+  std::size_t limit = 1000;  ///< Most changes in one batch: 1 to 10,000.
+  /// Only changes of this account (and of this project, which requires the
+  /// account: project ids are unique only within an account).
   std::optional<std::string> account_id;
   std::optional<std::string> project_id;
   /// Complete with an empty batch (a bookmark) when nothing matching has

@@ -15,9 +15,9 @@
 // signal from the caller's thread. A cancellation_signal must not be emitted
 // while its slot is being cleared, so the two are serialized with the op's
 // own small mutex:
-//  - the handler's associated executor is a gate_executor, which runs the
-//    engine's completion (slot.clear() and the handler) while holding the
-//    op's mutex; the handler only stores the outcome there;
+//  - the handler is bound (asio::bind_executor) to a gate_executor, which
+//    runs the engine's completion (slot.clear() and the handler) while
+//    holding the op's mutex; the handler only stores the outcome there;
 //  - cancel() emits while holding the same mutex;
 //  - on_complete() runs after the mutex is released, so it may call anything,
 //    including cancel() on itself, and may block (e.g. on Python's GIL)
@@ -41,6 +41,8 @@
 #include <jobstate/async.hpp>
 #include <jobstate/engine.hpp>
 
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/execution/blocking.hpp>
 
@@ -186,34 +188,22 @@ class async_op : public std::enable_shared_from_this<async_op<T>> {
  public:
   using signature = void(boost::system::error_code, T);
 
-  /// The completion handler: associated with this op's gate_executor and
-  /// cancellation slot; it keeps the op alive until it has run.
-  class handler_type {
-   public:
-    using executor_type = gate_executor<T>;
-    using cancellation_slot_type = boost::asio::cancellation_slot;
-
-    explicit handler_type(std::shared_ptr<async_op> op) noexcept
-        : op_(std::move(op)) {}
-    executor_type get_executor() const noexcept { return executor_type(op_); }
-    cancellation_slot_type get_cancellation_slot() const noexcept {
-      return op_->signal_.slot();
-    }
-    void operator()(boost::system::error_code ec, T value) {
-      op_->store(ec, std::move(value));
-    }
-
-   private:
-    std::shared_ptr<async_op> op_;
-  };
-
   explicit async_op(std::shared_ptr<engine_guard> guard) noexcept
       : guard_(std::move(guard)) {}
   virtual ~async_op() = default;
   async_op(const async_op&) = delete;
   async_op& operator=(const async_op&) = delete;
 
-  handler_type handler() { return handler_type(this->shared_from_this()); }
+  /// The completion handler to pass to async_wait or async_watch: bound to
+  /// this op's cancellation slot (asio::bind_cancellation_slot) and to its
+  /// gate_executor (asio::bind_executor). It keeps the op alive until it
+  /// has run.
+  auto handler() {
+    auto self = this->shared_from_this();
+    return boost::asio::bind_cancellation_slot(
+        signal_.slot(), boost::asio::bind_executor(gate_executor<T>(self),
+                                                   store_outcome{self}));
+  }
 
   /// Hold while initiating, so that no cancel() can emit before the engine
   /// has connected the slot.
@@ -246,6 +236,14 @@ class async_op : public std::enable_shared_from_this<async_op<T>> {
 
  private:
   friend class gate_executor<T>;
+
+  // The handler proper: hands the outcome to the op.
+  struct store_outcome {
+    std::shared_ptr<async_op> op;
+    void operator()(boost::system::error_code ec, T value) {
+      op->store(ec, std::move(value));
+    }
+  };
 
   void store(boost::system::error_code ec, T value) {
     outcome_.emplace(ec, std::move(value));

@@ -59,11 +59,15 @@ void engine::impl::on_commit(const std::vector<store::change_record>& changes) {
 // On the io thread, when some process (this one too) committed: catch up
 // with the change log from the last sequence seen here.
 void engine::impl::on_signal() {
-  if (subs_->idle()) {
-    if (auto txn = store_->begin_read()) {
-      if (auto last = txn->last_sequence()) signal_seen_ = *last;
+  // Read the position before looking for subscribers: a waiter that
+  // registers after the check has read its job after this position, so
+  // skipping to it loses nothing.
+  if (auto txn = store_->begin_read()) {
+    auto last = txn->last_sequence();
+    if (last && subs_->idle()) {
+      signal_seen_ = *last;
+      return;
     }
-    return;
   }
   std::vector<job_id> ids;
   {

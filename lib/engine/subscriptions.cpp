@@ -36,6 +36,17 @@ change to_change(store::change_record&& c) {
 
 const boost::system::error_code aborted = asio::error::operation_aborted;
 
+// now + timeout, saturating: a timeout of centuries means no timeout, not
+// an overflow that fires at once.
+std::chrono::steady_clock::time_point deadline_after(
+    std::chrono::milliseconds timeout) {
+  const auto now = std::chrono::steady_clock::now();
+  const auto room = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::time_point::max() - now);
+  return timeout >= room ? std::chrono::steady_clock::time_point::max()
+                         : now + timeout;
+}
+
 }  // namespace
 
 subscriptions::subscriptions(const store::job_store& store,
@@ -99,7 +110,7 @@ void subscriptions::add_wait(job_ref ref, wait_condition condition,
                                      std::move(work)})
             .first->second;
     if (timeout != wait_forever) {
-      const auto when = clock::now() + timeout;
+      const auto when = deadline_after(timeout);
       set_deadline(e.deadline, key, when);
       e.has_deadline = true;
       if (when < armed_) {
@@ -233,6 +244,12 @@ void subscriptions::add_watch(watch_request request, watch_handler handler) {
   auto answer_later = [this](watch_handler h, result<change_batch> r) {
     deliver_later(io_, std::move(h), std::move(r));
   };
+  if (request.project_id && !request.account_id) {
+    return answer_later(std::move(handler),
+                        error(errc::invalid_argument,
+                              "a watch's project_id filter needs its "
+                              "account_id: projects are named per account"));
+  }
   if (request.limit == 0 || request.limit > max_watch_limit) {
     return answer_later(std::move(handler),
                         error(errc::invalid_argument,
@@ -255,9 +272,7 @@ void subscriptions::add_watch(watch_request request, watch_handler handler) {
         if (auto self = weak.lock()) self->cancel(key);
       });
     }
-    const auto when = request.bookmark_after == wait_forever
-                          ? clock::time_point::max()
-                          : clock::now() + request.bookmark_after;
+    const auto when = deadline_after(request.bookmark_after);
     auto work = track_work(handler);  // Before the handler moves.
     watch_entry& e =
         watches_
@@ -276,6 +291,8 @@ void subscriptions::add_watch(watch_request request, watch_handler handler) {
   auto batch = read_feed(request);
   if (!batch || !batch->changes.empty()) {
     if (auto e = take_watch(key)) answer_later(std::move(e->handler), std::move(batch));
+  } else {
+    advance_watch(key, batch->last_sequence);
   }
 }
 
@@ -291,6 +308,15 @@ std::optional<subscriptions::watch_entry> subscriptions::take_watch(
   return e;
 }
 
+void subscriptions::advance_watch(std::uint64_t key, std::uint64_t examined) {
+  // Nothing matched up to `examined`: never scan those changes again, so a
+  // filtered watch costs each commit only the new changes.
+  std::lock_guard lock(mutex_);
+  if (auto it = watches_.find(key); it != watches_.end()) {
+    it->second.request.after = std::max(it->second.request.after, examined);
+  }
+}
+
 void subscriptions::feed_changed() {
   if (watches_pending_.load(std::memory_order_acquire) == 0) return;
   std::vector<std::pair<std::uint64_t, watch_request>> pending;
@@ -300,7 +326,10 @@ void subscriptions::feed_changed() {
   }
   for (const auto& [key, request] : pending) {
     auto batch = read_feed(request);
-    if (batch && batch->changes.empty()) continue;
+    if (batch && batch->changes.empty()) {
+      advance_watch(key, batch->last_sequence);
+      continue;
+    }
     if (auto e = take_watch(key)) deliver_watch(std::move(e->handler), std::move(batch));
   }
 }

@@ -98,6 +98,7 @@ class subscriptions : public std::enable_shared_from_this<subscriptions> {
                     clock::time_point when);  // REQUIRES: mutex_ held
 
   void cancel(std::uint64_t key);
+  void advance_watch(std::uint64_t key, std::uint64_t examined);
   void rearm_timer();  // on the io thread
   void on_timer();     // on the io thread
   result<wait_result> snapshot(const wait_entry& e, bool timed_out) const;
