@@ -18,7 +18,9 @@
 
 namespace jobstate {
 
-class engine::impl {
+// Hidden explicitly: a class nested in an exported class would otherwise be
+// exported with it, and nothing in it is part of the binary interface.
+class __attribute__((visibility("hidden"))) engine::impl {
  public:
   impl(const jobstate::options& opts, std::unique_ptr<store::job_store> s);
   /// Commits what is queued, aborts pending waits, stops the threads.
