@@ -80,6 +80,7 @@ TEST(EngineCreate, NewJobIsPendingAtRevisionOne) {
   EXPECT_EQ(j.history[0].status, job_status::pending);
   EXPECT_EQ(j.history[0].duration_ms, 0);
   EXPECT_EQ(j.history[0].details, req.details);
+  EXPECT_EQ(j.history[0].at, j.created_at);  // both the commit time
   EXPECT_GE(j.history[0].at, before - std::chrono::minutes(1));
   EXPECT_LE(j.history[0].at, after + std::chrono::minutes(1));
 }
@@ -251,6 +252,47 @@ TEST(EngineCreate, HonoursConfiguredLimits) {
   EXPECT_TRUE(
       ok(db->create(make_request("ocr", test::json_of_serialized_size(64)))));
   EXPECT_EQ(job_count(*db), 1u);
+}
+
+TEST(EngineCreate, IdsMustBePrintableUtf8) {
+  // docs/data-model.md: ids are 1 to 256 bytes of printable UTF-8.
+  test_engine db;
+  for (std::string bad : {std::string("line\nbreak"), std::string("nul\0x", 5),
+                          std::string("bell\x07"), std::string("bad\xff"),
+                          std::string("\xc3"), std::string("\xc0\xaf")}) {
+    SCOPED_TRACE(::testing::PrintToString(bad));
+    create_request account = make_request();
+    account.account_id = bad;
+    EXPECT_TRUE(failed_with(db->create(account), errc::invalid_argument));
+    create_request key = make_request();
+    key.idempotency_key = bad;
+    EXPECT_TRUE(failed_with(db->create(key), errc::invalid_argument));
+    EXPECT_TRUE(
+        failed_with(db->create(make_request(bad)), errc::invalid_argument));
+  }
+  EXPECT_EQ(job_count(*db), 0u);
+  create_request unicode = make_request("r\u00e9sum\u00e9");
+  unicode.source_id = "caf\u00e9-\u2603";
+  EXPECT_TRUE(ok(db->create(unicode)));
+}
+
+TEST(EngineCreate, DeeplyNestedInputIsInvalidArgument) {
+  // docs/data-model.md: JSON nesting is limited to 64 levels.
+  test_engine db;
+  auto nested = [](int depth) {
+    boost::json::value v = 1;
+    for (int i = 0; i < depth; ++i) v = boost::json::array{std::move(v)};
+    return v;
+  };
+  EXPECT_TRUE(failed_with(db->create(make_request("parse", nested(200))),
+                          errc::invalid_argument));
+  create_request deep_details = make_request();
+  deep_details.details = nested(200);
+  EXPECT_TRUE(failed_with(db->create(deep_details), errc::invalid_argument));
+  EXPECT_EQ(job_count(*db), 0u);
+  auto shallow = db->create(make_request("parse", nested(32)));
+  ASSERT_TRUE(ok(shallow));
+  EXPECT_EQ(shallow->job.input, nested(32));
 }
 
 TEST(EngineCreate, IdempotencyKeyReturnsExistingJob) {

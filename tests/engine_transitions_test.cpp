@@ -162,6 +162,7 @@ TEST(EngineStart, MovesPendingToRunning) {
   EXPECT_EQ(j.history[1].details, opts.details);
   EXPECT_GE(j.history[1].duration_ms, 0);
   EXPECT_GE(j.history[1].at, j.history[0].at);
+  EXPECT_EQ(j.history[1].at, *j.started_at);  // both the commit time
   EXPECT_TRUE(unchanged(*db, j));
 }
 
@@ -247,6 +248,45 @@ TEST(EngineProgress, OversizedDetailsAreTooLarge) {
   EXPECT_TRUE(unchanged(*db, j));
 }
 
+TEST(EngineProgress, CountsAddingUpToMoreThanTotalAreInvalidArgument) {
+  // docs/data-model.md: the parts must not add up to more than total.
+  test_engine db;
+  job j = create_in_status(*db, running);
+  progress p;
+  p.counts = progress_counts{10, 5, 3, 2, 1};
+  EXPECT_TRUE(
+      failed_with(db->report_progress(ref_of(j), p), errc::invalid_argument));
+  EXPECT_TRUE(unchanged(*db, j));
+  p.counts = progress_counts{10, 5, 3, 1, 1};
+  auto r = db->report_progress(ref_of(j), p);
+  ASSERT_TRUE(ok(r));
+  EXPECT_EQ(r->progress.counts, p.counts);
+}
+
+TEST(EngineProgress, HistoryIsBoundedByCoalescingProgress) {
+  // docs/data-model.md: when the history is full a progress event replaces
+  // the previous one; status events are never lost.
+  test_engine db([](options& o) { o.limits.max_history = 8; });
+  job j = create_in_status(*db, running);
+  for (int i = 0; i < 20; ++i) {
+    auto r = db->report_progress(ref_of(j), progress{double(i), {}, {}});
+    ASSERT_TRUE(ok(r)) << i;
+    EXPECT_LE(r->history.size(), 8u);
+    EXPECT_EQ(r->revision, j.revision + i + 1);
+  }
+  auto done = db->complete(ref_of(j), completion_for(succeeded));
+  ASSERT_TRUE(ok(done));
+  EXPECT_EQ(done->revision, j.revision + 21);
+  ASSERT_LE(done->history.size(), 8u);
+  EXPECT_EQ(done->history[0].step, "created");
+  EXPECT_EQ(done->history[1].step, "started");
+  EXPECT_EQ(done->history.back().step, "succeeded");
+  EXPECT_EQ(done->progress.percent, 19.0);
+  for (std::size_t i = 2; i + 1 < done->history.size(); ++i) {
+    EXPECT_EQ(done->history[i].step, "progress") << i;
+  }
+}
+
 TEST(EngineProgress, PendingJobIsIllegalTransition) {
   test_engine db;
   job j = create_job(*db);
@@ -291,6 +331,7 @@ TEST(EngineComplete, EndsRunningJobWithEachOutcome) {
     EXPECT_EQ(r->history.back().step, to_string(s));
     EXPECT_EQ(r->history.back().status, s);
     EXPECT_EQ(r->history.back().details, opts.details);
+    EXPECT_EQ(r->history.back().at, *r->completed_at);
     EXPECT_TRUE(unchanged(*db, *r));
   }
 }
@@ -410,6 +451,16 @@ TEST(EngineCancel, CancelsRunningJob) {
   EXPECT_EQ(r->history.back().step, "cancelled");
   EXPECT_EQ(r->history.back().details, opts.details);
   EXPECT_TRUE(unchanged(*db, *r));
+}
+
+TEST(EngineCancel, ReasonIsTheEventDetailsWhenNoneAreGiven) {
+  // docs/data-model.md: a cancel without details records {"reason": ...}.
+  test_engine db;
+  job j = create_job(*db);
+  auto r = db->cancel(ref_of(j), "duplicate upload");
+  ASSERT_TRUE(ok(r));
+  EXPECT_EQ(r->history.back().details, (boost::json::value(boost::json::object{
+                                           {"reason", "duplicate upload"}})));
 }
 
 TEST(EngineCancel, EmptyReasonRecordsEmptyMessage) {

@@ -420,8 +420,8 @@ result<job_ref> make_job_ref(std::string_view account_id,
 }
 
 std::chrono::milliseconds timeout_from_ms(std::int64_t ms) noexcept {
-  // Longer timeouts wait forever: the engine adds a timeout to
-  // steady_clock::now() in nanoseconds, which overflows past ~292 years.
+  // Longer timeouts wait forever (as documented in jobstate.h): a deadline
+  // centuries away is no deadline.
   constexpr std::int64_t max_timeout_ms =
       std::int64_t{100} * 366 * 24 * 3600 * 1000;  // 100 years
   if (ms < 0 || ms > max_timeout_ms) return wait_forever;

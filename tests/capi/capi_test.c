@@ -110,10 +110,12 @@ static void outcome_free(struct outcome* o) {
 static void on_wait(void* user, int status, const char* job_json,
                     int timed_out) {
   struct outcome* o = (struct outcome*)user;
-  if (o->destroy_in_callback) {
-    jobstate_wait_destroy(o->destroy_in_callback);
-    o->destroy_in_callback = NULL;
-  }
+  jobstate_wait* doomed;
+  pthread_mutex_lock(&o->mutex);
+  doomed = o->destroy_in_callback;
+  o->destroy_in_callback = NULL;
+  pthread_mutex_unlock(&o->mutex);
+  if (doomed) jobstate_wait_destroy(doomed);
   pthread_mutex_lock(&o->mutex);
   o->calls++;
   o->status = status;
@@ -123,6 +125,15 @@ static void on_wait(void* user, int status, const char* job_json,
   snprintf(o->message, sizeof o->message, "%s", jobstate_error_message());
   pthread_cond_broadcast(&o->cond);
   pthread_mutex_unlock(&o->mutex);
+}
+
+/* The number of calls so far. */
+static int calls_of(struct outcome* o) {
+  int calls;
+  pthread_mutex_lock(&o->mutex);
+  calls = o->calls;
+  pthread_mutex_unlock(&o->mutex);
+  return calls;
 }
 
 /* Waits up to 10 s for the callback; returns its number of calls. */
@@ -510,7 +521,7 @@ static void test_async_wait(void) {
                                 "{\"status_in\":[\"running\"]}",
                                 JOBSTATE_WAIT_FOREVER, on_wait, &done, &w));
   CHECK(w != NULL);
-  CHECK(done.calls == 0); /* never from within wait_create */
+  CHECK(calls_of(&done) == 0); /* never from within wait_create */
   CHECK_RC(JOBSTATE_OK, jobstate_job_start(e, "acme", "alpha", id, NULL, NULL));
   CHECK(await_outcome(&done) == 1);
   CHECK(done.status == JOBSTATE_OK);
@@ -520,7 +531,7 @@ static void test_async_wait(void) {
   /* Cancelling after completion changes nothing. */
   CHECK_RC(JOBSTATE_OK, jobstate_wait_cancel(w));
   sleep_ms(20);
-  CHECK(done.calls == 1);
+  CHECK(calls_of(&done) == 1);
   jobstate_wait_destroy(w);
 
   /* A timeout. */
@@ -545,7 +556,7 @@ static void test_async_wait(void) {
   CHECK(cancelled.job[0] == '\0');
   CHECK(CONTAINS(cancelled.message, "cancel"));
   sleep_ms(20);
-  CHECK(cancelled.calls == 1);
+  CHECK(calls_of(&cancelled) == 1);
   jobstate_wait_destroy(w);
 
   /* Errors found later go to the callback. */
@@ -576,14 +587,18 @@ static void test_async_wait(void) {
   outcome_init(&self_destroyed);
   CHECK_RC(JOBSTATE_OK, jobstate_wait_create(e, "acme", "alpha", id, NULL, -1,
                                              on_wait, &self_destroyed, &w));
+  pthread_mutex_lock(&self_destroyed.mutex);
   self_destroyed.destroy_in_callback = w;
+  pthread_mutex_unlock(&self_destroyed.mutex);
   CHECK_RC(JOBSTATE_OK,
            jobstate_job_complete(e, "acme", "alpha", id, "{}", NULL, NULL));
   CHECK(await_outcome(&fire_and_forget) == 1);
   CHECK(fire_and_forget.status == JOBSTATE_OK);
   CHECK(CONTAINS(fire_and_forget.job, "\"status\":\"succeeded\""));
   CHECK(await_outcome(&self_destroyed) == 1);
+  pthread_mutex_lock(&self_destroyed.mutex);
   CHECK(self_destroyed.destroy_in_callback == NULL);
+  pthread_mutex_unlock(&self_destroyed.mutex);
 
   CHECK_RC(JOBSTATE_OK, jobstate_engine_close(e));
   outcome_free(&done);

@@ -16,7 +16,8 @@
 #  3. what the compiler must emit for the standard library and Boost:
 #     vague-linkage entities (weak functions W, weak objects V such as
 #     typeinfo and vtables, unique objects u such as template statics) of
-#     std::, boost:: and __gnu_cxx:: templates and classes, which their
+#     std::, boost:: and __gnu_cxx:: templates and classes (and Boost.Asio's
+#     boost_asio_*_fn:: customization points), which their
 #     headers declare with default visibility (libstdc++'s namespace std,
 #     Boost.Asio's push_options.hpp), so that -fvisibility=hidden cannot hide
 #     them. GCC gives a member function template of such a class, and its
@@ -119,7 +120,9 @@ function own_name(d,   prefixes, i, out, depth, c, n, tokens) {
     public_cxx++
     next
   }
-  if (name ~ /^(std|boost|__gnu_cxx|__cxxabiv1)::/) {
+  # boost_asio_*_fn: the namespaces of the Boost.Asio customization point
+  # objects (query, prefer, execute, ...).
+  if (name ~ /^(std|boost|__gnu_cxx|__cxxabiv1|boost_asio_[a-z_]+_fn)::/) {
     if (strong) { offend(type, d, "a strong definition of a standard library or Boost symbol"); next }
     if (d ~ internal_re) {
       on_internal++

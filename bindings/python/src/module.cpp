@@ -218,6 +218,30 @@ py::object job_object(const job& j) {
 
 // ---------------------------------------------------- asynchronous ops
 
+// True on a thread while it hands an outcome to Python (an engine thread).
+thread_local bool in_engine_callback = false;
+
+// Runs `fn` later on the main thread, with the GIL (Py_AddPendingCall). For
+// work that must not run on an engine thread: releasing references whose
+// finalizers could run arbitrary Python code (an abandoned coroutine's
+// `finally` blocks), or closing an engine (which joins its threads).
+// Without room in the interpreter's queue, the work is not done (a leak).
+void on_main_thread(std::function<void()> fn) {
+  auto* job = new std::function<void()>(std::move(fn));
+  const int queued = Py_AddPendingCall(
+      [](void* p) -> int {
+        std::unique_ptr<std::function<void()>> f(
+            static_cast<std::function<void()>*>(p));
+        (*f)();
+        return 0;
+      },
+      job);
+  if (queued != 0) {
+    // Dropping the function would release what it holds here and now.
+    static_cast<void>(job);
+  }
+}
+
 // What a finished asynchronous op hands its asyncio loop: .result() gives
 // the answer or raises the mapped exception. Made on an engine thread,
 // read on the loop's thread.
@@ -280,16 +304,28 @@ class loop_op final : public async_op<T> {
       return;
     }
     py::gil_scoped_acquire gil;
+    in_engine_callback = true;
+    bool handed_over = false;
     try {
       auto o = std::make_shared<outcome<T>>(ec, std::move(value),
                                             this->cancel_requested());
       loop_.attr("call_soon_threadsafe")(settle_, py::cast(std::move(o)));
+      handed_over = true;
     } catch (py::error_already_set&) {
       // The loop is closed (RuntimeError): nobody awaits the answer.
     } catch (...) {
     }
-    loop_ = py::object();
-    settle_ = py::object();
+    if (handed_over) {
+      // The loop holds settle now; these are not the last references to
+      // anything that matters.
+      loop_ = py::object();
+      settle_ = py::object();
+    } else {
+      // These may be the last references to an abandoned coroutine, whose
+      // finalization runs Python code: not on this thread.
+      on_main_thread([loop = std::move(loop_), settle = std::move(settle_)] {});
+    }
+    in_engine_callback = false;
   }
 
   void drop_python_references() noexcept {
@@ -364,6 +400,15 @@ class py_engine {
   }
 
   ~py_engine() {
+    // Closing joins the engine's threads: never on one of them (should the
+    // last reference go away while an outcome is handed over).
+    if (in_engine_callback) {
+      on_main_thread([guard = std::move(guard_)] {
+        py::gil_scoped_release release;
+        guard->close();
+      });
+      return;
+    }
     // Closing completes pending waits, whose completions take the GIL. The
     // guard may outlive this object (pending ops hold it): close it here.
     py::gil_scoped_release release;

@@ -206,3 +206,28 @@ def test_watch_async(engine, make_job):
             await asyncio.wait_for(engine.watch_async(batch.last_sequence), 0.05)
 
     run(main())
+
+
+def test_an_abandoned_coroutine_is_finalized_on_a_python_thread(engine, running_job):
+    # Nothing but the engine's pending wait refers to this task once its loop
+    # is closed: the engine must not finalize the coroutine (run its
+    # `finally`) on its own thread, but hand that to the main thread.
+    finalized_in = []
+
+    async def waiter():
+        try:
+            await engine.wait_async(running_job)
+        finally:
+            finalized_in.append(threading.current_thread())
+
+    loop = asyncio.new_event_loop()
+    loop.set_exception_handler(lambda loop, context: None)  # "destroyed but pending"
+    loop.create_task(waiter())
+    loop.run_until_complete(asyncio.sleep(0.02))
+    loop.close()
+    engine.complete(running_job)
+    deadline = time.monotonic() + 10
+    while not finalized_in and time.monotonic() < deadline:
+        time.sleep(0.01)  # the main thread runs pending calls between bytecodes
+        gc.collect()
+    assert finalized_in == [threading.main_thread()]
