@@ -165,6 +165,30 @@ TEST(AsyncExecutor, CompletesOnABoundStrand) {
   EXPECT_EQ(on_strand.load(), 5);
 }
 
+// Once its handler has run, an operation is over: the engine must no longer
+// touch the handler's executor (not even to release the work it tracked), so
+// the io_context may go at once while the engine lives on. Many waiters
+// completed by one commit widen the window in which an engine thread could
+// still be handing the others over.
+TEST(AsyncExecutor, LetsGoOfTheExecutorBeforeTheHandlerReturns) {
+  test_engine db;
+  constexpr int rounds = 10;
+  constexpr int waiters = 200;
+  for (int round = 0; round < rounds; ++round) {
+    auto io = std::make_unique<asio::io_context>();
+    const job j = create_in_status(*db, job_status::running);
+    int ran = 0;
+    for (int i = 0; i < waiters; ++i) {
+      async_wait(
+          *db, ref_of(j), wait_condition::terminal(), long_timeout,
+          asio::bind_executor(*io, [&ran](error_code, wait_result) { ++ran; }));
+    }
+    ASSERT_TRUE(ok(db->complete(ref_of(j), succeeded())));
+    ASSERT_TRUE(run_until(*io, [&] { return ran == waiters; }));
+    io.reset();  // Every operation on it has completed.
+  }
+}
+
 // ------------------------------------------------------ completion tokens
 
 TEST(AsyncTokens, UseFuture) {
@@ -245,8 +269,8 @@ asio::awaitable<void> follow(engine& e, job_ref ref,
 }
 
 TEST(AsyncTokens, UseAwaitable) {
+  asio::io_context io;  // Outlives the engine.
   test_engine db;
-  asio::io_context io;
   const job j = create_in_status(*db, job_status::running);
   auto out = std::make_shared<wait_outcome>();
   std::exception_ptr failure;
@@ -280,8 +304,8 @@ TEST(AsyncTokens, UseAwaitable) {
 }
 
 TEST(AsyncTokens, UseAwaitableWorkerLoop) {
+  asio::io_context io;  // Outlives the engine.
   test_engine db;
-  asio::io_context io;
   const job j = create_job(*db);
   auto seen = std::make_shared<std::vector<job>>();
   bool finished = false;
@@ -313,8 +337,8 @@ TEST(AsyncTokens, UseAwaitableWorkerLoop) {
 }
 
 TEST(AsyncTokens, Deferred) {
+  asio::io_context io;  // Outlives the engine.
   test_engine db;
-  asio::io_context io;
   const job j = create_in_status(*db, job_status::running);
   auto op = async_wait(*db, ref_of(j), wait_condition::terminal(), long_timeout,
                        asio::deferred);
@@ -367,8 +391,8 @@ INSTANTIATE_TEST_SUITE_P(Types, AsyncCancellation,
                          cancellation_name);
 
 TEST_P(AsyncCancellation, AbortsAPendingWait) {
+  asio::io_context io;  // Outlives the engine.
   test_engine db;
-  asio::io_context io;
   const job j = create_in_status(*db, job_status::running);
   asio::cancellation_signal signal;
   auto out = std::make_shared<wait_outcome>();
@@ -396,8 +420,8 @@ TEST_P(AsyncCancellation, AbortsAPendingWait) {
 }
 
 TEST_P(AsyncCancellation, AbortsAPendingWatch) {
+  asio::io_context io;  // Outlives the engine.
   test_engine db;
-  asio::io_context io;
   create_job(*db);
   asio::cancellation_signal signal;
   auto out = std::make_shared<watch_outcome>();
@@ -419,8 +443,8 @@ TEST_P(AsyncCancellation, AbortsAPendingWatch) {
 // co_spawn passes only terminal cancellation to the awaited operation by
 // default (its cancellation state filters the others out).
 TEST(AsyncCancellationInACoroutine, AbortsTheAwaitedWait) {
+  asio::io_context io;  // Outlives the engine.
   test_engine db;
-  asio::io_context io;
   const job j = create_in_status(*db, job_status::running);
   asio::cancellation_signal signal;
   auto out = std::make_shared<wait_outcome>();
@@ -440,8 +464,8 @@ TEST(AsyncCancellationInACoroutine, AbortsTheAwaitedWait) {
 }
 
 TEST(AsyncCancellationAfterCompletion, IsHarmless) {
+  asio::io_context io;  // Outlives the engine.
   test_engine db;
-  asio::io_context io;
   const job j = create_in_status(*db, job_status::running);
   const job done = create_in_status(*db, job_status::succeeded);
   asio::cancellation_signal signal;
@@ -564,8 +588,8 @@ TEST(AsyncTrackedWork, RunDoesNotReturnWhileAWatchIsPending) {
 // ------------------------------------------------------------------- scale
 
 TEST(AsyncScale, AThousandWaitersOnOneJobCompleteOnce) {
+  asio::io_context io;  // Outlives the engine.
   test_engine db;
-  asio::io_context io;
   const job j = create_in_status(*db, job_status::running);
   constexpr int n = 1000;
   std::vector<int> calls(n, 0);

@@ -509,6 +509,7 @@ TEST_P(Wait, OversizedRefIsRefusedAsGetRefusesIt) {
 // The answer is known when async_wait is called, yet the handler must run
 // later, never inside the initiating call.
 TEST(AsyncWaitAnswerKnownAtOnce, NeverCompletesInsideTheInitiatingCall) {
+  asio::io_context io;  // Outlives the engine.
   test_engine db;
   const job running = create_in_status(*db, job_status::running);
   const job purged = create_in_status(*db, job_status::failed);
@@ -544,14 +545,14 @@ TEST(AsyncWaitAnswerKnownAtOnce, NeverCompletesInsideTheInitiatingCall) {
       std::atomic<bool> in_call{true};
       const auto caller = std::this_thread::get_id();
       auto ran_inside = std::make_shared<std::atomic<int>>(-1);
-      std::promise<void> finished;
-      auto f = finished.get_future();
+      auto finished = std::make_shared<std::promise<void>>();
+      auto f = finished->get_future();
       async_wait(*db, it.ref, it.condition, it.timeout,
-                 [&in_call, &finished, caller, ran_inside](
+                 [&in_call, finished, caller, ran_inside](
                      boost::system::error_code, wait_result) {
                    ran_inside->store(in_call.load() &&
                                      std::this_thread::get_id() == caller);
-                   finished.set_value();
+                   finished->set_value();
                  });
       in_call = false;
       ASSERT_TRUE(ready_within(f));
@@ -560,7 +561,6 @@ TEST(AsyncWaitAnswerKnownAtOnce, NeverCompletesInsideTheInitiatingCall) {
     {
       // A handler bound to an io_context: a flag set just after async_wait
       // returns is already set when the handler runs.
-      asio::io_context io;
       bool returned = false;
       int seen_returned = -1;
       async_wait(

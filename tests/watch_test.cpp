@@ -288,6 +288,7 @@ TEST(ChangeFeed, AConsumerThatRestartsSeesEveryChangeOnce) {
 }
 
 TEST(ChangeFeed, InvalidPositionsAndLimits) {
+  asio::io_context io;  // Outlives the engine.
   test_engine db;
   EXPECT_TRUE(failed_with(db->changes(1), errc::invalid_argument))
       << "after beyond an empty feed";
@@ -303,8 +304,6 @@ TEST(ChangeFeed, InvalidPositionsAndLimits) {
   watch_request no_limit = watch_from(0);
   no_limit.limit = 0;
   EXPECT_TRUE(failed_with(db->watch(no_limit), errc::invalid_argument));
-
-  asio::io_context io;
   auto a = std::make_shared<watch_outcome>();
   auto b = std::make_shared<watch_outcome>();
   async_watch(*db, beyond, asio::bind_executor(io, test::recorder(a)));
@@ -320,6 +319,7 @@ TEST(ChangeFeed, InvalidPositionsAndLimits) {
 // -------------------------------------------------------------- retention
 
 TEST(ChangeFeedRetention, OldPositionsExpire) {
+  asio::io_context io;  // Outlives the engine.
   test_engine db([](options& o) { o.feed_retention_count = 10; });
   for (int i = 0; i < 100; ++i) create_job(*db);
   const std::uint64_t last = db->last_sequence().value();
@@ -337,7 +337,6 @@ TEST(ChangeFeedRetention, OldPositionsExpire) {
   EXPECT_TRUE(ok(db->changes(last)));
 
   EXPECT_TRUE(failed_with(db->watch(watch_from(0)), errc::expired));
-  asio::io_context io;
   auto o = std::make_shared<watch_outcome>();
   async_watch(*db, watch_from(3), asio::bind_executor(io, test::recorder(o)));
   ASSERT_TRUE(run_until(io, [&] { return o->done(); }));
@@ -367,6 +366,7 @@ TEST(ChangeFeedRetention, ALaggingConsumerLearnsItExpired) {
 // ------------------------------------------------------------------ watch
 
 TEST(Watch, AnswersAtOnceWhenChangesExist) {
+  asio::io_context io;  // Outlives the engine.
   test_engine db;
   for (int i = 0; i < 10; ++i) create_job(*db);
   watch_request r = watch_from(0);
@@ -376,8 +376,6 @@ TEST(Watch, AnswersAtOnceWhenChangesExist) {
   EXPECT_EQ(sequences_of(blocking->changes),
             (std::vector<std::uint64_t>{1, 2, 3, 4}));
   EXPECT_EQ(blocking->last_sequence, 4u);
-
-  asio::io_context io;
   auto o = std::make_shared<watch_outcome>();
   r.after = blocking->last_sequence;
   async_watch(*db, r, asio::bind_executor(io, test::recorder(o)));
@@ -407,8 +405,8 @@ TEST(Watch, BlockingWatchWakesOnACommit) {
 }
 
 TEST(Watch, AsyncWatchWakesOnACommit) {
+  asio::io_context io;  // Outlives the engine.
   test_engine db;
-  asio::io_context io;
   auto o = std::make_shared<watch_outcome>();
   async_watch(*db, watch_from(0), asio::bind_executor(io, test::recorder(o)));
   EXPECT_FALSE(test::subscriptions_idle(*db));
@@ -458,6 +456,7 @@ TEST(Watch, FiltersByAccountAndProject) {
 // A watch that sees nothing it wants for a while still learns the latest
 // sequence: a bookmark.
 TEST(Watch, BookmarkCarriesTheLatestSequence) {
+  asio::io_context io;  // Outlives the engine.
   test_engine db;
   for (int i = 0; i < 5; ++i) create_job(*db);  // account acme
   watch_request r = watch_from(0);
@@ -466,7 +465,6 @@ TEST(Watch, BookmarkCarriesTheLatestSequence) {
 
   {
     SCOPED_TRACE("async");
-    asio::io_context io;
     auto o = std::make_shared<watch_outcome>();
     const auto began = std::chrono::steady_clock::now();
     async_watch(*db, r, asio::bind_executor(io, test::recorder(o)));
@@ -497,7 +495,6 @@ TEST(Watch, BookmarkCarriesTheLatestSequence) {
     SCOPED_TRACE("a bookmark is a position to resume from");
     r.after = 10;
     r.bookmark_after = long_timeout;
-    asio::io_context io;
     auto o = std::make_shared<watch_outcome>();
     async_watch(*db, r, asio::bind_executor(io, test::recorder(o)));
     create_job(*db);  // acme
@@ -548,8 +545,8 @@ asio::awaitable<void> consume(engine& e, std::uint64_t until,
 }
 
 TEST(Watch, ResumingFromLastSequenceMissesNothing) {
+  asio::io_context io;  // Outlives the engine.
   test_engine db;
-  asio::io_context io;
   constexpr int jobs = 30;  // Three changes each: created, started, succeeded.
   auto seen = std::make_shared<std::vector<change>>();
   bool finished = false;
