@@ -14,6 +14,7 @@
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
@@ -184,7 +185,27 @@ TEST(AsyncExecutor, LetsGoOfTheExecutorBeforeTheHandlerReturns) {
           asio::bind_executor(*io, [&ran](error_code, wait_result) { ++ran; }));
     }
     ASSERT_TRUE(ok(db->complete(ref_of(j), succeeded())));
-    ASSERT_TRUE(run_until(*io, [&] { return ran == waiters; }));
+    bool stopped_by_itself = false;
+    {
+      auto guard = asio::make_work_guard(*io);
+      const auto deadline = std::chrono::steady_clock::now() + hang_guard;
+      while (ran < waiters && std::chrono::steady_clock::now() < deadline) {
+        // Only a stray release of work (by an engine thread, on an earlier
+        // io_context freed at the same address) can stop it while guarded.
+        if (io->stopped()) {
+          stopped_by_itself = true;
+          break;
+        }
+        io->run_one_for(20ms);
+      }
+    }
+    if (stopped_by_itself || ran != waiters) {
+      db.close();  // First: no engine thread may reach the io_context after.
+      FAIL() << "round " << round << ": "
+             << (stopped_by_itself ? "the io_context stopped by itself"
+                                   : "the handlers did not all run")
+             << " after " << ran << " of " << waiters << " handlers";
+    }
     io.reset();  // Every operation on it has completed.
   }
 }

@@ -11,7 +11,7 @@
 // Cancelling safely. An op hands the engine a handler whose cancellation
 // slot belongs to the op's asio::cancellation_signal. The engine clears that
 // slot just before it calls the handler, on the thread that completes the
-// wait (deliver() in lib/engine/completion.hpp), while cancel() emits the
+// wait (pending_handler::complete() in lib/engine/completion.hpp), while cancel() emits the
 // signal from the caller's thread. A cancellation_signal must not be emitted
 // while its slot is being cleared, so the two are serialized with the op's
 // own small mutex:
@@ -247,7 +247,7 @@ class async_op : public std::enable_shared_from_this<async_op<T>> {
 
   void store(boost::system::error_code ec, T value) {
     outcome_.emplace(ec, std::move(value));
-    // Called through the gate as the engine does it (deliver()), the
+    // Called through the gate as the engine does it (pending_handler), the
     // outcome waits for the mutex to be released; called any other way, it
     // is handed over at once.
     if (!gated_) flush();

@@ -21,49 +21,85 @@ inline boost::system::error_code to_error_code(const error& e) {
   return boost::system::error_code(e.code());
 }
 
-/// The handler's associated executor, with outstanding work tracked: held
-/// while an operation is pending, so that the caller's io_context::run()
-/// does not return before the handler has run.
+/// A handler waiting for its answer, with its associated executor's work
+/// tracked, so that the caller's io_context::run() does not return while the
+/// operation is pending.
+///
+/// The work travels with the handler to the handler's executor and is
+/// released there, just before the call: once the handler has run, no engine
+/// thread touches that executor again, so the caller may destroy its
+/// io_context at once while the engine lives on.
 template <class Handler>
-auto track_work(const Handler& handler) {
-  return boost::asio::prefer(boost::asio::get_associated_executor(handler),
-                             boost::asio::execution::outstanding_work.tracked);
-}
+class pending_handler {
+ public:
+  explicit pending_handler(Handler handler)
+      : work_(track(handler)), handler_(std::move(handler)) {}
 
-/// Runs the handler on its associated executor, keeping that executor's work
-/// tracked until it has run. The cancellation slot is cleared there, just
-/// before the call, so it is touched only where the caller emits.
-template <class Handler, class... Args>
-void deliver(Handler handler, Args... args) {
-  auto ex = track_work(handler);
-  boost::asio::dispatch(ex, [handler = std::move(handler),
-                             ... args = std::move(args)]() mutable {
-    auto slot = handler.get_cancellation_slot();
-    if (slot.is_connected()) slot.clear();
-    std::move(handler)(std::move(args)...);
+  pending_handler(pending_handler&&) noexcept = default;
+  // Boost 1.81's any_completion_handler move assignment recurses without
+  // end: a pending handler is only ever move-constructed.
+  pending_handler& operator=(pending_handler&&) = delete;
+
+  auto get_cancellation_slot() const {
+    return handler_.get_cancellation_slot();
+  }
+
+  /// Runs the handler with `args` on its associated executor. The
+  /// cancellation slot is cleared there, just before the call, so it is
+  /// touched only where the caller emits.
+  template <class... Args>
+  void complete(Args... args) && {
+    auto ex = boost::asio::get_associated_executor(handler_);
+    boost::asio::dispatch(
+        ex, [work = std::move(work_), handler = std::move(handler_),
+             ... args = std::move(args)]() mutable {
+          { auto released = std::move(work); }
+          auto slot = handler.get_cancellation_slot();
+          if (slot.is_connected()) slot.clear();
+          std::move(handler)(std::move(args)...);
+        });
+  }
+
+  /// Completes with `r` as (error_code, T): a default T accompanies an
+  /// error.
+  template <class T>
+  void complete_result(result<T> r) && {
+    if (r) {
+      std::move(*this).complete(boost::system::error_code{}, std::move(*r));
+    } else {
+      std::move(*this).complete(to_error_code(r.error()), T{});
+    }
+  }
+
+ private:
+  static auto track(const Handler& handler) {
+    return boost::asio::prefer(
+        boost::asio::get_associated_executor(handler),
+        boost::asio::execution::outstanding_work.tracked);
+  }
+
+  decltype(track(std::declval<const Handler&>())) work_;
+  Handler handler_;
+};
+
+/// Completes later, from `io`'s thread: for answers known inside an
+/// initiating function, which must never call the handler itself, and for
+/// answers decided on a thread that must not wait for the hand-off.
+template <class Handler, class T>
+void complete_later(boost::asio::io_context& io,
+                    pending_handler<Handler> pending, result<T> r) {
+  boost::asio::post(io, [pending = std::move(pending),
+                         r = std::move(r)]() mutable {
+    std::move(pending).complete_result(std::move(r));
   });
 }
 
-/// Delivers `r` as (error_code, T): a default T accompanies an error.
-template <class Handler, class T>
-void deliver_result(Handler handler, result<T> r) {
-  if (r) {
-    deliver(std::move(handler), boost::system::error_code{}, std::move(*r));
-  } else {
-    deliver(std::move(handler), to_error_code(r.error()), T{});
-  }
-}
-
-/// Delivers later, from `io`'s thread: for answers known inside an
-/// initiating function, which must never call the handler itself.
+/// complete_later for a handler that was never pending.
 template <class Handler, class T>
 void deliver_later(boost::asio::io_context& io, Handler handler,
                    result<T> r) {
-  boost::asio::post(io, [work = track_work(handler),
-                         handler = std::move(handler),
-                         r = std::move(r)]() mutable {
-    deliver_result(std::move(handler), std::move(r));
-  });
+  complete_later(io, pending_handler<Handler>(std::move(handler)),
+                 std::move(r));
 }
 
 }  // namespace jobstate::engine_detail

@@ -115,8 +115,9 @@ void engine::impl::async_create_batch(
       [request = std::move(request)](store::write_txn& w, timestamp now) {
         return engine_detail::create_batch(w, request, now);
       },
-      [work = track_work(handler), handler = std::move(handler)](result<created_batch> r) mutable {
-        deliver_result(std::move(handler), std::move(r));
+      [pending = pending_handler(std::move(handler))](
+          result<created_batch> r) mutable {
+        std::move(pending).complete_result(std::move(r));
       });
 }
 
@@ -138,8 +139,9 @@ void engine::impl::async_create(create_request request,
       [request = std::move(request)](store::write_txn& w, timestamp now) {
         return engine_detail::create(w, request, now);
       },
-      [work = track_work(handler), handler = std::move(handler)](result<created_job> r) mutable {
-        deliver_result(std::move(handler), std::move(r));
+      [pending = pending_handler(std::move(handler))](
+          result<created_job> r) mutable {
+        std::move(pending).complete_result(std::move(r));
       });
 }
 
@@ -152,19 +154,19 @@ void engine::impl::async_mutate(job_mutation m, mutation_handler handler) {
       [m = std::move(m), this](store::write_txn& w, timestamp now) {
         return apply(w, m, now, opts_.limits);
       },
-      [this, id, work = track_work(handler),
-       handler = std::move(handler)](result<job> r) mutable {
+      [this, id, pending = pending_handler(std::move(handler))](
+          result<job> r) mutable {
         // A mutation that lost a race (illegal_transition, conflict) answers
         // with the job as it now is, so the caller sees why at once.
         if (!r && r.error().current_status()) {
           if (auto txn = store_->begin_read()) {
             if (auto now = load_by_id(*txn, id)) {
-              return deliver(std::move(handler), to_error_code(r.error()),
-                             std::move(*now));
+              return std::move(pending).complete(to_error_code(r.error()),
+                                                 std::move(*now));
             }
           }
         }
-        deliver_result(std::move(handler), std::move(r));
+        std::move(pending).complete_result(std::move(r));
       });
 }
 

@@ -20,14 +20,6 @@ namespace asio = boost::asio;
 constexpr std::size_t feed_scan_limit = 65536;
 constexpr std::size_t max_watch_limit = 10000;
 
-void deliver_wait(wait_handler h, result<wait_result> r) {
-  deliver_result(std::move(h), std::move(r));
-}
-
-void deliver_watch(watch_handler h, result<change_batch> r) {
-  deliver_result(std::move(h), std::move(r));
-}
-
 change to_change(store::change_record&& c) {
   return change{c.sequence,           c.at,     c.id,
                 std::move(c.account_id), std::move(c.project_id), c.status,
@@ -102,12 +94,11 @@ void subscriptions::add_wait(job_ref ref, wait_condition condition,
     // Constructed in place: Boost 1.81's any_completion_handler move
     // assignment recurses without end, so handlers are only ever
     // move-constructed.
-    auto work = track_work(handler);  // Before the handler moves.
     wait_entry& e =
         waits_
             .emplace(key, wait_entry{ref.id, ref.account_id, ref.project_id,
-                                     condition, std::move(handler),
-                                     std::move(work)})
+                                     condition,
+                                     pending_handler(std::move(handler))})
             .first->second;
     if (timeout != wait_forever) {
       const auto when = deadline_after(timeout);
@@ -127,11 +118,9 @@ void subscriptions::add_wait(job_ref ref, wait_condition condition,
   result<job> j = txn ? load(*txn, ref) : result<job>(txn.error());
   if (!j || condition.satisfied_by(*j)) {
     if (auto e = take_wait(key)) {
-      if (j) {
-        answer_later(std::move(e->handler), wait_result{std::move(*j), false});
-      } else {
-        answer_later(std::move(e->handler), j.error());
-      }
+      complete_later(io_, std::move(e->handler),
+                     j ? result<wait_result>(wait_result{std::move(*j), false})
+                       : result<wait_result>(j.error()));
     }
   }
 }
@@ -186,8 +175,8 @@ void subscriptions::jobs_changed(const std::vector<job_id>& ids) {
       snapshots.emplace_back(id, load_by_id(*txn, id));
     }
   }
-  // Entries leave the registry whole: their tracked work must outlive the
-  // hand-off to the handler's executor, or run() could return in between.
+  // Entries leave the registry whole: their handlers carry their tracked
+  // work to the handler's executor, or run() could return in between.
   std::vector<std::pair<wait_entry, result<wait_result>>> ready;
   {
     std::lock_guard lock(mutex_);
@@ -214,7 +203,7 @@ void subscriptions::jobs_changed(const std::vector<job_id>& ids) {
       }
     }
   }
-  for (auto& [e, r] : ready) deliver_wait(std::move(e.handler), std::move(r));
+  for (auto& [e, r] : ready) std::move(e.handler).complete_result(std::move(r));
 }
 
 std::vector<job_id> subscriptions::watched_jobs() const {
@@ -273,11 +262,10 @@ void subscriptions::add_watch(watch_request request, watch_handler handler) {
       });
     }
     const auto when = deadline_after(request.bookmark_after);
-    auto work = track_work(handler);  // Before the handler moves.
     watch_entry& e =
         watches_
-            .emplace(key, watch_entry{request, std::move(handler),
-                                      std::move(work)})
+            .emplace(key, watch_entry{request,
+                                      pending_handler(std::move(handler))})
             .first->second;
     set_deadline(e.deadline, key, when);
     if (when < armed_) {
@@ -290,7 +278,9 @@ void subscriptions::add_watch(watch_request request, watch_handler handler) {
 
   auto batch = read_feed(request);
   if (!batch || !batch->changes.empty()) {
-    if (auto e = take_watch(key)) answer_later(std::move(e->handler), std::move(batch));
+    if (auto e = take_watch(key)) {
+      complete_later(io_, std::move(e->handler), std::move(batch));
+    }
   } else {
     advance_watch(key, batch->last_sequence);
   }
@@ -330,7 +320,9 @@ void subscriptions::feed_changed() {
       advance_watch(key, batch->last_sequence);
       continue;
     }
-    if (auto e = take_watch(key)) deliver_watch(std::move(e->handler), std::move(batch));
+    if (auto e = take_watch(key)) {
+      std::move(e->handler).complete_result(std::move(batch));
+    }
   }
 }
 
@@ -343,14 +335,14 @@ void subscriptions::set_deadline(deadline_map::iterator& slot,
 
 void subscriptions::cancel(std::uint64_t key) {
   // Answered from the io thread: the caller may be emitting from inside the
-  // handler's executor. The entry travels whole, keeping its work tracked.
+  // handler's executor. The handler travels with its work tracked.
   if (auto w = take_wait(key)) {
-    asio::post(io_, [e = std::move(*w)]() mutable {
-      deliver(std::move(e.handler), aborted, wait_result{});
+    asio::post(io_, [h = std::move(w->handler)]() mutable {
+      std::move(h).complete(aborted, wait_result{});
     });
   } else if (auto c = take_watch(key)) {
-    asio::post(io_, [e = std::move(*c)]() mutable {
-      deliver(std::move(e.handler), aborted, change_batch{});
+    asio::post(io_, [h = std::move(c->handler)]() mutable {
+      std::move(h).complete(aborted, change_batch{});
     });
   }
 }
@@ -386,10 +378,11 @@ void subscriptions::on_timer() {
   }
   for (std::uint64_t key : due) {
     if (auto w = take_wait(key)) {
-      deliver_wait(std::move(w->handler), snapshot(*w, /*timed_out=*/true));
+      auto answer = snapshot(*w, /*timed_out=*/true);
+      std::move(w->handler).complete_result(std::move(answer));
     } else if (auto c = take_watch(key)) {
       // A bookmark: nothing matched, but the position moves on.
-      deliver_watch(std::move(c->handler), read_feed(c->request));
+      std::move(c->handler).complete_result(read_feed(c->request));
     }
   }
   rearm_timer();
@@ -410,8 +403,8 @@ void subscriptions::shutdown() {
     waits_pending_.store(0, std::memory_order_release);
     watches_pending_.store(0, std::memory_order_release);
   }
-  for (auto& e : waits) deliver(std::move(e.handler), aborted, wait_result{});
-  for (auto& e : watches) deliver(std::move(e.handler), aborted, change_batch{});
+  for (auto& e : waits) std::move(e.handler).complete(aborted, wait_result{});
+  for (auto& e : watches) std::move(e.handler).complete(aborted, change_batch{});
   asio::post(io_, [self = shared_from_this()] { self->timer_.cancel(); });
 }
 

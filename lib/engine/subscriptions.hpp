@@ -64,10 +64,6 @@ class subscriptions : public std::enable_shared_from_this<subscriptions> {
   using clock = std::chrono::steady_clock;
   using deadline_map = std::multimap<clock::time_point, std::uint64_t>;
 
-  // The handler's executor, tracked for as long as the entry is pending.
-  using tracked_executor = decltype(engine_detail::track_work(
-      std::declval<const wait_handler&>()));
-
   struct wait_entry {
     job_id id;
     // The waiter's tenancy: checked on every answer, so a wait in another
@@ -76,8 +72,7 @@ class subscriptions : public std::enable_shared_from_this<subscriptions> {
     std::string account_id;
     std::string project_id;
     wait_condition condition = wait_condition::terminal();
-    wait_handler handler;
-    tracked_executor work;
+    pending_handler<wait_handler> handler;
     deadline_map::iterator deadline{};
     bool has_deadline = false;
     bool in_scope(const job& j) const {
@@ -86,8 +81,7 @@ class subscriptions : public std::enable_shared_from_this<subscriptions> {
   };
   struct watch_entry {
     watch_request request;
-    watch_handler handler;
-    tracked_executor work;
+    pending_handler<watch_handler> handler;
     deadline_map::iterator deadline{};
   };
 
