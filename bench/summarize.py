@@ -303,16 +303,16 @@ def scale_section(s, runs, out):
     for name in names:
         f = {k: s.get(name, k) for k in
              ("jobs", "bytes_per_job", "apparent_bytes_per_job", "gets_per_s",
-              "gets_per_cpu_s", "p50_us", "p99_us", "load_s")}
+              "gets_per_cpu_s", "p50_us", "p99_us", "load_s", "warm_s")}
         figures[name] = f
         rows.append([fmt(f["jobs"]), fmt(f["bytes_per_job"]),
                      fmt(f["apparent_bytes_per_job"]), fmt(f["gets_per_s"]),
                      fmt(f["gets_per_cpu_s"]), fmt(f["p50_us"]),
-                     fmt(f["p99_us"]), fmt(f["load_s"])])
+                     fmt(f["p99_us"]), fmt(f["load_s"]), fmt(f["warm_s"])])
     out["scale"] = figures
     return table(["jobs", "bytes/job on disk", "bytes/job (file size)",
                   "gets/s", "gets per CPU-s", "get p50 µs", "get p99 µs",
-                  "load s"], rows)
+                  "load s", "cache warm-up s"], rows)
 
 
 def targets_section(s, out, waiters):
