@@ -25,7 +25,9 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <fstream>
 #include <future>
+#include <iterator>
 #include <iostream>
 #include <limits>
 #include <map>
@@ -212,6 +214,34 @@ TEST(CrossProcess, TheWriterCommitsToTheSameDatabase) {
     EXPECT_TRUE(ok(db->get(ref)));
   }
   EXPECT_EQ(db->last_sequence().value(), 2u);
+}
+
+// The commit-signal file's content: the sequence last announced, or nothing
+// when no commit ever rang.
+std::string doorbell_of(test_engine& db) {
+  std::ifstream in(db.options().path + "/commit-signal", std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// An engine alone with its database rings for nobody: its commits neither
+// write the file nor wake its own notifier thread. Another process's engine
+// listening makes every commit ring, and the waiting tests below show that
+// such a ring is heard.
+TEST(CrossProcess, AnEngineAloneDoesNotRingTheDoorbell) {
+  test_engine db;
+  create_in_status(*db, job_status::succeeded);
+  EXPECT_EQ(doorbell_of(db), "");
+  // The writer's commits ring: this engine listens.
+  const auto out = run_writer({db.options().path, "create",
+                               std::string(test::account),
+                               std::string(test::project), "1"});
+  ASSERT_EQ(out.exit_code, 0);
+  const std::string rung = doorbell_of(db);
+  ASSERT_EQ(rung.size(), 8u);
+  EXPECT_EQ(static_cast<unsigned char>(rung[0]), db->last_sequence().value());
+  // The writer has closed: alone again, this engine's commits stay silent.
+  create_in_status(*db, job_status::running);
+  EXPECT_EQ(doorbell_of(db), rung);
 }
 
 TEST(CrossProcess, AsyncWaitWakesWhenAnotherProcessCompletesTheJob) {

@@ -34,6 +34,35 @@ std::unique_ptr<pending_write> commit_queue::submit(
   return nullptr;
 }
 
+std::unique_ptr<pending_write> commit_queue::lead(
+    std::unique_ptr<pending_write> w) {
+  std::vector<std::unique_ptr<pending_write>> batch;
+  {
+    std::lock_guard lock(mutex_);
+    if (closing_) return w;
+    queue_.push_back(std::move(w));
+    if (committing_) {
+      // The commit under way wakes the committer when it ends.
+      return nullptr;
+    }
+    committing_ = true;
+    take_batch(batch);
+  }
+  commit_batch(batch, committed_by::caller);
+  std::lock_guard lock(mutex_);
+  committing_ = false;
+  if (!queue_.empty() || closing_) wake_.notify_one();
+  return nullptr;
+}
+
+void commit_queue::take_batch(
+    std::vector<std::unique_ptr<pending_write>>& batch) {
+  while (!queue_.empty() && batch.size() < max_batch_) {
+    batch.push_back(std::move(queue_.front()));
+    queue_.pop_front();
+  }
+}
+
 void commit_queue::close() {
   {
     std::lock_guard lock(mutex_);
@@ -47,21 +76,21 @@ void commit_queue::run() {
   std::vector<std::unique_ptr<pending_write>> batch;
   std::unique_lock lock(mutex_);
   while (true) {
-    wake_.wait(lock, [this] { return !queue_.empty() || closing_; });
+    wake_.wait(
+        lock, [this] { return (!queue_.empty() || closing_) && !committing_; });
     if (queue_.empty()) return;  // Closing, and everything is committed.
-    while (!queue_.empty() && batch.size() < max_batch_) {
-      batch.push_back(std::move(queue_.front()));
-      queue_.pop_front();
-    }
+    committing_ = true;
+    take_batch(batch);
     lock.unlock();
-    commit_batch(batch);
+    commit_batch(batch, committed_by::committer);
     batch.clear();
     lock.lock();
+    committing_ = false;
   }
 }
 
 void commit_queue::commit_batch(
-    std::vector<std::unique_ptr<pending_write>>& batch) {
+    std::vector<std::unique_ptr<pending_write>>& batch, committed_by who) {
   bool headroom_granted = false;
   for (int attempt = 1;; ++attempt) {
     const timestamp now = model::now();
@@ -98,8 +127,8 @@ void commit_queue::commit_batch(
       w->abort();
       if (make_room(purge_full, headroom_granted)) continue;
     }
-    auto committed = full && may_grow ? result<void>(errc::storage_full)
-                                      : w->commit();
+    auto committed =
+        full && may_grow ? result<void>(errc::storage_full) : w->commit();
     if (!committed && committed.code() == errc::storage_full && may_grow &&
         !full && make_room(purge_full, headroom_granted)) {
       continue;
@@ -108,8 +137,13 @@ void commit_queue::commit_batch(
       for (auto& p : batch) p->finish(&committed.error());
       return;
     }
+    last_durable_.store(clock::now().time_since_epoch().count(),
+                        std::memory_order_relaxed);
+    // Waiters first, then the writers: both only after the commit is
+    // durable, and a waiter's wake-up does not queue behind the writers'
+    // own wake-ups (on a busy machine, each can cost a time slice).
+    if (listener_ && !w->changes().empty()) listener_(w->changes(), who);
     for (auto& p : batch) p->finish(nullptr);
-    if (listener_ && !w->changes().empty()) listener_(w->changes());
     return;
   }
 }
@@ -120,7 +154,8 @@ void commit_queue::trim_feed(store::write_txn& w, timestamp now) {
   // (a full map) only postpones trimming; it must not fail the batch.
   if (!w.begin_savepoint()) return;
   const std::size_t budget = 2 * w.changes().size() + 16;
-  if (w.trim_changes(feed_retention_count_, now - feed_retention_age_, budget) &&
+  if (w.trim_changes(feed_retention_count_, now - feed_retention_age_,
+                     budget) &&
       w.release_savepoint()) {
     return;
   }

@@ -1,13 +1,19 @@
 // Group commit: mutations from any number of threads queue here; one
-// committer thread applies as many as are waiting in one LMDB write
+// thread at a time applies as many as are waiting in one LMDB write
 // transaction, each in its own savepoint, and acknowledges each after the
-// transaction is durable. A lone mutation is committed at once: the
-// committer never waits for company.
+// transaction is durable. A lone mutation is committed at once: nobody
+// waits for company.
+//
+// Who commits: a blocking caller that finds no commit under way commits the
+// queue itself (lead()), which spares it two thread hand-offs; otherwise the
+// committer thread takes what queued up during the commit in progress.
 #ifndef JOBSTATE_ENGINE_COMMIT_QUEUE_HPP
 #define JOBSTATE_ENGINE_COMMIT_QUEUE_HPP
 
 #include "store/job_store.hpp"
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -75,10 +81,14 @@ std::unique_ptr<pending_write> make_write(Apply apply, Done done,
 
 class commit_queue {
  public:
-  /// Called on the committer thread after each successful commit with the
-  /// changes it made durable (in sequence order).
-  using commit_listener =
-      std::function<void(const std::vector<store::change_record>&)>;
+  /// Which thread made a commit: the committer, or a blocking caller in
+  /// lead(), which must not run other operations' handlers.
+  enum class committed_by { committer, caller };
+  /// Called on the committing thread after each successful commit with the
+  /// changes it made durable (in sequence order), before the writers of the
+  /// batch are acknowledged.
+  using commit_listener = std::function<void(
+      const std::vector<store::change_record>&, committed_by)>;
 
   commit_queue(store::job_store& store, const options& opts,
                commit_listener listener);
@@ -89,12 +99,28 @@ class commit_queue {
   /// unfinished, for the caller to finish outside any lock it holds.
   [[nodiscard]] std::unique_ptr<pending_write> submit(
       std::unique_ptr<pending_write> w);
+  /// As submit(), but when no commit is under way the calling thread
+  /// commits the queue (`w` included) before returning. For callers that
+  /// block until `w` is durable anyway: never from an Asio handler.
+  [[nodiscard]] std::unique_ptr<pending_write> lead(
+      std::unique_ptr<pending_write> w);
   /// Commits everything queued so far and stops accepting more.
   void close();
 
+  using clock = std::chrono::steady_clock;
+  /// When the latest commit became durable: read from a write's completion,
+  /// it is that write's commit (for latency measurements).
+  clock::time_point last_durable() const noexcept {
+    return clock::time_point(
+        clock::duration(last_durable_.load(std::memory_order_relaxed)));
+  }
+
  private:
   void run();
-  void commit_batch(std::vector<std::unique_ptr<pending_write>>& batch);
+  /// Moves up to max_batch_ queued writes into `batch`. REQUIRES: mutex_.
+  void take_batch(std::vector<std::unique_ptr<pending_write>>& batch);
+  void commit_batch(std::vector<std::unique_ptr<pending_write>>& batch,
+                    committed_by who);
   void trim_feed(store::write_txn& w, timestamp now);
   /// Grows the map (or grants a purge its headroom); false when it cannot.
   bool make_room(bool purge_full, bool& headroom_granted);
@@ -109,6 +135,8 @@ class commit_queue {
   std::condition_variable wake_;
   std::deque<std::unique_ptr<pending_write>> queue_;  // GUARDED_BY(mutex_)
   bool closing_ = false;                              // GUARDED_BY(mutex_)
+  bool committing_ = false;                           // GUARDED_BY(mutex_)
+  std::atomic<clock::rep> last_durable_{0};
   std::thread committer_;
 };
 

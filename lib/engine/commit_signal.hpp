@@ -2,6 +2,12 @@
 // small file beside the database, and every process sharing the database
 // watches that file with inotify. A process learns of another's commit as
 // soon as the kernel delivers the event: no polling, no busy loop.
+//
+// Each watching engine holds a shared lock on the file's first byte (an
+// open-file-description lock, so that two engines of one process count as
+// two). A commit rings only when another engine holds one: an engine alone
+// with its database pays one fcntl per commit, not a write and the wake-up
+// of its own notifier thread.
 #ifndef JOBSTATE_ENGINE_COMMIT_SIGNAL_HPP
 #define JOBSTATE_ENGINE_COMMIT_SIGNAL_HPP
 
@@ -28,9 +34,11 @@ class commit_signal {
       std::function<void()> on_signal);
   ~commit_signal();
 
-  /// Tells every watching process (this one included) that `sequence`
-  /// committed. Thread-safe.
+  /// Tells every other watching engine (and, when there is one, this one
+  /// too) that `sequence` committed. Thread-safe.
   void announce(std::uint64_t sequence) noexcept;
+  /// True when another engine watches the file.
+  bool others_listening() const noexcept;
   /// Stops watching. Call on the io_context's thread, or after it stopped.
   void close();
 

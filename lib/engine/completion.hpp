@@ -13,6 +13,9 @@
 #include <boost/asio/prefer.hpp>
 #include <boost/system/error_code.hpp>
 
+#include <atomic>
+#include <memory>
+#include <thread>
 #include <utility>
 
 namespace jobstate::engine_detail {
@@ -26,9 +29,11 @@ inline boost::system::error_code to_error_code(const error& e) {
 /// operation is pending.
 ///
 /// The work travels with the handler to the handler's executor and is
-/// released there, just before the call: once the handler has run, no engine
-/// thread touches that executor again, so the caller may destroy its
-/// io_context at once while the engine lives on.
+/// released there, just before the call, and the call waits until the
+/// engine thread that handed it over is done with the executor (an
+/// io_context's post signals its threads after queuing the handler): once
+/// the handler has run, no engine thread touches that executor again, so the
+/// caller may destroy its io_context at once while the engine lives on.
 template <class Handler>
 class pending_handler {
  public:
@@ -49,15 +54,21 @@ class pending_handler {
   /// touched only where the caller emits.
   template <class... Args>
   void complete(Args... args) && {
-    auto ex = boost::asio::get_associated_executor(handler_);
-    boost::asio::dispatch(
-        ex, [work = std::move(work_), handler = std::move(handler_),
-             ... args = std::move(args)]() mutable {
-          { auto released = std::move(work); }
-          auto slot = handler.get_cancellation_slot();
-          if (slot.is_connected()) slot.clear();
-          std::move(handler)(std::move(args)...);
-        });
+    auto handed_over = std::make_shared<handoff>();
+    {
+      // Scoped: the executor copy goes before the hand-off is marked done.
+      auto ex = boost::asio::get_associated_executor(handler_);
+      boost::asio::dispatch(ex, [handed_over, work = std::move(work_),
+                                 handler = std::move(handler_),
+                                 ... args = std::move(args)]() mutable {
+        handed_over->await();
+        { auto released = std::move(work); }
+        auto slot = handler.get_cancellation_slot();
+        if (slot.is_connected()) slot.clear();
+        std::move(handler)(std::move(args)...);
+      });
+    }
+    handed_over->done();
   }
 
   /// Completes with `r` as (error_code, T): a default T accompanies an
@@ -72,6 +83,24 @@ class pending_handler {
   }
 
  private:
+  // Marks the end of the engine thread's dispatch, for the handler to wait
+  // on when it runs elsewhere (at once, inline on the same thread).
+  class handoff {
+   public:
+    void done() noexcept {
+      finished_.store(true, std::memory_order_release);
+      finished_.notify_one();
+    }
+    void await() const noexcept {
+      if (std::this_thread::get_id() == by_) return;
+      finished_.wait(false, std::memory_order_acquire);
+    }
+
+   private:
+    std::atomic<bool> finished_{false};
+    const std::thread::id by_ = std::this_thread::get_id();
+  };
+
   static auto track(const Handler& handler) {
     return boost::asio::prefer(
         boost::asio::get_associated_executor(handler),
@@ -88,16 +117,15 @@ class pending_handler {
 template <class Handler, class T>
 void complete_later(boost::asio::io_context& io,
                     pending_handler<Handler> pending, result<T> r) {
-  boost::asio::post(io, [pending = std::move(pending),
-                         r = std::move(r)]() mutable {
-    std::move(pending).complete_result(std::move(r));
-  });
+  boost::asio::post(io,
+                    [pending = std::move(pending), r = std::move(r)]() mutable {
+                      std::move(pending).complete_result(std::move(r));
+                    });
 }
 
 /// complete_later for a handler that was never pending.
 template <class Handler, class T>
-void deliver_later(boost::asio::io_context& io, Handler handler,
-                   result<T> r) {
+void deliver_later(boost::asio::io_context& io, Handler handler, result<T> r) {
   complete_later(io, pending_handler<Handler>(std::move(handler)),
                  std::move(r));
 }

@@ -18,12 +18,18 @@ engine::impl::impl(const jobstate::options& opts,
       subs_(std::make_shared<subscriptions>(*store_, io_, opts.limits)),
       keep_running_(io_.get_executor()) {
   queue_ = std::make_unique<commit_queue>(
-      *store_, opts_, [this](const auto& changes) { on_commit(changes); });
+      *store_, opts_,
+      [this](const auto& changes, auto who) { on_commit(changes, who); });
   io_thread_ = std::thread([this] { io_.run(); });
 }
 
 engine::impl::~impl() {
   queue_->close();
+  // The notifications of commits made by blocking callers wait on the
+  // notifier thread: they reach their waiters before the rest are aborted.
+  std::promise<void> notified;
+  boost::asio::post(io_, [&notified] { notified.set_value(); });
+  notified.get_future().wait();
   subs_->shutdown();
   boost::asio::post(io_, [this] {
     if (signal_) signal_->close();
@@ -34,54 +40,81 @@ engine::impl::~impl() {
 
 result<void> engine::impl::start_signal() {
   if (!opts_.cross_process_notifications) return {};
+  // Listening first, then reading the position: another process's commit
+  // either rings for this engine or is at or before that position.
+  auto s = commit_signal::open(opts_.path, io_, [this] { on_signal(); });
+  if (!s) return s.error();
+  signal_ = std::move(*s);
   auto txn = store_->begin_read();
   if (!txn) return txn.error();
   auto last = txn->last_sequence();
   if (!last) return last.error();
-  signal_seen_ = *last;
-  auto s = commit_signal::open(opts_.path, io_, [this] { on_signal(); });
-  if (!s) return s.error();
-  signal_ = std::move(*s);
+  advance_signal_seen(*last);
   return {};
 }
 
-// On the committer thread, after the commit is durable.
-void engine::impl::on_commit(const std::vector<store::change_record>& changes) {
-  if (signal_) signal_->announce(changes.back().sequence);
+// On the committing thread, after the commit is durable.
+void engine::impl::on_commit(const std::vector<store::change_record>& changes,
+                             commit_queue::committed_by who) {
+  if (signal_) {
+    // Notified here: the doorbell's echo need not notify them again, unless
+    // another process's changes came first, which it must still read.
+    std::uint64_t follows = changes.front().sequence - 1;
+    signal_seen_.compare_exchange_strong(follows, changes.back().sequence,
+                                         std::memory_order_acq_rel);
+    signal_->announce(changes.back().sequence);
+  }
   if (subs_->idle()) return;
   std::vector<job_id> ids;
   ids.reserve(changes.size());
   for (const auto& c : changes) ids.push_back(c.id);
+  if (who == commit_queue::committed_by::caller) {
+    // A blocking caller's thread never runs other operations' handlers (an
+    // unbound one would run inside its call, perhaps under its locks): the
+    // notifier thread wakes the waiters.
+    boost::asio::post(io_, [this, ids = std::move(ids)] {
+      subs_->jobs_changed(ids);
+      subs_->feed_changed();
+    });
+    return;
+  }
   subs_->jobs_changed(ids);
   subs_->feed_changed();
+}
+
+void engine::impl::advance_signal_seen(std::uint64_t to) noexcept {
+  // Never backwards: the committing thread may have moved it further.
+  std::uint64_t seen = signal_seen_.load(std::memory_order_acquire);
+  while (seen < to && !signal_seen_.compare_exchange_weak(
+                          seen, to, std::memory_order_acq_rel)) {
+  }
 }
 
 // On the io thread, when some process (this one too) committed: catch up
 // with the change log from the last sequence seen here.
 void engine::impl::on_signal() {
-  // Read the position before looking for subscribers: a waiter that
-  // registers after the check has read its job after this position, so
-  // skipping to it loses nothing.
-  if (auto txn = store_->begin_read()) {
-    auto last = txn->last_sequence();
-    if (last && subs_->idle()) {
-      signal_seen_ = *last;
-      return;
-    }
-  }
   std::vector<job_id> ids;
   {
     auto txn = store_->begin_read();
     if (!txn) return;
-    auto page = txn->read_changes(signal_seen_, std::numeric_limits<std::size_t>::max(),
+    auto last = txn->last_sequence();
+    if (!last) return;
+    const std::uint64_t seen = signal_seen_.load(std::memory_order_acquire);
+    // This process's own commits, already notified: nothing to read.
+    if (*last <= seen) return;
+    // Read the position before looking for subscribers: a waiter that
+    // registers after the check has read its job after this position, so
+    // skipping to it loses nothing.
+    if (subs_->idle()) return advance_signal_seen(*last);
+    auto page = txn->read_changes(seen, std::numeric_limits<std::size_t>::max(),
                                   store::change_filter{}, 1 << 20);
     if (!page && page.code() == errc::expired) {
       // Fell behind the feed's retention: check every waiter.
       ids = subs_->watched_jobs();
-      if (auto last = txn->last_sequence()) signal_seen_ = *last;
+      advance_signal_seen(*last);
     } else if (page) {
       for (const auto& c : page->changes) ids.push_back(c.id);
-      signal_seen_ = page->last_examined;
+      advance_signal_seen(page->last_examined);
     }
   }
   subs_->jobs_changed(ids);
@@ -95,13 +128,11 @@ result<created_job> engine::impl::create(const create_request& request) {
   });
 }
 
-result<created_batch> engine::impl::create_batch(
-    const batch_request& request) {
+result<created_batch> engine::impl::create_batch(const batch_request& request) {
   if (auto v = model::validate(request, opts_.limits); !v) return v.error();
-  return write<created_batch>(
-      [&request](store::write_txn& w, timestamp now) {
-        return engine_detail::create_batch(w, request, now);
-      });
+  return write<created_batch>([&request](store::write_txn& w, timestamp now) {
+    return engine_detail::create_batch(w, request, now);
+  });
 }
 
 void engine::impl::async_create_batch(
@@ -139,8 +170,8 @@ void engine::impl::async_create(create_request request,
       [request = std::move(request)](store::write_txn& w, timestamp now) {
         return engine_detail::create(w, request, now);
       },
-      [pending = pending_handler(std::move(handler))](
-          result<created_job> r) mutable {
+      [pending =
+           pending_handler(std::move(handler))](result<created_job> r) mutable {
         std::move(pending).complete_result(std::move(r));
       });
 }
@@ -154,8 +185,8 @@ void engine::impl::async_mutate(job_mutation m, mutation_handler handler) {
       [m = std::move(m), this](store::write_txn& w, timestamp now) {
         return apply(w, m, now, opts_.limits);
       },
-      [this, id, pending = pending_handler(std::move(handler))](
-          result<job> r) mutable {
+      [this, id,
+       pending = pending_handler(std::move(handler))](result<job> r) mutable {
         // A mutation that lost a race (illegal_transition, conflict) answers
         // with the job as it now is, so the caller sees why at once.
         if (!r && r.error().current_status()) {

@@ -2,17 +2,18 @@
 #ifndef JOBSTATE_ENGINE_ENGINE_IMPL_HPP
 #define JOBSTATE_ENGINE_ENGINE_IMPL_HPP
 
+#include <jobstate/engine.hpp>
+
 #include "engine/commit_queue.hpp"
 #include "engine/commit_signal.hpp"
 #include "engine/mutations.hpp"
 #include "engine/subscriptions.hpp"
 
-#include <jobstate/engine.hpp>
-
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 
+#include <atomic>
 #include <future>
 #include <thread>
 
@@ -38,17 +39,18 @@ class __attribute__((visibility("hidden"))) engine::impl {
   result<job> mutate(engine_detail::job_mutation m);
   /// Validates and queues; the handler runs after the commit.
   void async_create(create_request request, create_handler handler);
-  void async_create_batch(batch_request request,
-                          boost::asio::any_completion_handler<
-                              create_batch_signature> handler);
+  void async_create_batch(
+      batch_request request,
+      boost::asio::any_completion_handler<create_batch_signature> handler);
   void async_mutate(engine_detail::job_mutation m, mutation_handler handler);
 
-  // Queues `apply` and blocks until its commit is durable.
+  // Queues `apply` and blocks until its commit is durable (committing it on
+  // this thread when no commit is under way).
   template <class T, class Apply>
   result<T> write(Apply apply, bool frees_space = false) {
     std::promise<result<T>> done;
     auto answer = done.get_future();
-    auto refused = queue_->submit(engine_detail::make_write<T>(
+    auto refused = queue_->lead(engine_detail::make_write<T>(
         std::move(apply),
         [done = std::move(done)](result<T> r) mutable {
           done.set_value(std::move(r));
@@ -65,9 +67,8 @@ class __attribute__((visibility("hidden"))) engine::impl {
     auto refused = queue_->submit(
         engine_detail::make_write<T>(std::move(apply), std::move(done)));
     if (refused) {
-      boost::asio::post(io_, [w = std::move(refused)] {
-        w->finish(&closed_error());
-      });
+      boost::asio::post(
+          io_, [w = std::move(refused)] { w->finish(&closed_error()); });
     }
   }
 
@@ -84,10 +85,16 @@ class __attribute__((visibility("hidden"))) engine::impl {
   std::unique_ptr<engine_detail::commit_queue> queue_;
 
  private:
-  void on_commit(const std::vector<store::change_record>& changes);
+  void on_commit(const std::vector<store::change_record>& changes,
+                 engine_detail::commit_queue::committed_by who);
   void on_signal();  // on the io thread
 
-  std::uint64_t signal_seen_ = 0;  // used on the io thread only
+  // The feed position up to which every change has been notified here: the
+  // io thread moves it on after reading other processes' changes; the
+  // committing thread moves it over this process's own commits when they
+  // follow on directly, so that their doorbell costs no second notification.
+  std::atomic<std::uint64_t> signal_seen_{0};
+  void advance_signal_seen(std::uint64_t to) noexcept;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type>
       keep_running_;
   std::thread io_thread_;

@@ -5,8 +5,8 @@
 #include "model/validation.hpp"
 
 #include <boost/asio/dispatch.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/error.hpp>
+#include <boost/asio/post.hpp>
 
 #include <algorithm>
 
@@ -21,9 +21,14 @@ constexpr std::size_t feed_scan_limit = 65536;
 constexpr std::size_t max_watch_limit = 10000;
 
 change to_change(store::change_record&& c) {
-  return change{c.sequence,           c.at,     c.id,
-                std::move(c.account_id), std::move(c.project_id), c.status,
-                c.revision,           std::move(c.step)};
+  return change{c.sequence,
+                c.at,
+                c.id,
+                std::move(c.account_id),
+                std::move(c.project_id),
+                c.status,
+                c.revision,
+                std::move(c.step)};
 }
 
 const boost::system::error_code aborted = asio::error::operation_aborted;
@@ -55,12 +60,11 @@ void subscriptions::add_wait(job_ref ref, wait_condition condition,
   auto answer_later = [this](wait_handler h, result<wait_result> r) {
     deliver_later(io_, std::move(h), std::move(r));
   };
-  if (auto v = model::validate_scope(ref.account_id, ref.project_id,
-                                     limits_);
+  if (auto v = model::validate_scope(ref.account_id, ref.project_id, limits_);
       !v || ref.id.is_nil()) {
-    return answer_later(std::move(handler),
-                        v ? error(errc::invalid_argument, "nil job id")
-                          : v.error());
+    return answer_later(
+        std::move(handler),
+        v ? error(errc::invalid_argument, "nil job id") : v.error());
   }
 
   // A zero timeout is a plain read.
@@ -96,9 +100,9 @@ void subscriptions::add_wait(job_ref ref, wait_condition condition,
     // move-constructed.
     wait_entry& e =
         waits_
-            .emplace(key, wait_entry{ref.id, ref.account_id, ref.project_id,
-                                     condition,
-                                     pending_handler(std::move(handler))})
+            .emplace(key,
+                     wait_entry{ref.id, ref.account_id, ref.project_id,
+                                condition, pending_handler(std::move(handler))})
             .first->second;
     if (timeout != wait_forever) {
       const auto when = deadline_after(timeout);
@@ -112,7 +116,8 @@ void subscriptions::add_wait(job_ref ref, wait_condition condition,
     by_job_.emplace(ref.id, key);
     waits_pending_.fetch_add(1, std::memory_order_release);
   }
-  if (rearm) asio::post(io_, [self = shared_from_this()] { self->rearm_timer(); });
+  if (rearm)
+    asio::post(io_, [self = shared_from_this()] { self->rearm_timer(); });
 
   auto txn = store_.begin_read();
   result<job> j = txn ? load(*txn, ref) : result<job>(txn.error());
@@ -186,11 +191,10 @@ void subscriptions::jobs_changed(const std::vector<job_id>& ids) {
         auto w = waits_.find(b->second);
         wait_entry& e = w->second;
         result<wait_result> answer =
-            !j ? result<wait_result>(j.error())
-            : !e.in_scope(*j)
-                ? result<wait_result>(error(errc::not_found,
-                                            "job " + id.to_string()))
-                : result<wait_result>(wait_result{*j, false});
+            !j                ? result<wait_result>(j.error())
+            : !e.in_scope(*j) ? result<wait_result>(error(
+                                    errc::not_found, "job " + id.to_string()))
+                              : result<wait_result>(wait_result{*j, false});
         if (answer && !e.condition.satisfied_by(answer->job)) {
           ++b;
           continue;
@@ -225,7 +229,8 @@ result<change_batch> subscriptions::read_feed(const watch_request& r) const {
   change_batch batch;
   batch.last_sequence = page->last_examined;
   batch.changes.reserve(page->changes.size());
-  for (auto& c : page->changes) batch.changes.push_back(to_change(std::move(c)));
+  for (auto& c : page->changes)
+    batch.changes.push_back(to_change(std::move(c)));
   return batch;
 }
 
@@ -240,10 +245,10 @@ void subscriptions::add_watch(watch_request request, watch_handler handler) {
                               "account_id: projects are named per account"));
   }
   if (request.limit == 0 || request.limit > max_watch_limit) {
-    return answer_later(std::move(handler),
-                        error(errc::invalid_argument,
-                              "watch limit must be 1 to " +
-                                  std::to_string(max_watch_limit)));
+    return answer_later(
+        std::move(handler),
+        error(errc::invalid_argument,
+              "watch limit must be 1 to " + std::to_string(max_watch_limit)));
   }
   std::uint64_t key;
   bool rearm = false;
@@ -264,8 +269,8 @@ void subscriptions::add_watch(watch_request request, watch_handler handler) {
     const auto when = deadline_after(request.bookmark_after);
     watch_entry& e =
         watches_
-            .emplace(key, watch_entry{request,
-                                      pending_handler(std::move(handler))})
+            .emplace(key,
+                     watch_entry{request, pending_handler(std::move(handler))})
             .first->second;
     set_deadline(e.deadline, key, when);
     if (when < armed_) {
@@ -274,7 +279,8 @@ void subscriptions::add_watch(watch_request request, watch_handler handler) {
     }
     watches_pending_.fetch_add(1, std::memory_order_release);
   }
-  if (rearm) asio::post(io_, [self = shared_from_this()] { self->rearm_timer(); });
+  if (rearm)
+    asio::post(io_, [self = shared_from_this()] { self->rearm_timer(); });
 
   auto batch = read_feed(request);
   if (!batch || !batch->changes.empty()) {
@@ -404,7 +410,8 @@ void subscriptions::shutdown() {
     watches_pending_.store(0, std::memory_order_release);
   }
   for (auto& e : waits) std::move(e.handler).complete(aborted, wait_result{});
-  for (auto& e : watches) std::move(e.handler).complete(aborted, change_batch{});
+  for (auto& e : watches)
+    std::move(e.handler).complete(aborted, change_batch{});
   asio::post(io_, [self = shared_from_this()] { self->timer_.cancel(); });
 }
 

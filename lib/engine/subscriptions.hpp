@@ -8,10 +8,10 @@
 #ifndef JOBSTATE_ENGINE_SUBSCRIPTIONS_HPP
 #define JOBSTATE_ENGINE_SUBSCRIPTIONS_HPP
 
+#include <jobstate/async.hpp>
+
 #include "engine/completion.hpp"
 #include "store/job_store.hpp"
-
-#include <jobstate/async.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -104,13 +104,14 @@ class subscriptions : public std::enable_shared_from_this<subscriptions> {
   boost::asio::steady_timer timer_;  // used on the io thread only
 
   mutable std::mutex mutex_;
-  std::uint64_t next_key_ = 1;                                // GUARDED_BY(mutex_)
-  std::unordered_map<std::uint64_t, wait_entry> waits_;       // GUARDED_BY(mutex_)
-  std::unordered_multimap<job_id, std::uint64_t> by_job_;     // GUARDED_BY(mutex_)
-  std::unordered_map<std::uint64_t, watch_entry> watches_;    // GUARDED_BY(mutex_)
-  deadline_map deadlines_;                                    // GUARDED_BY(mutex_)
-  clock::time_point armed_ = clock::time_point::max();        // GUARDED_BY(mutex_)
-  bool closed_ = false;                                       // GUARDED_BY(mutex_)
+  std::uint64_t next_key_ = 1;                             // GUARDED_BY(mutex_)
+  std::unordered_map<std::uint64_t, wait_entry> waits_;    // GUARDED_BY(mutex_)
+  std::unordered_multimap<job_id, std::uint64_t> by_job_;  // GUARDED_BY(mutex_)
+  std::unordered_map<std::uint64_t, watch_entry>
+      watches_;                                         // GUARDED_BY(mutex_)
+  deadline_map deadlines_;                              // GUARDED_BY(mutex_)
+  clock::time_point armed_ = clock::time_point::max();  // GUARDED_BY(mutex_)
+  bool closed_ = false;                                 // GUARDED_BY(mutex_)
   std::atomic<std::size_t> waits_pending_{0};
   std::atomic<std::size_t> watches_pending_{0};
 };
