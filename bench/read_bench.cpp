@@ -11,10 +11,23 @@
 //    p99_us from one get in 16, timed alone.
 //  - read/list/<status>: engine::list, first page of 100 jobs of that status
 //    (newest first). Counters pages_per_s, jobs_per_s, p50_us, p99_us.
+//  - read/floor/lmdb_get/per_txn:T: what a get costs below the engine: an
+//    LMDB read transaction and the lookup of the record's bytes, without
+//    decoding them (the same random ids, one thread); T = 1: a transaction
+//    per get, as engine::get does; T = 1000: the lookup alone. Counter
+//    gets_per_cpu_s.
+//  - read/floor/decode: what a get costs above LMDB: decoding a record
+//    (checksum, fields, JSON values) into a job, from bytes in memory.
+//    Counter decodes_per_cpu_s.
+//  Together they show where a get's time goes, and what bounds it.
 #include "bench_support.hpp"
+#include "engine/engine_impl.hpp"
+#include "store/codec.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <iostream>
+#include <optional>
 #include <random>
 
 namespace jobstate::bench {
@@ -46,9 +59,8 @@ database& db() {
 
 void add_database_counters(benchmark::State& state) {
   state.counters["db_jobs"] = static_cast<double>(db().ids.size());
-  state.counters["db_bytes_per_job"] =
-      static_cast<double>(db().disk_bytes) /
-      static_cast<double>(db().ids.size());
+  state.counters["db_bytes_per_job"] = static_cast<double>(db().disk_bytes) /
+                                       static_cast<double>(db().ids.size());
 }
 
 void bm_get(benchmark::State& state) {
@@ -96,6 +108,65 @@ void bm_get(benchmark::State& state) {
   if (state.thread_index() == 0) add_database_counters(state);
 }
 
+// Operations per second of this thread's CPU time since `cpu0`.
+double per_cpu_second(std::uint64_t operations, std::int64_t cpu0) {
+  const auto cpu = thread_cpu_nanos() - cpu0;
+  return cpu > 0
+             ? static_cast<double>(operations) * 1e9 / static_cast<double>(cpu)
+             : 0;
+}
+
+void bm_floor_lmdb_get(benchmark::State& state) {
+  database& d = db();
+  const store::job_store& s = *engine_access::of(*d.eng).store_;
+  std::mt19937_64 rng(0x5eed);
+  std::uniform_int_distribution<std::size_t> pick(0, d.ids.size() - 1);
+  std::uint64_t gets = 0;
+  const auto cpu0 = thread_cpu_nanos();
+  const auto per_txn = static_cast<std::uint64_t>(state.range(0));
+  std::optional<store::read_txn> txn;
+  for (auto _ : state) {
+    if (gets % per_txn == 0) {
+      txn.reset();
+      auto t = s.begin_read();
+      if (!t) fail("begin_read", t.error());
+      txn.emplace(std::move(*t));
+    }
+    auto bytes = txn->find_record(d.ids[pick(rng)]);
+    if (!bytes || !*bytes) fail("find_record");
+    benchmark::DoNotOptimize(bytes->value().data());
+    ++gets;
+  }
+  state.counters["gets_per_cpu_s"] = per_cpu_second(gets, cpu0);
+}
+
+void bm_floor_decode(benchmark::State& state) {
+  database& d = db();
+  const store::job_store& s = *engine_access::of(*d.eng).store_;
+  // A sample of records, copied out of the map.
+  std::vector<std::string> records;
+  {
+    auto txn = s.begin_read();
+    if (!txn) fail("begin_read", txn.error());
+    for (std::size_t i = 0; i < std::min<std::size_t>(d.ids.size(), 4096);
+         ++i) {
+      auto bytes = txn->find_record(d.ids[i]);
+      if (!bytes || !*bytes) fail("find_record");
+      records.emplace_back(**bytes);
+    }
+  }
+  std::uint64_t decodes = 0;
+  const auto cpu0 = thread_cpu_nanos();
+  for (auto _ : state) {
+    auto j = store::decode_job(records[decodes % records.size()]);
+    if (!j) fail("decode", j.error());
+    benchmark::DoNotOptimize(j);
+    ++decodes;
+  }
+  state.counters["decodes_per_cpu_s"] = per_cpu_second(decodes, cpu0);
+  state.counters["record_bytes"] = static_cast<double>(records[0].size());
+}
+
 void bm_list(benchmark::State& state, job_status status) {
   database& d = db();
   list_query q;
@@ -134,6 +205,13 @@ int main(int argc, char** argv) {
   benchmark::RegisterBenchmark("read/get", bm_get)
       ->Threads(1)
       ->Threads(2)
+      ->UseRealTime();
+  benchmark::RegisterBenchmark("read/floor/lmdb_get", bm_floor_lmdb_get)
+      ->ArgName("per_txn")
+      ->Arg(1)
+      ->Arg(1000)
+      ->UseRealTime();
+  benchmark::RegisterBenchmark("read/floor/decode", bm_floor_decode)
       ->UseRealTime();
   benchmark::RegisterBenchmark("read/list/succeeded", [](benchmark::State& s) {
     bm_list(s, jobstate::job_status::succeeded);

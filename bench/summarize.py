@@ -218,6 +218,22 @@ def reads_section(s, out):
         rows.append(["list 100 %s" % status, fmt(f["db_jobs"]),
                      fmt(f["pages_per_s"]) + " pages", "", "",
                      fmt(f["p50_us"]), fmt(f["p99_us"])])
+    # The floors: what a get costs below the engine (LMDB) and above it
+    # (decoding), each alone on one thread.
+    jobs = figures["read/get/real_time/threads:1"]["db_jobs"]
+    for per_txn, label in ((1, "floor: LMDB read txn + lookup, no decode"),
+                           (1000, "floor: LMDB lookup alone (1000 per txn)")):
+        name = "read/floor/lmdb_get/per_txn:%d/real_time" % per_txn
+        f = {"gets_per_cpu_s": s.get(name, "gets_per_cpu_s")}
+        figures[name] = f
+        rows.append([label, fmt(jobs), "", "", fmt(f["gets_per_cpu_s"]), "",
+                     ""])
+    name = "read/floor/decode/real_time"
+    f = {k: s.get(name, k) for k in ("decodes_per_cpu_s", "record_bytes")}
+    figures[name] = f
+    rows.append(["floor: decode one record (%s bytes) in memory"
+                 % fmt(f["record_bytes"]), "", "", "",
+                 fmt(f["decodes_per_cpu_s"]), "", ""])
     out["reads"] = figures
     return table(["read", "jobs in db", "per s (wall)", "per s per thread",
                   "per CPU-s", "p50 µs", "p99 µs"], rows)

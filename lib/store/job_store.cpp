@@ -93,8 +93,13 @@ result<void> check_directory(const std::string& path) {
 
 // ---------------------------------------------------------------- reads
 
+result<std::optional<std::string_view>> txn_view::find_record(
+    const job_id& id) const {
+  return lmdb::get(txn_, dbs_->jobs, keys::id(id));
+}
+
 result<std::optional<job>> txn_view::find(const job_id& id) const {
-  auto v = lmdb::get(txn_, dbs_->jobs, keys::id(id));
+  auto v = find_record(id);
   if (!v) return v.error();
   if (!*v) return std::optional<job>{};
   auto j = decode_job(**v);

@@ -62,6 +62,9 @@ result<std::uint64_t> read_last_sequence(MDB_txn* txn, const databases& dbs);
 class txn_view {
  public:
   result<std::optional<job>> find(const job_id& id) const;
+  /// The job's record as stored, not decoded nor checked; valid while the
+  /// transaction lives. For tools and measurements.
+  result<std::optional<std::string_view>> find_record(const job_id& id) const;
   result<std::optional<tombstone>> find_tombstone(const job_id& id) const;
   /// The job id an idempotency key maps to in a scope, if any.
   result<std::optional<job_id>> find_idempotent(
