@@ -216,11 +216,25 @@ TEST(CrossProcess, TheWriterCommitsToTheSameDatabase) {
   EXPECT_EQ(db->last_sequence().value(), 2u);
 }
 
-// The commit-signal file's content: the sequence last announced, or nothing
-// when no commit ever rang.
-std::string doorbell_of(test_engine& db) {
+// The commit-signal file's two fields (docs/waiting.md): the sequence last
+// announced (0 when no commit ever rang) and the count of listening engines.
+struct doorbell {
+  std::uint64_t announced = 0;
+  std::uint64_t listeners = 0;
+};
+
+doorbell doorbell_of(test_engine& db) {
   std::ifstream in(db.options().path + "/commit-signal", std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
+  const std::string bytes(std::istreambuf_iterator<char>(in), {});
+  EXPECT_EQ(bytes.size(), 16u);
+  auto field = [&](std::size_t at) {
+    std::uint64_t v = 0;
+    for (std::size_t i = 0; i < 8 && at + i < bytes.size(); ++i) {
+      v |= std::uint64_t{static_cast<unsigned char>(bytes[at + i])} << (8 * i);
+    }
+    return v;
+  };
+  return {field(0), field(8)};
 }
 
 // An engine alone with its database rings for nobody: its commits neither
@@ -230,18 +244,39 @@ std::string doorbell_of(test_engine& db) {
 TEST(CrossProcess, AnEngineAloneDoesNotRingTheDoorbell) {
   test_engine db;
   create_in_status(*db, job_status::succeeded);
-  EXPECT_EQ(doorbell_of(db), "");
+  EXPECT_EQ(doorbell_of(db).announced, 0u);
+  EXPECT_EQ(doorbell_of(db).listeners, 1u);
   // The writer's commits ring: this engine listens.
   const auto out = run_writer({db.options().path, "create",
                                std::string(test::account),
                                std::string(test::project), "1"});
   ASSERT_EQ(out.exit_code, 0);
-  const std::string rung = doorbell_of(db);
-  ASSERT_EQ(rung.size(), 8u);
-  EXPECT_EQ(static_cast<unsigned char>(rung[0]), db->last_sequence().value());
-  // The writer has closed: alone again, this engine's commits stay silent.
+  const std::uint64_t rung = doorbell_of(db).announced;
+  EXPECT_EQ(rung, db->last_sequence().value());
+  // The writer has closed (and counted itself out): alone again, this
+  // engine's commits stay silent.
+  EXPECT_EQ(doorbell_of(db).listeners, 1u);
   create_in_status(*db, job_status::running);
-  EXPECT_EQ(doorbell_of(db), rung);
+  EXPECT_EQ(doorbell_of(db).announced, rung);
+  EXPECT_GT(db->last_sequence().value(), rung);
+  db.close();
+  EXPECT_EQ(doorbell_of(db).listeners, 0u);
+}
+
+// A listener that crashed leaves its count behind, but not its lock: commits
+// check the lock and still ring for nobody.
+TEST(CrossProcess, ACrashedListenersCountDoesNotMakeCommitsRing) {
+  test_engine db;
+  {
+    std::fstream f(db.options().path + "/commit-signal",
+                   std::ios::binary | std::ios::in | std::ios::out);
+    f.seekp(8);
+    const char two[8] = {2, 0, 0, 0, 0, 0, 0, 0};
+    f.write(two, sizeof two);
+  }
+  ASSERT_EQ(doorbell_of(db).listeners, 2u);
+  create_in_status(*db, job_status::succeeded);
+  EXPECT_EQ(doorbell_of(db).announced, 0u);
 }
 
 TEST(CrossProcess, AsyncWaitWakesWhenAnotherProcessCompletesTheJob) {

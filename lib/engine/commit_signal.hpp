@@ -3,11 +3,12 @@
 // watches that file with inotify. A process learns of another's commit as
 // soon as the kernel delivers the event: no polling, no busy loop.
 //
-// Each watching engine holds a shared lock on the file's first byte (an
-// open-file-description lock, so that two engines of one process count as
-// two). A commit rings only when another engine holds one: an engine alone
-// with its database pays one fcntl per commit, not a write and the wake-up
-// of its own notifier thread.
+// Each watching engine counts itself in the file (through a shared
+// mapping) and holds a shared lock on its first byte (an open-file-
+// description lock, which a crashed process's count cannot outlive). A
+// commit rings only when the count says another engine listens and a lock
+// confirms it: an engine alone with its database pays one load from memory
+// per commit, not a write and the wake-up of its own notifier thread.
 #ifndef JOBSTATE_ENGINE_COMMIT_SIGNAL_HPP
 #define JOBSTATE_ENGINE_COMMIT_SIGNAL_HPP
 
@@ -43,11 +44,12 @@ class commit_signal {
   void close();
 
  private:
-  commit_signal(boost::asio::io_context& io, int file_fd, int inotify_fd,
-                std::function<void()> on_signal);
+  commit_signal(boost::asio::io_context& io, int file_fd, void* mapping,
+                int inotify_fd, std::function<void()> on_signal);
   void arm();
 
   int file_fd_;
+  void* mapping_;  // The file's 16 bytes, shared with every process.
   boost::asio::posix::stream_descriptor inotify_;
   std::function<void()> on_signal_;
 };
