@@ -29,7 +29,10 @@ class JOBSTATE_EXPORT engine {
   /// another schema), corrupt, io_error (permissions, disk).
   static result<std::unique_ptr<engine>> open(const options& opts);
 
-  /// Waits for mutations in flight, then closes the database.
+  /// Waits for mutations in flight, ends the blocking waits and watches in
+  /// progress on other threads (they return engine_closed) and waits for
+  /// them to return, then closes the database. Any other call must not
+  /// overlap the destruction.
   ~engine();
   engine(const engine&) = delete;
   engine& operator=(const engine&) = delete;

@@ -111,6 +111,7 @@ struct blocking_answer {
 result<wait_result> engine::wait(const job_ref& ref,
                                  const wait_condition& condition,
                                  std::chrono::milliseconds timeout) {
+  const impl::blocking_call in_progress(*impl_);
   blocking_answer<wait_result> answer;
   auto f = answer.promise.get_future();
   impl_->subs_->add_wait(ref, condition, timeout, std::move(answer));
@@ -118,6 +119,7 @@ result<wait_result> engine::wait(const job_ref& ref,
 }
 
 result<change_batch> engine::watch(const watch_request& request) {
+  const impl::blocking_call in_progress(*impl_);
   blocking_answer<change_batch> answer;
   auto f = answer.promise.get_future();
   impl_->subs_->add_watch(request, std::move(answer));

@@ -31,11 +31,26 @@ engine::impl::~impl() {
   boost::asio::post(io_, [&notified] { notified.set_value(); });
   notified.get_future().wait();
   subs_->shutdown();
+  {
+    // Blocking waits and watches were just answered: let them return.
+    std::unique_lock lock(blocking_mutex_);
+    blocking_done_.wait(lock, [this] { return blocking_calls_ == 0; });
+  }
   boost::asio::post(io_, [this] {
     if (signal_) signal_->close();
   });
   keep_running_.reset();
   io_thread_.join();
+}
+
+engine::impl::blocking_call::blocking_call(impl& owner) : owner_(owner) {
+  std::lock_guard lock(owner_.blocking_mutex_);
+  ++owner_.blocking_calls_;
+}
+
+engine::impl::blocking_call::~blocking_call() {
+  std::lock_guard lock(owner_.blocking_mutex_);
+  if (--owner_.blocking_calls_ == 0) owner_.blocking_done_.notify_all();
 }
 
 result<void> engine::impl::start_signal() {

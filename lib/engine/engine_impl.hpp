@@ -14,7 +14,9 @@
 #include <boost/asio/post.hpp>
 
 #include <atomic>
+#include <condition_variable>
 #include <future>
+#include <mutex>
 #include <thread>
 
 namespace jobstate {
@@ -28,6 +30,20 @@ class __attribute__((visibility("hidden"))) engine::impl {
   ~impl();
   /// Starts watching for other processes' commits (when enabled).
   result<void> start_signal();
+
+  /// Held for the whole of a blocking wait or watch, which may be in
+  /// progress on another thread while the engine closes: the destructor
+  /// answers it, then waits for it to return before tearing down.
+  class blocking_call {
+   public:
+    explicit blocking_call(impl& owner);
+    ~blocking_call();
+    blocking_call(const blocking_call&) = delete;
+    blocking_call& operator=(const blocking_call&) = delete;
+
+   private:
+    impl& owner_;
+  };
 
   using create_handler = boost::asio::any_completion_handler<create_signature>;
   using mutation_handler =
@@ -95,6 +111,9 @@ class __attribute__((visibility("hidden"))) engine::impl {
   // follow on directly, so that their doorbell costs no second notification.
   std::atomic<std::uint64_t> signal_seen_{0};
   void advance_signal_seen(std::uint64_t to) noexcept;
+  std::mutex blocking_mutex_;
+  std::condition_variable blocking_done_;
+  int blocking_calls_ = 0;  // GUARDED_BY(blocking_mutex_)
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type>
       keep_running_;
   std::thread io_thread_;
