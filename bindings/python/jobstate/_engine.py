@@ -707,7 +707,8 @@ class Engine:
 
         *timeout*: seconds or a timedelta; None (the default) waits forever,
         0 checks once. The GIL is released while waiting; Ctrl-C interrupts
-        the wait (KeyboardInterrupt).
+        the wait (KeyboardInterrupt). A batch's parent changes with each of
+        its children, so ``changed_after=parent.revision`` follows a batch.
 
         Raises:
             WaitTimeout: the timeout passed first (``.job`` is the latest
