@@ -110,6 +110,40 @@ def _status_name(status: Union[Status, str, None]) -> Optional[str]:
     return None if status is None else Status(status).value
 
 
+def _create_request(
+    account_id: str,
+    project_id: str,
+    kind: str,
+    input: JSON,
+    source_id: Optional[str],
+    correlation_id: Optional[str],
+    idempotency_key: Optional[str],
+    details: JSON,
+) -> Dict[str, Any]:
+    """The create request (also a batch's parent) as the engine reads it."""
+    return {
+        "account_id": account_id,
+        "project_id": project_id,
+        "kind": kind,
+        "input": input,
+        "source_id": source_id,
+        "correlation_id": correlation_id,
+        "idempotency_key": idempotency_key,
+        "details": details,
+    }
+
+
+def _every_page(fetch: Callable[[Optional[str]], Page]) -> Iterator[Job]:
+    """The jobs of every page that fetch(cursor) gives, from the first."""
+    cursor: Optional[str] = None
+    while True:
+        page = fetch(cursor)
+        yield from page.jobs
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor
+
+
 class Engine:
     """An open job database.
 
@@ -289,16 +323,10 @@ class Engine:
             StorageFull, EngineClosed.
         """
         data, created = self._native.create(
-            {
-                "account_id": account_id,
-                "project_id": project_id,
-                "kind": kind,
-                "input": input,
-                "source_id": source_id,
-                "correlation_id": correlation_id,
-                "idempotency_key": idempotency_key,
-                "details": details,
-            }
+            _create_request(
+                account_id, project_id, kind, input, source_id,
+                correlation_id, idempotency_key, details,
+            )
         )
         return Job._from_native(data, created=created)
 
@@ -351,19 +379,12 @@ class Engine:
                     "a child must be a BatchChild or a dict, got "
                     f"{type(child).__name__}"
                 )
-        data, child_ids, created = self._native.create_batch(
-            {
-                "account_id": account_id,
-                "project_id": project_id,
-                "kind": kind,
-                "input": input,
-                "source_id": source_id,
-                "correlation_id": correlation_id,
-                "idempotency_key": idempotency_key,
-                "details": details,
-                "children": items,
-            }
+        request = _create_request(
+            account_id, project_id, kind, input, source_id, correlation_id,
+            idempotency_key, details,
         )
+        request["children"] = items
+        data, child_ids, created = self._native.create_batch(request)
         return Batch(Job._from_native(data, created=created), child_ids, created)
 
     def children(
@@ -404,13 +425,11 @@ class Engine:
         """Every child of a batch (with *status*, those with that status),
         newest first, read a page at a time (see :meth:`children`)."""
         ref = self._ref(parent, account_id, project_id)
-        cursor: Optional[str] = None
-        while True:
-            page = self.children(ref, status=status, limit=page_size, cursor=cursor)
-            yield from page.jobs
-            if page.next_cursor is None:
-                return
-            cursor = page.next_cursor
+        return _every_page(
+            lambda cursor: self.children(
+                ref, status=status, limit=page_size, cursor=cursor
+            )
+        )
 
     def get(
         self,
@@ -659,9 +678,8 @@ class Engine:
     ) -> Iterator[Job]:
         """Every job of a project matching the filters, newest first, read a
         page at a time (see :meth:`list`)."""
-        cursor: Optional[str] = None
-        while True:
-            page = self.list(
+        return _every_page(
+            lambda cursor: self.list(
                 account_id,
                 project_id,
                 status=status,
@@ -671,10 +689,7 @@ class Engine:
                 limit=page_size,
                 cursor=cursor,
             )
-            yield from page.jobs
-            if page.next_cursor is None:
-                return
-            cursor = page.next_cursor
+        )
 
     def purge(self, older_than: Timeout = 0, *, max_jobs: int = 10000) -> PurgeResult:
         """Removes terminal jobs completed more than *older_than* ago
