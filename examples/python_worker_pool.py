@@ -10,7 +10,10 @@
   which is how it learns that the client cancelled the job.
 - The client is an asyncio program: it submits jobs, cancels one of them once
   a worker has started it, and awaits them all with Engine.wait_async (no
-  thread and no polling per waiting job).
+  thread and no polling per waiting job). Then it submits a batch (a parent
+  and its children, which the workers take like any job) and follows the
+  whole batch through its parent, one long-poll after another, as the
+  parent's counters move with each child.
 
 Usage: python_worker_pool.py [DB_DIR]   (default: ./jobstate-python-demo)
 Run from a build tree: PYTHONPATH=<build>/bindings/python/package
@@ -28,6 +31,7 @@ from jobstate import Status
 ACCOUNT, PROJECT = "acme", "demo"
 WORKERS = 3
 JOBS = 12
+BATCH_CHILDREN = 4
 STEPS = 5
 STEP_SECONDS = 0.02
 
@@ -51,6 +55,8 @@ def worker(name: str, engine: jobstate.Engine, work: "queue.Queue",
         ref = work.get()
         if ref is None:
             return
+        if engine.get(ref).is_batch:
+            continue  # a batch's parent follows its children: nothing to do
         try:
             job = engine.start(ref, details={"worker": name})
         except (jobstate.IllegalTransition, jobstate.Conflict) as e:
@@ -94,6 +100,23 @@ async def client(engine: jobstate.Engine) -> dict:
     return {job.id: job for job in finished}
 
 
+async def batch_client(engine: jobstate.Engine) -> tuple:
+    """Submits a batch and follows it through its parent; returns the
+    finished parent and the counters seen on the way."""
+    batch = await asyncio.to_thread(
+        engine.create_batch, ACCOUNT, PROJECT, "squares",
+        [jobstate.BatchChild("square", {"n": n}, source_id=f"n-{n}")
+         for n in range(BATCH_CHILDREN)])
+    parent = batch.parent
+    seen = []
+    while not parent.is_terminal:
+        # Wakes at each child's change: the parent's revision moves with it.
+        parent = await engine.wait_async(parent, timeout=60,
+                                         changed_after=parent.revision)
+        seen.append(parent.counts.finished)
+    return parent, seen
+
+
 def main() -> int:
     path = sys.argv[1] if len(sys.argv) > 1 else "./jobstate-python-demo"
     with jobstate.Engine(path, durability=jobstate.Durability.NO_SYNC) as engine:
@@ -109,6 +132,7 @@ def main() -> int:
 
         started = time.monotonic()
         finished = asyncio.run(client(engine))
+        parent, seen = asyncio.run(batch_client(engine))
         elapsed = time.monotonic() - started
 
         stop.set()
@@ -132,9 +156,14 @@ def main() -> int:
     print(f"{len(finished)} jobs in {elapsed:.2f} s: " + ", ".join(
         f"{len(v)} {k.value}" for k, v in sorted(by_status.items())))
 
+    print(f"batch {parent.id}: {parent.status.value}, children finished as "
+          f"the parent saw them: {seen}, counts {parent.counts}")
+
     ok = (len(finished) == JOBS
           and all(j.is_terminal for j in finished.values())
-          and len(by_status.get(Status.SUCCEEDED, [])) >= JOBS - 1)
+          and len(by_status.get(Status.SUCCEEDED, [])) >= JOBS - 1
+          and parent.status is Status.SUCCEEDED
+          and parent.counts.succeeded == BATCH_CHILDREN)
     return 0 if ok else 1
 
 

@@ -47,7 +47,8 @@
  *  - Wait callbacks run on the engine's internal threads (its committer or
  *    notifier thread), or on the thread calling jobstate_engine_close for
  *    waits it aborts. Keep them short. Inside a callback, the functions that
- *    wait for a commit or for another thread (jobstate_job_create, _start,
+ *    wait for a commit or for another thread (jobstate_job_create,
+ *    _create_batch, _start,
  *    _progress, _complete, _cancel, _rerun, _wait, jobstate_engine_purge,
  *    jobstate_engine_close) fail with JOBSTATE_INVALID_ARGUMENT, since they
  *    would deadlock; the others may be called.
@@ -170,7 +171,8 @@ JOBSTATE_EXPORT void jobstate_free(void* buffer);
  *   "tombstone_retention_seconds", "feed_retention_count",
  *   "feed_retention_age_seconds", "cross_process_notifications" (boolean),
  *   "limits": {"max_id_size", "max_kind_size", "max_json_size",
- *   "max_text_size", "max_history", "max_page_size"}. See
+ *   "max_text_size", "max_history", "max_page_size",
+ *   "max_batch_children"}. See
  *   <jobstate/options.hpp> for each.
  * @param[out] engine Receives the handle, to be closed with
  *   jobstate_engine_close(); set to NULL on failure.
@@ -276,6 +278,42 @@ JOBSTATE_EXPORT int jobstate_engine_last_sequence(jobstate_engine* engine,
 JOBSTATE_EXPORT int jobstate_job_create(jobstate_engine* engine,
                                         const char* request_json,
                                         char** job_json, int* created);
+
+/** @brief Creates a batch: a pending parent job and its pending children,
+ * in one commit (docs/batches.md).
+ *
+ * The children are ordinary jobs of the parent's account and project, with
+ * "parent_id" set: get, start, complete, cancel and wait on each of them.
+ * The parent has "is_batch": true; its status and progress.counts follow
+ * its children (it cannot be started or completed by hand: that is
+ * JOBSTATE_ILLEGAL_TRANSITION), a wait on it wakes as its children change,
+ * cancelling it cancels its unfinished children, and rerunning it makes a
+ * new batch of the children that did not succeed. Page through the children
+ * with jobstate_job_list and {"parent_id": ...} (and "status").
+ * @param[in] engine The engine.
+ * @param[in] request_json The parent's create request (as
+ *   jobstate_job_create's: "account_id", "project_id", "kind" required;
+ *   "input", "source_id", "correlation_id", "idempotency_key", "details"),
+ *   plus "children" (required): [{"kind" (required string), "input" (any
+ *   JSON), "source_id", "correlation_id" (strings)}, ...], at least one, at
+ *   most the "max_batch_children" limit (default 100000).
+ * @param[out] batch_json Receives {"parent": job, "child_ids": [id, ...] (in
+ *   the order of the request's children), "created": bool}; may be NULL.
+ * @param[out] created Receives 1 when the batch was created, 0 when the
+ *   parent's idempotency key matched an existing batch (returned unchanged:
+ *   the key stands for the whole batch, children included); may be NULL.
+ * @return A status code:
+ *   JOBSTATE_INVALID_ARGUMENT - NULL arguments, a malformed request (the
+ *     message names the member, e.g. "children[3]"), no children.
+ *   JOBSTATE_TOO_LARGE - more children than max_batch_children, or a value
+ *     exceeds a limit.
+ *   JOBSTATE_ALREADY_EXISTS - the idempotency key was used for another kind
+ *     or input.
+ *   JOBSTATE_GONE - the idempotency key's job was purged.
+ */
+JOBSTATE_EXPORT int jobstate_job_create_batch(jobstate_engine* engine,
+                                              const char* request_json,
+                                              char** batch_json, int* created);
 
 /** @brief The current snapshot of a job.
  * @param[in] engine The engine.
@@ -392,7 +430,11 @@ JOBSTATE_EXPORT int jobstate_job_rerun(
     jobstate_engine* engine, const char* account_id, const char* project_id,
     const char* job_id, const char* options_json, char** job_json);
 
-/** @brief One page of a project's jobs, newest first.
+/** @brief One page of a project's jobs, newest first. With "parent_id",
+ * the children of that batch (and with "status" too, those of its children
+ * that have that status, read through their own index): a batch of any size
+ * is read a page at a time. A parent_id that names no batch gives an empty
+ * page; jobstate_job_list_children tells them apart.
  * @param[in] engine The engine.
  * @param[in] query_json {"account_id", "project_id" (required), "status",
  *   "kind", "parent_id", "original_job_id" (filters, combined with AND),
@@ -406,6 +448,28 @@ JOBSTATE_EXPORT int jobstate_job_rerun(
  */
 JOBSTATE_EXPORT int jobstate_job_list(jobstate_engine* engine,
                                       const char* query_json, char** page_json);
+
+/** @brief One page of a batch's children, newest first: jobstate_job_list
+ * with "parent_id", after checking that the parent is a batch of this
+ * account and project.
+ * @param[in] engine The engine.
+ * @param[in] account_id, project_id, parent_id The batch's parent job.
+ * @param[in] query_json NULL, or {"status" (only the children with this
+ *   status), "limit" (default 50), "cursor" (a previous page's
+ *   next_cursor)}.
+ * @param[out] page_json Receives {"jobs": [job, ...], "next_cursor": string,
+ *   or null on the last page}.
+ * @return A status code:
+ *   JOBSTATE_INVALID_ARGUMENT - NULL arguments, a malformed id, query or
+ *     cursor, a limit outside 1..max_page_size, or a parent that is not a
+ *     batch.
+ *   JOBSTATE_NOT_FOUND - no such parent job.
+ *   JOBSTATE_GONE - the parent was purged.
+ *   JOBSTATE_ENGINE_CLOSED - the engine is closing.
+ */
+JOBSTATE_EXPORT int jobstate_job_list_children(
+    jobstate_engine* engine, const char* account_id, const char* project_id,
+    const char* parent_id, const char* query_json, char** page_json);
 
 /** @} */
 /* ------------------------------------------------------------------ */

@@ -11,10 +11,10 @@
 // Cancelling safely. An op hands the engine a handler whose cancellation
 // slot belongs to the op's asio::cancellation_signal. The engine clears that
 // slot just before it calls the handler, on the thread that completes the
-// wait (pending_handler::complete() in lib/engine/completion.hpp), while cancel() emits the
-// signal from the caller's thread. A cancellation_signal must not be emitted
-// while its slot is being cleared, so the two are serialized with the op's
-// own small mutex:
+// wait (pending_handler::complete() in lib/engine/completion.hpp), while
+// cancel() emits the signal from the caller's thread. A cancellation_signal
+// must not be emitted while its slot is being cleared, so the two are
+// serialized with the op's own small mutex:
 //  - the handler is bound (asio::bind_executor) to a gate_executor, which
 //    runs the engine's completion (slot.clear() and the handler) while
 //    holding the op's mutex; the handler only stores the outcome there;

@@ -22,6 +22,8 @@
 #include <new>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 
 namespace json = boost::json;
 using jobstate::errc;
@@ -148,6 +150,22 @@ result<json::value> parse_json(const char* text, const char* what,
     return invalid(std::string(what) + " is not valid JSON: " + ec.message());
   }
   return v;
+}
+
+// Parses `text` as JSON (see parse_json) and reads it with `reader`, one of
+// the *_from_json functions of json_requests.hpp.
+template <class Reader>
+auto read_json(const char* text, const char* what, bool optional,
+               Reader&& reader)
+    -> std::invoke_result_t<Reader, const json::value&> {
+  auto v = parse_json(text, what, optional);
+  if (!v) return v.error();
+  return std::forward<Reader>(reader)(*v);
+}
+
+result<mutation_options> read_mutation_options(const char* options_json) {
+  return read_json(options_json, "options_json", true,
+                   mutation_options_from_json);
 }
 
 // A malloc'd copy of `text`, for the caller to jobstate_free.
@@ -326,9 +344,9 @@ int jobstate_engine_open(const char* path, const char* options_json,
   if (out) *out = nullptr;
   return guarded([&]() -> result<void> {
     if (!path || !out) return invalid("path and engine must not be NULL");
-    auto v = parse_json(options_json, "options_json", true);
-    if (!v) return v.error();
-    auto opts = options_from_json(path, *v);
+    auto opts = read_json(
+        options_json, "options_json", true,
+        [&](const json::value& v) { return options_from_json(path, v); });
     if (!opts) return opts.error();
     auto e = jobstate::engine::open(*opts);
     if (!e) return e.error();
@@ -356,9 +374,8 @@ int jobstate_engine_purge(jobstate_engine* e, const char* request_json,
     if (auto ok = not_in_callback("jobstate_engine_purge"); !ok) return ok;
     auto g = guard_of(e);
     if (!g) return g.error();
-    auto v = parse_json(request_json, "request_json", true);
-    if (!v) return v.error();
-    auto request = purge_request_from_json(*v);
+    auto request =
+        read_json(request_json, "request_json", true, purge_request_from_json);
     if (!request) return request.error();
     auto r =
         (*g)->call([&](jobstate::engine& eng) { return eng.purge(*request); });
@@ -405,14 +422,37 @@ int jobstate_job_create(jobstate_engine* e, const char* request_json,
     if (auto ok = not_in_callback("jobstate_job_create"); !ok) return ok;
     auto g = guard_of(e);
     if (!g) return g.error();
-    auto v = parse_json(request_json, "request_json", false);
-    if (!v) return v.error();
-    auto request = create_request_from_json(*v);
+    auto request = read_json(request_json, "request_json", false,
+                             create_request_from_json);
     if (!request) return request.error();
     auto r =
         (*g)->call([&](jobstate::engine& eng) { return eng.create(*request); });
     if (!r) return r.error();
     give_json(job_json, jobstate::to_json(r->job));
+    if (created) *created = r->created ? 1 : 0;
+    return {};
+  });
+}
+
+int jobstate_job_create_batch(jobstate_engine* e, const char* request_json,
+                              char** batch_json, int* created) {
+  reset_out(batch_json);
+  return guarded([&]() -> result<void> {
+    if (auto ok = not_in_callback("jobstate_job_create_batch"); !ok) return ok;
+    auto g = guard_of(e);
+    if (!g) return g.error();
+    auto r = (*g)->call(
+        [&](jobstate::engine& eng) -> result<jobstate::created_batch> {
+          auto request = read_json(
+              request_json, "request_json", false, [&](const json::value& v) {
+                return batch_request_from_json(
+                    v, eng.options().limits.max_batch_children);
+              });
+          if (!request) return request.error();
+          return eng.create_batch(*request);
+        });
+    if (!r) return r.error();
+    give_json(batch_json, to_json(*r));
     if (created) *created = r->created ? 1 : 0;
     return {};
   });
@@ -442,9 +482,7 @@ int jobstate_job_start(jobstate_engine* e, const char* account_id,
                 job_json,
                 [&](jobstate::engine& eng,
                     const jobstate::job_ref& ref) -> result<jobstate::job> {
-                  auto v = parse_json(options_json, "options_json", true);
-                  if (!v) return v.error();
-                  auto opts = mutation_options_from_json(*v);
+                  auto opts = read_mutation_options(options_json);
                   if (!opts) return opts.error();
                   return eng.start(ref, *opts);
                 });
@@ -458,13 +496,10 @@ int jobstate_job_progress(jobstate_engine* e, const char* account_id,
                 job_json,
                 [&](jobstate::engine& eng,
                     const jobstate::job_ref& ref) -> result<jobstate::job> {
-                  auto pv = parse_json(progress_json, "progress_json", false);
-                  if (!pv) return pv.error();
-                  auto p = progress_from_json(*pv);
+                  auto p = read_json(progress_json, "progress_json", false,
+                                     progress_from_json);
                   if (!p) return p.error();
-                  auto v = parse_json(options_json, "options_json", true);
-                  if (!v) return v.error();
-                  auto opts = mutation_options_from_json(*v);
+                  auto opts = read_mutation_options(options_json);
                   if (!opts) return opts.error();
                   return eng.report_progress(ref, *p, *opts);
                 });
@@ -474,20 +509,17 @@ int jobstate_job_complete(jobstate_engine* e, const char* account_id,
                           const char* project_id, const char* job_id,
                           const char* completion_json, const char* options_json,
                           char** job_json) {
-  return mutate(
-      "jobstate_job_complete", e, account_id, project_id, job_id, job_json,
-      [&](jobstate::engine& eng,
-          const jobstate::job_ref& ref) -> result<jobstate::job> {
-        auto cv = parse_json(completion_json, "completion_json", false);
-        if (!cv) return cv.error();
-        auto c = completion_from_json(*cv);
-        if (!c) return c.error();
-        auto v = parse_json(options_json, "options_json", true);
-        if (!v) return v.error();
-        auto opts = mutation_options_from_json(*v);
-        if (!opts) return opts.error();
-        return eng.complete(ref, *c, *opts);
-      });
+  return mutate("jobstate_job_complete", e, account_id, project_id, job_id,
+                job_json,
+                [&](jobstate::engine& eng,
+                    const jobstate::job_ref& ref) -> result<jobstate::job> {
+                  auto c = read_json(completion_json, "completion_json", false,
+                                     completion_from_json);
+                  if (!c) return c.error();
+                  auto opts = read_mutation_options(options_json);
+                  if (!opts) return opts.error();
+                  return eng.complete(ref, *c, *opts);
+                });
 }
 
 int jobstate_job_cancel(jobstate_engine* e, const char* account_id,
@@ -498,9 +530,7 @@ int jobstate_job_cancel(jobstate_engine* e, const char* account_id,
                 job_json,
                 [&](jobstate::engine& eng,
                     const jobstate::job_ref& ref) -> result<jobstate::job> {
-                  auto v = parse_json(options_json, "options_json", true);
-                  if (!v) return v.error();
-                  auto opts = mutation_options_from_json(*v);
+                  auto opts = read_mutation_options(options_json);
                   if (!opts) return opts.error();
                   return eng.cancel(ref, reason ? reason : "", *opts);
                 });
@@ -513,9 +543,8 @@ int jobstate_job_rerun(jobstate_engine* e, const char* account_id,
                 job_json,
                 [&](jobstate::engine& eng,
                     const jobstate::job_ref& ref) -> result<jobstate::job> {
-                  auto v = parse_json(options_json, "options_json", true);
-                  if (!v) return v.error();
-                  auto opts = rerun_options_from_json(*v);
+                  auto opts = read_json(options_json, "options_json", true,
+                                        rerun_options_from_json);
                   if (!opts) return opts.error();
                   return eng.rerun(ref, *opts);
                 });
@@ -528,11 +557,32 @@ int jobstate_job_list(jobstate_engine* e, const char* query_json,
     auto g = guard_of(e);
     if (!g) return g.error();
     if (!page_json) return invalid("page_json must not be NULL");
-    auto v = parse_json(query_json, "query_json", false);
-    if (!v) return v.error();
-    auto q = list_query_from_json(*v);
+    auto q = read_json(query_json, "query_json", false, list_query_from_json);
     if (!q) return q.error();
     auto page = (*g)->call([&](jobstate::engine& eng) { return eng.list(*q); });
+    if (!page) return page.error();
+    give_json(page_json, to_json(*page));
+    return {};
+  });
+}
+
+int jobstate_job_list_children(jobstate_engine* e, const char* account_id,
+                               const char* project_id, const char* parent_id,
+                               const char* query_json, char** page_json) {
+  reset_out(page_json);
+  return guarded([&]() -> result<void> {
+    auto g = guard_of(e);
+    if (!g) return g.error();
+    if (!page_json) return invalid("page_json must not be NULL");
+    auto ref = ref_of(account_id, project_id, parent_id);
+    if (!ref) return ref.error();
+    auto q =
+        read_json(query_json, "query_json", true, [&](const json::value& v) {
+          return children_query_from_json(*ref, v);
+        });
+    if (!q) return q.error();
+    auto page = (*g)->call(
+        [&](jobstate::engine& eng) { return list_children(eng, *ref, *q); });
     if (!page) return page.error();
     give_json(page_json, to_json(*page));
     return {};
@@ -552,9 +602,8 @@ int jobstate_job_wait(jobstate_engine* e, const char* account_id,
     if (!g) return g.error();
     auto ref = ref_of(account_id, project_id, job_id);
     if (!ref) return ref.error();
-    auto cv = parse_json(condition_json, "condition_json", true);
-    if (!cv) return cv.error();
-    auto condition = wait_condition_from_json(*cv);
+    auto condition = read_json(condition_json, "condition_json", true,
+                               wait_condition_from_json);
     if (!condition) return condition.error();
 
     // Initiated inside the guard, awaited outside it: closing the engine
@@ -598,9 +647,8 @@ int jobstate_wait_create(jobstate_engine* e, const char* account_id,
     if (!callback) return invalid("callback must not be NULL");
     auto ref = ref_of(account_id, project_id, job_id);
     if (!ref) return ref.error();
-    auto cv = parse_json(condition_json, "condition_json", true);
-    if (!cv) return cv.error();
-    auto condition = wait_condition_from_json(*cv);
+    auto condition = read_json(condition_json, "condition_json", true,
+                               wait_condition_from_json);
     if (!condition) return condition.error();
 
     auto op = std::make_shared<c_wait>(e->guard, callback, user_data);

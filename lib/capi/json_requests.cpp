@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <string>
 #include <vector>
 
 namespace jobstate::capi {
@@ -254,15 +255,19 @@ result<options> options_from_json(std::string path, const json::value& v) {
     if (auto n = l.unsigned_integer("max_history")) o.limits.max_history = *n;
     if (auto n = l.unsigned_integer("max_page_size"))
       o.limits.max_page_size = *n;
+    if (auto n = l.unsigned_integer("max_batch_children"))
+      o.limits.max_batch_children = *n;
     if (auto done = l.finish(); !done) return done.error();
   }
   if (auto done = r.finish(); !done) return done.error();
   return o;
 }
 
-result<create_request> create_request_from_json(const json::value& v) {
+namespace {
+
+// The members of a create request, which a batch request shares.
+create_request read_create_members(object_reader& r) {
   create_request c;
-  object_reader r(v, "create request", false);
   if (auto s = r.string("account_id", true)) c.account_id = std::move(*s);
   if (auto s = r.string("project_id", true)) c.project_id = std::move(*s);
   if (auto s = r.string("kind", true)) c.kind = std::move(*s);
@@ -271,8 +276,60 @@ result<create_request> create_request_from_json(const json::value& v) {
   c.correlation_id = r.string("correlation_id", false);
   c.idempotency_key = r.string("idempotency_key", false);
   c.details = r.any("details");
+  return c;
+}
+
+result<batch_child> batch_child_from_json(const json::value& v,
+                                          std::size_t index) {
+  batch_child c;
+  object_reader r(v, "batch request: children[" + std::to_string(index) + "]",
+                  false);
+  if (auto s = r.string("kind", true)) c.kind = std::move(*s);
+  c.input = r.any("input");
+  c.source_id = r.string("source_id", false);
+  c.correlation_id = r.string("correlation_id", false);
   if (auto done = r.finish(); !done) return done.error();
   return c;
+}
+
+}  // namespace
+
+result<create_request> create_request_from_json(const json::value& v) {
+  object_reader r(v, "create request", false);
+  create_request c = read_create_members(r);
+  if (auto done = r.finish(); !done) return done.error();
+  return c;
+}
+
+result<batch_request> batch_request_from_json(const json::value& v,
+                                              std::size_t max_children) {
+  batch_request b;
+  object_reader r(v, "batch request", false);
+  b.parent = read_create_members(r);
+  const json::value* children = r.find("children");
+  if (!children) {
+    r.member_error("children", "is required");
+  } else if (!children->is_array()) {
+    r.member_error("children", std::string("must be an array, got ") +
+                                   kind_name(*children));
+  }
+  if (auto done = r.finish(); !done) return done.error();
+  const json::array& items = children->get_array();
+  // Too many is the engine's too_large; reading them all first would only
+  // spend memory on a request that fails.
+  if (items.size() > max_children) {
+    return error(errc::too_large,
+                 "batch request: " + std::to_string(items.size()) +
+                     " children, more than max_batch_children (" +
+                     std::to_string(max_children) + ")");
+  }
+  b.children.reserve(items.size());
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    auto child = batch_child_from_json(items[i], i);
+    if (!child) return child.error();
+    b.children.push_back(std::move(*child));
+  }
+  return b;
 }
 
 result<mutation_options> mutation_options_from_json(const json::value& v) {
@@ -329,6 +386,32 @@ result<list_query> list_query_from_json(const json::value& v) {
   if (auto s = r.string("cursor", false)) q.cursor = std::move(*s);
   if (auto done = r.finish(); !done) return done.error();
   return q;
+}
+
+result<list_query> children_query_from_json(const job_ref& parent,
+                                            const json::value& v) {
+  list_query q;
+  q.account_id = parent.account_id;
+  q.project_id = parent.project_id;
+  q.parent_id = parent.id;
+  object_reader r(v, "children query", true);
+  q.status = r.status("status");
+  if (auto n = r.unsigned_integer("limit")) q.limit = *n;
+  if (auto s = r.string("cursor", false)) q.cursor = std::move(*s);
+  if (auto done = r.finish(); !done) return done.error();
+  return q;
+}
+
+result<job_page> list_children(engine& e, const job_ref& parent,
+                               const list_query& query) {
+  auto p = e.get(parent);
+  if (!p) return p.error();
+  if (!p->is_batch) {
+    return error(
+        errc::invalid_argument,
+        "job " + parent.id.to_string() + " is not a batch: it has no children");
+  }
+  return e.list(query);
 }
 
 result<purge_request> purge_request_from_json(const json::value& v) {
@@ -439,6 +522,17 @@ json::value to_json(const job_page& page) {
   } else {
     o.emplace("next_cursor", page.next_cursor);
   }
+  return o;
+}
+
+json::value to_json(const created_batch& b) {
+  json::array ids;
+  ids.reserve(b.child_ids.size());
+  for (const job_id& id : b.child_ids) ids.emplace_back(id.to_string());
+  json::object o;
+  o.emplace("parent", jobstate::to_json(b.parent));
+  o.emplace("child_ids", std::move(ids));
+  o.emplace("created", b.created);
   return o;
 }
 

@@ -34,13 +34,20 @@ namespace jobstate::capi {
 /// "tombstone_retention_seconds", "feed_retention_count",
 /// "feed_retention_age_seconds", "cross_process_notifications",
 /// "limits": {"max_id_size", "max_kind_size", "max_json_size",
-/// "max_text_size", "max_history", "max_page_size"}}; null for defaults.
+/// "max_text_size", "max_history", "max_page_size", "max_batch_children"}};
+/// null for defaults.
 result<options> options_from_json(std::string path,
                                   const boost::json::value& v);
 
 /// {"account_id", "project_id", "kind", "input", "source_id",
 /// "correlation_id", "idempotency_key", "details"}.
 result<create_request> create_request_from_json(const boost::json::value& v);
+
+/// The members of a create request (the parent) and "children": [{"kind"
+/// (required), "input", "source_id", "correlation_id"}, ...]. More than
+/// `max_children` children is too_large, found before any child is read.
+result<batch_request> batch_request_from_json(const boost::json::value& v,
+                                              std::size_t max_children);
 
 /// {"expected_revision", "details"}, or null.
 result<mutation_options> mutation_options_from_json(
@@ -59,6 +66,16 @@ result<rerun_options> rerun_options_from_json(const boost::json::value& v);
 /// {"account_id", "project_id", "status", "kind", "parent_id",
 /// "original_job_id", "limit", "cursor"}.
 result<list_query> list_query_from_json(const boost::json::value& v);
+
+/// The children of `parent`: {"status", "limit", "cursor"}, or null.
+result<list_query> children_query_from_json(const job_ref& parent,
+                                            const boost::json::value& v);
+
+/// A page of the children of `parent` (query from children_query_from_json):
+/// not_found or gone when the parent is, invalid_argument when it is not a
+/// batch. (Not JSON, but shared by the C API and the Python binding alike.)
+result<job_page> list_children(engine& e, const job_ref& parent,
+                               const list_query& query);
 
 /// {"older_than_seconds", "max_jobs"}, or null.
 result<purge_request> purge_request_from_json(const boost::json::value& v);
@@ -82,6 +99,9 @@ std::chrono::milliseconds timeout_from_ms(std::int64_t ms) noexcept;
 
 /// {"jobs": [job, ...], "next_cursor": string or null}.
 boost::json::value to_json(const job_page& page);
+/// {"parent": job, "child_ids": [id, ...] (in the order of the request's
+/// children), "created": bool}.
+boost::json::value to_json(const created_batch& b);
 /// {"purged", "tombstones_expired", "more"}.
 boost::json::value to_json(const purge_result& r);
 /// {"sequence", "at", "id", "account_id", "project_id", "status",

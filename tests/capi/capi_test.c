@@ -615,6 +615,7 @@ struct reentry {
   jobstate_engine* e;
   char id[37];
   int start_rc;
+  int batch_rc;
   int get_rc;
   int close_rc;
 };
@@ -624,6 +625,11 @@ static void on_wait_reenter(void* user, int status, const char* job_json,
   struct reentry* r = (struct reentry*)user;
   char* out = NULL;
   r->start_rc = jobstate_job_start(r->e, "acme", "alpha", r->id, NULL, &out);
+  r->batch_rc = jobstate_job_create_batch(
+      r->e,
+      "{\"account_id\":\"acme\",\"project_id\":\"alpha\",\"kind\":\"b\","
+      "\"children\":[{\"kind\":\"p\"}]}",
+      &out, NULL);
   r->get_rc = jobstate_job_get(r->e, "acme", "alpha", r->id, &out);
   jobstate_free(out);
   r->close_rc = jobstate_engine_close(r->e);
@@ -640,10 +646,347 @@ static void test_callback_reentry(void) {
   CHECK(await_outcome(&r.o) == 1);
   CHECK(r.o.timed_out == 1);
   CHECK(r.start_rc == JOBSTATE_INVALID_ARGUMENT);
+  CHECK(r.batch_rc == JOBSTATE_INVALID_ARGUMENT);
   CHECK(r.get_rc == JOBSTATE_OK);
   CHECK(r.close_rc == JOBSTATE_INVALID_ARGUMENT);
   CHECK_RC(JOBSTATE_OK, jobstate_engine_close(r.e));
   outcome_free(&r.o);
+}
+
+/* ------------------------------------------------------------- batches */
+
+/* Copies the i-th id of a batch's "child_ids" (ids are 36 characters,
+ * separated by `","`). */
+static void child_id_of(const char* batch_json, int i, char id[37]) {
+  const char* p = batch_json ? strstr(batch_json, "\"child_ids\":[\"") : NULL;
+  id[0] = '\0';
+  if (p) {
+    memcpy(id, p + 14 + (size_t)i * 39, 36);
+    id[36] = '\0';
+  }
+}
+
+/* Copies a page's next_cursor (empty when null). */
+static void cursor_of(const char* page_json, char* out, size_t size) {
+  const char* c = page_json ? strstr(page_json, "\"next_cursor\":\"") : NULL;
+  out[0] = '\0';
+  if (c) {
+    const char* end = strchr(c + 15, '"');
+    snprintf(out, size, "%.*s", (int)(end - (c + 15)), c + 15);
+  }
+}
+
+/* Counts the jobs of a page (their "kind" members). */
+static int jobs_in(const char* page_json) {
+  int n = 0;
+  const char* p = page_json;
+  while (p && (p = strstr(p, "\"kind\":")) != NULL) {
+    ++n;
+    ++p;
+  }
+  return n;
+}
+
+#define BATCH_REQUEST(key, extra)                                          \
+  "{\"account_id\":\"acme\",\"project_id\":\"alpha\",\"kind\":\"batch_"    \
+  "parse\","                                                               \
+  "\"input\":{\"files\":3},\"idempotency_key\":\"" key                     \
+  "\","                                                                    \
+  "\"children\":[{\"kind\":\"parse\",\"input\":{\"file\":\"a\"},"          \
+  "\"source_id\":\"doc-a\"},{\"kind\":\"parse\",\"source_id\":\"doc-b\"}," \
+  "{\"kind\":\"parse\",\"source_id\":\"doc-c\"" extra "}]}"
+
+static void test_batches(void) {
+  jobstate_engine* e = open_engine();
+  char* batch = NULL;
+  char* out = NULL;
+  char* page = NULL;
+  char parent[37], child[3][37], other[37], id[37];
+  char cursor[256];
+  char query[512];
+  int created = -1;
+  int i;
+  uint64_t revision = 0;
+  struct outcome o;
+
+  /* Create: the parent and its children in one call. */
+  CHECK_RC(JOBSTATE_OK, jobstate_job_create_batch(e, BATCH_REQUEST("b1", ""),
+                                                  &batch, &created));
+  CHECK(created == 1);
+  CHECK(CONTAINS(batch, "\"parent\":{"));
+  CHECK(CONTAINS(batch, "\"is_batch\":true"));
+  CHECK(CONTAINS(batch, "\"status\":\"pending\""));
+  CHECK(CONTAINS(batch, "\"total\":3"));
+  CHECK(CONTAINS(batch, "\"pending\":3"));
+  CHECK(CONTAINS(batch, "\"created\":true"));
+  id_of(batch, parent);
+  for (i = 0; i < 3; ++i) {
+    child_id_of(batch, i, child[i]);
+    CHECK(strlen(child[i]) == 36);
+    CHECK(strcmp(child[i], parent) != 0);
+  }
+  CHECK(strcmp(child[0], child[1]) != 0 && strcmp(child[1], child[2]) != 0);
+  jobstate_free(batch);
+  /* Children are ordinary jobs, in the order given, naming their parent. */
+  CHECK_RC(JOBSTATE_OK, jobstate_job_get(e, "acme", "alpha", child[0], &out));
+  CHECK(CONTAINS(out, parent));
+  CHECK(CONTAINS(out, "\"source_id\":\"doc-a\""));
+  CHECK(CONTAINS(out, "\"input\":{\"file\":\"a\"}"));
+  CHECK(CONTAINS(out, "\"is_batch\":false"));
+  jobstate_free(out);
+
+  /* The same request again (the parent's idempotency key): the same batch,
+   * unchanged; the key stands for the whole batch, children included. */
+  CHECK_RC(JOBSTATE_OK, jobstate_job_create_batch(e, BATCH_REQUEST("b1", ""),
+                                                  &batch, &created));
+  CHECK(created == 0);
+  CHECK(CONTAINS(batch, parent));
+  CHECK(CONTAINS(batch, child[0]) && CONTAINS(batch, child[2]));
+  CHECK(CONTAINS(batch, "\"created\":false"));
+  jobstate_free(batch);
+  CHECK_RC(JOBSTATE_OK, jobstate_job_create_batch(
+                            e, BATCH_REQUEST("b1", ",\"input\":{\"other\":1}"),
+                            NULL, &created));
+  CHECK(created == 0);
+  /* The key used for a different parent: already_exists, nothing out. */
+  batch = (char*)"untouched";
+  CHECK_RC(JOBSTATE_ALREADY_EXISTS,
+           jobstate_job_create_batch(
+               e,
+               "{\"account_id\":\"acme\",\"project_id\":\"alpha\",\"kind\":"
+               "\"batch_parse\",\"input\":{\"files\":4},\"idempotency_key\":"
+               "\"b1\",\"children\":[{\"kind\":\"parse\"}]}",
+               &batch, NULL));
+  CHECK(batch == NULL);
+  CHECK(CONTAINS(jobstate_error_message(), "idempotency key \"b1\""));
+
+  /* The parent follows its children and cannot be driven by hand. */
+  CHECK_RC(JOBSTATE_ILLEGAL_TRANSITION,
+           jobstate_job_start(e, "acme", "alpha", parent, NULL, NULL));
+  CHECK_RC(JOBSTATE_OK,
+           jobstate_job_start(e, "acme", "alpha", child[0], NULL, NULL));
+  CHECK_RC(JOBSTATE_OK, jobstate_job_get(e, "acme", "alpha", parent, &out));
+  CHECK(CONTAINS(out, "\"status\":\"running\""));
+  CHECK(CONTAINS(out, "\"running\":1"));
+  jobstate_free(out);
+  CHECK_RC(JOBSTATE_OK, jobstate_job_complete(e, "acme", "alpha", child[0],
+                                              "{}", NULL, NULL));
+  CHECK_RC(JOBSTATE_OK,
+           jobstate_job_start(e, "acme", "alpha", child[1], NULL, NULL));
+  CHECK_RC(JOBSTATE_OK,
+           jobstate_job_complete(
+               e, "acme", "alpha", child[1],
+               "{\"status\":\"failed\",\"error\":{\"code\":\"bad_pdf\","
+               "\"message\":\"no pages\"}}",
+               NULL, NULL));
+  CHECK_RC(JOBSTATE_OK, jobstate_job_get(e, "acme", "alpha", parent, &out));
+  CHECK(CONTAINS(out, "\"succeeded\":1"));
+  CHECK(CONTAINS(out, "\"failed\":1"));
+  CHECK(CONTAINS(out, "\"pending\":1"));
+  {
+    const char* r = strstr(out, "\"revision\":");
+    CHECK(r != NULL);
+    if (r) revision = strtoull(r + 11, NULL, 10);
+  }
+  jobstate_free(out);
+
+  /* A wait on the parent wakes when a child changes. */
+  outcome_init(&o);
+  snprintf(query, sizeof query, "{\"changed_after\":%llu}",
+           (unsigned long long)revision);
+  CHECK_RC(JOBSTATE_OK, jobstate_wait_create(e, "acme", "alpha", parent, query,
+                                             10000, on_wait, &o, NULL));
+  sleep_ms(20);
+  CHECK(calls_of(&o) == 0);
+  CHECK_RC(JOBSTATE_OK, jobstate_job_cancel(e, "acme", "alpha", child[2],
+                                            "not needed", NULL, NULL));
+  CHECK(await_outcome(&o) == 1);
+  CHECK(o.status == JOBSTATE_OK);
+  CHECK(o.timed_out == 0);
+  CHECK(CONTAINS(o.job, parent));
+  CHECK(CONTAINS(o.job, "\"status\":\"partially_succeeded\""));
+  CHECK(CONTAINS(o.job, "\"cancelled\":1"));
+  outcome_free(&o);
+
+  /* Paging through the children, and by status. */
+  CHECK_RC(JOBSTATE_OK, jobstate_job_list_children(e, "acme", "alpha", parent,
+                                                   "{\"limit\":2}", &page));
+  CHECK(jobs_in(page) == 2);
+  CHECK(!CONTAINS(page, "\"is_batch\":true"));
+  cursor_of(page, cursor, sizeof cursor);
+  CHECK(cursor[0] != '\0');
+  snprintf(query, sizeof query, "{\"limit\":2,\"cursor\":\"%s\"}", cursor);
+  jobstate_free(page);
+  CHECK_RC(JOBSTATE_OK, jobstate_job_list_children(e, "acme", "alpha", parent,
+                                                   query, &page));
+  CHECK(jobs_in(page) == 1);
+  CHECK(CONTAINS(page, "\"next_cursor\":null"));
+  jobstate_free(page);
+  CHECK_RC(JOBSTATE_OK,
+           jobstate_job_list_children(e, "acme", "alpha", parent,
+                                      "{\"status\":\"failed\"}", &page));
+  CHECK(jobs_in(page) == 1);
+  CHECK(CONTAINS(page, child[1]));
+  jobstate_free(page);
+  /* The same through jobstate_job_list and "parent_id". */
+  snprintf(query, sizeof query,
+           "{\"account_id\":\"acme\",\"project_id\":\"alpha\","
+           "\"parent_id\":\"%s\",\"status\":\"succeeded\"}",
+           parent);
+  CHECK_RC(JOBSTATE_OK, jobstate_job_list(e, query, &page));
+  CHECK(jobs_in(page) == 1);
+  CHECK(CONTAINS(page, child[0]));
+  jobstate_free(page);
+
+  /* Paging errors. */
+  page = (char*)"untouched";
+  CHECK_RC(JOBSTATE_NOT_FOUND,
+           jobstate_job_list_children(e, "acme", "alpha",
+                                      "01932c07-8a1b-7c3d-9e4f-0123456789ab",
+                                      NULL, &page));
+  CHECK(page == NULL);
+  CHECK_RC(JOBSTATE_NOT_FOUND,
+           jobstate_job_list_children(e, "acme", "beta", parent, NULL, &page));
+  CHECK_RC(
+      JOBSTATE_INVALID_ARGUMENT,
+      jobstate_job_list_children(e, "acme", "alpha", child[0], NULL, &page));
+  CHECK(CONTAINS(jobstate_error_message(), "not a batch"));
+  CHECK_RC(JOBSTATE_INVALID_ARGUMENT,
+           jobstate_job_list_children(e, "acme", "alpha", "nope", NULL, &page));
+  CHECK_RC(JOBSTATE_INVALID_ARGUMENT,
+           jobstate_job_list_children(e, "acme", "alpha", parent,
+                                      "{\"limt\":2}", &page));
+  CHECK(CONTAINS(jobstate_error_message(), "limt"));
+  CHECK_RC(JOBSTATE_INVALID_ARGUMENT,
+           jobstate_job_list_children(e, "acme", "alpha", parent,
+                                      "{\"status\":\"done\"}", &page));
+  CHECK_RC(JOBSTATE_INVALID_ARGUMENT,
+           jobstate_job_list_children(e, "acme", "alpha", parent,
+                                      "{\"limit\":0}", &page));
+  CHECK_RC(JOBSTATE_INVALID_ARGUMENT,
+           jobstate_job_list_children(e, "acme", "alpha", parent, NULL, NULL));
+  CHECK_RC(
+      JOBSTATE_INVALID_ARGUMENT,
+      jobstate_job_list_children(NULL, "acme", "alpha", parent, NULL, &page));
+
+  /* Rerun: a new batch of the children that did not succeed. */
+  CHECK_RC(JOBSTATE_OK,
+           jobstate_job_rerun(e, "acme", "alpha", parent, NULL, &out));
+  CHECK(CONTAINS(out, "\"is_batch\":true"));
+  CHECK(CONTAINS(out, "\"total\":2"));
+  CHECK(CONTAINS(out, "\"attempt\":2"));
+  CHECK(CONTAINS(out, parent)); /* original_job_id */
+  id_of(out, other);
+  jobstate_free(out);
+  CHECK_RC(JOBSTATE_OK,
+           jobstate_job_list_children(e, "acme", "alpha", other, NULL, &page));
+  CHECK(jobs_in(page) == 2);
+  CHECK(CONTAINS(page, child[1]) && CONTAINS(page, child[2]));
+  CHECK(!CONTAINS(page, child[0]));
+  jobstate_free(page);
+
+  /* Cancelling a parent cancels its unfinished children, atomically. */
+  CHECK_RC(JOBSTATE_OK,
+           jobstate_job_cancel(e, "acme", "alpha", other, "stop", NULL, &out));
+  CHECK(CONTAINS(out, "\"status\":\"cancelled\""));
+  jobstate_free(out);
+  CHECK_RC(JOBSTATE_OK,
+           jobstate_job_list_children(e, "acme", "alpha", other,
+                                      "{\"status\":\"cancelled\"}", &page));
+  CHECK(jobs_in(page) == 2);
+  jobstate_free(page);
+  CHECK_RC(JOBSTATE_ILLEGAL_TRANSITION,
+           jobstate_job_cancel(e, "acme", "alpha", other, NULL, NULL, NULL));
+
+  /* Malformed requests: nothing written, the message names the member. */
+  CHECK_RC(JOBSTATE_INVALID_ARGUMENT,
+           jobstate_job_create_batch(e, "{\"account_id\":", &batch, NULL));
+  CHECK(CONTAINS(jobstate_error_message(), "not valid JSON"));
+  CHECK_RC(JOBSTATE_INVALID_ARGUMENT,
+           jobstate_job_create_batch(e, NULL, &batch, NULL));
+  CHECK_RC(
+      JOBSTATE_INVALID_ARGUMENT,
+      jobstate_job_create_batch(NULL, BATCH_REQUEST("b2", ""), &batch, NULL));
+  CHECK_RC(JOBSTATE_INVALID_ARGUMENT,
+           jobstate_job_create_batch(
+               e,
+               "{\"account_id\":\"acme\",\"project_id\":\"alpha\",\"kind\":"
+               "\"b\"}",
+               &batch, NULL));
+  CHECK(CONTAINS(jobstate_error_message(), "\"children\" is required"));
+  CHECK_RC(JOBSTATE_INVALID_ARGUMENT,
+           jobstate_job_create_batch(
+               e,
+               "{\"account_id\":\"acme\",\"project_id\":\"alpha\",\"kind\":"
+               "\"b\",\"children\":{}}",
+               &batch, NULL));
+  CHECK(CONTAINS(jobstate_error_message(), "must be an array"));
+  CHECK_RC(JOBSTATE_INVALID_ARGUMENT,
+           jobstate_job_create_batch(
+               e,
+               "{\"account_id\":\"acme\",\"project_id\":\"alpha\",\"kind\":"
+               "\"b\",\"children\":[]}",
+               &batch, NULL));
+  CHECK_RC(JOBSTATE_INVALID_ARGUMENT,
+           jobstate_job_create_batch(
+               e,
+               "{\"account_id\":\"acme\",\"project_id\":\"alpha\",\"kind\":"
+               "\"b\",\"children\":[{\"kind\":\"p\"},{\"input\":1}]}",
+               &batch, NULL));
+  CHECK(CONTAINS(jobstate_error_message(), "children[1]"));
+  CHECK(CONTAINS(jobstate_error_message(), "\"kind\" is required"));
+  CHECK_RC(JOBSTATE_INVALID_ARGUMENT,
+           jobstate_job_create_batch(
+               e,
+               "{\"account_id\":\"acme\",\"project_id\":\"alpha\",\"kind\":"
+               "\"b\",\"children\":[{\"kind\":\"p\",\"idempotency_key\":"
+               "\"k\"}]}",
+               &batch, NULL));
+  CHECK(CONTAINS(jobstate_error_message(), "\"idempotency_key\" is not known"));
+  CHECK_RC(JOBSTATE_INVALID_ARGUMENT,
+           jobstate_job_create_batch(
+               e,
+               "{\"account_id\":\"acme\",\"project_id\":\"alpha\",\"kind\":"
+               "\"b\",\"children\":[\"p\"]}",
+               &batch, NULL));
+  CHECK_RC(JOBSTATE_INVALID_ARGUMENT,
+           jobstate_job_create_batch(
+               e,
+               "{\"project_id\":\"alpha\",\"kind\":\"b\",\"children\":[{"
+               "\"kind\":\"p\"}]}",
+               &batch, NULL));
+  CHECK(CONTAINS(jobstate_error_message(), "account_id"));
+  CHECK(batch == NULL);
+  CHECK_RC(JOBSTATE_OK, jobstate_engine_close(e));
+
+  /* Too many children: more than the limit is too_large. */
+  {
+    char path[4200];
+    jobstate_engine* small = NULL;
+    db_path(path, sizeof path);
+    CHECK_RC(JOBSTATE_OK,
+             jobstate_engine_open(path,
+                                  "{\"durability\":\"no_sync\",\"limits\":{"
+                                  "\"max_batch_children\":2}}",
+                                  &small));
+    CHECK_RC(JOBSTATE_TOO_LARGE,
+             jobstate_job_create_batch(small, BATCH_REQUEST("b3", ""), &batch,
+                                       &created));
+    CHECK(batch == NULL);
+    CHECK(CONTAINS(jobstate_error_message(), "max_batch_children"));
+    CHECK_RC(JOBSTATE_OK, jobstate_engine_last_sequence(small, &revision));
+    CHECK(revision == 0); /* nothing written */
+    CHECK_RC(JOBSTATE_OK,
+             jobstate_job_create_batch(
+                 small,
+                 "{\"account_id\":\"acme\",\"project_id\":\"alpha\",\"kind\":"
+                 "\"b\",\"children\":[{\"kind\":\"p\"},{\"kind\":\"p\"}]}",
+                 &batch, NULL));
+    child_id_of(batch, 1, id);
+    CHECK(strlen(id) == 36);
+    jobstate_free(batch);
+    CHECK_RC(JOBSTATE_OK, jobstate_engine_close(small));
+  }
 }
 
 #define MANY 200
@@ -695,6 +1038,7 @@ int main(int argc, char** argv) {
   test_close_wakes_blocked_wait();
   test_async_wait();
   test_callback_reentry();
+  test_batches();
   test_close_aborts_pending_waits();
   if (failures) {
     fprintf(stderr, "capi_test: %d check(s) failed (databases kept in %s)\n",

@@ -18,6 +18,14 @@ Waiting, blocking or with asyncio::
     done = engine.wait(job, timeout=30)            # in a thread
     done = await engine.wait_async(job, timeout=30)  # in a coroutine
 
+Batches: a parent job whose status and counts follow its children::
+
+    batch = engine.create_batch("acme", "alpha", "batch_parse",
+                                [{"kind": "parse", "source_id": "doc-1"},
+                                 jobstate.BatchChild("parse", source_id="doc-2")])
+    for child in engine.iter_children(batch.parent, status="failed"):
+        ...
+
 Errors are :class:`Error` subclasses, one per engine error code
 (:class:`NotFound`, :class:`IllegalTransition`, :class:`Conflict`, ...).
 See docs/python.md.
@@ -45,6 +53,8 @@ from ._errors import (
 from . import _jobstate
 from ._engine import Engine, JobLike, Timeout
 from ._types import (
+    Batch,
+    BatchChild,
     Change,
     ChangeBatch,
     Durability,
@@ -75,6 +85,8 @@ __all__ = [
     "Status",
     "Durability",
     "Page",
+    "Batch",
+    "BatchChild",
     "PurgeResult",
     "Change",
     "ChangeBatch",

@@ -18,6 +18,7 @@ from typing import (
     Iterator,
     Mapping,
     Optional,
+    Sequence,
     Tuple,
     TypeVar,
     Union,
@@ -27,6 +28,8 @@ from . import _jobstate
 from ._errors import WaitTimeout
 from ._types import (
     JSON,
+    Batch,
+    BatchChild,
     ChangeBatch,
     Durability,
     Job,
@@ -107,6 +110,40 @@ def _status_name(status: Union[Status, str, None]) -> Optional[str]:
     return None if status is None else Status(status).value
 
 
+def _create_request(
+    account_id: str,
+    project_id: str,
+    kind: str,
+    input: JSON,
+    source_id: Optional[str],
+    correlation_id: Optional[str],
+    idempotency_key: Optional[str],
+    details: JSON,
+) -> Dict[str, Any]:
+    """The create request (also a batch's parent) as the engine reads it."""
+    return {
+        "account_id": account_id,
+        "project_id": project_id,
+        "kind": kind,
+        "input": input,
+        "source_id": source_id,
+        "correlation_id": correlation_id,
+        "idempotency_key": idempotency_key,
+        "details": details,
+    }
+
+
+def _every_page(fetch: Callable[[Optional[str]], Page]) -> Iterator[Job]:
+    """The jobs of every page that fetch(cursor) gives, from the first."""
+    cursor: Optional[str] = None
+    while True:
+        page = fetch(cursor)
+        yield from page.jobs
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor
+
+
 class Engine:
     """An open job database.
 
@@ -151,7 +188,7 @@ class Engine:
         max_batch: most changes committed in one transaction.
         limits: size limits, any of ``max_id_size``, ``max_kind_size``,
             ``max_json_size``, ``max_text_size``, ``max_history``,
-            ``max_page_size``.
+            ``max_page_size``, ``max_batch_children``.
 
     Raises:
         InvalidArgument: bad options.
@@ -286,18 +323,113 @@ class Engine:
             StorageFull, EngineClosed.
         """
         data, created = self._native.create(
-            {
-                "account_id": account_id,
-                "project_id": project_id,
-                "kind": kind,
-                "input": input,
-                "source_id": source_id,
-                "correlation_id": correlation_id,
-                "idempotency_key": idempotency_key,
-                "details": details,
-            }
+            _create_request(
+                account_id, project_id, kind, input, source_id,
+                correlation_id, idempotency_key, details,
+            )
         )
         return Job._from_native(data, created=created)
+
+    def create_batch(
+        self,
+        account_id: str,
+        project_id: str,
+        kind: str,
+        children: Sequence[Union[BatchChild, Mapping[str, Any]]],
+        input: JSON = None,
+        *,
+        source_id: Optional[str] = None,
+        correlation_id: Optional[str] = None,
+        idempotency_key: Optional[str] = None,
+        details: JSON = None,
+    ) -> Batch:
+        """Creates a batch: a pending parent job and its pending children,
+        in one commit, and returns ``Batch(parent, child_ids, created)``.
+
+        *children* are :class:`BatchChild` values or dicts with ``kind``
+        (required), ``input``, ``source_id`` and ``correlation_id``; each
+        becomes an ordinary job of this account and project whose
+        ``parent_id`` is the parent's id (start, complete, cancel, wait on
+        each of them). The parent (``is_batch`` True) follows its children:
+        its ``counts`` move with every child's change, it becomes RUNNING
+        when the first child starts and terminal when the last one finishes
+        (docs/batches.md); it cannot be started or completed by hand.
+        Cancelling it cancels the unfinished children; rerunning it makes a
+        new batch of the children that did not succeed. The other arguments
+        are the parent's, as in :meth:`create`; with an *idempotency_key*
+        already used, the existing batch is returned (``created`` False).
+
+        Raises:
+            InvalidArgument: no children, a malformed child (the message
+                names it, e.g. ``children[3]``).
+            TooLarge: more children than ``limits["max_batch_children"]``
+                (default 100,000), or an oversized value.
+            AlreadyExists, Gone, StorageFull, EngineClosed: as :meth:`create`.
+        """
+        if isinstance(children, (str, bytes, Mapping)):
+            raise TypeError("children must be a sequence of BatchChild or dicts")
+        items = []
+        for child in children:
+            if isinstance(child, BatchChild):
+                items.append(child.to_dict())
+            elif isinstance(child, Mapping):
+                items.append(dict(child))
+            else:
+                raise TypeError(
+                    "a child must be a BatchChild or a dict, got "
+                    f"{type(child).__name__}"
+                )
+        request = _create_request(
+            account_id, project_id, kind, input, source_id, correlation_id,
+            idempotency_key, details,
+        )
+        request["children"] = items
+        data, child_ids, created = self._native.create_batch(request)
+        return Batch(Job._from_native(data, created=created), child_ids, created)
+
+    def children(
+        self,
+        parent: JobLike,
+        *,
+        status: Union[Status, str, None] = None,
+        limit: int = 50,
+        cursor: Optional[str] = None,
+        account_id: Optional[str] = None,
+        project_id: Optional[str] = None,
+    ) -> Page:
+        """One page of a batch's children, newest first; with *status*, only
+        those with that status (read through their own index). Pass
+        ``page.next_cursor`` as *cursor* for the next page. A batch of any
+        size is read a page at a time. See also :meth:`iter_children`.
+
+        Raises:
+            NotFound, Gone: no such parent (or it was purged).
+            InvalidArgument: the parent is not a batch; a bad cursor, limit
+                (1 to max_page_size) or id.
+        """
+        page = self._native.list_children(
+            *self._ref(parent, account_id, project_id),
+            {"status": _status_name(status), "limit": limit, "cursor": cursor},
+        )
+        return Page([Job._from_native(j) for j in page["jobs"]], page["next_cursor"])
+
+    def iter_children(
+        self,
+        parent: JobLike,
+        *,
+        status: Union[Status, str, None] = None,
+        page_size: int = 100,
+        account_id: Optional[str] = None,
+        project_id: Optional[str] = None,
+    ) -> Iterator[Job]:
+        """Every child of a batch (with *status*, those with that status),
+        newest first, read a page at a time (see :meth:`children`)."""
+        ref = self._ref(parent, account_id, project_id)
+        return _every_page(
+            lambda cursor: self.children(
+                ref, status=status, limit=page_size, cursor=cursor
+            )
+        )
 
     def get(
         self,
@@ -458,7 +590,8 @@ class Engine:
     ) -> Job:
         """pending or running → cancelled; *reason* becomes the job's error
         message (code "cancelled"). A worker learns of it by waiting with
-        ``changed_after=job.revision``.
+        ``changed_after=job.revision``. Cancelling a batch's parent cancels,
+        in the same commit, every child that has not finished.
 
         Raises:
             IllegalTransition: the job is terminal already.
@@ -483,7 +616,10 @@ class Engine:
     ) -> Job:
         """Creates a new pending job from a terminal one: same account,
         project, kind, input and source; ``original_job_id`` is the original's
-        id and ``attempt`` one more. The original is untouched.
+        id and ``attempt`` one more. The original is untouched. Rerunning a
+        batch's parent makes a new batch of the children that did not
+        succeed (all of them when every one did), each with its own
+        ``original_job_id``.
 
         Raises:
             IllegalTransition: the job is not terminal.
@@ -542,9 +678,8 @@ class Engine:
     ) -> Iterator[Job]:
         """Every job of a project matching the filters, newest first, read a
         page at a time (see :meth:`list`)."""
-        cursor: Optional[str] = None
-        while True:
-            page = self.list(
+        return _every_page(
+            lambda cursor: self.list(
                 account_id,
                 project_id,
                 status=status,
@@ -554,10 +689,7 @@ class Engine:
                 limit=page_size,
                 cursor=cursor,
             )
-            yield from page.jobs
-            if page.next_cursor is None:
-                return
-            cursor = page.next_cursor
+        )
 
     def purge(self, older_than: Timeout = 0, *, max_jobs: int = 10000) -> PurgeResult:
         """Removes terminal jobs completed more than *older_than* ago
@@ -590,7 +722,8 @@ class Engine:
 
         *timeout*: seconds or a timedelta; None (the default) waits forever,
         0 checks once. The GIL is released while waiting; Ctrl-C interrupts
-        the wait (KeyboardInterrupt).
+        the wait (KeyboardInterrupt). A batch's parent changes with each of
+        its children, so ``changed_after=parent.revision`` follows a batch.
 
         Raises:
             WaitTimeout: the timeout passed first (``.job`` is the latest

@@ -18,6 +18,8 @@ __all__ = [
     "HistoryEvent",
     "Job",
     "Page",
+    "BatchChild",
+    "Batch",
     "PurgeResult",
     "Change",
     "ChangeBatch",
@@ -118,6 +120,11 @@ class ProgressCounts:
     pending: int = 0
     running: int = 0
     partially_succeeded: int = 0
+
+    @property
+    def finished(self) -> int:
+        """The parts that have finished: ``total - pending``."""
+        return self.total - self.pending
 
     @classmethod
     def from_dict(cls, d: Mapping[str, int]) -> "ProgressCounts":
@@ -280,6 +287,14 @@ class Job:
         """True once the job has reached a terminal status."""
         return self.status.is_terminal
 
+    @property
+    def counts(self) -> Optional[ProgressCounts]:
+        """``progress.counts``: on a batch's parent, its children's counters
+        (``total``, ``pending``, ``running``, ``succeeded``,
+        ``partially_succeeded``, ``failed``, ``cancelled``), kept up to date
+        with every child's change. None when the job has none."""
+        return self.progress.counts
+
     def __hash__(self) -> int:
         return hash((self.id, self.revision))
 
@@ -297,6 +312,41 @@ class Page(NamedTuple):
     jobs: List[Job]
     #: Pass as ``cursor=`` for the next page; None on the last page.
     next_cursor: Optional[str]
+
+
+@dataclass(frozen=True)
+class BatchChild:
+    """One child of a batch, for :meth:`Engine.create_batch` (which also
+    takes plain dicts with these keys). The child shares its parent's
+    account and project."""
+
+    kind: str
+    input: JSON = None
+    source_id: Optional[str] = None
+    correlation_id: Optional[str] = None
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "input": self.input,
+            "source_id": self.source_id,
+            "correlation_id": self.correlation_id,
+        }
+
+
+class Batch(NamedTuple):
+    """The answer of :meth:`Engine.create_batch`."""
+
+    #: The parent job (``is_batch`` True); its status and ``counts`` follow
+    #: its children.
+    parent: Job
+    #: The children's ids, in the order they were given. Get a child with
+    #: ``engine.get((parent.account_id, parent.project_id, child_id))``, or
+    #: page through them with :meth:`Engine.children`.
+    child_ids: List[str]
+    #: False when the parent's idempotency key matched an existing batch,
+    #: returned unchanged.
+    created: bool
 
 
 class PurgeResult(NamedTuple):

@@ -430,6 +430,32 @@ class py_engine {
     return py::make_tuple(job_object(created.job), created.created);
   }
 
+  // (parent dict, [child id, ...], created).
+  py::tuple create_batch(py::handle request) {
+    const json::value v = request_value(request);
+    auto batch = call_unlocked(
+        *guard_, [&](engine& e) -> result<jobstate::created_batch> {
+          auto r = capi::batch_request_from_json(
+              v, e.options().limits.max_batch_children);
+          if (!r) return r.error();
+          return e.create_batch(*r);
+        });
+    py::list ids(batch.child_ids.size());
+    for (std::size_t i = 0; i < batch.child_ids.size(); ++i) {
+      ids[i] = py::str(batch.child_ids[i].to_string());
+    }
+    return py::make_tuple(job_object(batch.parent), ids, batch.created);
+  }
+
+  py::object list_children(const std::string& a, const std::string& p,
+                           const std::string& id, py::handle query) {
+    auto ref = unwrap(capi::make_job_ref(a, p, id));
+    auto q = unwrap(capi::children_query_from_json(ref, request_value(query)));
+    auto page = call_unlocked(
+        *guard_, [&](engine& e) { return capi::list_children(e, ref, q); });
+    return from_json_value(capi::to_json(page));
+  }
+
   py::object get(const std::string& a, const std::string& p,
                  const std::string& id) {
     auto ref = unwrap(capi::make_job_ref(a, p, id));
@@ -642,6 +668,9 @@ PYBIND11_MODULE(_jobstate, m) {
       .def("close", &py_engine::close)
       .def_property_readonly("closed", &py_engine::closed)
       .def("create", &py_engine::create, py::arg("request"))
+      .def("create_batch", &py_engine::create_batch, py::arg("request"))
+      .def("list_children", &py_engine::list_children, py::arg("account_id"),
+           py::arg("project_id"), py::arg("job_id"), py::arg("query"))
       .def("get", &py_engine::get, py::arg("account_id"), py::arg("project_id"),
            py::arg("job_id"))
       .def("start", &py_engine::start, py::arg("account_id"),
