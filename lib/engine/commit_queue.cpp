@@ -101,28 +101,33 @@ void commit_queue::commit_batch(
     }
     bool full = false;
     bool purge_full = false;
+    // A lone mutation needs no savepoint (an LMDB nested transaction, a
+    // noticeable part of a small commit's cost): if it fails, the whole
+    // transaction is abandoned instead.
+    const bool alone = batch.size() == 1;
+    bool alone_failed = false;
     for (auto& p : batch) {
-      auto applied = w->begin_savepoint();
-      if (applied) {
-        applied = p->apply(*w, now);
-        if (applied) {
-          applied = w->release_savepoint();
-        } else {
-          w->rollback_savepoint();
-        }
-      }
+      auto applied =
+          alone ? p->apply(*w, now) : apply_in_savepoint(*w, *p, now);
       if (!applied && applied.code() == errc::storage_full) {
         full = true;
         purge_full = purge_full || p->frees_space();
       }
+      alone_failed = alone && !applied;
     }
     // A full map: end the transaction (LMDB resizes only with none active),
     // grow, and run the whole batch again. Past the limit, the mutations that
     // did not fit fail alone with storage_full and the others commit.
-    if (!w->changes().empty()) trim_feed(*w, now);
+    if (!w->changes().empty() && !alone_failed) trim_feed(*w, now);
     const bool may_grow =
         attempt < max_attempts &&
         (store_.can_grow() || (purge_full && !headroom_granted));
+    if (alone_failed && !(full && may_grow)) {
+      // Nothing of it may commit; its outcome is its own error.
+      w->abort();
+      batch.front()->finish(nullptr);
+      return;
+    }
     if (full && may_grow) {
       w->abort();
       if (make_room(purge_full, headroom_granted)) continue;
@@ -148,14 +153,31 @@ void commit_queue::commit_batch(
   }
 }
 
+result<void> commit_queue::apply_in_savepoint(store::write_txn& w,
+                                              pending_write& p, timestamp now) {
+  auto applied = w.begin_savepoint();
+  if (!applied) return applied;
+  applied = p.apply(w, now);
+  if (!applied) {
+    w.rollback_savepoint();
+    return applied;
+  }
+  return w.release_savepoint();
+}
+
 void commit_queue::trim_feed(store::write_txn& w, timestamp now) {
   // Trim a little more than was appended, so the feed converges on its
   // retention without any one commit paying for a long backlog. A failure
-  // (a full map) only postpones trimming; it must not fail the batch.
+  // (a full map) only postpones trimming; it must not fail the batch. Most
+  // commits have nothing to trim: they skip the savepoint.
+  const timestamp cutoff = now - feed_retention_age_;
+  if (auto due = w.changes_to_trim(feed_retention_count_, cutoff);
+      due && !*due) {
+    return;
+  }
   if (!w.begin_savepoint()) return;
   const std::size_t budget = 2 * w.changes().size() + 16;
-  if (w.trim_changes(feed_retention_count_, now - feed_retention_age_,
-                     budget) &&
+  if (w.trim_changes(feed_retention_count_, cutoff, budget) &&
       w.release_savepoint()) {
     return;
   }

@@ -121,6 +121,8 @@ class commit_queue {
   void take_batch(std::vector<std::unique_ptr<pending_write>>& batch);
   void commit_batch(std::vector<std::unique_ptr<pending_write>>& batch,
                     committed_by who);
+  static result<void> apply_in_savepoint(store::write_txn& w, pending_write& p,
+                                         timestamp now);
   void trim_feed(store::write_txn& w, timestamp now);
   /// Grows the map (or grants a purge its headroom); false when it cannot.
   bool make_room(bool purge_full, bool& headroom_granted);

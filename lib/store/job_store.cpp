@@ -450,6 +450,19 @@ result<std::uint64_t> write_txn::record_change(const job& j,
   return last_seq_;
 }
 
+result<bool> write_txn::changes_to_trim(std::uint64_t keep_count,
+                                        timestamp cutoff) const {
+  auto cur = lmdb::cursor::open(txn_, dbs_->changes);
+  if (!cur) return cur.error();
+  auto found = cur->first();
+  if (!found) return found.error();
+  if (!*found) return false;
+  if (last_seq_ - keys::sequence_at(cur->key()) >= keep_count) return true;
+  auto c = decode_change(cur->value());
+  if (!c) return c.error();
+  return c->at < cutoff;
+}
+
 result<void> write_txn::trim_changes(std::uint64_t keep_count,
                                      timestamp cutoff, std::size_t budget) {
   auto cur = lmdb::cursor::open(txn_, dbs_->changes);

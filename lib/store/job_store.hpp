@@ -149,6 +149,10 @@ class write_txn : public txn_view {
   /// that one commit never pays for a long backlog).
   result<void> trim_changes(std::uint64_t keep_count, timestamp cutoff,
                             std::size_t budget);
+  /// Whether trim_changes would remove anything: the oldest change is
+  /// beyond `keep_count` or older than `cutoff`. Reads only.
+  result<bool> changes_to_trim(std::uint64_t keep_count,
+                               timestamp cutoff) const;
 
   /// Commits everything; the transaction is finished either way.
   result<void> commit();
