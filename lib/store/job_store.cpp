@@ -131,7 +131,14 @@ result<std::optional<tombstone>> txn_view::find_tombstone(
   if (!v) return v.error();
   if (!*v) return std::optional<tombstone>{};
   auto t = decode_tombstone(**v);
-  if (!t) return t.error();
+  if (!t) {
+    return error(errc::corrupt, "tombstone of job " + id.to_string() + ": " +
+                                    t.error().detail());
+  }
+  if (t->id != id) {
+    return error(errc::corrupt, "tombstone of job " + id.to_string() +
+                                    " holds the tombstone of another job");
+  }
   return std::optional<tombstone>(std::move(*t));
 }
 
@@ -189,7 +196,11 @@ result<change_feed_page> txn_view::read_changes(
     if (!found) return found.error();
     if (!*found) break;
     auto c = decode_change(cur->value());
-    if (!c) return c.error();
+    if (!c) {
+      return error(errc::corrupt,
+                   "change " + std::to_string(keys::sequence_at(cur->key())) +
+                       " of the feed: " + c.error().detail());
+    }
     page.last_examined = c->sequence;
     if (filter.matches(*c)) page.changes.push_back(std::move(*c));
     if (page.changes.size() == limit || ++examined == scan_limit) break;
