@@ -257,6 +257,28 @@ TEST_F(CheckDatabase, EveryIndexEntryIsRequired) {
   }
 }
 
+TEST_F(CheckDatabase, EntryUnderTheWrongStatusIsMissingAndStale) {
+  // As if an update had forgotten to move the job's status entry: as many
+  // entries as expected, one missing and one stale.
+  {
+    raw_db raw(path());
+    const auto scope = keys::scope(test::account, test::project);
+    raw.del(&databases::by_status,
+            keys::by_status(scope, job_status::running, pop_.running.id));
+    raw.put(&databases::by_status,
+            keys::by_status(scope, job_status::pending, pop_.running.id), {});
+    raw.commit();
+  }
+  const check_report r = check();
+  ASSERT_EQ(r.problems.size(), 2u);
+  EXPECT_EQ(r.problems[0].kind, check_problem_kind::missing_index_entry);
+  EXPECT_EQ(r.problems[1].kind, check_problem_kind::stale_index_entry);
+  for (const auto& p : r.problems) {
+    EXPECT_EQ(p.database, "idx_status");
+    EXPECT_EQ(p.job, pop_.running.id);
+  }
+}
+
 TEST_F(CheckDatabase, StaleIndexEntryIsReported) {
   {
     raw_db raw(path());
@@ -490,6 +512,12 @@ TEST_F(CheckDatabase, ListsAtMostMaxProblems) {
   auto r = check_database(path(), opts);
   ASSERT_TRUE(ok(r));
   EXPECT_EQ(r->problems.size(), 3u);
+  EXPECT_TRUE(r->truncated);
+  EXPECT_FALSE(r->ok());
+  opts.max_problems = 0;
+  r = check_database(path(), opts);
+  ASSERT_TRUE(ok(r));
+  EXPECT_TRUE(r->problems.empty());
   EXPECT_TRUE(r->truncated);
   EXPECT_FALSE(r->ok());
 }

@@ -84,7 +84,7 @@ struct check_report {
   /// (the rest are not listed).
   bool truncated = false;
   /// True when nothing is wrong.
-  bool ok() const noexcept { return problems.empty(); }
+  bool ok() const noexcept { return problems.empty() && !truncated; }
 };
 
 /// How to check.
