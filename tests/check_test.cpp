@@ -532,7 +532,8 @@ TEST_F(CheckDatabase, NeverWrites) {
   const std::string before = read_file(data);
   struct stat st_before {};
   ASSERT_EQ(::stat(data.c_str(), &st_before), 0);
-  // Read-only for everyone: a check that tried to write would fail.
+  // Read-only for everyone: a check that tried to write would fail (unless
+  // run as root; the bytes and times compared below hold then too).
   std::filesystem::permissions(data, std::filesystem::perms::owner_read |
                                          std::filesystem::perms::group_read |
                                          std::filesystem::perms::others_read);

@@ -700,6 +700,10 @@ result<check_report> check_database(const std::string& path,
   if (int rc = mdb_env_set_maxdbs(raw, 32); rc != 0) {
     return lmdb::to_error(rc, "mdb_env_set_maxdbs");
   }
+  // As an engine opens it, should this open create lock.mdb.
+  if (int rc = mdb_env_set_maxreaders(raw, options{}.max_readers); rc != 0) {
+    return lmdb::to_error(rc, "mdb_env_set_maxreaders");
+  }
   // Read-only: LMDB opens data.mdb with O_RDONLY and maps it read-only, so
   // nothing here can write to it. The map size comes from the file.
   if (int rc = mdb_env_open(raw, path.c_str(), MDB_RDONLY | MDB_NOTLS, 0644);
