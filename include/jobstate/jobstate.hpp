@@ -2,6 +2,7 @@
 #ifndef JOBSTATE_JOBSTATE_HPP
 #define JOBSTATE_JOBSTATE_HPP
 
+#include <jobstate/check.hpp>
 #include <jobstate/engine.hpp>
 #include <jobstate/error.hpp>
 #include <jobstate/job.hpp>

@@ -91,17 +91,20 @@ result<purge_result> engine::purge(const purge_request& request) {
 
 namespace {
 
-// Turns an async completion into a blocking answer.
+// Turns an async completion into a blocking answer. An async completion
+// carries only an error code; `context` (e.g. "job <id>") becomes the
+// error's detail, so that a blocking caller learns what it concerns.
 template <class T>
 struct blocking_answer {
   std::promise<result<T>> promise;
+  std::string context;
   void operator()(boost::system::error_code ec, T value) {
     if (!ec) {
       promise.set_value(std::move(value));
     } else if (ec == boost::asio::error::operation_aborted) {
       promise.set_value(error(errc::engine_closed, "the engine is closing"));
     } else {
-      promise.set_value(error(std::error_code(ec)));
+      promise.set_value(error(std::error_code(ec), std::move(context)));
     }
   }
 };
@@ -113,6 +116,7 @@ result<wait_result> engine::wait(const job_ref& ref,
                                  std::chrono::milliseconds timeout) {
   const impl::blocking_call in_progress(*impl_);
   blocking_answer<wait_result> answer;
+  answer.context = "job " + ref.id.to_string();
   auto f = answer.promise.get_future();
   impl_->subs_->add_wait(ref, condition, timeout, std::move(answer));
   return f.get();

@@ -364,6 +364,9 @@ template <class... F>
 struct overloaded : F... {
   using F::operator()...;
 };
+// Clang 14 lacks class template argument deduction for aggregates.
+template <class... F>
+overloaded(F...) -> overloaded<F...>;
 
 }  // namespace
 

@@ -160,6 +160,10 @@ class reader {
   std::string_view view() {
     const std::uint64_t n = varint();
     if (n > in_.size()) return fail(), std::string_view{};
+    // Never a null pointer, even for an empty view of exhausted input:
+    // Boost.JSON copies keys and strings with memcpy, for which a null
+    // source is undefined even at length 0 (found by fuzzing).
+    if (n == 0) return std::string_view("", 0);
     const std::string_view s = in_.substr(0, n);
     in_.remove_prefix(n);
     return s;
@@ -202,6 +206,7 @@ class reader {
         o.reserve(n);
         for (std::uint64_t i = 0; i < n && good(); ++i) {
           const std::string_view key = view();
+          if (!good()) break;
           o.insert_or_assign(key, json(depth + 1));
         }
         return o;

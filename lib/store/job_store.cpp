@@ -6,11 +6,6 @@
 namespace jobstate::store {
 namespace {
 
-constexpr std::string_view meta_magic_key = "magic";
-constexpr std::string_view meta_magic = "jobstate";
-constexpr std::string_view meta_schema_key = "schema";
-constexpr std::string_view meta_last_seq_key = "last_sequence";
-
 // Cursors are "1" followed by the 32 hex digits of the last id returned: the
 // version digit lets a later format refuse an old cursor clearly.
 constexpr char cursor_version = '1';
@@ -93,6 +88,28 @@ result<void> check_directory(const std::string& path) {
 
 // ---------------------------------------------------------------- reads
 
+std::vector<index_entry> index_entries(const job& j) {
+  const keys::digest scope = keys::scope(j.account_id, j.project_id);
+  std::vector<index_entry> out;
+  out.reserve(7);
+  out.push_back({&databases::by_scope, keys::by_scope(scope, j.id)});
+  out.push_back({&databases::by_status, keys::by_status(scope, j.status, j.id)});
+  out.push_back({&databases::by_kind, keys::by_kind(scope, j.kind, j.id)});
+  if (j.parent_id) {
+    out.push_back({&databases::by_parent, keys::by_related(*j.parent_id, j.id)});
+    out.push_back({&databases::by_parent_status,
+                   keys::by_parent_status(*j.parent_id, j.status, j.id)});
+  }
+  if (j.original_job_id) {
+    out.push_back(
+        {&databases::by_original, keys::by_related(*j.original_job_id, j.id)});
+  }
+  if (j.completed_at) {
+    out.push_back({&databases::by_completed, keys::by_time(*j.completed_at, j.id)});
+  }
+  return out;
+}
+
 result<std::optional<std::string_view>> txn_view::find_record(
     const job_id& id) const {
   return lmdb::get(txn_, dbs_->jobs, keys::id(id));
@@ -119,7 +136,14 @@ result<std::optional<tombstone>> txn_view::find_tombstone(
   if (!v) return v.error();
   if (!*v) return std::optional<tombstone>{};
   auto t = decode_tombstone(**v);
-  if (!t) return t.error();
+  if (!t) {
+    return error(errc::corrupt, "tombstone of job " + id.to_string() + ": " +
+                                    t.error().detail());
+  }
+  if (t->id != id) {
+    return error(errc::corrupt, "tombstone of job " + id.to_string() +
+                                    " holds the tombstone of another job");
+  }
   return std::optional<tombstone>(std::move(*t));
 }
 
@@ -177,7 +201,11 @@ result<change_feed_page> txn_view::read_changes(
     if (!found) return found.error();
     if (!*found) break;
     auto c = decode_change(cur->value());
-    if (!c) return c.error();
+    if (!c) {
+      return error(errc::corrupt,
+                   "change " + std::to_string(keys::sequence_at(cur->key())) +
+                       " of the feed: " + c.error().detail());
+    }
     page.last_examined = c->sequence;
     if (filter.matches(*c)) page.changes.push_back(std::move(*c));
     if (page.changes.size() == limit || ++examined == scan_limit) break;
@@ -305,37 +333,15 @@ void write_txn::rollback_savepoint() {
 }
 
 result<void> write_txn::put_indexes(const job& j) {
-  const keys::digest scope = keys::scope(j.account_id, j.project_id);
-  if (auto r = lmdb::put(txn_, dbs_->by_scope, keys::by_scope(scope, j.id), {}); !r) return r;
-  if (auto r = lmdb::put(txn_, dbs_->by_status, keys::by_status(scope, j.status, j.id), {}); !r) return r;
-  if (auto r = lmdb::put(txn_, dbs_->by_kind, keys::by_kind(scope, j.kind, j.id), {}); !r) return r;
-  if (j.parent_id) {
-    if (auto r = lmdb::put(txn_, dbs_->by_parent, keys::by_related(*j.parent_id, j.id), {}); !r) return r;
-    if (auto r = lmdb::put(txn_, dbs_->by_parent_status, keys::by_parent_status(*j.parent_id, j.status, j.id), {}); !r) return r;
-  }
-  if (j.original_job_id) {
-    if (auto r = lmdb::put(txn_, dbs_->by_original, keys::by_related(*j.original_job_id, j.id), {}); !r) return r;
-  }
-  if (j.completed_at) {
-    if (auto r = lmdb::put(txn_, dbs_->by_completed, keys::by_time(*j.completed_at, j.id), {}); !r) return r;
+  for (const index_entry& e : index_entries(j)) {
+    if (auto r = lmdb::put(txn_, dbs_->*e.dbi, e.key, {}); !r) return r;
   }
   return {};
 }
 
 result<void> write_txn::delete_indexes(const job& j) {
-  const keys::digest scope = keys::scope(j.account_id, j.project_id);
-  if (auto r = lmdb::del(txn_, dbs_->by_scope, keys::by_scope(scope, j.id)); !r) return r;
-  if (auto r = lmdb::del(txn_, dbs_->by_status, keys::by_status(scope, j.status, j.id)); !r) return r;
-  if (auto r = lmdb::del(txn_, dbs_->by_kind, keys::by_kind(scope, j.kind, j.id)); !r) return r;
-  if (j.parent_id) {
-    if (auto r = lmdb::del(txn_, dbs_->by_parent, keys::by_related(*j.parent_id, j.id)); !r) return r;
-    if (auto r = lmdb::del(txn_, dbs_->by_parent_status, keys::by_parent_status(*j.parent_id, j.status, j.id)); !r) return r;
-  }
-  if (j.original_job_id) {
-    if (auto r = lmdb::del(txn_, dbs_->by_original, keys::by_related(*j.original_job_id, j.id)); !r) return r;
-  }
-  if (j.completed_at) {
-    if (auto r = lmdb::del(txn_, dbs_->by_completed, keys::by_time(*j.completed_at, j.id)); !r) return r;
+  for (const index_entry& e : index_entries(j)) {
+    if (auto r = lmdb::del(txn_, dbs_->*e.dbi, e.key); !r) return r;
   }
   return {};
 }
@@ -532,18 +538,8 @@ result<std::unique_ptr<job_store>> job_store::open(const options& opts) {
   auto t = lmdb::txn::begin(raw, nullptr, 0);
   if (!t) return t.error();
   auto& d = s->dbs_;
-  struct named { const char* name; MDB_dbi* dbi; };
-  const named all[] = {
-      {"meta", &d.meta},           {"jobs", &d.jobs},
-      {"idx_scope", &d.by_scope},  {"idx_status", &d.by_status},
-      {"idx_kind", &d.by_kind},    {"idx_parent", &d.by_parent},
-      {"idx_parent_status", &d.by_parent_status},
-      {"idx_original", &d.by_original}, {"idx_idempotency", &d.idempotency},
-      {"idx_completed", &d.by_completed}, {"tombstones", &d.tombstones},
-      {"idx_tombstone_age", &d.by_tombstone_age}, {"changes", &d.changes},
-  };
-  for (const named& n : all) {
-    if (int rc = mdb_dbi_open(t->get(), n.name, MDB_CREATE, n.dbi); rc != 0) {
+  for (const named_database& n : all_databases) {
+    if (int rc = mdb_dbi_open(t->get(), n.name, MDB_CREATE, &(d.*n.dbi)); rc != 0) {
       if (rc == MDB_INCOMPATIBLE) {
         return error(errc::unsupported_version,
                      std::string("sub-database ") + n.name +

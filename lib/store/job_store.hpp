@@ -39,6 +39,44 @@ struct databases {
   MDB_dbi changes = 0;
 };
 
+/// A sub-database's name on disk and its handle in `databases`.
+struct named_database {
+  const char* name;
+  MDB_dbi databases::*dbi;
+};
+/// Every sub-database, in the order they are opened (docs/storage.md).
+inline constexpr named_database all_databases[] = {
+    {"meta", &databases::meta},
+    {"jobs", &databases::jobs},
+    {"idx_scope", &databases::by_scope},
+    {"idx_status", &databases::by_status},
+    {"idx_kind", &databases::by_kind},
+    {"idx_parent", &databases::by_parent},
+    {"idx_parent_status", &databases::by_parent_status},
+    {"idx_original", &databases::by_original},
+    {"idx_idempotency", &databases::idempotency},
+    {"idx_completed", &databases::by_completed},
+    {"tombstones", &databases::tombstones},
+    {"idx_tombstone_age", &databases::by_tombstone_age},
+    {"changes", &databases::changes},
+};
+
+/// The meta keys (docs/storage.md).
+inline constexpr std::string_view meta_magic_key = "magic";
+inline constexpr std::string_view meta_magic = "jobstate";
+inline constexpr std::string_view meta_schema_key = "schema";
+inline constexpr std::string_view meta_last_seq_key = "last_sequence";
+
+/// One index entry a job record implies: the index and the key (values are
+/// empty). The idempotency entry, whose value is the job id, is not among
+/// them.
+struct index_entry {
+  MDB_dbi databases::*dbi;
+  std::string key;
+};
+/// Every entry that `j` has in the indexes, as written by insert and update.
+std::vector<index_entry> index_entries(const job& j);
+
 /// Restricts a change feed read to one account (and project).
 struct change_filter {
   std::optional<std::string> account_id;

@@ -1,0 +1,733 @@
+// The integrity check (include/jobstate/check.hpp): one read-only snapshot,
+// a pass over the jobs, then over each index, the tombstones and the change
+// feed. Index entries are compared by count first: every entry a record
+// implies is looked up, so when each index holds exactly as many entries as
+// the records imply, there is none extra; only an index whose count differs
+// is walked entry by entry to name the stale ones.
+#include <jobstate/check.hpp>
+
+#include "model/batch.hpp"
+#include "store/codec.hpp"
+#include "store/job_store.hpp"
+#include "store/keys.hpp"
+#include "store/lmdb.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace jobstate {
+
+std::string_view to_string(check_problem_kind kind) noexcept {
+  switch (kind) {
+    case check_problem_kind::meta:
+      return "meta";
+    case check_problem_kind::corrupt_record:
+      return "corrupt_record";
+    case check_problem_kind::inconsistent_job:
+      return "inconsistent_job";
+    case check_problem_kind::missing_index_entry:
+      return "missing_index_entry";
+    case check_problem_kind::stale_index_entry:
+      return "stale_index_entry";
+    case check_problem_kind::batch_counters:
+      return "batch_counters";
+    case check_problem_kind::feed_gap:
+      return "feed_gap";
+    case check_problem_kind::feed_mismatch:
+      return "feed_mismatch";
+    case check_problem_kind::bad_tombstone:
+      return "bad_tombstone";
+  }
+  return "unknown";
+}
+
+std::string to_string(const check_problem& p) {
+  std::string s(to_string(p.kind));
+  s += " in ";
+  s += p.database;
+  s += ": ";
+  if (p.job) s += "job " + p.job->to_string() + ": ";
+  if (p.sequence) s += "sequence " + std::to_string(*p.sequence) + ": ";
+  s += p.detail;
+  return s;
+}
+
+namespace {
+
+using store::databases;
+namespace lmdb = store::lmdb;
+namespace keys = store::keys;
+
+std::string hex(std::string_view bytes) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string s;
+  for (unsigned char c : bytes) {
+    s.push_back(digits[c >> 4]);
+    s.push_back(digits[c & 0xf]);
+  }
+  return s;
+}
+
+std::string counts_text(const progress_counts& c) {
+  return "total " + std::to_string(c.total) + ", succeeded " +
+         std::to_string(c.succeeded) + " (partially " +
+         std::to_string(c.partially_succeeded) + "), failed " +
+         std::to_string(c.failed) + ", cancelled " +
+         std::to_string(c.cancelled) + ", pending " +
+         std::to_string(c.pending) + " (running " + std::to_string(c.running) +
+         ")";
+}
+
+const char* db_name(MDB_dbi databases::*dbi) {
+  for (const auto& n : store::all_databases) {
+    if (n.dbi == dbi) return n.name;
+  }
+  return "?";
+}
+
+// The indexes whose entries index_entries() lists.
+constexpr MDB_dbi databases::*indexes[] = {
+    &databases::by_scope,         &databases::by_status,
+    &databases::by_kind,          &databases::by_parent,
+    &databases::by_parent_status, &databases::by_original,
+    &databases::by_completed};
+
+std::size_t index_slot(MDB_dbi databases::*dbi) {
+  std::size_t slot = 0;
+  while (slot + 1 < std::size(indexes) && indexes[slot] != dbi) ++slot;
+  return slot;
+}
+
+// What the feed pass needs of a live job.
+struct live_job {
+  job_status status;
+  std::uint64_t revision;
+};
+
+// What the feed says of one job: its latest change.
+struct feed_job {
+  std::uint64_t sequence = 0;
+  std::uint64_t revision = 0;
+  job_status status = job_status::pending;
+  bool purged = false;
+};
+
+class checker {
+ public:
+  checker(MDB_txn* txn, const databases& dbs, const check_options& opts,
+          check_report& report)
+      : txn_(txn), dbs_(dbs), opts_(opts), report_(report) {}
+
+  result<void> run() {
+    if (auto r = check_meta(); !r) return r;
+    if (auto r = check_jobs(); !r) return r;
+    if (auto r = check_batches(); !r) return r;
+    if (auto r = check_indexes(); !r) return r;
+    if (auto r = check_idempotency(); !r) return r;
+    if (auto r = check_tombstones(); !r) return r;
+    return check_feed();
+  }
+
+ private:
+  void problem(check_problem_kind kind, std::string database,
+               std::optional<job_id> id, std::string detail,
+               std::optional<std::uint64_t> sequence = std::nullopt) {
+    if (report_.problems.size() >= opts_.max_problems) {
+      report_.truncated = true;
+      return;
+    }
+    report_.problems.push_back(check_problem{kind, std::move(database), id,
+                                             sequence, std::move(detail)});
+  }
+
+  // ------------------------------------------------------------- meta
+
+  result<void> check_meta() {
+    auto magic = lmdb::get(txn_, dbs_.meta, store::meta_magic_key);
+    if (!magic) return magic.error();
+    if (!*magic || **magic != store::meta_magic) {
+      return error(errc::unsupported_version,
+                   "the database was not written by jobstate (no magic)");
+    }
+    auto schema = lmdb::get(txn_, dbs_.meta, store::meta_schema_key);
+    if (!schema) return schema.error();
+    if (!*schema || (*schema)->size() != 8) {
+      problem(check_problem_kind::meta, "meta", std::nullopt,
+              "the schema version is missing or malformed");
+    } else if (keys::sequence_at(**schema) != store::schema_version) {
+      return error(errc::unsupported_version,
+                   "schema version " +
+                       std::to_string(keys::sequence_at(**schema)) +
+                       "; this build checks version " +
+                       std::to_string(store::schema_version));
+    }
+    auto last = lmdb::get(txn_, dbs_.meta, store::meta_last_seq_key);
+    if (!last) return last.error();
+    if (*last) {
+      if ((*last)->size() != 8) {
+        problem(check_problem_kind::meta, "meta", std::nullopt,
+                "last_sequence has " + std::to_string((*last)->size()) +
+                    " bytes instead of 8");
+      } else {
+        report_.last_sequence = keys::sequence_at(**last);
+      }
+    }
+    return {};
+  }
+
+  // ------------------------------------------------------------- jobs
+
+  result<void> check_jobs() {
+    auto cur = lmdb::cursor::open(txn_, dbs_.jobs);
+    if (!cur) return cur.error();
+    for (auto found = cur->first();; found = cur->next()) {
+      if (!found) return found.error();
+      if (!*found) break;
+      ++report_.jobs;
+      const std::string_view key = cur->key();
+      if (key.size() != job_id::size) {
+        problem(check_problem_kind::corrupt_record, "jobs", std::nullopt,
+                "key " + hex(key) + " is not a 16-byte job id");
+        continue;
+      }
+      const job_id id = keys::id_at(key, 0);
+      auto j = store::decode_job(cur->value());
+      if (!j) {
+        unreadable_.insert(id);
+        problem(check_problem_kind::corrupt_record, "jobs", id,
+                "the record does not decode: " + j.error().detail());
+        continue;
+      }
+      if (j->id != id) {
+        unreadable_.insert(id);
+        problem(check_problem_kind::corrupt_record, "jobs", id,
+                "the record holds job " + j->id.to_string());
+        continue;
+      }
+      if (auto r = check_job(*j); !r) return r;
+    }
+    return {};
+  }
+
+  result<void> check_job(const job& j) {
+    live_.emplace(j.id, live_job{j.status, j.revision});
+    check_history(j);
+    if (j.is_batch) batches_.emplace(j.id, j);
+    if (j.parent_id) {
+      auto& c = children_[*j.parent_id];
+      ++c.total;
+      model::count_child(c, j.status, +1);
+    }
+    for (const store::index_entry& e : store::index_entries(j)) {
+      ++expected_[index_slot(e.dbi)];
+      auto v = lmdb::get(txn_, dbs_.*e.dbi, e.key);
+      if (!v) return v.error();
+      if (!*v) {
+        ++missing_[index_slot(e.dbi)];
+        problem(check_problem_kind::missing_index_entry, db_name(e.dbi), j.id,
+                "no entry " + hex(e.key) + " (status " +
+                    std::string(to_string(j.status)) + ")");
+      }
+    }
+    if (j.idempotency_key) {
+      const std::string key = keys::idempotency(
+          keys::scope(j.account_id, j.project_id), *j.idempotency_key);
+      auto v = lmdb::get(txn_, dbs_.idempotency, key);
+      if (!v) return v.error();
+      if (!*v) {
+        problem(check_problem_kind::missing_index_entry, "idx_idempotency",
+                j.id,
+                "no entry for idempotency key \"" + *j.idempotency_key + "\"");
+      } else if (**v != keys::id(j.id)) {
+        problem(check_problem_kind::missing_index_entry, "idx_idempotency",
+                j.id,
+                "idempotency key \"" + *j.idempotency_key + "\" names " +
+                    ((*v)->size() == job_id::size
+                         ? "job " + keys::id_at(**v, 0).to_string()
+                         : "a malformed id") +
+                    " instead");
+      }
+    }
+    return {};
+  }
+
+  void check_history(const job& j) {
+    auto bad = [&](std::string what) {
+      problem(check_problem_kind::inconsistent_job, "jobs", j.id,
+              std::move(what));
+    };
+    if (j.revision == 0) bad("revision 0 (a job starts at 1)");
+    if (j.attempt == 0) bad("attempt 0 (a job starts at 1)");
+    if (j.history.empty()) {
+      bad("the history is empty");
+      return;
+    }
+    const history_event& first = j.history.front();
+    if (first.step != "created" || first.status != job_status::pending) {
+      bad("the history starts with \"" + first.step + "\" (" +
+          std::string(to_string(first.status)) +
+          "), not \"created\" (pending)");
+    }
+    // Every mutation appends one event and bumps the revision once, except
+    // that a progress event may replace the previous one (history cap) and
+    // a batch whose children all end before one starts records "started"
+    // and its end in one revision.
+    if (j.revision + (j.is_batch ? 1 : 0) < j.history.size()) {
+      bad("revision " + std::to_string(j.revision) + " is below the " +
+          std::to_string(j.history.size()) + " events of its history");
+    }
+    bool ran = false;
+    for (std::size_t i = 1; i < j.history.size(); ++i) {
+      const job_status from = j.history[i - 1].status;
+      const job_status to = j.history[i].status;
+      if (to == job_status::running) ran = true;
+      if (from != to && !is_legal_transition(from, to)) {
+        bad("history event " + std::to_string(i) + " (\"" + j.history[i].step +
+            "\") moves from " + std::string(to_string(from)) + " to " +
+            std::string(to_string(to)) + ", which is illegal");
+      }
+      if (from == to && from != job_status::running) {
+        bad("history event " + std::to_string(i) + " (\"" + j.history[i].step +
+            "\") records a change while " + std::string(to_string(from)));
+      }
+    }
+    if (j.history.back().status != j.status) {
+      bad("status is " + std::string(to_string(j.status)) +
+          " but the history ends at " +
+          std::string(to_string(j.history.back().status)));
+    }
+    if (is_terminal(j.status) != j.completed_at.has_value()) {
+      bad(j.completed_at ? "completed_at is set on a job still " +
+                               std::string(to_string(j.status))
+                         : "completed_at is missing on a job " +
+                               std::string(to_string(j.status)));
+    }
+    if (ran != j.started_at.has_value()) {
+      bad(j.started_at ? "started_at is set but the history never ran"
+                       : "the history ran but started_at is missing");
+    }
+    if (j.is_batch) {
+      if (!j.progress.counts) {
+        bad("a batch without progress counts");
+        return;
+      }
+      const progress_counts& c = *j.progress.counts;
+      if (c.pending + c.succeeded + c.failed + c.cancelled != c.total ||
+          c.running > c.pending || c.partially_succeeded > c.succeeded) {
+        bad("batch counters do not add up: " + counts_text(c));
+      }
+      if (is_terminal(j.status) && c.pending != 0) {
+        bad("a " + std::string(to_string(j.status)) + " batch with " +
+            std::to_string(c.pending) + " children not finished");
+      }
+      if (is_terminal(j.status) && j.status != job_status::cancelled &&
+          c.pending == 0 && j.status != model::finished_batch_status(c)) {
+        bad("a " + std::string(to_string(j.status)) +
+            " batch whose children say " +
+            std::string(to_string(model::finished_batch_status(c))) + ": " +
+            counts_text(c));
+      }
+      if (j.status == job_status::running && c.pending == 0) {
+        bad("a running batch whose children have all finished");
+      }
+      if (j.status == job_status::pending &&
+          (c.running != 0 || c.succeeded != 0 || c.failed != 0)) {
+        bad("a pending batch with children that have run: " + counts_text(c));
+      }
+    }
+  }
+
+  // ---------------------------------------------------------- batches
+
+  result<void> check_batches() {
+    for (const auto& [parent, live] : children_) {
+      auto it = batches_.find(parent);
+      if (it != batches_.end()) continue;
+      if (live.pending != 0) {
+        problem(check_problem_kind::batch_counters, "jobs", parent,
+                std::to_string(live.pending) +
+                    " unfinished children name this job as their parent, " +
+                    (live_.contains(parent) ? "which is not a batch"
+                                            : "which is missing"));
+      } else if (live_.contains(parent)) {
+        problem(check_problem_kind::batch_counters, "jobs", parent,
+                "children name this job as their parent, which is not a "
+                "batch");
+      }
+    }
+    for (const auto& [id, parent] : batches_) {
+      if (!parent.progress.counts) continue;  // Reported already.
+      const progress_counts& c = *parent.progress.counts;
+      const auto found = children_.find(id);
+      const progress_counts live =
+          found == children_.end() ? progress_counts{} : found->second;
+      // Only finished children can be purged: unfinished ones must all be
+      // there, and when every child is, the counts must match exactly.
+      const bool all_there = live.total == c.total;
+      const bool ok =
+          all_there
+              ? live == c
+              : live.total < c.total && live.pending == c.pending &&
+                    live.running == c.running &&
+                    live.succeeded <= c.succeeded &&
+                    live.partially_succeeded <= c.partially_succeeded &&
+                    live.failed <= c.failed && live.cancelled <= c.cancelled;
+      if (!ok) {
+        problem(check_problem_kind::batch_counters, "jobs", id,
+                "counters say " + counts_text(c) + "; the children say " +
+                    counts_text(live));
+      }
+    }
+    return {};
+  }
+
+  // ---------------------------------------------------------- indexes
+
+  // Where the job id starts in the keys of each index.
+  static std::size_t id_offset(MDB_dbi databases::*dbi) {
+    if (dbi == &databases::by_status || dbi == &databases::by_parent_status) {
+      return 17;
+    }
+    if (dbi == &databases::by_kind) return 32;
+    if (dbi == &databases::by_completed) return 8;
+    return 16;
+  }
+
+  result<void> check_indexes() {
+    for (std::size_t slot = 0; slot < std::size(indexes); ++slot) {
+      MDB_dbi databases::*dbi = indexes[slot];
+      MDB_stat st;
+      if (int rc = mdb_stat(txn_, dbs_.*dbi, &st); rc != 0) {
+        return lmdb::to_error(rc, "mdb_stat");
+      }
+      report_.index_entries += st.ms_entries;
+      // Each implied entry was looked up: when none is missing and the
+      // counts agree, there is no entry besides them.
+      if (missing_[slot] == 0 && st.ms_entries == expected_[slot]) continue;
+      if (auto r = find_stale(dbi); !r) return r;
+    }
+    return {};
+  }
+
+  result<void> find_stale(MDB_dbi databases::*dbi) {
+    const char* name = db_name(dbi);
+    const std::size_t offset = id_offset(dbi);
+    auto cur = lmdb::cursor::open(txn_, dbs_.*dbi);
+    if (!cur) return cur.error();
+    for (auto found = cur->first();; found = cur->next()) {
+      if (!found) return found.error();
+      if (!*found) break;
+      const std::string_view key = cur->key();
+      if (key.size() != offset + job_id::size) {
+        problem(check_problem_kind::stale_index_entry, name, std::nullopt,
+                "entry " + hex(key) + " has the wrong size");
+        continue;
+      }
+      const job_id id = keys::id_at(key, offset);
+      if (unreadable_.contains(id)) continue;
+      auto v = lmdb::get(txn_, dbs_.jobs, keys::id(id));
+      if (!v) return v.error();
+      if (!*v) {
+        problem(check_problem_kind::stale_index_entry, name, id,
+                "entry " + hex(key) + " names a job that has no record");
+        continue;
+      }
+      auto j = store::decode_job(**v);
+      if (!j) continue;  // Reported by the pass over the jobs.
+      const auto entries = store::index_entries(*j);
+      const bool expected = std::any_of(entries.begin(), entries.end(),
+                                        [&](const store::index_entry& e) {
+                                          return e.dbi == dbi && e.key == key;
+                                        });
+      if (!expected) {
+        problem(check_problem_kind::stale_index_entry, name, id,
+                "entry " + hex(key) + " does not match the record (status " +
+                    std::string(to_string(j->status)) + ")");
+      }
+    }
+    return {};
+  }
+
+  result<void> check_idempotency() {
+    auto cur = lmdb::cursor::open(txn_, dbs_.idempotency);
+    if (!cur) return cur.error();
+    for (auto found = cur->first();; found = cur->next()) {
+      if (!found) return found.error();
+      if (!*found) break;
+      ++report_.index_entries;
+      const std::string_view key = cur->key();
+      const std::string_view value = cur->value();
+      if (key.size() != 32 || value.size() != job_id::size) {
+        problem(check_problem_kind::stale_index_entry, "idx_idempotency",
+                std::nullopt, "entry " + hex(key) + " has the wrong size");
+        continue;
+      }
+      const job_id id = keys::id_at(value, 0);
+      if (unreadable_.contains(id)) continue;
+      // The entry must name a live job or a tombstone holding that key.
+      std::optional<std::string> account, project, idem;
+      auto v = lmdb::get(txn_, dbs_.jobs, keys::id(id));
+      if (!v) return v.error();
+      if (*v) {
+        auto j = store::decode_job(**v);
+        if (!j) continue;
+        account = j->account_id, project = j->project_id,
+        idem = j->idempotency_key;
+      } else {
+        auto t = lmdb::get(txn_, dbs_.tombstones, keys::id(id));
+        if (!t) return t.error();
+        if (!*t) {
+          problem(check_problem_kind::stale_index_entry, "idx_idempotency", id,
+                  "entry " + hex(key) +
+                      " names a job with neither a record nor a tombstone");
+          continue;
+        }
+        auto ts = store::decode_tombstone(**t);
+        if (!ts) continue;  // Reported with the tombstones.
+        account = ts->account_id, project = ts->project_id,
+        idem = ts->idempotency_key;
+      }
+      if (!idem ||
+          keys::idempotency(keys::scope(*account, *project), *idem) != key) {
+        problem(check_problem_kind::stale_index_entry, "idx_idempotency", id,
+                "entry " + hex(key) + " names a job without that key");
+      }
+    }
+    return {};
+  }
+
+  // ------------------------------------------------------- tombstones
+
+  result<void> check_tombstones() {
+    std::uint64_t tombstones = 0;
+    {
+      auto cur = lmdb::cursor::open(txn_, dbs_.tombstones);
+      if (!cur) return cur.error();
+      for (auto found = cur->first();; found = cur->next()) {
+        if (!found) return found.error();
+        if (!*found) break;
+        ++report_.tombstones;
+        ++tombstones;
+        const std::string_view key = cur->key();
+        if (key.size() != job_id::size) {
+          problem(check_problem_kind::corrupt_record, "tombstones",
+                  std::nullopt, "key " + hex(key) + " is not a job id");
+          continue;
+        }
+        const job_id id = keys::id_at(key, 0);
+        auto t = store::decode_tombstone(cur->value());
+        if (!t) {
+          problem(check_problem_kind::corrupt_record, "tombstones", id,
+                  "the tombstone does not decode: " + t.error().detail());
+          continue;
+        }
+        if (t->id != id) {
+          problem(check_problem_kind::corrupt_record, "tombstones", id,
+                  "the tombstone holds job " + t->id.to_string());
+          continue;
+        }
+        if (!is_terminal(t->status)) {
+          problem(check_problem_kind::bad_tombstone, "tombstones", id,
+                  "a tombstone of a " + std::string(to_string(t->status)) +
+                      " job (only finished jobs are purged)");
+        }
+        if (live_.contains(id) || unreadable_.contains(id)) {
+          problem(check_problem_kind::bad_tombstone, "tombstones", id,
+                  "the job has both a record and a tombstone");
+        }
+        auto age = lmdb::get(txn_, dbs_.by_tombstone_age,
+                             keys::by_time(t->purged_at, id));
+        if (!age) return age.error();
+        if (!*age) {
+          problem(check_problem_kind::missing_index_entry, "idx_tombstone_age",
+                  id, "the tombstone has no age entry");
+        }
+      }
+    }
+    MDB_stat st;
+    if (int rc = mdb_stat(txn_, dbs_.by_tombstone_age, &st); rc != 0) {
+      return lmdb::to_error(rc, "mdb_stat");
+    }
+    report_.index_entries += st.ms_entries;
+    if (st.ms_entries == tombstones) return {};
+    auto cur = lmdb::cursor::open(txn_, dbs_.by_tombstone_age);
+    if (!cur) return cur.error();
+    for (auto found = cur->first();; found = cur->next()) {
+      if (!found) return found.error();
+      if (!*found) break;
+      const std::string_view key = cur->key();
+      if (key.size() != 8 + job_id::size) {
+        problem(check_problem_kind::stale_index_entry, "idx_tombstone_age",
+                std::nullopt, "entry " + hex(key) + " has the wrong size");
+        continue;
+      }
+      const job_id id = keys::id_at(key, 8);
+      auto t = lmdb::get(txn_, dbs_.tombstones, keys::id(id));
+      if (!t) return t.error();
+      auto ts = *t ? store::decode_tombstone(**t)
+                   : result<store::tombstone>(error(errc::not_found));
+      if (!*t || (ts && ts->purged_at != keys::time_at(key))) {
+        problem(check_problem_kind::stale_index_entry, "idx_tombstone_age", id,
+                "entry " + hex(key) + " names no tombstone of that age");
+      }
+    }
+    return {};
+  }
+
+  // ------------------------------------------------------------- feed
+
+  result<void> check_feed() {
+    std::unordered_map<job_id, feed_job> latest;
+    std::optional<std::uint64_t> previous;
+    auto cur = lmdb::cursor::open(txn_, dbs_.changes);
+    if (!cur) return cur.error();
+    for (auto found = cur->first();; found = cur->next()) {
+      if (!found) return found.error();
+      if (!*found) break;
+      ++report_.changes;
+      const std::string_view key = cur->key();
+      if (key.size() != 8) {
+        problem(check_problem_kind::corrupt_record, "changes", std::nullopt,
+                "key " + hex(key) + " is not an 8-byte sequence");
+        continue;
+      }
+      const std::uint64_t seq = keys::sequence_at(key);
+      if (previous && seq != *previous + 1) {
+        problem(check_problem_kind::feed_gap, "changes", std::nullopt,
+                "sequences " + std::to_string(*previous + 1) + " to " +
+                    std::to_string(seq - 1) + " are missing",
+                *previous + 1);
+      }
+      previous = seq;
+      auto c = store::decode_change(cur->value());
+      if (!c) {
+        problem(check_problem_kind::corrupt_record, "changes", std::nullopt,
+                "the change does not decode: " + c.error().detail(), seq);
+        continue;
+      }
+      if (c->sequence != seq) {
+        problem(check_problem_kind::corrupt_record, "changes", c->id,
+                "the change records sequence " + std::to_string(c->sequence),
+                seq);
+        continue;
+      }
+      feed_job& f = latest[c->id];
+      if (f.purged) {
+        problem(check_problem_kind::feed_mismatch, "changes", c->id,
+                "a change after the job's purge", seq);
+      }
+      if (c->step == "purged") {
+        f.purged = true;
+      } else if (f.sequence != 0 && c->revision <= f.revision) {
+        problem(check_problem_kind::feed_mismatch, "changes", c->id,
+                "revision " + std::to_string(c->revision) +
+                    " follows revision " + std::to_string(f.revision),
+                seq);
+      }
+      f.sequence = seq;
+      f.revision = c->revision;
+      f.status = c->status;
+    }
+    if (previous && *previous != report_.last_sequence) {
+      problem(check_problem_kind::feed_gap, "changes", std::nullopt,
+              "the feed ends at sequence " + std::to_string(*previous) +
+                  " but the last sequence committed is " +
+                  std::to_string(report_.last_sequence));
+    }
+    for (const auto& [id, f] : latest) {
+      if (unreadable_.contains(id)) continue;
+      const auto it = live_.find(id);
+      if (it == live_.end()) {
+        if (!f.purged) {
+          problem(check_problem_kind::feed_mismatch, "changes", id,
+                  "the feed names a job that has no record and was never "
+                  "purged",
+                  f.sequence);
+        }
+        continue;
+      }
+      if (f.purged) {
+        problem(check_problem_kind::feed_mismatch, "changes", id,
+                "the feed says purged but the record is there", f.sequence);
+      } else if (f.revision != it->second.revision ||
+                 f.status != it->second.status) {
+        problem(check_problem_kind::feed_mismatch, "changes", id,
+                "the latest change records revision " +
+                    std::to_string(f.revision) + " (" +
+                    std::string(to_string(f.status)) +
+                    ") but the record is at revision " +
+                    std::to_string(it->second.revision) + " (" +
+                    std::string(to_string(it->second.status)) + ")",
+                f.sequence);
+      }
+    }
+    return {};
+  }
+
+  MDB_txn* txn_;
+  const databases& dbs_;
+  const check_options& opts_;
+  check_report& report_;
+
+  std::unordered_map<job_id, live_job> live_;
+  std::unordered_set<job_id> unreadable_;
+  std::map<job_id, job> batches_;
+  std::map<job_id, progress_counts> children_;
+  // Entries the records imply, per index (in the order of `indexes`).
+  std::uint64_t expected_[std::size(indexes)] = {};
+  // Of those, the ones not found.
+  std::uint64_t missing_[std::size(indexes)] = {};
+};
+
+}  // namespace
+
+result<check_report> check_database(const std::string& path,
+                                    const check_options& opts) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(
+          std::filesystem::path(path) / "data.mdb", ec)) {
+    return error(errc::invalid_argument,
+                 "no jobstate database in " + path + " (no data.mdb)");
+  }
+  MDB_env* raw = nullptr;
+  if (int rc = mdb_env_create(&raw); rc != 0) {
+    return lmdb::to_error(rc, "mdb_env_create");
+  }
+  lmdb::env env(raw);
+  if (int rc = mdb_env_set_maxdbs(raw, 32); rc != 0) {
+    return lmdb::to_error(rc, "mdb_env_set_maxdbs");
+  }
+  // As an engine opens it, should this open create lock.mdb.
+  if (int rc = mdb_env_set_maxreaders(raw, options{}.max_readers); rc != 0) {
+    return lmdb::to_error(rc, "mdb_env_set_maxreaders");
+  }
+  // Read-only: LMDB opens data.mdb with O_RDONLY and maps it read-only, so
+  // nothing here can write to it. The map size comes from the file.
+  if (int rc = mdb_env_open(raw, path.c_str(), MDB_RDONLY | MDB_NOTLS, 0644);
+      rc != 0) {
+    return lmdb::to_error(rc, "opening " + path + " read-only");
+  }
+  auto t = lmdb::txn::begin(raw, nullptr, MDB_RDONLY);
+  if (!t) return t.error();
+  databases dbs;
+  for (const store::named_database& n : store::all_databases) {
+    if (int rc = mdb_dbi_open(t->get(), n.name, 0, &(dbs.*n.dbi)); rc != 0) {
+      if (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE) {
+        return error(errc::unsupported_version,
+                     std::string("sub-database ") + n.name +
+                         " is missing or has another layout; " + path +
+                         " does not hold a jobstate database");
+      }
+      return lmdb::to_error(rc, std::string("opening sub-database ") + n.name);
+    }
+  }
+  check_report report;
+  checker c(t->get(), dbs, opts, report);
+  if (auto r = c.run(); !r) return r.error();
+  return report;
+}
+
+}  // namespace jobstate
