@@ -21,7 +21,7 @@ import json
 import os
 import sys
 
-FILES = ("lifecycle", "read", "wait", "scale", "scale_big")
+FILES = ("lifecycle", "read", "wait", "batch", "scale", "scale_big")
 
 
 def load_runs(results_dir):
@@ -331,6 +331,33 @@ def scale_section(s, runs, out):
                   "load s", "cache warm-up s"], rows)
 
 
+def batch_section(s, out):
+    figures = {}
+    create = {k: s.get("batch/create/real_time", k)
+              for k in ("children", "children_per_s")}
+    child = {k: s.get("batch/complete_child/real_time", k)
+             for k in ("children", "p50_us", "p99_us", "mean_us")}
+    lone = {k: s.get("batch/complete_lone_job/real_time", k)
+            for k in ("p50_us", "p99_us", "mean_us")}
+    figures.update({"create": create, "complete_child": child,
+                    "complete_lone_job": lone})
+    out["batch"] = figures
+    seconds = (create["children"] / create["children_per_s"]
+               if create["children"] and create["children_per_s"] else None)
+    rows = [
+        ["create_batch, %s children, one commit" % fmt(create["children"]),
+         fmt(seconds) + " s" if seconds else "n/a",
+         fmt(create["children_per_s"]) + " children/s", "", "", ""],
+        ["start + complete one child of a %s-child batch"
+         % fmt(child["children"]), "", "", fmt(child["p50_us"]),
+         fmt(child["p99_us"]), fmt(child["mean_us"])],
+        ["start + complete a lone job (baseline)", "", "",
+         fmt(lone["p50_us"]), fmt(lone["p99_us"]), fmt(lone["mean_us"])],
+    ]
+    return table(["operation", "time", "rate", "p50 µs", "p99 µs",
+                  "mean µs"], rows)
+
+
 def targets_section(s, out, waiters):
     L = lifecycle_name
     r = lambda a, b: ratio(a, b)
@@ -469,6 +496,7 @@ def main():
         ("Reads", reads_section(s, out)),
         ("Waiting: commit-to-handler latency", waits_section(s, out, waiters)),
         ("Waiting: memory and commit cost", memory_and_cost_section(s, out)),
+        ("Batches", batch_section(s, out)),
         ("Scale", scale_section(s, runs, out)),
         ("Targets", targets_section(s, out, waiters)),
     ]
