@@ -63,6 +63,7 @@ void commit_queue::run() {
 void commit_queue::commit_batch(
     std::vector<std::unique_ptr<pending_write>>& batch) {
   bool headroom_granted = false;
+  const auto began = std::chrono::steady_clock::now();
   for (int attempt = 1;; ++attempt) {
     const timestamp now = model::now();
     auto w = store_.begin_write();
@@ -108,6 +109,7 @@ void commit_queue::commit_batch(
       for (auto& p : batch) p->finish(&committed.error());
       return;
     }
+    stats_.record(std::chrono::steady_clock::now() - began, w->changes());
     for (auto& p : batch) p->finish(nullptr);
     if (listener_ && !w->changes().empty()) listener_(w->changes());
     return;

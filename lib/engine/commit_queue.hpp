@@ -6,6 +6,7 @@
 #ifndef JOBSTATE_ENGINE_COMMIT_QUEUE_HPP
 #define JOBSTATE_ENGINE_COMMIT_QUEUE_HPP
 
+#include "engine/commit_stats.hpp"
 #include "store/job_store.hpp"
 
 #include <condition_variable>
@@ -92,6 +93,9 @@ class commit_queue {
   /// Commits everything queued so far and stops accepting more.
   void close();
 
+  /// Latency and step counters of the commits made so far.
+  const commit_stats& stats() const noexcept { return stats_; }
+
  private:
   void run();
   void commit_batch(std::vector<std::unique_ptr<pending_write>>& batch);
@@ -104,6 +108,7 @@ class commit_queue {
   const std::uint64_t feed_retention_count_;
   const std::chrono::seconds feed_retention_age_;
   commit_listener listener_;
+  commit_stats stats_;
 
   std::mutex mutex_;
   std::condition_variable wake_;
