@@ -7,9 +7,9 @@ namespace jobstate::engine_detail {
 namespace {
 
 // From a fast no_sync commit (tens of microseconds) to a slow disk's fsync.
-constexpr std::array<double, 12> bounds = {
-    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
-    0.01,   0.025,   0.05,   0.1,   0.25,   1.0};
+constexpr std::array<double, 12> bounds = {0.0001, 0.00025, 0.0005, 0.001,
+                                           0.0025, 0.005,   0.01,   0.025,
+                                           0.05,   0.1,     0.25,   1.0};
 
 }  // namespace
 
@@ -17,8 +17,7 @@ void commit_stats::record(std::chrono::nanoseconds took,
                           const std::vector<store::change_record>& changes) {
   const double seconds = std::chrono::duration<double>(took).count();
   const auto bucket = static_cast<std::size_t>(
-      std::lower_bound(bounds.begin(), bounds.end(), seconds) -
-      bounds.begin());
+      std::lower_bound(bounds.begin(), bounds.end(), seconds) - bounds.begin());
   std::lock_guard lock(mutex_);
   if (buckets_.empty()) buckets_.resize(bounds.size() + 1);
   ++buckets_[bucket];

@@ -3,9 +3,9 @@
 #ifndef JOBSTATE_ENGINE_COMMIT_STATS_HPP
 #define JOBSTATE_ENGINE_COMMIT_STATS_HPP
 
-#include "store/job_store.hpp"
-
 #include <jobstate/stats.hpp>
+
+#include "store/job_store.hpp"
 
 #include <chrono>
 #include <map>
@@ -27,9 +27,9 @@ class commit_stats {
 
  private:
   mutable std::mutex mutex_;
-  std::vector<std::uint64_t> buckets_;    // GUARDED_BY(mutex_)
-  double sum_seconds_ = 0;                // GUARDED_BY(mutex_)
-  std::uint64_t count_ = 0;               // GUARDED_BY(mutex_)
+  std::vector<std::uint64_t> buckets_;          // GUARDED_BY(mutex_)
+  double sum_seconds_ = 0;                      // GUARDED_BY(mutex_)
+  std::uint64_t count_ = 0;                     // GUARDED_BY(mutex_)
   std::map<std::string, std::uint64_t> steps_;  // GUARDED_BY(mutex_)
 };
 
