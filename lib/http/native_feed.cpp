@@ -158,6 +158,11 @@ void changes(server_context& ctx, const exchange_ptr& ex, call& c) {
   if (!after) return bad_request(ex, "invalid_argument", after.error());
   auto limit = query_uint(c.target, "limit");
   if (!limit) return bad_request(ex, "invalid_argument", limit.error());
+  if (*limit && (**limit == 0 || **limit > 10'000)) {
+    return bad_request(ex, "invalid_argument",
+                       error(errc::invalid_argument,
+                             "query parameter \"limit\" must be 1 to 10000"));
+  }
   const auto prefer = header_values(ex->req(), "prefer");
   auto wait = parse_long_poll(query_param(c.target, "wait"), prefer,
                               ctx.opts.long_poll);
