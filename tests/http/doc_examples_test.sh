@@ -8,7 +8,7 @@ source_dir=$2
 work=$3
 source "$(dirname "$0")/server_process.sh"
 rm -rf "$work" && mkdir -p "$work" && cd "$work"
-trap 'kill "${PID:-0}" 2>/dev/null || true' EXIT
+trap 'if [[ -n ${PID:-} ]]; then kill "$PID" 2>/dev/null || true; fi' EXIT
 
 awk '/^```sh$/{inside=1; next} /^```$/{inside=0} inside{print}' \
   "$source_dir/docs/http-api.md" >examples.sh

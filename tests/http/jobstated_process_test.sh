@@ -7,10 +7,11 @@ binary=$1
 work=$3
 source "$(dirname "$0")/server_process.sh"
 rm -rf "$work" && mkdir -p "$work" && cd "$work"
-trap 'kill "${PID:-0}" 2>/dev/null || true' EXIT
+trap 'if [[ -n ${PID:-} ]]; then kill "$PID" 2>/dev/null || true; fi' EXIT
 
-"$binary" --help | grep -q -- '--listen HOST:PORT' || fail "--help lacks --listen"
-"$binary" --help | grep -q -- '--db DIR' || fail "--help lacks --db"
+help=$("$binary" --help)
+grep -q -- '--listen HOST:PORT' <<<"$help" || fail "--help lacks --listen"
+grep -q -- '--db DIR' <<<"$help" || fail "--help lacks --db"
 if "$binary" --bogus 2>err.txt; then fail "a bad flag was accepted"; fi
 grep -q 'unknown option --bogus' err.txt || fail "bad flag message: $(cat err.txt)"
 
@@ -21,16 +22,18 @@ export JOBSTATE_KEY=$(grep -o 'jsk_[0-9a-f_]*' first.log | head -1)
 # The printed "create a job" command, pasted as is.
 create=$(grep -A1 '# create a job' first.log | tail -1)
 answer=$(eval "$create")
-echo "$answer" | grep -q '"status":"pending"' || fail "printed curl: $answer"
+grep -q '"status":"pending"' <<<"$answer" || fail "printed curl: $answer"
 
 made=$("$binary" keys create --account other --db db)
 other_key=$(echo "$made" | sed -n 's/^key: *//p')
 other_id=$(echo "$made" | sed -n 's/^key id: *//p')
-"$binary" keys list --db db | grep -q "$other_id  account=other" || fail "keys list"
+listed=$("$binary" keys list --db db)
+grep -q "$other_id  account=other" <<<"$listed" || fail "keys list: $listed"
 code=$(curl -s -o /dev/null -w '%{http_code}' "$JOBSTATED/v1/native/projects/p/jobs" \
   -H "Authorization: Bearer $other_key")
 [[ $code == 200 ]] || fail "new key: $code"
-"$binary" keys revoke "$other_id" --db db | grep -q revoked
+revoked=$("$binary" keys revoke "$other_id" --db db)
+grep -q revoked <<<"$revoked" || fail "keys revoke: $revoked"
 code=$(curl -s -o /dev/null -w '%{http_code}' "$JOBSTATED/v1/native/projects/p/jobs" \
   -H "Authorization: Bearer $other_key")
 [[ $code == 401 ]] || fail "revoked key: $code"
@@ -42,8 +45,8 @@ grep -q 'jobstated: stopped' first.log || fail "no stop message"
 
 start_jobstated "$binary" db second.log
 grep -q 'export JOBSTATE_KEY' second.log && fail "second start printed a key"
-curl -sf "$JOBSTATED/v1/native/projects/default/jobs" \
-  -H "Authorization: Bearer $JOBSTATE_KEY" | grep -q '"kind":"parse"' ||
-  fail "the job of the first run is gone"
+listing=$(curl -sf "$JOBSTATED/v1/native/projects/default/jobs" \
+  -H "Authorization: Bearer $JOBSTATE_KEY")
+grep -q '"kind":"parse"' <<<"$listing" || fail "the job of the first run is gone"
 stop_jobstated
 echo "jobstated process test: ok"

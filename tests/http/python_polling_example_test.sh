@@ -11,7 +11,7 @@ source_dir=$2
 work=$3
 source "$(dirname "$0")/server_process.sh"
 rm -rf "$work" && mkdir -p "$work" && cd "$work"
-trap 'kill "${PID:-0}" 2>/dev/null || true' EXIT
+trap 'if [[ -n ${PID:-} ]]; then kill "$PID" 2>/dev/null || true; fi' EXIT
 /usr/bin/python3 -c 'import requests' || fail "python3-requests is missing (scripts/install-deps)"
 
 start_jobstated "$binary" db server.log
@@ -24,6 +24,7 @@ curl -sf -X POST "$jobs/$id/progress" -H "$auth" -d '{"percent": 50}' >/dev/null
 # A worker finishes the job while the example polls (every 5 s).
 (sleep 2 && curl -sf -X POST "$jobs/$id/complete" -H "$auth" \
   -d '{"result": {"documentsProcessed": 50, "errors": 0}}' >/dev/null) &
+worker=$!
 
 sed -e "s|your_api_key|$key|" -e "s|job_abc123|$id|" \
   -e "s|https://PLATFORM-URL-PLACEHOLDER/v1/api|$JOBSTATED/v1/api|" \
@@ -32,6 +33,6 @@ timeout 60 /usr/bin/python3 example.py | tee output.txt
 grep -qx 'Job running: 50%' output.txt || fail "no progress line"
 grep -qx "Job completed: {'documentsProcessed': 50, 'errors': 0}" output.txt ||
   fail "no completion line"
-wait %1 2>/dev/null || true
+wait "$worker"
 stop_jobstated
 echo "python polling example: ok"

@@ -28,6 +28,7 @@ stop_jobstated() {
   kill -TERM "$PID"
   local rc=0
   wait "$PID" || rc=$?
+  PID=
   if ((rc != 0)); then
     echo "jobstated exited with $rc" >&2
     return 1

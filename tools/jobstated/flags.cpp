@@ -1,6 +1,8 @@
 #include "flags.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <iterator>
 #include <string_view>
 #include <vector>
 
@@ -77,6 +79,13 @@ std::variant<flags, std::string> parse_flags(int argc, char** argv) {
     if (arg == "--help" || arg == "-h") {
       f.what = command::help;
       return f;
+    }
+    static constexpr std::string_view known[] = {
+        "--db",           "--account",         "--listen",
+        "--threads",      "--max-connections", "--max-wait",
+        "--read-timeout", "--default-project", "--durability"};
+    if (std::find(std::begin(known), std::end(known), arg) == std::end(known)) {
+      return "unknown option " + std::string(arg) + " (see --help)";
     }
     if (i + 1 >= args.size()) {
       return "option " + std::string(arg) + " needs a value (see --help)";
