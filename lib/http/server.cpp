@@ -51,6 +51,7 @@ class server::impl : public std::enable_shared_from_this<server::impl> {
     acceptor_.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) return fail("cannot listen on");
     port_ = acceptor_.local_endpoint().port();
+    started_ = true;
     accept();
     const unsigned n = std::max(1u, opts_.threads);
     for (unsigned i = 0; i < n; ++i) {
@@ -60,6 +61,9 @@ class server::impl : public std::enable_shared_from_this<server::impl> {
   }
 
   void drain() {
+    // Never started: nothing to drain, and a handler posted now would never
+    // run (nor release this object).
+    if (!started_) return;
     asio::post(acceptor_.get_executor(), [self = shared_from_this()] {
       if (self->draining_) return;
       self->draining_ = true;
@@ -95,6 +99,7 @@ class server::impl : public std::enable_shared_from_this<server::impl> {
   }
 
   unsigned short port_ = 0;
+  bool started_ = false;  // set by start(), before any thread runs
   server_options opts_;
   server_context ctx_;
 
