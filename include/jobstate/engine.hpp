@@ -6,6 +6,7 @@
 #include <jobstate/options.hpp>
 #include <jobstate/requests.hpp>
 #include <jobstate/result.hpp>
+#include <jobstate/stats.hpp>
 #include <jobstate/wait.hpp>
 
 #include <memory>
@@ -119,6 +120,11 @@ class JOBSTATE_EXPORT engine {
 
   /// The latest sequence committed to the change feed (0 before any).
   result<std::uint64_t> last_sequence() const;
+
+  /// Counters for monitoring (see stats.hpp): jobs by status, changes by
+  /// step, pending waiters and watches, commit latency.
+  /// Errors: corrupt, io_error (reading the status index).
+  result<engine_stats> stats() const;
 
   /// The options this engine was opened with.
   const jobstate::options& options() const noexcept;

@@ -10,6 +10,7 @@
 #include <jobstate/options.hpp>
 #include <jobstate/requests.hpp>
 #include <jobstate/result.hpp>
+#include <jobstate/stats.hpp>
 #include <jobstate/status.hpp>
 
 #endif  // JOBSTATE_JOBSTATE_HPP

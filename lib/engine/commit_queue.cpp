@@ -92,6 +92,7 @@ void commit_queue::run() {
 void commit_queue::commit_batch(
     std::vector<std::unique_ptr<pending_write>>& batch, committed_by who) {
   bool headroom_granted = false;
+  const auto began = std::chrono::steady_clock::now();
   for (int attempt = 1;; ++attempt) {
     const timestamp now = model::now();
     auto w = store_.begin_write();
@@ -142,8 +143,10 @@ void commit_queue::commit_batch(
       for (auto& p : batch) p->finish(&committed.error());
       return;
     }
-    last_durable_.store(clock::now().time_since_epoch().count(),
+    const auto durable = clock::now();
+    last_durable_.store(durable.time_since_epoch().count(),
                         std::memory_order_relaxed);
+    stats_.record(durable - began, w->changes());
     // Waiters first, then the writers: both only after the commit is
     // durable, and a waiter's wake-up does not queue behind the writers'
     // own wake-ups (on a busy machine, each can cost a time slice).

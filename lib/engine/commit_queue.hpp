@@ -10,6 +10,7 @@
 #ifndef JOBSTATE_ENGINE_COMMIT_QUEUE_HPP
 #define JOBSTATE_ENGINE_COMMIT_QUEUE_HPP
 
+#include "engine/commit_stats.hpp"
 #include "store/job_store.hpp"
 
 #include <atomic>
@@ -114,6 +115,8 @@ class commit_queue {
     return clock::time_point(
         clock::duration(last_durable_.load(std::memory_order_relaxed)));
   }
+  /// Latency and step counters of the commits made so far.
+  const commit_stats& stats() const noexcept { return stats_; }
 
  private:
   void run();
@@ -132,6 +135,7 @@ class commit_queue {
   const std::uint64_t feed_retention_count_;
   const std::chrono::seconds feed_retention_age_;
   commit_listener listener_;
+  commit_stats stats_;
 
   std::mutex mutex_;
   std::condition_variable wake_;

@@ -150,6 +150,21 @@ result<change_batch> engine::changes(std::uint64_t after,
   return batch;
 }
 
+result<engine_stats> engine::stats() const {
+  engine_stats out;
+  {
+    auto txn = impl_->store_->begin_read();
+    if (!txn) return txn.error();
+    auto counts = txn->count_by_status();
+    if (!counts) return counts.error();
+    out.jobs_by_status = *counts;
+  }
+  out.waits_pending = impl_->subs_->waits_pending();
+  out.watches_pending = impl_->subs_->watches_pending();
+  impl_->queue_->stats().snapshot(out);
+  return out;
+}
+
 result<std::uint64_t> engine::last_sequence() const {
   auto txn = impl_->store_->begin_read();
   if (!txn) return txn.error();

@@ -54,6 +54,9 @@ class subscriptions : public std::enable_shared_from_this<subscriptions> {
   std::size_t waits_pending() const noexcept {
     return waits_pending_.load(std::memory_order_relaxed);
   }
+  std::size_t watches_pending() const noexcept {
+    return watches_pending_.load(std::memory_order_relaxed);
+  }
 
   /// Completes every pending subscription with operation_aborted; later
   /// ones complete at once with engine_closed. Call on the engine's

@@ -224,6 +224,22 @@ result<std::vector<job_id>> txn_view::children(const job_id& parent,
                          keys::parent_status_prefix(parent, s));
 }
 
+result<std::array<std::uint64_t, 6>> txn_view::count_by_status() const {
+  // idx_status keys are scope(16) status(1) id(16): the status byte is at 16.
+  std::array<std::uint64_t, 6> counts{};
+  auto cur = lmdb::cursor::open(txn_, dbs_->by_status);
+  if (!cur) return cur.error();
+  for (auto found = cur->first();; found = cur->next()) {
+    if (!found) return found.error();
+    if (!*found) break;
+    const auto key = cur->key();
+    if (key.size() <= 16) continue;
+    const auto status = static_cast<std::uint8_t>(key[16]);
+    if (status < counts.size()) ++counts[status];
+  }
+  return counts;
+}
+
 result<std::vector<job_id>> txn_view::ids_with_prefix(
     MDB_dbi dbi, const std::string& prefix) const {
   std::vector<job_id> ids;

@@ -11,6 +11,7 @@
 #include <jobstate/requests.hpp>
 #include <jobstate/result.hpp>
 
+#include <array>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -112,6 +113,9 @@ class txn_view {
   result<job_page> list(const list_query& q) const;
   /// The last sequence number committed to the change log (0: none yet).
   result<std::uint64_t> last_sequence() const;
+  /// Jobs stored, by status (index = the status's value), all tenants: a
+  /// walk over the status index's keys.
+  result<std::array<std::uint64_t, 6>> count_by_status() const;
   /// Ids of all of `parent`'s children, oldest first.
   result<std::vector<job_id>> child_ids(const job_id& parent) const;
   /// Ids of `parent`'s children in status `s`, oldest first.

@@ -1,0 +1,150 @@
+#include "http/compat_shapes.hpp"
+
+#include <jobstate/json.hpp>
+
+#include <boost/json/object.hpp>
+
+#include <cmath>
+
+namespace jobstate::http {
+
+namespace json = boost::json;
+
+namespace {
+
+json::value error_text(const job& j) {
+  if (!j.error) return nullptr;
+  return json::value(j.error->message.empty() ? j.error->code
+                                              : j.error->message);
+}
+
+json::value error_object(const job& j) {
+  if (!j.error) return nullptr;
+  return json::object{{"code", j.error->code}, {"message", j.error->message}};
+}
+
+json::value scale_gp_progress(const job& j, const std::vector<job>& children) {
+  if (!j.progress.counts && !j.is_batch) return nullptr;
+  const progress_counts counts = j.progress.counts.value_or(progress_counts{});
+  json::array child_jobs;
+  for (const job& child : children) {
+    json::value parse_result_id = nullptr;
+    if (const auto* r = child.result.if_object()) {
+      if (const auto* id = r->if_contains("parse_result_id")) {
+        parse_result_id = *id;
+      }
+    }
+    child_jobs.push_back(json::object{
+        {"source_document_id",
+         child.source_id ? json::value(*child.source_id) : json::value()},
+        {"job_id", child.id.to_string()},
+        {"status", to_string(child.status)},
+        {"parse_result_id", std::move(parse_result_id)},
+        {"error", error_text(child)}});
+  }
+  return json::object{
+      {"total", counts.total},     {"succeeded", counts.succeeded},
+      {"failed", counts.failed},   {"cancelled", counts.cancelled},
+      {"pending", counts.pending}, {"child_jobs", std::move(child_jobs)}};
+}
+
+// 0 to 100: the job's own percent, else its counters, else 100 once it
+// succeeded and 0 before.
+std::int64_t percent_of(const job& j) {
+  if (j.progress.percent) {
+    return static_cast<std::int64_t>(std::lround(*j.progress.percent));
+  }
+  if (j.progress.counts && j.progress.counts->total > 0) {
+    const auto& c = *j.progress.counts;
+    return static_cast<std::int64_t>((c.total - c.pending) * 100 / c.total);
+  }
+  return j.status == job_status::succeeded ||
+                 j.status == job_status::partially_succeeded
+             ? 100
+             : 0;
+}
+
+}  // namespace
+
+json::value scale_gp_job(const job& j, const std::vector<job>& children) {
+  json::object native = to_json(j).as_object();
+  return json::object{
+      {"id", native["id"]},
+      {"project_id", j.project_id},
+      {"operation", j.kind},
+      {"status", to_string(j.status)},
+      {"created_at", native["created_at"]},
+      {"object", "job"},
+      {"source_id", native["source_id"]},
+      {"correlation_id", native["correlation_id"]},
+      {"started_at", native["started_at"]},
+      {"completed_at", native["completed_at"]},
+      {"result", j.result},
+      {"progress", scale_gp_progress(j, children)},
+      {"error", error_text(j)},
+      {"history", native["history"]},
+  };
+}
+
+std::string_view jobs_api_status(job_status s) {
+  switch (s) {
+    case job_status::pending:
+      return "pending";
+    case job_status::running:
+      return "running";
+    case job_status::succeeded:
+    case job_status::partially_succeeded:
+      return "completed";
+    case job_status::failed:
+      return "failed";
+    case job_status::cancelled:
+      return "cancelled";
+  }
+  return "failed";
+}
+
+json::value jobs_api_job(const job& j) {
+  json::object native = to_json(j).as_object();
+  return json::object{
+      {"id", native["id"]},
+      {"type", j.kind},
+      {"status", jobs_api_status(j.status)},
+      {"progress", percent_of(j)},
+      {"result", j.result},
+      {"createdAt", native["created_at"]},
+      {"completedAt", native["completed_at"]},
+      {"originalJobId", native["original_job_id"]},
+  };
+}
+
+std::string_view gc_ai_status(job_status s) {
+  switch (s) {
+    case job_status::pending:
+      return "pending";
+    case job_status::running:
+      return "running";
+    case job_status::succeeded:
+    case job_status::partially_succeeded:
+      return "succeeded";
+    case job_status::failed:
+      return "failed";
+    case job_status::cancelled:
+      return "canceled";
+  }
+  return "failed";
+}
+
+json::value gc_ai_job(const job& j) {
+  json::object native = to_json(j).as_object();
+  return json::object{
+      {"job_id", native["id"]},
+      {"kind", j.kind},
+      {"status", gc_ai_status(j.status)},
+      {"result", j.result},
+      {"error", error_object(j)},
+      {"created_at", native["created_at"]},
+      {"completed_at", native["completed_at"]},
+  };
+}
+
+}  // namespace jobstate::http

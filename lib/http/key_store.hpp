@@ -1,0 +1,87 @@
+// Accounts and their API keys, kept in a small JSON file beside the
+// database (`<db>/jobstated-keys.json`, mode 0600). Only a SHA-256 of each key
+// is stored: the key itself is shown once, when it is created.
+//
+// A key reads `jsk_<key id>_<secret>`: the key id (8 hex digits) names it for
+// listing and revoking; the secret is 32 random hex digits (128 bits).
+#ifndef JOBSTATE_HTTP_KEY_STORE_HPP
+#define JOBSTATE_HTTP_KEY_STORE_HPP
+
+#include <jobstate/result.hpp>
+
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace jobstate::http {
+
+/// One key as stored (never the key itself).
+struct key_record {
+  std::string id;          ///< e.g. "3f9a0c1e"
+  std::string account_id;  ///< The account the key acts for.
+  std::string sha256;      ///< Hex digest of the whole key text.
+  std::string created_at;  ///< RFC 3339, UTC.
+  bool revoked = false;
+};
+
+/// A key just created: the only moment its text exists.
+struct issued_key {
+  key_record record;
+  std::string key;  ///< jsk_<id>_<secret>
+};
+
+/// Thread-safe. Several processes may share the file (the server and the
+/// `jobstated keys` command): each change rewrites it atomically (rename),
+/// and `authenticate` reloads it when its modification time changed, so a
+/// revoked key stops working at once.
+class key_store {
+ public:
+  /// The store in `file` (absent: an empty store, the file is written on
+  /// the first change). Errors: io_error, corrupt (not our JSON).
+  static result<std::unique_ptr<key_store>> open(std::filesystem::path file);
+
+  /// The file of the store of the database in `db_dir`.
+  static std::filesystem::path file_in(const std::filesystem::path& db_dir);
+
+  /// True when no account has been created yet.
+  bool empty() const;
+
+  /// Creates a key for `account_id` (creating the account when new).
+  /// Errors: invalid_argument (empty or over 128 characters, or characters
+  /// other than letters, digits, '-', '_' and '.'), io_error.
+  result<issued_key> create_key(const std::string& account_id);
+  /// Revokes key `key_id`. Errors: not_found, io_error.
+  result<void> revoke(std::string_view key_id);
+  /// Every key, revoked ones included.
+  std::vector<key_record> list() const;
+
+  /// The account of `presented` (a whole key), or nothing when the key is
+  /// unknown, malformed or revoked.
+  std::optional<std::string> authenticate(std::string_view presented);
+
+ private:
+  explicit key_store(std::filesystem::path file) : file_(std::move(file)) {}
+  result<void> load();       // REQUIRES: mutex_ held.
+  result<void> save();       // REQUIRES: mutex_ held.
+  void reload_if_changed();  // REQUIRES: mutex_ held.
+
+  const std::filesystem::path file_;
+  mutable std::mutex mutex_;
+  std::vector<key_record> keys_;                          // GUARDED_BY(mutex_)
+  std::vector<std::string> accounts_;                     // GUARDED_BY(mutex_)
+  std::unordered_map<std::string, std::size_t> by_hash_;  // GUARDED_BY(mutex_)
+  std::optional<std::filesystem::file_time_type>
+      loaded_mtime_;  // GUARDED_BY(mutex_)
+};
+
+/// Hex SHA-256 of `text`.
+std::string sha256_hex(std::string_view text);
+
+}  // namespace jobstate::http
+
+#endif  // JOBSTATE_HTTP_KEY_STORE_HPP

@@ -1,0 +1,111 @@
+#include "http/responses.hpp"
+
+#include <boost/beast/http/field.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <string>
+
+namespace jobstate::http {
+
+namespace json = boost::json;
+namespace bhttp = boost::beast::http;
+
+response json_response(status code, const json::value& body) {
+  response res{code, 11};
+  res.set(bhttp::field::content_type, "application/json");
+  res.body() = json::serialize(body);
+  res.body() += '\n';
+  return res;
+}
+
+response error_response(surface s, status code, std::string_view error_code,
+                        std::string_view message) {
+  json::object err{{"code", error_code}, {"message", message}};
+  switch (s) {
+    case surface::scale_gp:
+      return json_response(code, json::object{{"detail", message}});
+    case surface::jobs_api:
+      return json_response(
+          code, json::object{{"data", nullptr}, {"error", std::move(err)}});
+    case surface::native:
+    case surface::gc_ai:
+      break;
+  }
+  return json_response(code, json::object{{"error", std::move(err)}});
+}
+
+status status_for(std::error_code ec) {
+  if (ec.category() != jobstate::category())
+    return status::internal_server_error;
+  switch (static_cast<errc>(ec.value())) {
+    case errc::invalid_argument:
+      return status::bad_request;
+    case errc::not_found:
+      return status::not_found;
+    case errc::illegal_transition:
+    case errc::conflict:
+    case errc::already_exists:
+      return status::conflict;
+    case errc::gone:
+    case errc::expired:
+      return status::gone;
+    case errc::too_large:
+      return status::payload_too_large;
+    case errc::storage_full:
+      return status::insufficient_storage;
+    case errc::engine_closed:
+      return status::service_unavailable;
+    case errc::corrupt:
+    case errc::unsupported_version:
+    case errc::io_error:
+      break;
+  }
+  return status::internal_server_error;
+}
+
+std::string_view code_name(std::error_code ec) {
+  if (ec.category() != jobstate::category()) return "internal_error";
+  switch (static_cast<errc>(ec.value())) {
+    case errc::invalid_argument:
+      return "invalid_argument";
+    case errc::not_found:
+      return "not_found";
+    case errc::illegal_transition:
+      return "illegal_transition";
+    case errc::conflict:
+      return "conflict";
+    case errc::already_exists:
+      return "already_exists";
+    case errc::gone:
+      return "gone";
+    case errc::storage_full:
+      return "storage_full";
+    case errc::corrupt:
+      return "corrupt";
+    case errc::unsupported_version:
+      return "unsupported_version";
+    case errc::too_large:
+      return "too_large";
+    case errc::expired:
+      return "expired";
+    case errc::engine_closed:
+      return "engine_closed";
+    case errc::io_error:
+      return "io_error";
+  }
+  return "internal_error";
+}
+
+response engine_error_response(surface s, const jobstate::error& e) {
+  return error_response(s, status_for(e.code()), code_name(e.code()),
+                        e.message());
+}
+
+void add_retry_after(response& res, job_status st) {
+  if (!is_terminal(st)) {
+    res.set(bhttp::field::retry_after, std::to_string(retry_after_seconds));
+  }
+}
+
+}  // namespace jobstate::http

@@ -1,0 +1,53 @@
+// Building answers: JSON bodies, the error envelope of each surface, and the
+// mapping from engine errors to HTTP statuses.
+#ifndef JOBSTATE_HTTP_RESPONSES_HPP
+#define JOBSTATE_HTTP_RESPONSES_HPP
+
+#include <jobstate/error.hpp>
+#include <jobstate/status.hpp>
+
+#include "http/exchange.hpp"
+
+#include <boost/beast/http/status.hpp>
+#include <boost/json/value.hpp>
+
+#include <string_view>
+
+namespace jobstate::http {
+
+/// Which API a route belongs to: each wraps its errors its own way.
+enum class surface {
+  native,    ///< {"error": {"code", "message"}}
+  scale_gp,  ///< {"detail": message} (the FastAPI convention)
+  jobs_api,  ///< {"data": null, "error": {"code", "message"}}
+  gc_ai,     ///< {"error": {"code", "message"}}
+};
+
+using status = boost::beast::http::status;
+
+/// A response with a JSON body and Content-Type application/json.
+response json_response(status code, const boost::json::value& body);
+
+/// An error in the envelope of `s`. `code` is a short machine-readable
+/// name ("not_found", "invalid_json", ...), `message` says what to fix.
+response error_response(surface s, status code, std::string_view error_code,
+                        std::string_view message);
+
+/// The HTTP status for an engine error: invalid_argument 400, not_found 404,
+/// illegal_transition, conflict and already_exists 409, gone and expired 410,
+/// too_large 413, storage_full 507, engine_closed 503, others 500.
+status status_for(std::error_code ec);
+/// The short name of an engine error code, e.g. "illegal_transition".
+std::string_view code_name(std::error_code ec);
+/// error_response for an engine error.
+response engine_error_response(surface s, const jobstate::error& e);
+
+/// Seconds a client polling an unfinished job should wait before asking
+/// again; sent as Retry-After on every answer about such a job.
+inline constexpr int retry_after_seconds = 1;
+/// Adds Retry-After when `st` is not terminal.
+void add_retry_after(response& res, job_status st);
+
+}  // namespace jobstate::http
+
+#endif  // JOBSTATE_HTTP_RESPONSES_HPP

@@ -1,0 +1,182 @@
+#include "http/router.hpp"
+
+#include "http/handlers.hpp"
+#include "http/responses.hpp"
+
+#include <boost/beast/http/field.hpp>
+#include <boost/beast/http/verb.hpp>
+
+#include <array>
+#include <string_view>
+
+namespace jobstate::http {
+namespace {
+
+using boost::beast::http::verb;
+namespace bhttp = boost::beast::http;
+
+struct route {
+  verb method;
+  std::string_view pattern;  // "{}" matches one segment
+  surface api;
+  bool needs_key;
+  handler_fn handler;
+};
+
+constexpr std::string_view native_prefix = "/v1/native";
+
+const std::array routes = {
+    route{verb::get, "/healthz", surface::native, false, ops::healthz},
+    route{verb::get, "/metrics", surface::native, false, ops::metrics},
+    route{verb::get, "/v1/projects/{}/jobs/{}", surface::scale_gp, true,
+          scale_gp::get_job},
+    route{verb::get, "/v1/api/jobs/{}", surface::jobs_api, true,
+          jobs_api::get_job},
+    route{verb::post, "/v1/api/jobs/{}/rerun", surface::jobs_api, true,
+          jobs_api::rerun},
+    route{verb::get, "/api/external/v1/jobs/{}", surface::gc_ai, true,
+          gc_ai::get_job},
+    route{verb::post, "/v1/native/projects/{}/jobs", surface::native, true,
+          native::create},
+    route{verb::get, "/v1/native/projects/{}/jobs", surface::native, true,
+          native::list},
+    route{verb::get, "/v1/native/projects/{}/jobs/{}", surface::native, true,
+          native::get},
+    route{verb::post, "/v1/native/projects/{}/jobs/{}/start", surface::native,
+          true, native::start},
+    route{verb::post, "/v1/native/projects/{}/jobs/{}/progress",
+          surface::native, true, native::progress},
+    route{verb::post, "/v1/native/projects/{}/jobs/{}/complete",
+          surface::native, true, native::complete},
+    route{verb::post, "/v1/native/projects/{}/jobs/{}/fail", surface::native,
+          true, native::fail},
+    route{verb::post, "/v1/native/projects/{}/jobs/{}/cancel", surface::native,
+          true, native::cancel},
+    route{verb::post, "/v1/native/projects/{}/jobs/{}/rerun", surface::native,
+          true, native::rerun},
+    route{verb::post, "/v1/native/projects/{}/batches", surface::native, true,
+          native::create_batch},
+    route{verb::get, "/v1/native/projects/{}/batches/{}/children",
+          surface::native, true, native::batch_children},
+    route{verb::get, "/v1/native/changes", surface::native, true,
+          native::changes},
+    route{verb::get, "/v1/native/changes/stream", surface::native, true,
+          native::change_stream},
+};
+
+// The path's segments against a pattern's; fills `params` on a match.
+bool matches(std::string_view pattern, const std::vector<std::string>& path,
+             std::vector<std::string>& params) {
+  std::vector<std::string> found;
+  std::size_t i = 0;
+  while (!pattern.empty()) {
+    pattern.remove_prefix(1);  // the '/'
+    const auto slash = pattern.find('/');
+    const std::string_view segment = pattern.substr(0, slash);
+    if (i >= path.size()) return false;
+    if (segment == "{}") {
+      found.push_back(path[i]);
+    } else if (segment != path[i]) {
+      return false;
+    }
+    ++i;
+    pattern = slash == std::string_view::npos ? std::string_view{}
+                                              : pattern.substr(slash);
+  }
+  if (i != path.size()) return false;
+  params = std::move(found);
+  return true;
+}
+
+// The surface whose envelope an unrouted path's error uses.
+surface surface_of(std::string_view path) {
+  if (path.starts_with("/v1/api/")) return surface::jobs_api;
+  if (path.starts_with("/api/external/")) return surface::gc_ai;
+  if (path.starts_with("/v1/projects/")) return surface::scale_gp;
+  return surface::native;
+}
+
+}  // namespace
+
+std::string presented_key(const request& req) {
+  if (auto it = req.find("x-api-key"); it != req.end()) {
+    return std::string(it->value());
+  }
+  if (auto it = req.find(bhttp::field::authorization); it != req.end()) {
+    std::string_view value(it->value().data(), it->value().size());
+    constexpr std::string_view bearer = "bearer ";
+    if (value.size() > bearer.size()) {
+      bool is_bearer = true;
+      for (std::size_t i = 0; i < bearer.size(); ++i) {
+        if (std::tolower(static_cast<unsigned char>(value[i])) != bearer[i]) {
+          is_bearer = false;
+          break;
+        }
+      }
+      if (is_bearer) value.remove_prefix(bearer.size());
+    }
+    while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+    return std::string(value);
+  }
+  return {};
+}
+
+void dispatch(server_context& ctx, const exchange_ptr& ex) {
+  ctx.counters.requests.fetch_add(1, std::memory_order_relaxed);
+  const request& req = ex->req();
+  const std::string_view target(req.target().data(), req.target().size());
+  const std::string_view path = target.substr(0, target.find('?'));
+  auto parts = split_target(target);
+  if (!parts) {
+    ex->reply(error_response(surface_of(path), status::bad_request,
+                             "invalid_argument", parts.error().detail()));
+    return;
+  }
+  call c;
+  c.target = std::move(*parts);
+  std::string allowed;
+  for (const route& r : routes) {
+    std::vector<std::string> params;
+    if (!matches(r.pattern, c.target.segments, params)) continue;
+    if (r.method != req.method()) {
+      if (!allowed.empty()) allowed += ", ";
+      allowed += std::string(bhttp::to_string(r.method));
+      continue;
+    }
+    c.params = std::move(params);
+    if (r.needs_key) {
+      const std::string key = presented_key(req);
+      auto account = key.empty() ? std::nullopt : ctx.keys.authenticate(key);
+      if (!account) {
+        auto res = error_response(
+            r.api, status::unauthorized, "unauthorized",
+            key.empty() ? "no API key: send it as \"Authorization: Bearer "
+                          "KEY\" (or in the x-api-key header)"
+                        : "the API key is not valid (unknown or revoked)");
+        res.set(bhttp::field::www_authenticate, "Bearer");
+        ex->reply(std::move(res));
+        return;
+      }
+      c.account_id = std::move(*account);
+    }
+    r.handler(ctx, ex, c);
+    return;
+  }
+  if (!allowed.empty()) {
+    auto res = error_response(
+        surface_of(path), status::method_not_allowed, "method_not_allowed",
+        "method " + std::string(req.method_string()) + " is not allowed on " +
+            std::string(path.substr(0, 200)) + " (allowed: " + allowed + ")");
+    res.set(bhttp::field::allow, allowed);
+    ex->reply(std::move(res));
+    return;
+  }
+  ex->reply(
+      error_response(surface_of(path), status::not_found, "no_route",
+                     "no route for " + std::string(path.substr(0, 200)) +
+                         (path.starts_with(native_prefix)
+                              ? " (see docs/http-api.md for the native API)"
+                              : "")));
+}
+
+}  // namespace jobstate::http

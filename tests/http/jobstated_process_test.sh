@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# jobstated as a process: --help, a bad flag, the first start's key and
+# curl commands (run as printed), the keys commands, SIGTERM, a second start.
+# Usage: jobstated_process_test.sh JOBSTATED SOURCE_DIR WORK_DIR
+set -euo pipefail
+binary=$1
+work=$3
+source "$(dirname "$0")/server_process.sh"
+rm -rf "$work" && mkdir -p "$work" && cd "$work"
+trap 'if [[ -n ${PID:-} ]]; then kill "$PID" 2>/dev/null || true; fi' EXIT
+
+help=$("$binary" --help)
+grep -q -- '--listen HOST:PORT' <<<"$help" || fail "--help lacks --listen"
+grep -q -- '--db DIR' <<<"$help" || fail "--help lacks --db"
+if "$binary" --bogus 2>err.txt; then fail "a bad flag was accepted"; fi
+grep -q 'unknown option --bogus' err.txt || fail "bad flag message: $(cat err.txt)"
+
+start_jobstated "$binary" db first.log
+grep -q '^  export JOBSTATE_KEY=jsk_' first.log || fail "no key printed"
+[[ -f db/jobstated-keys.json ]] || fail "no key file"
+export JOBSTATE_KEY=$(grep -o 'jsk_[0-9a-f_]*' first.log | head -1)
+# The printed "create a job" command, pasted as is.
+create=$(grep -A1 '# create a job' first.log | tail -1)
+answer=$(eval "$create")
+grep -q '"status":"pending"' <<<"$answer" || fail "printed curl: $answer"
+
+made=$("$binary" keys create --account other --db db)
+other_key=$(echo "$made" | sed -n 's/^key: *//p')
+other_id=$(echo "$made" | sed -n 's/^key id: *//p')
+listed=$("$binary" keys list --db db)
+grep -q "$other_id  account=other" <<<"$listed" || fail "keys list: $listed"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$JOBSTATED/v1/native/projects/p/jobs" \
+  -H "Authorization: Bearer $other_key")
+[[ $code == 200 ]] || fail "new key: $code"
+revoked=$("$binary" keys revoke "$other_id" --db db)
+grep -q revoked <<<"$revoked" || fail "keys revoke: $revoked"
+code=$(curl -s -o /dev/null -w '%{http_code}' "$JOBSTATED/v1/native/projects/p/jobs" \
+  -H "Authorization: Bearer $other_key")
+[[ $code == 401 ]] || fail "revoked key: $code"
+"$binary" keys revoke nope --db db 2>/dev/null && fail "revoking an unknown key"
+
+stop_jobstated
+grep -q 'SIGTERM, draining' first.log || fail "no drain message"
+grep -q 'jobstated: stopped' first.log || fail "no stop message"
+
+start_jobstated "$binary" db second.log
+grep -q 'export JOBSTATE_KEY' second.log && fail "second start printed a key"
+listing=$(curl -sf "$JOBSTATED/v1/native/projects/default/jobs" \
+  -H "Authorization: Bearer $JOBSTATE_KEY")
+grep -q '"kind":"parse"' <<<"$listing" || fail "the job of the first run is gone"
+stop_jobstated
+echo "jobstated process test: ok"

@@ -1,0 +1,34 @@
+// jobstated's command line: the serve options and the `keys` subcommands.
+#ifndef JOBSTATE_TOOLS_JOBSTATED_FLAGS_HPP
+#define JOBSTATE_TOOLS_JOBSTATED_FLAGS_HPP
+
+#include <jobstate/options.hpp>
+
+#include "http/server_options.hpp"
+
+#include <string>
+#include <variant>
+
+namespace jobstated {
+
+/// What the command line asks for.
+enum class command { serve, help, keys_create, keys_revoke, keys_list };
+
+struct flags {
+  command what = command::serve;
+  std::string db = "jobstated-data";  ///< Relative to the working directory.
+  jobstate::http::server_options server;
+  jobstate::durability durability = jobstate::durability::full;
+  std::string account;  ///< keys create --account (default: "default").
+  std::string key_id;   ///< keys revoke KEY_ID
+};
+
+/// Parses argv; on error returns a message naming the bad argument.
+std::variant<flags, std::string> parse_flags(int argc, char** argv);
+
+/// The --help text.
+const char* usage();
+
+}  // namespace jobstated
+
+#endif  // JOBSTATE_TOOLS_JOBSTATED_FLAGS_HPP

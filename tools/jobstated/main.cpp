@@ -1,0 +1,130 @@
+// jobstated: serves a jobstate database over HTTP (docs/http-api.md).
+#include <jobstate/engine.hpp>
+
+#include "flags.hpp"
+#include "http/key_store.hpp"
+#include "http/server.hpp"
+#include "welcome.hpp"
+
+#include <pthread.h>
+
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+namespace {
+
+namespace fs = std::filesystem;
+using jobstate::http::key_store;
+
+int fail(const std::string& message) {
+  std::cerr << "jobstated: " << message << "\n";
+  return 1;
+}
+
+std::unique_ptr<key_store> open_keys(const std::string& db) {
+  auto keys = key_store::open(key_store::file_in(db));
+  if (!keys) {
+    std::cerr << "jobstated: " << keys.error().message() << "\n";
+    return nullptr;
+  }
+  return std::move(*keys);
+}
+
+int keys_command(const jobstated::flags& f) {
+  auto keys = open_keys(f.db);
+  if (!keys) return 1;
+  switch (f.what) {
+    case jobstated::command::keys_create: {
+      auto issued = keys->create_key(f.account);
+      if (!issued) return fail(issued.error().message());
+      std::cout << "key id:  " << issued->record.id << "\n"
+                << "account: " << issued->record.account_id << "\n"
+                << "key:     " << issued->key << "\n"
+                << "(shown once: only its hash is stored)\n";
+      return 0;
+    }
+    case jobstated::command::keys_revoke: {
+      if (auto r = keys->revoke(f.key_id); !r) return fail(r.error().message());
+      std::cout << "revoked key " << f.key_id << "\n";
+      return 0;
+    }
+    default:
+      break;
+  }
+  for (const auto& k : keys->list()) {
+    std::cout << k.id << "  account=" << k.account_id
+              << "  created=" << k.created_at << (k.revoked ? "  REVOKED" : "")
+              << "\n";
+  }
+  return 0;
+}
+
+int serve(const jobstated::flags& f) {
+  // Signals are taken by sigwait below, so every thread started from here
+  // on (the engine's, the server's) must have them blocked.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  jobstate::options opts;
+  opts.path = f.db;
+  opts.durability = f.durability;
+  auto engine = jobstate::engine::open(opts);
+  if (!engine)
+    return fail("cannot open " + f.db + ": " + engine.error().message());
+  auto keys = open_keys(f.db);
+  if (!keys) return 1;
+  std::string first_key;
+  if (keys->empty()) {
+    auto issued = keys->create_key("default");
+    if (!issued) return fail(issued.error().message());
+    first_key = issued->key;
+  }
+  jobstate::http::server server(**engine, *keys, f.server);
+  if (auto r = server.start(); !r) return fail(r.error().message());
+  const std::string host = f.server.host.find(':') != std::string::npos
+                               ? "[" + f.server.host + "]"
+                               : f.server.host;
+  const std::string base_url =
+      "http://" + host + ":" + std::to_string(server.port());
+  if (!first_key.empty()) {
+    std::cout << jobstated::welcome_text(first_key, base_url,
+                                         f.server.default_project);
+  }
+  std::cout << "jobstated: database " << fs::absolute(f.db).string() << "\n"
+            << "jobstated: listening on " << base_url << std::endl;
+
+  int signal = 0;
+  sigwait(&stop_signals, &signal);
+  std::cout << "jobstated: " << (signal == SIGINT ? "SIGINT" : "SIGTERM")
+            << ", draining" << std::endl;
+  server.drain();
+  server.wait();
+  engine->reset();  // commits what is queued and closes the database
+  std::cout << "jobstated: stopped" << std::endl;
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto parsed = jobstated::parse_flags(argc, argv);
+  if (auto* message = std::get_if<std::string>(&parsed)) {
+    return fail(*message);
+  }
+  const auto& f = std::get<jobstated::flags>(parsed);
+  switch (f.what) {
+    case jobstated::command::help:
+      std::cout << jobstated::usage();
+      return 0;
+    case jobstated::command::serve:
+      return serve(f);
+    default:
+      return keys_command(f);
+  }
+}
