@@ -9,6 +9,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 
+#include <atomic>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -64,6 +65,9 @@ class server::impl : public std::enable_shared_from_this<server::impl> {
     // Never started: nothing to drain, and a handler posted now would never
     // run (nor release this object).
     if (!started_) return;
+    // Only the first call posts: after wait() no thread runs io_ again, and a
+    // handler queued then would keep this object alive forever (it owns io_).
+    if (drain_requested_.exchange(true)) return;
     asio::post(acceptor_.get_executor(), [self = shared_from_this()] {
       if (self->draining_) return;
       self->draining_ = true;
@@ -174,8 +178,12 @@ class server::impl : public std::enable_shared_from_this<server::impl> {
       std::lock_guard lock(mutex_);
       sessions_.erase(key);
     }
-    asio::post(acceptor_.get_executor(),
-               [self = shared_from_this()] { self->cancel_timer_if_idle(); });
+    // Weak: a session can outlive the threads (an engine operation may hold
+    // it until the engine goes), and a handler that never runs must not keep
+    // this object, and the io_context holding that handler, alive.
+    asio::post(acceptor_.get_executor(), [weak = weak_from_this()] {
+      if (auto self = weak.lock()) self->cancel_timer_if_idle();
+    });
   }
 
   // On the acceptor's strand: once drained and empty, let run() return.
@@ -189,6 +197,7 @@ class server::impl : public std::enable_shared_from_this<server::impl> {
   tcp::acceptor acceptor_;
   asio::steady_timer drain_timer_;
   asio::steady_timer retry_timer_;
+  std::atomic<bool> drain_requested_{false};
   bool draining_ = false;       // on the acceptor's strand
   std::uint64_t next_key_ = 0;  // on the acceptor's strand
   std::mutex mutex_;
