@@ -1,11 +1,12 @@
 // A real server's behaviour: keep-alive, health and metrics, the connection
-// limit, and draining with long-polls pending.
+// limit, a flood of long-polls, and draining with long-polls pending.
 #include "support/server_fixture.hpp"
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
 #include <future>
+#include <memory>
 #include <thread>
 
 namespace jobstate::test {
@@ -98,6 +99,41 @@ TEST_F(connection_limit, ConnectionsPastTheLimitGet503) {
   EXPECT_NE(a.read_until("}\nHTTP/1.1 200 OK", milliseconds(3000))
                 .find("}\nHTTP/1.1 200 OK"),
             std::string::npos);
+}
+
+// Overload: hundreds of long-polls held open cost no thread each; the
+// server keeps answering everyone else meanwhile, and wakes them all.
+TEST_F(server_lifecycle, AFloodOfLongPollsLeavesTheServerServingOthers) {
+  constexpr std::size_t polls = 300;
+  const job j = create_job();
+  const job other = create_job();
+  const std::string request = "GET /api/external/v1/jobs/" + j.id.to_string() +
+                              "?wait=60 HTTP/1.1\r\nHost: x\r\n"
+                              "Authorization: Bearer " +
+                              key_ + "\r\n\r\n";
+  std::vector<std::unique_ptr<raw_connection>> held;
+  for (std::size_t i = 0; i < polls; ++i) {
+    held.push_back(std::make_unique<raw_connection>(port()));
+    held.back()->send(request);
+  }
+  for (int i = 0;
+       i < 1000 && server_->counters().long_polls_pending.load() < polls; ++i) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  ASSERT_EQ(server_->counters().long_polls_pending.load(), polls);
+  // Others are served while every poll is pending.
+  EXPECT_EQ(http_call(port(), "GET", "/healthz").status, 200);
+  auto read = get("/api/external/v1/jobs/" + other.id.to_string());
+  EXPECT_EQ(read.status, 202) << read.body;
+  EXPECT_EQ(server_->counters().long_polls_pending.load(), polls);
+  engine_->start(ref(j)).value();
+  engine_->complete(ref(j), completion{}).value();
+  for (auto& c : held) {
+    const auto text = c->read_until("\"succeeded\"", milliseconds(10000));
+    EXPECT_NE(text.find("HTTP/1.1 200 OK"), std::string::npos) << text;
+    EXPECT_NE(text.find("\"succeeded\""), std::string::npos) << text;
+  }
+  EXPECT_EQ(server_->counters().long_polls_pending.load(), 0u);
 }
 
 TEST_F(server_lifecycle, DrainAnswersPendingLongPollsAndRefusesNewConnections) {
