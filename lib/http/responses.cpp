@@ -19,8 +19,25 @@ response json_response(status code, const json::value& body) {
   return res;
 }
 
+namespace {
+
+// Messages quote client text (a path, an id, a header) that may be any
+// bytes, and a JSON string must be valid UTF-8: a message is printable
+// ASCII, anything else shown as '?'. That also keeps control characters out
+// of clients' logs.
+std::string printable(std::string_view message) {
+  std::string out(message);
+  for (char& c : out) {
+    if (c < 0x20 || c > 0x7e) c = '?';
+  }
+  return out;
+}
+
+}  // namespace
+
 response error_response(surface s, status code, std::string_view error_code,
-                        std::string_view message) {
+                        std::string_view raw_message) {
+  const std::string message = printable(raw_message);
   json::object err{{"code", error_code}, {"message", message}};
   switch (s) {
     case surface::scale_gp:

@@ -30,6 +30,8 @@ response json_response(status code, const boost::json::value& body);
 
 /// An error in the envelope of `s`. `code` is a short machine-readable
 /// name ("not_found", "invalid_json", ...), `message` says what to fix.
+/// The message is sent as printable ASCII: other bytes (of client text it
+/// quotes) become '?', so the body is always valid JSON.
 response error_response(surface s, status code, std::string_view error_code,
                         std::string_view message);
 

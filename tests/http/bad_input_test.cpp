@@ -5,6 +5,8 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace jobstate::test {
 namespace {
 
@@ -78,6 +80,23 @@ TEST_F(bad_input, UnknownRoutesAndMethodsAreJsonErrors) {
                "not_found", "not-a-uuid");
   expect_error(get("/v1/native/projects/alpha/jobs/%zz"), 400,
                "invalid_argument", "percent");
+}
+
+// Found by fuzzing: an error quoting bytes that are not UTF-8 (raw in the
+// path, or percent-encoded in an id) must still be a valid JSON body.
+TEST_F(bad_input, ErrorsQuotingBytesThatAreNotUtf8AreValidJson) {
+  raw_connection c(port());
+  c.send("GET /v1/native/\xf4\xf4x HTTP/1.1\r\nHost: x\r\n\r\n");
+  const auto text = c.read_until("}\n", milliseconds(3000));
+  const auto body = text.substr(std::min(text.find("\r\n\r\n"), text.size()));
+  EXPECT_NE(text.find("404 Not Found"), std::string::npos) << text;
+  EXPECT_NE(body.find("no route for /v1/native/??x"), std::string::npos)
+      << text;
+  boost::system::error_code ec;
+  (void)boost::json::parse(body, ec);
+  EXPECT_FALSE(ec) << ec.message() << "\n" << text;
+  expect_error(get("/v1/native/projects/alpha/jobs/%F4%01%0A"), 404,
+               "not_found", "???");
 }
 
 TEST_F(bad_input, OversizedBodyIs413AndHeadersAre431) {
