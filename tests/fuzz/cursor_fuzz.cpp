@@ -5,13 +5,12 @@
 // invalid_argument; a page never repeats the cursor's job.
 #include <jobstate/jobstate.hpp>
 
-#include <unistd.h>
+#include "fuzz_database.hpp"
 
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -22,24 +21,17 @@ using namespace jobstate;
 
 [[noreturn]] void fail() { std::abort(); }
 
+options database_options() {
+  options opts;
+  opts.map_size = std::uint64_t{4} << 20;
+  opts.feed_retention_count = 20;  // So that early positions expire.
+  return opts;
+}
+
 struct fixture {
-  std::filesystem::path dir;
-  std::unique_ptr<engine> e;
+  fuzz::fuzz_database db{database_options()};
+  engine* e = &db.get();
   fixture() {
-    std::string tmpl =
-        (std::filesystem::temp_directory_path() / "jobstate-fuzz-XXXXXX")
-            .string();
-    if (::mkdtemp(tmpl.data()) == nullptr) fail();
-    dir = tmpl;
-    options opts;
-    opts.path = (dir / "db").string();
-    opts.durability = durability::no_sync;
-    opts.map_size = std::uint64_t{4} << 20;
-    opts.cross_process_notifications = false;
-    opts.feed_retention_count = 20;  // So that early positions expire.
-    auto opened = engine::open(opts);
-    if (!opened) fail();
-    e = std::move(*opened);
     for (int i = 0; i < 40; ++i) {
       create_request r;
       r.account_id = "acct";
@@ -49,11 +41,6 @@ struct fixture {
       if (!c) fail();
       if (i % 3 == 0) (void)e->start({"acct", "proj", c->job.id});
     }
-  }
-  ~fixture() {
-    e.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
   }
 };
 

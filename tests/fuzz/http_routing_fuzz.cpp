@@ -13,6 +13,7 @@
 // or a closing engine is a bug on the way in).
 #include <jobstate/jobstate.hpp>
 
+#include "fuzz_database.hpp"
 #include "http/exchange.hpp"
 #include "http/key_store.hpp"
 #include "http/router.hpp"
@@ -26,12 +27,9 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/json/parse.hpp>
 
-#include <unistd.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -44,9 +42,15 @@ namespace bhttp = boost::beast::http;
 
 [[noreturn]] void fail() { std::abort(); }
 
+options database_options() {
+  options opts;
+  // Every run creates jobs; a full map answers 507, which is allowed.
+  opts.map_size = std::uint64_t{64} << 20;
+  return opts;
+}
+
 struct fixture {
-  std::filesystem::path dir;
-  std::unique_ptr<engine> e;
+  fuzz::fuzz_database db{database_options()};
   std::unique_ptr<http::key_store> keys;
   http::server_options opts;
   std::unique_ptr<http::server_context> ctx;
@@ -54,40 +58,20 @@ struct fixture {
   std::string job_id;
 
   fixture() {
-    std::string tmpl =
-        (std::filesystem::temp_directory_path() / "jobstate-fuzz-XXXXXX")
-            .string();
-    if (::mkdtemp(tmpl.data()) == nullptr) fail();
-    dir = tmpl;
-    options o;
-    o.path = (dir / "db").string();
-    o.durability = durability::no_sync;
-    // Every run creates jobs; a full map answers 507, which is allowed.
-    o.map_size = std::uint64_t{64} << 20;
-    o.cross_process_notifications = false;
-    auto opened = engine::open(o);
-    if (!opened) fail();
-    e = std::move(*opened);
-    auto k = http::key_store::open(http::key_store::file_in(o.path));
+    auto k = http::key_store::open(http::key_store::file_in(db.path()));
     if (!k) fail();
     keys = std::move(*k);
     key = keys->create_key("acme").value().key;
     opts.body_limit = 64 * 1024;
     // Not movable (atomic counters): made in place.
-    ctx.reset(new http::server_context{*e, *keys, opts, {}});
+    ctx.reset(new http::server_context{db.get(), *keys, opts, {}});
     create_request r;
     r.account_id = "acme";
     r.project_id = "default";
     r.kind = "parse";
-    auto created = e->create(r);
+    auto created = db.get().create(r);
     if (!created) fail();
     job_id = created->job.id.to_string();
-  }
-  ~fixture() {
-    ctx.reset();
-    e.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
   }
 };
 
