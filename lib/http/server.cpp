@@ -69,7 +69,6 @@ class server::impl : public std::enable_shared_from_this<server::impl> {
     // handler queued then would keep this object alive forever (it owns io_).
     if (drain_requested_.exchange(true)) return;
     asio::post(acceptor_.get_executor(), [self = shared_from_this()] {
-      if (self->draining_) return;
       self->draining_ = true;
       error_code ignored;
       self->acceptor_.close(ignored);
