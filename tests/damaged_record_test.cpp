@@ -10,10 +10,12 @@
 #include "support/raw_db.hpp"
 #include "support/test_engine.hpp"
 
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -148,17 +150,18 @@ TEST_F(DamagedRecord, AsyncWaitReportsCorruptNamingTheJob) {
   flip_byte_of(j.id);
   boost::asio::io_context io;
   std::optional<result<wait_result>> answer;
-  async_wait(*db_, ref_of(j), wait_condition::terminal(), 1s,
-             [&](std::error_code ec, wait_result r) {
-               if (ec) {
-                 answer = result<wait_result>(error(ec));
-               } else {
-                 answer = std::move(r);
-               }
-             });
-  io.run_for(2s);
-  // The handler may run on an engine thread: wait for it.
-  for (int i = 0; i < 200 && !answer; ++i) std::this_thread::sleep_for(10ms);
+  // Bound to `io`: the handler runs here, inside run(), which returns once
+  // it has (the wait keeps the io_context's work until then).
+  async_wait(
+      *db_, ref_of(j), wait_condition::terminal(), 1s,
+      boost::asio::bind_executor(io, [&](std::error_code ec, wait_result r) {
+        if (ec) {
+          answer = result<wait_result>(error(ec));
+        } else {
+          answer = std::move(r);
+        }
+      }));
+  io.run();
   ASSERT_TRUE(answer.has_value());
   EXPECT_TRUE(failed_with(*answer, errc::corrupt));
 }
