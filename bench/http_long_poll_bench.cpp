@@ -18,8 +18,6 @@
 #include <boost/json/parse.hpp>
 
 #include <fcntl.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -35,6 +33,8 @@
 #include <regex>
 #include <sstream>
 #include <string>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <thread>
 #include <vector>
 
@@ -64,7 +64,8 @@ class client {
   explicit client(unsigned short port) : stream_(io_) {
     stream_.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
   }
-  std::pair<int, std::string> call(bhttp::verb method, const std::string& target,
+  std::pair<int, std::string> call(bhttp::verb method,
+                                   const std::string& target,
                                    const std::string& key,
                                    const std::string& body = {}) {
     bhttp::request<bhttp::string_body> req{method, target, 11};
@@ -131,7 +132,8 @@ struct poller : std::enable_shared_from_this<poller> {
 double percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
-  const auto i = static_cast<std::size_t>(p * static_cast<double>(v.size() - 1));
+  const auto i =
+      static_cast<std::size_t>(p * static_cast<double>(v.size() - 1));
   return v[i];
 }
 
@@ -182,7 +184,8 @@ int main(int argc, char** argv) {
     std::smatch m;
     const std::string s = text.str();
     if (std::regex_search(s, m, std::regex("(jsk_[0-9a-f_]+)"))) key = m[1];
-    if (std::regex_search(s, m, std::regex("listening on http://127.0.0.1:([0-9]+)"))) {
+    if (std::regex_search(
+            s, m, std::regex("listening on http://127.0.0.1:([0-9]+)"))) {
       port = static_cast<unsigned short>(std::stoi(m[1]));
     }
   }
@@ -223,7 +226,8 @@ int main(int argc, char** argv) {
   while (clock_type::now() - held_began < std::chrono::seconds(60)) {
     auto [status, body] = setup.call(bhttp::verb::get, "/metrics", key);
     std::smatch m;
-    if (std::regex_search(body, m, std::regex("jobstated_long_polls_pending ([0-9]+)"))) {
+    if (std::regex_search(
+            body, m, std::regex("jobstated_long_polls_pending ([0-9]+)"))) {
       pending = std::stoul(m[1]);
     }
     if (pending >= polls) break;
@@ -244,7 +248,8 @@ int main(int argc, char** argv) {
                R"({"result": {"ok": true}})");
   }
   const double complete_seconds =
-      std::chrono::duration<double>(clock_type::now() - completes_began).count();
+      std::chrono::duration<double>(clock_type::now() - completes_began)
+          .count();
   while (answered.load() < static_cast<int>(polls) &&
          clock_type::now() - completes_began < std::chrono::seconds(120)) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -259,9 +264,9 @@ int main(int argc, char** argv) {
   for (std::size_t i = 0; i < polls; ++i) {
     if (pollers[i]->status == 200) {
       ++ok;
-      latency_ms.push_back(
-          std::chrono::duration<double, std::milli>(pollers[i]->answered - sent[i])
-              .count());
+      latency_ms.push_back(std::chrono::duration<double, std::milli>(
+                               pollers[i]->answered - sent[i])
+                               .count());
     }
   }
   kill(server, SIGTERM);
@@ -269,24 +274,36 @@ int main(int argc, char** argv) {
   waitpid(server, &wstatus, 0);
   std::filesystem::remove_all(root);
 
-  std::printf("http long-poll load check: %zu concurrent long-polls, one connection each\n", polls);
-  std::printf("  held pending in the server:  %zu (after %.2f s)\n", pending, hold_seconds);
+  std::printf(
+      "http long-poll load check: %zu concurrent long-polls, one connection "
+      "each\n",
+      polls);
+  std::printf("  held pending in the server:  %zu (after %.2f s)\n", pending,
+              hold_seconds);
   std::printf("  server threads while held:   %ld\n", threads_held);
-  std::printf("  server RSS before polls:     %.1f MiB\n", static_cast<double>(rss_before) / 1024);
-  std::printf("  server RSS while held:       %.1f MiB (+%.2f KiB per long-poll)\n",
-              static_cast<double>(rss_held) / 1024,
-              static_cast<double>(rss_held - rss_before) / static_cast<double>(polls));
+  std::printf("  server RSS before polls:     %.1f MiB\n",
+              static_cast<double>(rss_before) / 1024);
+  std::printf(
+      "  server RSS while held:       %.1f MiB (+%.2f KiB per long-poll)\n",
+      static_cast<double>(rss_held) / 1024,
+      static_cast<double>(rss_held - rss_before) / static_cast<double>(polls));
   std::printf("  server RSS after, peak:      %.1f MiB, %.1f MiB\n",
-              static_cast<double>(rss_after) / 1024, static_cast<double>(hwm) / 1024);
-  std::printf("  jobs completed in:           %.2f s (%.0f/s, start + complete each)\n",
-              complete_seconds, static_cast<double>(polls) / complete_seconds);
+              static_cast<double>(rss_after) / 1024,
+              static_cast<double>(hwm) / 1024);
+  std::printf(
+      "  jobs completed in:           %.2f s (%.0f/s, start + complete each)\n",
+      complete_seconds, static_cast<double>(polls) / complete_seconds);
   std::printf("  answered 200 (succeeded):    %zu of %zu\n", ok, polls);
-  std::printf("  wake-up latency (complete sent -> long-poll answered): "
-              "p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms\n",
-              percentile(latency_ms, 0.5), percentile(latency_ms, 0.9),
-              percentile(latency_ms, 0.99), percentile(latency_ms, 1.0));
+  std::printf(
+      "  wake-up latency (complete sent -> long-poll answered): "
+      "p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+      percentile(latency_ms, 0.5), percentile(latency_ms, 0.9),
+      percentile(latency_ms, 0.99), percentile(latency_ms, 1.0));
   const bool passed = ok == polls && pending >= polls && WIFEXITED(wstatus) &&
                       WEXITSTATUS(wstatus) == 0;
-  if (!passed) std::printf("FAILED: not every long-poll was held and answered, or the server did not exit cleanly\n");
+  if (!passed)
+    std::printf(
+        "FAILED: not every long-poll was held and answered, or the server did "
+        "not exit cleanly\n");
   return passed ? 0 : 1;
 }

@@ -6,7 +6,6 @@
 #include "engine/mutations.hpp"
 #include "model/validation.hpp"
 
-
 namespace jobstate {
 
 using namespace engine_detail;
@@ -74,7 +73,8 @@ result<job_page> engine::list(const list_query& query) const {
 
 result<purge_result> engine::purge(const purge_request& request) {
   if (request.older_than.count() < 0) {
-    return error(errc::invalid_argument, "purge older_than must not be negative");
+    return error(errc::invalid_argument,
+                 "purge older_than must not be negative");
   }
   if (request.max_jobs == 0) {
     return error(errc::invalid_argument, "purge max_jobs must be at least 1");
@@ -142,10 +142,9 @@ result<change_batch> engine::changes(std::uint64_t after,
   change_batch batch;
   batch.last_sequence = page->last_examined;
   for (auto& c : page->changes) {
-    batch.changes.push_back(change{c.sequence, c.at, c.id,
-                                   std::move(c.account_id),
-                                   std::move(c.project_id), c.status,
-                                   c.revision, std::move(c.step)});
+    batch.changes.push_back(change{
+        c.sequence, c.at, c.id, std::move(c.account_id),
+        std::move(c.project_id), c.status, c.revision, std::move(c.step)});
   }
   return batch;
 }

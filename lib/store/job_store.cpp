@@ -27,9 +27,12 @@ std::optional<job_id> decode_cursor(std::string_view s) {
     int v = 0;
     for (char c : s.substr(1 + 2 * i, 2)) {
       v <<= 4;
-      if (c >= '0' && c <= '9') v |= c - '0';
-      else if (c >= 'a' && c <= 'f') v |= c - 'a' + 10;
-      else return std::nullopt;
+      if (c >= '0' && c <= '9')
+        v |= c - '0';
+      else if (c >= 'a' && c <= 'f')
+        v |= c - 'a' + 10;
+      else
+        return std::nullopt;
     }
     b[i] = static_cast<std::uint8_t>(v);
   }
@@ -70,9 +73,10 @@ result<void> check_directory(const std::string& path) {
   const auto status = std::filesystem::status(path, ec);
   if (std::filesystem::exists(status)) {
     if (!std::filesystem::is_directory(status)) {
-      return error(errc::invalid_argument,
-                   "options.path " + path +
-                       " is not a directory; name a directory for the database");
+      return error(
+          errc::invalid_argument,
+          "options.path " + path +
+              " is not a directory; name a directory for the database");
     }
     return {};
   }
@@ -93,10 +97,12 @@ std::vector<index_entry> index_entries(const job& j) {
   std::vector<index_entry> out;
   out.reserve(7);
   out.push_back({&databases::by_scope, keys::by_scope(scope, j.id)});
-  out.push_back({&databases::by_status, keys::by_status(scope, j.status, j.id)});
+  out.push_back(
+      {&databases::by_status, keys::by_status(scope, j.status, j.id)});
   out.push_back({&databases::by_kind, keys::by_kind(scope, j.kind, j.id)});
   if (j.parent_id) {
-    out.push_back({&databases::by_parent, keys::by_related(*j.parent_id, j.id)});
+    out.push_back(
+        {&databases::by_parent, keys::by_related(*j.parent_id, j.id)});
     out.push_back({&databases::by_parent_status,
                    keys::by_parent_status(*j.parent_id, j.status, j.id)});
   }
@@ -105,7 +111,8 @@ std::vector<index_entry> index_entries(const job& j) {
         {&databases::by_original, keys::by_related(*j.original_job_id, j.id)});
   }
   if (j.completed_at) {
-    out.push_back({&databases::by_completed, keys::by_time(*j.completed_at, j.id)});
+    out.push_back(
+        {&databases::by_completed, keys::by_time(*j.completed_at, j.id)});
   }
   return out;
 }
@@ -121,11 +128,12 @@ result<std::optional<job>> txn_view::find(const job_id& id) const {
   if (!*v) return std::optional<job>{};
   auto j = decode_job(**v);
   if (!j) {
-    return error(errc::corrupt, "job " + id.to_string() + ": " + j.error().detail());
+    return error(errc::corrupt,
+                 "job " + id.to_string() + ": " + j.error().detail());
   }
   if (j->id != id) {
-    return error(errc::corrupt, "job " + id.to_string() +
-                                    " holds the record of another job");
+    return error(errc::corrupt,
+                 "job " + id.to_string() + " holds the record of another job");
   }
   return std::optional<job>(std::move(*j));
 }
@@ -150,8 +158,9 @@ result<std::optional<tombstone>> txn_view::find_tombstone(
 result<std::optional<job_id>> txn_view::find_idempotent(
     std::string_view account_id, std::string_view project_id,
     std::string_view key) const {
-  auto v = lmdb::get(txn_, dbs_->idempotency,
-                     keys::idempotency(keys::scope(account_id, project_id), key));
+  auto v =
+      lmdb::get(txn_, dbs_->idempotency,
+                keys::idempotency(keys::scope(account_id, project_id), key));
   if (!v) return v.error();
   if (!*v) return std::optional<job_id>{};
   if ((*v)->size() != job_id::size) {
@@ -172,9 +181,10 @@ result<std::uint64_t> read_last_sequence(MDB_txn* txn, const databases& dbs) {
   return keys::sequence_at(**v);
 }
 
-result<change_feed_page> txn_view::read_changes(
-    std::uint64_t after, std::size_t limit, const change_filter& filter,
-    std::size_t scan_limit) const {
+result<change_feed_page> txn_view::read_changes(std::uint64_t after,
+                                                std::size_t limit,
+                                                const change_filter& filter,
+                                                std::size_t scan_limit) const {
   auto last = last_sequence();
   if (!last) return last.error();
   if (after > *last) {
@@ -192,9 +202,8 @@ result<change_feed_page> txn_view::read_changes(
   auto found = cur->seek(keys::sequence(after + 1));
   if (!found) return found.error();
   if (!*found || keys::sequence_at(cur->key()) != after + 1) {
-    return error(errc::expired,
-                 "sequence " + std::to_string(after + 1) +
-                     " was trimmed from the change feed");
+    return error(errc::expired, "sequence " + std::to_string(after + 1) +
+                                    " was trimmed from the change feed");
   }
   std::size_t examined = 0;
   while (true) {
@@ -363,41 +372,69 @@ result<void> write_txn::delete_indexes(const job& j) {
 }
 
 result<void> write_txn::insert(const job& j) {
-  if (auto r = lmdb::put(txn_, dbs_->jobs, keys::id(j.id), encode(j), MDB_NOOVERWRITE); !r) {
+  if (auto r = lmdb::put(txn_, dbs_->jobs, keys::id(j.id), encode(j),
+                         MDB_NOOVERWRITE);
+      !r) {
     if (r.code() == errc::io_error) {
-      return error(errc::corrupt, "job id " + j.id.to_string() + " already stored");
+      return error(errc::corrupt,
+                   "job id " + j.id.to_string() + " already stored");
     }
     return r;
   }
   if (j.idempotency_key) {
     const std::string key = keys::idempotency(
         keys::scope(j.account_id, j.project_id), *j.idempotency_key);
-    if (auto r = lmdb::put(txn_, dbs_->idempotency, key, keys::id(j.id)); !r) return r;
+    if (auto r = lmdb::put(txn_, dbs_->idempotency, key, keys::id(j.id)); !r)
+      return r;
   }
   return put_indexes(j);
 }
 
 result<void> write_txn::update(const job& before, const job& after) {
-  if (auto r = lmdb::put(txn_, dbs_->jobs, keys::id(after.id), encode(after)); !r) return r;
+  if (auto r = lmdb::put(txn_, dbs_->jobs, keys::id(after.id), encode(after));
+      !r)
+    return r;
   // Only status and completion time move index entries.
-  if (before.status == after.status && before.completed_at == after.completed_at) {
+  if (before.status == after.status &&
+      before.completed_at == after.completed_at) {
     return {};
   }
   const keys::digest scope = keys::scope(after.account_id, after.project_id);
   if (before.status != after.status) {
-    if (auto r = lmdb::del(txn_, dbs_->by_status, keys::by_status(scope, before.status, before.id)); !r) return r;
-    if (auto r = lmdb::put(txn_, dbs_->by_status, keys::by_status(scope, after.status, after.id), {}); !r) return r;
+    if (auto r = lmdb::del(txn_, dbs_->by_status,
+                           keys::by_status(scope, before.status, before.id));
+        !r)
+      return r;
+    if (auto r = lmdb::put(txn_, dbs_->by_status,
+                           keys::by_status(scope, after.status, after.id), {});
+        !r)
+      return r;
     if (after.parent_id) {
-      if (auto r = lmdb::del(txn_, dbs_->by_parent_status, keys::by_parent_status(*after.parent_id, before.status, after.id)); !r) return r;
-      if (auto r = lmdb::put(txn_, dbs_->by_parent_status, keys::by_parent_status(*after.parent_id, after.status, after.id), {}); !r) return r;
+      if (auto r = lmdb::del(txn_, dbs_->by_parent_status,
+                             keys::by_parent_status(*after.parent_id,
+                                                    before.status, after.id));
+          !r)
+        return r;
+      if (auto r = lmdb::put(
+              txn_, dbs_->by_parent_status,
+              keys::by_parent_status(*after.parent_id, after.status, after.id),
+              {});
+          !r)
+        return r;
     }
   }
   if (before.completed_at != after.completed_at) {
     if (before.completed_at) {
-      if (auto r = lmdb::del(txn_, dbs_->by_completed, keys::by_time(*before.completed_at, before.id)); !r) return r;
+      if (auto r = lmdb::del(txn_, dbs_->by_completed,
+                             keys::by_time(*before.completed_at, before.id));
+          !r)
+        return r;
     }
     if (after.completed_at) {
-      if (auto r = lmdb::put(txn_, dbs_->by_completed, keys::by_time(*after.completed_at, after.id), {}); !r) return r;
+      if (auto r = lmdb::put(txn_, dbs_->by_completed,
+                             keys::by_time(*after.completed_at, after.id), {});
+          !r)
+        return r;
     }
   }
   return {};
@@ -408,9 +445,10 @@ result<void> write_txn::purge(const job& j, timestamp now) {
   if (auto r = lmdb::del(txn_, dbs_->jobs, keys::id(j.id)); !r) return r;
   // The idempotency entry stays while the tombstone lasts, so that the key
   // keeps naming this (now purged) job instead of making a new one.
-  const tombstone t{j.id, j.account_id, j.project_id, j.status, j.revision,
-                    j.idempotency_key, now};
-  if (auto r = lmdb::put(txn_, dbs_->tombstones, keys::id(j.id), encode(t)); !r) return r;
+  const tombstone t{j.id,       j.account_id,      j.project_id, j.status,
+                    j.revision, j.idempotency_key, now};
+  if (auto r = lmdb::put(txn_, dbs_->tombstones, keys::id(j.id), encode(t)); !r)
+    return r;
   return lmdb::put(txn_, dbs_->by_tombstone_age, keys::by_time(now, j.id), {});
 }
 
@@ -445,16 +483,20 @@ result<std::uint64_t> write_txn::expire_tombstones(timestamp cutoff,
     if (!t) return t.error();
     if (*t && (*t)->idempotency_key) {
       const auto& ts = **t;
-      auto mapped = find_idempotent(ts.account_id, ts.project_id, *ts.idempotency_key);
+      auto mapped =
+          find_idempotent(ts.account_id, ts.project_id, *ts.idempotency_key);
       if (!mapped) return mapped.error();
       if (*mapped == id) {
         const std::string key = keys::idempotency(
             keys::scope(ts.account_id, ts.project_id), *ts.idempotency_key);
-        if (auto r = lmdb::del(txn_, dbs_->idempotency, key); !r) return r.error();
+        if (auto r = lmdb::del(txn_, dbs_->idempotency, key); !r)
+          return r.error();
       }
     }
-    if (auto r = lmdb::del(txn_, dbs_->tombstones, keys::id(id)); !r) return r.error();
-    if (auto r = lmdb::del(txn_, dbs_->by_tombstone_age, age_key); !r) return r.error();
+    if (auto r = lmdb::del(txn_, dbs_->tombstones, keys::id(id)); !r)
+      return r.error();
+    if (auto r = lmdb::del(txn_, dbs_->by_tombstone_age, age_key); !r)
+      return r.error();
   }
   return std::uint64_t{expired.size()};
 }
@@ -464,7 +506,9 @@ result<std::uint64_t> write_txn::record_change(const job& j,
                                                timestamp at) {
   change_record c{last_seq_ + 1, at,       j.id,       j.account_id,
                   j.project_id,  j.status, j.revision, std::string(step)};
-  if (auto r = lmdb::put(txn_, dbs_->changes, keys::sequence(c.sequence), encode(c), MDB_APPEND); !r) {
+  if (auto r = lmdb::put(txn_, dbs_->changes, keys::sequence(c.sequence),
+                         encode(c), MDB_APPEND);
+      !r) {
     return r.error();
   }
   last_seq_ = c.sequence;
@@ -485,8 +529,8 @@ result<bool> write_txn::changes_to_trim(std::uint64_t keep_count,
   return c->at < cutoff;
 }
 
-result<void> write_txn::trim_changes(std::uint64_t keep_count,
-                                     timestamp cutoff, std::size_t budget) {
+result<void> write_txn::trim_changes(std::uint64_t keep_count, timestamp cutoff,
+                                     std::size_t budget) {
   auto cur = lmdb::cursor::open(txn_, dbs_->changes);
   if (!cur) return cur.error();
   for (std::size_t n = 0; n < budget; ++n) {
@@ -511,7 +555,9 @@ result<void> write_txn::trim_changes(std::uint64_t keep_count,
 result<void> write_txn::commit() {
   txn_ = root_.get();
   if (!changes_.empty()) {
-    if (auto r = lmdb::put(txn_, dbs_->meta, meta_last_seq_key, encode_u64(last_seq_)); !r) {
+    if (auto r = lmdb::put(txn_, dbs_->meta, meta_last_seq_key,
+                           encode_u64(last_seq_));
+        !r) {
       root_.abort();
       return r;
     }
@@ -536,26 +582,34 @@ result<std::unique_ptr<job_store>> job_store::open(const options& opts) {
   s->opts_ = opts;
 
   MDB_env* raw = nullptr;
-  if (int rc = mdb_env_create(&raw); rc != 0) return lmdb::to_error(rc, "mdb_env_create");
+  if (int rc = mdb_env_create(&raw); rc != 0)
+    return lmdb::to_error(rc, "mdb_env_create");
   s->env_ = lmdb::env(raw);
-  if (int rc = mdb_env_set_maxdbs(raw, 32); rc != 0) return lmdb::to_error(rc, "mdb_env_set_maxdbs");
-  if (int rc = mdb_env_set_maxreaders(raw, opts.max_readers); rc != 0) return lmdb::to_error(rc, "mdb_env_set_maxreaders");
-  if (int rc = mdb_env_set_mapsize(raw, opts.map_size); rc != 0) return lmdb::to_error(rc, "mdb_env_set_mapsize");
-  if (int rc = mdb_env_open(raw, opts.path.c_str(), env_flags(opts.durability), 0644); rc != 0) {
+  if (int rc = mdb_env_set_maxdbs(raw, 32); rc != 0)
+    return lmdb::to_error(rc, "mdb_env_set_maxdbs");
+  if (int rc = mdb_env_set_maxreaders(raw, opts.max_readers); rc != 0)
+    return lmdb::to_error(rc, "mdb_env_set_maxreaders");
+  if (int rc = mdb_env_set_mapsize(raw, opts.map_size); rc != 0)
+    return lmdb::to_error(rc, "mdb_env_set_mapsize");
+  if (int rc = mdb_env_open(raw, opts.path.c_str(), env_flags(opts.durability),
+                            0644);
+      rc != 0) {
     return lmdb::to_error(rc, "opening database in " + opts.path);
   }
   // Another process may have grown the map: never shrink below the file.
   MDB_envinfo info;
   mdb_env_info(raw, &info);
   if (info.me_mapsize < opts.map_size) {
-    if (int rc = mdb_env_set_mapsize(raw, opts.map_size); rc != 0) return lmdb::to_error(rc, "mdb_env_set_mapsize");
+    if (int rc = mdb_env_set_mapsize(raw, opts.map_size); rc != 0)
+      return lmdb::to_error(rc, "mdb_env_set_mapsize");
   }
 
   auto t = lmdb::txn::begin(raw, nullptr, 0);
   if (!t) return t.error();
   auto& d = s->dbs_;
   for (const named_database& n : all_databases) {
-    if (int rc = mdb_dbi_open(t->get(), n.name, MDB_CREATE, &(d.*n.dbi)); rc != 0) {
+    if (int rc = mdb_dbi_open(t->get(), n.name, MDB_CREATE, &(d.*n.dbi));
+        rc != 0) {
       if (rc == MDB_INCOMPATIBLE) {
         return error(errc::unsupported_version,
                      std::string("sub-database ") + n.name +
@@ -569,16 +623,23 @@ result<std::unique_ptr<job_store>> job_store::open(const options& opts) {
   if (!magic) return magic.error();
   if (!*magic) {
     // A new database: stamp it.
-    if (auto r = lmdb::put(t->get(), d.meta, meta_magic_key, meta_magic); !r) return r.error();
-    if (auto r = lmdb::put(t->get(), d.meta, meta_schema_key, encode_u64(schema_version)); !r) return r.error();
+    if (auto r = lmdb::put(t->get(), d.meta, meta_magic_key, meta_magic); !r)
+      return r.error();
+    if (auto r = lmdb::put(t->get(), d.meta, meta_schema_key,
+                           encode_u64(schema_version));
+        !r)
+      return r.error();
   } else {
     if (**magic != meta_magic) {
-      return error(errc::unsupported_version, opts.path + " holds an LMDB database that jobstate did not write");
+      return error(
+          errc::unsupported_version,
+          opts.path + " holds an LMDB database that jobstate did not write");
     }
     auto schema = lmdb::get(t->get(), d.meta, meta_schema_key);
     if (!schema) return schema.error();
     if (!*schema || (*schema)->size() != 8) {
-      return error(errc::corrupt, "database in " + opts.path + " has no schema version");
+      return error(errc::corrupt,
+                   "database in " + opts.path + " has no schema version");
     }
     const std::uint64_t found = keys::sequence_at(**schema);
     if (found != schema_version) {
@@ -609,7 +670,8 @@ result<read_txn> job_store::begin_read() const {
     MDB_txn* t = nullptr;
     const int rc = mdb_txn_begin(env_.get(), nullptr, MDB_RDONLY, &t);
     if (rc == 0) return read_txn(lmdb::txn(t), std::move(lock), dbs_);
-    if (rc != MDB_MAP_RESIZED || attempt > 0) return lmdb::to_error(rc, "beginning a read transaction");
+    if (rc != MDB_MAP_RESIZED || attempt > 0)
+      return lmdb::to_error(rc, "beginning a read transaction");
     lock.unlock();
     if (auto r = adopt_resized_map(); !r) return r.error();
   }
@@ -626,7 +688,8 @@ result<write_txn> job_store::begin_write() {
       if (!seq) return seq.error();
       return write_txn(std::move(handle), std::move(lock), dbs_, *seq);
     }
-    if (rc != MDB_MAP_RESIZED || attempt > 0) return lmdb::to_error(rc, "beginning a write transaction");
+    if (rc != MDB_MAP_RESIZED || attempt > 0)
+      return lmdb::to_error(rc, "beginning a write transaction");
     lock.unlock();
     if (auto r = adopt_resized_map(); !r) return r.error();
   }
@@ -638,7 +701,8 @@ result<bool> job_store::grow() {
   mdb_env_info(env_.get(), &info);
   const std::uint64_t current = info.me_mapsize;
   if (current >= opts_.max_map_size) return false;
-  const std::uint64_t next = std::min<std::uint64_t>(current * 2, opts_.max_map_size);
+  const std::uint64_t next =
+      std::min<std::uint64_t>(current * 2, opts_.max_map_size);
   if (int rc = mdb_env_set_mapsize(env_.get(), next); rc != 0) {
     return lmdb::to_error(rc, "growing the map");
   }
@@ -649,7 +713,8 @@ result<void> job_store::grow_for_purge(std::uint64_t bytes) {
   std::unique_lock lock(resize_mutex_);
   MDB_envinfo info;
   mdb_env_info(env_.get(), &info);
-  if (int rc = mdb_env_set_mapsize(env_.get(), info.me_mapsize + bytes); rc != 0) {
+  if (int rc = mdb_env_set_mapsize(env_.get(), info.me_mapsize + bytes);
+      rc != 0) {
     return lmdb::to_error(rc, "growing the map for purge");
   }
   return {};

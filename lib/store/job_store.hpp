@@ -3,13 +3,13 @@
 #ifndef JOBSTATE_STORE_JOB_STORE_HPP
 #define JOBSTATE_STORE_JOB_STORE_HPP
 
-#include "store/codec.hpp"
-#include "store/keys.hpp"
-#include "store/lmdb.hpp"
-
 #include <jobstate/options.hpp>
 #include <jobstate/requests.hpp>
 #include <jobstate/result.hpp>
+
+#include "store/codec.hpp"
+#include "store/keys.hpp"
+#include "store/lmdb.hpp"
 
 #include <array>
 #include <memory>
@@ -106,9 +106,9 @@ class txn_view {
   result<std::optional<std::string_view>> find_record(const job_id& id) const;
   result<std::optional<tombstone>> find_tombstone(const job_id& id) const;
   /// The job id an idempotency key maps to in a scope, if any.
-  result<std::optional<job_id>> find_idempotent(
-      std::string_view account_id, std::string_view project_id,
-      std::string_view key) const;
+  result<std::optional<job_id>> find_idempotent(std::string_view account_id,
+                                                std::string_view project_id,
+                                                std::string_view key) const;
   /// One page of a project's jobs, newest first (see list_query).
   result<job_page> list(const list_query& q) const;
   /// The last sequence number committed to the change log (0: none yet).
