@@ -228,6 +228,49 @@ TEST(EngineStorage, StorageFullLeavesDatabaseUsable) {
   EXPECT_EQ(list_all(*db, make_query()), snapshot);
 }
 
+// Regression: the pages a purge frees were reusable only after one more
+// commit, so the writes right after a purge that made room still failed
+// with storage_full (LMDB reuses a page two transactions after the one that
+// freed it).
+class StorageFullThenPurge : public testing::TestWithParam<durability> {};
+
+TEST_P(StorageFullThenPurge, NextWriteThatFitsSucceeds) {
+  test_engine db([](options& o) {
+    o.durability = GetParam();
+    o.map_size = 4 * one_mib;
+    o.max_map_size = 4 * one_mib;
+  });
+  constexpr std::size_t job_bytes = 100'000;
+  int made = 0;
+  for (int i = 0; i < 1000; ++i) {
+    auto created = db->create(big_request(job_bytes, i));
+    if (!created) {
+      ASSERT_TRUE(failed_with(created, errc::storage_full));
+      break;
+    }
+    ASSERT_TRUE(ok(db->cancel(ref_of(created->job), "filling")));
+    ++made;
+  }
+  ASSERT_GE(made, 20) << "the map held too few jobs to test with";
+  ASSERT_TRUE(ok(db->create(make_request())));  // A small write still fits.
+
+  auto purged = db->purge(purge_request{std::chrono::seconds(0)});
+  ASSERT_TRUE(ok(purged));
+  EXPECT_EQ(purged->purged, static_cast<std::uint64_t>(made));
+  // Room for `made` jobs was freed: the next ones fit, starting with the
+  // very first.
+  for (int i = 0; i < made / 2; ++i) {
+    ASSERT_TRUE(ok(db->create(big_request(job_bytes, 1000 + i))))
+        << "create #" << i << " after the purge";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryDurability, StorageFullThenPurge,
+                         testing::Values(durability::full,
+                                         durability::no_meta_sync,
+                                         durability::no_sync),
+                         test::durability_name);
+
 TEST(EngineStorage, CreateAloneFillsDatabaseThenFailsCleanly) {
   test_engine db([](options& o) {
     o.map_size = one_mib;

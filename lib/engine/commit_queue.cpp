@@ -91,69 +91,78 @@ void commit_queue::run() {
 
 void commit_queue::commit_batch(
     std::vector<std::unique_ptr<pending_write>>& batch, committed_by who) {
-  bool headroom_granted = false;
-  const auto began = std::chrono::steady_clock::now();
+  room_state room;
+  const auto began = clock::now();
   for (int attempt = 1;; ++attempt) {
-    const timestamp now = model::now();
-    auto w = store_.begin_write();
-    if (!w) {
-      for (auto& p : batch) p->finish(&w.error());
+    const bool may_ask_room = attempt < max_attempts;
+    const auto needed = try_commit(batch, who, began, may_ask_room);
+    if (!needed) return;
+    // The write transaction has ended: the map may be resized now. When no
+    // room can be made, the next attempt commits what fits.
+    if (!make_room(*needed, room)) {
+      try_commit(batch, who, began, /*may_ask_room=*/false);
       return;
     }
-    bool full = false;
-    bool purge_full = false;
-    // A lone mutation needs no savepoint (an LMDB nested transaction, a
-    // noticeable part of a small commit's cost): if it fails, the whole
-    // transaction is abandoned instead.
-    const bool alone = batch.size() == 1;
-    bool alone_failed = false;
-    for (auto& p : batch) {
-      auto applied =
-          alone ? p->apply(*w, now) : apply_in_savepoint(*w, *p, now);
-      if (!applied && applied.code() == errc::storage_full) {
-        full = true;
-        purge_full = purge_full || p->frees_space();
-      }
-      alone_failed = alone && !applied;
-    }
-    // A full map: end the transaction (LMDB resizes only with none active),
-    // grow, and run the whole batch again. Past the limit, the mutations that
-    // did not fit fail alone with storage_full and the others commit.
-    if (!w->changes().empty() && !alone_failed) trim_feed(*w, now);
-    const bool may_grow =
-        attempt < max_attempts &&
-        (store_.can_grow() || (purge_full && !headroom_granted));
-    if (alone_failed && !(full && may_grow)) {
-      // Nothing of it may commit; its outcome is its own error.
-      w->abort();
-      batch.front()->finish(nullptr);
-      return;
-    }
-    if (full && may_grow) {
-      w->abort();
-      if (make_room(purge_full, headroom_granted)) continue;
-    }
-    auto committed =
-        full && may_grow ? result<void>(errc::storage_full) : w->commit();
-    if (!committed && committed.code() == errc::storage_full && may_grow &&
-        !full && make_room(purge_full, headroom_granted)) {
-      continue;
-    }
-    if (!committed) {
-      for (auto& p : batch) p->finish(&committed.error());
-      return;
-    }
-    const auto durable = clock::now();
-    last_durable_.store(durable.time_since_epoch().count(),
-                        std::memory_order_relaxed);
-    stats_.record(durable - began, w->changes());
-    // Waiters first, then the writers: both only after the commit is
-    // durable, and a waiter's wake-up does not queue behind the writers'
-    // own wake-ups (on a busy machine, each can cost a time slice).
-    if (listener_ && !w->changes().empty()) listener_(w->changes(), who);
-    for (auto& p : batch) p->finish(nullptr);
-    return;
   }
+}
+
+std::optional<commit_queue::room_request> commit_queue::try_commit(
+    std::vector<std::unique_ptr<pending_write>>& batch, committed_by who,
+    clock::time_point began, bool may_ask_room) {
+  const timestamp now = model::now();
+  auto w = store_.begin_write();
+  if (!w) {
+    for (auto& p : batch) p->finish(&w.error());
+    return std::nullopt;
+  }
+  bool full = false;
+  room_request needed;
+  // A lone mutation needs no savepoint (an LMDB nested transaction, a
+  // noticeable part of a small commit's cost): if it fails, the whole
+  // transaction is abandoned instead.
+  const bool alone = batch.size() == 1;
+  bool alone_failed = false;
+  for (auto& p : batch) {
+    auto applied = alone ? p->apply(*w, now) : apply_in_savepoint(*w, *p, now);
+    if (!applied && applied.code() == errc::storage_full) {
+      full = true;
+      needed.for_purge = needed.for_purge || p->frees_space();
+    }
+    alone_failed = alone && !applied;
+  }
+  // A full map: end the transaction (LMDB resizes only with none active)
+  // and ask for room; the whole batch runs again. Past the limit, the
+  // mutations that did not fit fail alone with storage_full and the others
+  // commit.
+  if (full && may_ask_room) {
+    w->abort();
+    return needed;
+  }
+  if (alone_failed) {
+    // Nothing of it may commit; its outcome is its own error.
+    w->abort();
+    batch.front()->finish(nullptr);
+    return std::nullopt;
+  }
+  if (!w->changes().empty()) trim_feed(*w, now);
+  auto committed = w->commit();
+  if (!committed && committed.code() == errc::storage_full && may_ask_room) {
+    return needed;  // Writing the meta or free pages found the map full.
+  }
+  if (!committed) {
+    for (auto& p : batch) p->finish(&committed.error());
+    return std::nullopt;
+  }
+  const auto durable = clock::now();
+  last_durable_.store(durable.time_since_epoch().count(),
+                      std::memory_order_relaxed);
+  stats_.record(durable - began, w->changes());
+  // Waiters first, then the writers: both only after the commit is
+  // durable, and a waiter's wake-up does not queue behind the writers' own
+  // wake-ups (on a busy machine, each can cost a time slice).
+  if (listener_ && !w->changes().empty()) listener_(w->changes(), who);
+  for (auto& p : batch) p->finish(nullptr);
+  return std::nullopt;
 }
 
 result<void> commit_queue::apply_in_savepoint(store::write_txn& w,
@@ -187,10 +196,20 @@ void commit_queue::trim_feed(store::write_txn& w, timestamp now) {
   w.rollback_savepoint();
 }
 
-bool commit_queue::make_room(bool purge_full, bool& headroom_granted) {
-  if (auto grew = store_.grow(); grew && *grew) return true;
-  if (purge_full && !headroom_granted) {
-    headroom_granted = true;
+bool commit_queue::make_room(const room_request& needed, room_state& room) {
+  if (store_.can_grow()) {
+    auto grew = store_.grow();
+    return grew && *grew;
+  }
+  // At the limit. Pages freed by the last commit (a purge, say) become
+  // reusable only two transactions after it: one empty commit makes them
+  // available to the retry.
+  if (!room.recycled) {
+    room.recycled = true;
+    if (store_.advance_transaction_id()) return true;
+  }
+  if (needed.for_purge && !room.headroom_granted) {
+    room.headroom_granted = true;
     return static_cast<bool>(store_.grow_for_purge(purge_headroom));
   }
   return false;

@@ -122,13 +122,31 @@ class commit_queue {
   void run();
   /// Moves up to max_batch_ queued writes into `batch`. REQUIRES: mutex_.
   void take_batch(std::vector<std::unique_ptr<pending_write>>& batch);
+  // What a batch that found the map full needs before it runs again.
+  struct room_request {
+    bool for_purge = false;  // A purge (which frees space) did not fit.
+  };
+  // What one batch has been granted so far.
+  struct room_state {
+    bool recycled = false;  // advance_transaction_id() ran.
+    bool headroom_granted = false;
+  };
+
   void commit_batch(std::vector<std::unique_ptr<pending_write>>& batch,
                     committed_by who);
+  /// One attempt in one write transaction, ended before this returns. Every
+  /// write is finished, or (when `may_ask_room`) none is and the room the
+  /// batch needs is returned.
+  std::optional<room_request> try_commit(
+      std::vector<std::unique_ptr<pending_write>>& batch, committed_by who,
+      clock::time_point began, bool may_ask_room);
   static result<void> apply_in_savepoint(store::write_txn& w, pending_write& p,
                                          timestamp now);
   void trim_feed(store::write_txn& w, timestamp now);
-  /// Grows the map (or grants a purge its headroom); false when it cannot.
-  bool make_room(bool purge_full, bool& headroom_granted);
+  /// Grows the map, makes freed pages reusable, or grants a purge its
+  /// headroom, in that order; false when none is left to try.
+  /// REQUIRES: no transaction alive in the calling thread.
+  bool make_room(const room_request& needed, room_state& room);
 
   store::job_store& store_;
   const std::size_t max_batch_;

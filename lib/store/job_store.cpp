@@ -554,16 +554,17 @@ result<void> write_txn::trim_changes(std::uint64_t keep_count, timestamp cutoff,
 
 result<void> write_txn::commit() {
   txn_ = root_.get();
+  result<void> r;
   if (!changes_.empty()) {
-    if (auto r = lmdb::put(txn_, dbs_->meta, meta_last_seq_key,
-                           encode_u64(last_seq_));
-        !r) {
-      root_.abort();
-      return r;
-    }
+    r = lmdb::put(txn_, dbs_->meta, meta_last_seq_key, encode_u64(last_seq_));
   }
-  auto r = root_.commit();
-  lock_.unlock();
+  if (r) {
+    r = root_.commit();
+  } else {
+    root_.abort();
+  }
+  txn_ = nullptr;
+  pass_.release();
   return r;
 }
 
@@ -571,7 +572,7 @@ void write_txn::abort() noexcept {
   savepoint_.abort();
   root_.abort();
   txn_ = nullptr;
-  if (lock_.owns_lock()) lock_.unlock();
+  pass_.release();
 }
 
 // ---------------------------------------------------------------- store
@@ -656,80 +657,106 @@ result<std::unique_ptr<job_store>> job_store::open(const options& opts) {
 job_store::~job_store() = default;
 
 result<void> job_store::adopt_resized_map() const {
-  std::unique_lock lock(resize_mutex_);
-  // Size 0 adopts the size another process set.
-  if (int rc = mdb_env_set_mapsize(env_.get(), 0); rc != 0) {
-    return lmdb::to_error(rc, "mdb_env_set_mapsize");
-  }
-  return {};
+  return gate_.exclusively([this]() -> result<void> {
+    // Size 0 adopts the size another process set.
+    if (int rc = mdb_env_set_mapsize(env_.get(), 0); rc != 0) {
+      return lmdb::to_error(rc, "mdb_env_set_mapsize");
+    }
+    return {};
+  });
 }
+
+namespace {
+
+// Another process may grow the map again between our adopting its size and
+// beginning the transaction; each round adopts a larger size, so a few are
+// plenty.
+constexpr int max_resize_adoptions = 16;
+
+}  // namespace
 
 result<read_txn> job_store::begin_read() const {
   for (int attempt = 0;; ++attempt) {
-    std::shared_lock lock(resize_mutex_);
+    resize_gate::pass pass = gate_.enter();
     MDB_txn* t = nullptr;
     const int rc = mdb_txn_begin(env_.get(), nullptr, MDB_RDONLY, &t);
-    if (rc == 0) return read_txn(lmdb::txn(t), std::move(lock), dbs_);
-    if (rc != MDB_MAP_RESIZED || attempt > 0)
+    if (rc == 0) return read_txn(std::move(pass), lmdb::txn(t), dbs_);
+    if (rc != MDB_MAP_RESIZED || attempt >= max_resize_adoptions)
       return lmdb::to_error(rc, "beginning a read transaction");
-    lock.unlock();
+    pass.release();
     if (auto r = adopt_resized_map(); !r) return r.error();
   }
 }
 
 result<write_txn> job_store::begin_write() {
   for (int attempt = 0;; ++attempt) {
-    std::shared_lock lock(resize_mutex_);
+    resize_gate::pass pass = gate_.enter();
     MDB_txn* t = nullptr;
     const int rc = mdb_txn_begin(env_.get(), nullptr, 0, &t);
     if (rc == 0) {
       lmdb::txn handle(t);
       auto seq = read_last_sequence(t, dbs_);
       if (!seq) return seq.error();
-      return write_txn(std::move(handle), std::move(lock), dbs_, *seq);
+      return write_txn(std::move(pass), std::move(handle), dbs_, *seq);
     }
-    if (rc != MDB_MAP_RESIZED || attempt > 0)
+    if (rc != MDB_MAP_RESIZED || attempt >= max_resize_adoptions)
       return lmdb::to_error(rc, "beginning a write transaction");
-    lock.unlock();
+    pass.release();
     if (auto r = adopt_resized_map(); !r) return r.error();
   }
 }
 
 result<bool> job_store::grow() {
-  std::unique_lock lock(resize_mutex_);
-  MDB_envinfo info;
-  mdb_env_info(env_.get(), &info);
-  const std::uint64_t current = info.me_mapsize;
-  if (current >= opts_.max_map_size) return false;
-  const std::uint64_t next =
-      std::min<std::uint64_t>(current * 2, opts_.max_map_size);
-  if (int rc = mdb_env_set_mapsize(env_.get(), next); rc != 0) {
-    return lmdb::to_error(rc, "growing the map");
-  }
-  return true;
+  return gate_.exclusively([this]() -> result<bool> {
+    MDB_envinfo info;
+    mdb_env_info(env_.get(), &info);
+    const std::uint64_t current = info.me_mapsize;
+    if (current >= opts_.max_map_size) return false;
+    const std::uint64_t next =
+        std::min<std::uint64_t>(current * 2, opts_.max_map_size);
+    if (int rc = mdb_env_set_mapsize(env_.get(), next); rc != 0) {
+      return lmdb::to_error(rc, "growing the map");
+    }
+    return true;
+  });
 }
 
 result<void> job_store::grow_for_purge(std::uint64_t bytes) {
-  std::unique_lock lock(resize_mutex_);
-  MDB_envinfo info;
-  mdb_env_info(env_.get(), &info);
-  if (int rc = mdb_env_set_mapsize(env_.get(), info.me_mapsize + bytes);
-      rc != 0) {
-    return lmdb::to_error(rc, "growing the map for purge");
+  return gate_.exclusively([this, bytes]() -> result<void> {
+    MDB_envinfo info;
+    mdb_env_info(env_.get(), &info);
+    if (int rc = mdb_env_set_mapsize(env_.get(), info.me_mapsize + bytes);
+        rc != 0) {
+      return lmdb::to_error(rc, "growing the map for purge");
+    }
+    return {};
+  });
+}
+
+result<void> job_store::advance_transaction_id() {
+  auto w = begin_write();
+  if (!w) return w.error();
+  // Rewriting the schema version with its own value dirties a page, so the
+  // commit writes a new meta page with the next transaction id.
+  if (auto r = lmdb::put(w->txn_, dbs_.meta, meta_schema_key,
+                         encode_u64(schema_version));
+      !r) {
+    w->abort();
+    return r;
   }
-  return {};
+  return w->commit();
 }
 
 bool job_store::can_grow() const {
-  // No lock: called by the writer, which holds the resize mutex shared, and
-  // only the writer or a holder of the exclusive lock changes the size.
+  // Inside the gate: a reader adopting another process's size changes it.
+  resize_gate::pass pass = gate_.enter();
   MDB_envinfo info;
   mdb_env_info(env_.get(), &info);
   return info.me_mapsize < opts_.max_map_size;
 }
 
 std::uint64_t job_store::map_size() const {
-  std::shared_lock lock(resize_mutex_);
+  resize_gate::pass pass = gate_.enter();
   MDB_envinfo info;
   mdb_env_info(env_.get(), &info);
   return info.me_mapsize;

@@ -10,12 +10,11 @@
 #include "store/codec.hpp"
 #include "store/keys.hpp"
 #include "store/lmdb.hpp"
+#include "store/resize_gate.hpp"
 
 #include <array>
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <shared_mutex>
 #include <vector>
 
 namespace jobstate::store {
@@ -137,27 +136,29 @@ class txn_view {
 };
 
 /// A consistent snapshot for reading. Cheap; hold it briefly (it pins the
-/// pages it sees, and it blocks map growth while alive).
+/// pages it sees, and it blocks map growth while alive). A thread holds at
+/// most one transaction at a time.
 class read_txn : public txn_view {
  public:
-  read_txn(lmdb::txn t, std::shared_lock<std::shared_mutex> lock,
-           const databases& dbs)
-      : txn_view(t.get(), dbs), handle_(std::move(t)), lock_(std::move(lock)) {}
+  read_txn(resize_gate::pass pass, lmdb::txn t, const databases& dbs)
+      : txn_view(t.get(), dbs), pass_(std::move(pass)), handle_(std::move(t)) {}
 
  private:
+  // Declared first, released last: the transaction ends before the map may
+  // be resized.
+  resize_gate::pass pass_;
   lmdb::txn handle_;
-  std::shared_lock<std::shared_mutex> lock_;
 };
 
 /// The single writer's transaction. Each mutation runs in a savepoint (an
 /// LMDB nested transaction) so that a failing mutation fails alone.
 class write_txn : public txn_view {
  public:
-  write_txn(lmdb::txn t, std::shared_lock<std::shared_mutex> lock,
-            const databases& dbs, std::uint64_t last_seq)
+  write_txn(resize_gate::pass pass, lmdb::txn t, const databases& dbs,
+            std::uint64_t last_seq)
       : txn_view(t.get(), dbs),
+        pass_(std::move(pass)),
         root_(std::move(t)),
-        lock_(std::move(lock)),
         last_seq_(last_seq) {}
 
   /// Starts a savepoint. REQUIRES: no savepoint open.
@@ -196,18 +197,23 @@ class write_txn : public txn_view {
   result<bool> changes_to_trim(std::uint64_t keep_count,
                                timestamp cutoff) const;
 
-  /// Commits everything; the transaction is finished either way.
+  /// Commits everything; the transaction is finished either way, and the map
+  /// may be resized once this returns.
   result<void> commit();
-  /// Abandons everything written.
+  /// Abandons everything written; the map may be resized once this returns.
   void abort() noexcept;
 
  private:
+  friend class job_store;  // advance_transaction_id writes the meta table.
+
   result<void> put_indexes(const job& j);
   result<void> delete_indexes(const job& j);
 
+  // Declared first, released last: the transactions end before the map may
+  // be resized.
+  resize_gate::pass pass_;
   lmdb::txn root_;
   lmdb::txn savepoint_;
-  std::shared_lock<std::shared_mutex> lock_;
   std::uint64_t last_seq_;
   std::uint64_t savepoint_seq_ = 0;
   std::vector<change_record> changes_;
@@ -221,20 +227,28 @@ class job_store {
   static result<std::unique_ptr<job_store>> open(const options& opts);
   ~job_store();
 
+  /// REQUIRES: no transaction alive in the calling thread.
   result<read_txn> begin_read() const;
-  /// REQUIRES: no other write_txn alive in this process.
+  /// REQUIRES: no other write_txn alive in this process, no transaction
+  /// alive in the calling thread.
   result<write_txn> begin_write();
 
-  /// Doubles the map, up to `max_map_size`; false when already there.
-  /// Waits for read transactions to end. REQUIRES: no write_txn alive in the
-  /// calling thread.
+  /// Doubles the map, up to `max_map_size`; false when already there. Waits for
+  /// the transactions of this process to end; transactions that begin meanwhile
+  /// wait for it. REQUIRES: no transaction alive in the calling thread.
   result<bool> grow();
   /// Grows the map by `bytes` past max_map_size: the headroom that lets a
-  /// purge run in a full database (deleting needs pages too).
+  /// purge run in a full database (deleting needs pages too). REQUIRES: as
+  /// grow.
   result<void> grow_for_purge(std::uint64_t bytes);
+  /// Commits a transaction that changes nothing but its own id, so that the
+  /// next one may reuse the pages the last commit freed (LMDB reuses a
+  /// page only two transactions after the one that freed it). For a write
+  /// that found the map full right after a purge. REQUIRES: as begin_write.
+  result<void> advance_transaction_id();
 
   std::uint64_t map_size() const;
-  /// True while the map is below max_map_size.
+  /// True while the map is below max_map_size. REQUIRES: as begin_read.
   bool can_grow() const;
 
  private:
@@ -244,9 +258,9 @@ class job_store {
   lmdb::env env_;
   databases dbs_;
   options opts_;
-  // Readers and the writer hold it shared; resizing the map holds it
-  // exclusively, since LMDB requires that no transaction is active then.
-  mutable std::shared_mutex resize_mutex_;
+  // Every transaction holds a pass; resizing the map closes the gate, since
+  // LMDB requires that no transaction of the process is active then.
+  mutable resize_gate gate_;
 };
 
 }  // namespace jobstate::store

@@ -145,4 +145,20 @@ boost::json::value json_of_serialized_size(std::size_t size) {
          << "\n  now:    " << ::testing::PrintToString(*now);
 }
 
+std::string name_of(durability d) {
+  switch (d) {
+    case durability::full:
+      return "full";
+    case durability::no_meta_sync:
+      return "no_meta_sync";
+    case durability::no_sync:
+      return "no_sync";
+  }
+  return "unknown";
+}
+
+std::string durability_name(const testing::TestParamInfo<durability>& info) {
+  return name_of(info.param);
+}
+
 }  // namespace jobstate::test

@@ -59,6 +59,12 @@ std::vector<job> list_all(const engine& e, list_query query);
 /// The ids of `jobs`, in order.
 std::vector<job_id> ids_of(const std::vector<job>& jobs);
 
+/// The option's name as the C API and the bindings spell it ("full",
+/// "no_meta_sync", "no_sync").
+std::string name_of(durability d);
+/// Names the instances of a test parametrized by durability.
+std::string durability_name(const testing::TestParamInfo<durability>& info);
+
 /// A string of `size` bytes.
 std::string text_of_size(std::size_t size, char fill = 'x');
 

@@ -11,6 +11,14 @@
 //   cycle    <account> <project> <count>  count times: create, start,
 //                                          complete (three commits); prints
 //                                          each id
+//   run      <account> <project> <id>...  starts and at once completes
+//                                          each job (two commits each)
+//   fill     <account> <project> <count> <bytes> <map-size> <durability>
+//                                          creates count jobs of <bytes> of
+//                                          input each, one commit each, in a
+//                                          database opened with that initial
+//                                          map size and durability (to make
+//                                          the map grow); prints each id
 //
 // After the mutations it prints "done <ns>", ns being the steady clock
 // (CLOCK_MONOTONIC, shared by every process on the machine) read when the
@@ -22,6 +30,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,9 +40,10 @@ namespace {
 using namespace jobstate;
 
 int usage() {
-  std::cerr << "usage: jobstate_test_writer <db-path> "
-               "create|start|complete|cancel|cycle <account> <project> "
-               "[<id>|<count>] [status]\n";
+  std::cerr
+      << "usage: jobstate_test_writer <db-path> "
+         "create|start|complete|cancel|cycle|run|fill <account> <project> "
+         "[<id>|<count>] [status|<bytes> <map-size> <durability>]\n";
   return 2;
 }
 
@@ -57,13 +67,23 @@ job_id parse_id(const std::string& text) {
 }
 
 job_id create_one(engine& e, const std::string& account,
-                  const std::string& project) {
+                  const std::string& project, std::size_t blob_bytes = 0) {
   create_request r;
   r.account_id = account;
   r.project_id = project;
   r.kind = "parse";
   r.input = boost::json::object{{"document", "from-another-process.pdf"}};
+  if (blob_bytes > 0) {
+    r.input.as_object()["blob"] = std::string(blob_bytes, 'w');
+  }
   return must(e.create(r), "create").job.id;
+}
+
+std::optional<durability> parse_durability(std::string_view name) {
+  if (name == "full") return durability::full;
+  if (name == "no_meta_sync") return durability::no_meta_sync;
+  if (name == "no_sync") return durability::no_sync;
+  return std::nullopt;
 }
 
 completion succeeded() {
@@ -87,19 +107,34 @@ int main(int argc, char** argv) {
   opts.path = args[0];
   opts.durability = durability::no_sync;
   opts.map_size = std::uint64_t{16} << 20;
+  std::size_t blob_bytes = 0;
+  if (command == "fill") {
+    if (args.size() < 8) return usage();
+    blob_bytes = std::strtoul(args[5].c_str(), nullptr, 10);
+    opts.map_size = std::strtoull(args[6].c_str(), nullptr, 10);
+    auto d = parse_durability(args[7]);
+    if (blob_bytes == 0 || opts.map_size == 0 || !d) return usage();
+    opts.durability = *d;
+  }
   auto e = must(engine::open(opts), "open " + opts.path);
 
-  if (command == "create" || command == "cycle") {
+  if (command == "create" || command == "cycle" || command == "fill") {
     const long count = args.size() > 4 ? std::atol(args[4].c_str()) : 1;
     if (count < 1) return usage();
     for (long i = 0; i < count; ++i) {
-      const job_id id = create_one(*e, account, project);
+      const job_id id = create_one(*e, account, project, blob_bytes);
       if (command == "cycle") {
         const job_ref ref{account, project, id};
         must(e->start(ref), "start");
         must(e->complete(ref, succeeded()), "complete");
       }
       std::cout << id.to_string() << "\n";
+    }
+  } else if (command == "run") {
+    for (std::size_t i = 4; i < args.size(); ++i) {
+      const job_ref ref{account, project, parse_id(args[i])};
+      must(e->start(ref), "start");
+      must(e->complete(ref, succeeded()), "complete");
     }
   } else if (command == "start" || command == "complete" ||
              command == "cancel") {
