@@ -31,6 +31,10 @@ class JOBSTATE_EXPORT wait_condition {
 
   /// Whether `j` satisfies the condition.
   bool satisfied_by(const job& j) const noexcept;
+  /// Whether a job in `status` at `revision` satisfies the condition: how a
+  /// wait judges each committed change, including states that a later
+  /// commit already left.
+  bool satisfied_by(job_status status, std::uint64_t revision) const noexcept;
 
   friend bool operator==(const wait_condition&,
                          const wait_condition&) = default;
@@ -48,9 +52,18 @@ inline constexpr std::chrono::milliseconds wait_forever =
 /// The answer of a wait: the job's latest snapshot, and whether the timeout
 /// passed before the condition held. A timeout is not an error: `job` is
 /// then the latest snapshot, exactly as a get would return it.
+///
+/// A wait is satisfied by any change committed after it began whose status
+/// and revision meet the condition, even when a later commit has already
+/// moved the job on (a wait for `running` on a job that started and
+/// finished at once): `job` is then the job as it is now, and
+/// `satisfied_revision` the revision of the change that satisfied the
+/// condition (equal to job.revision when nothing moved it on since).
 struct wait_result {
   jobstate::job job;
   bool timed_out = false;
+  /// The revision whose change satisfied the condition; 0 when timed out.
+  std::uint64_t satisfied_revision = 0;
 };
 
 /// One committed mutation, as the change feed reports it.
@@ -78,7 +91,7 @@ struct change_batch {
 
 /// Which changes a watch wants, and how it behaves.
 struct watch_request {
-  std::uint64_t after = 0;  ///< Deliver changes with sequence > after.
+  std::uint64_t after = 0;   ///< Deliver changes with sequence > after.
   std::size_t limit = 1000;  ///< Most changes in one batch: 1 to 10,000.
   /// Only changes of this account (and of this project, which requires the
   /// account: project ids are unique only within an account).

@@ -80,20 +80,17 @@ void engine::impl::on_commit(const std::vector<store::change_record>& changes,
     signal_->announce(changes.back().sequence);
   }
   if (subs_->idle()) return;
-  std::vector<job_id> ids;
-  ids.reserve(changes.size());
-  for (const auto& c : changes) ids.push_back(c.id);
   if (who == commit_queue::committed_by::caller) {
     // A blocking caller's thread never runs other operations' handlers (an
     // unbound one would run inside its call, perhaps under its locks): the
     // notifier thread wakes the waiters.
-    boost::asio::post(io_, [this, ids = std::move(ids)] {
-      subs_->jobs_changed(ids);
+    boost::asio::post(io_, [this, changed = job_changes_of(changes)] {
+      subs_->jobs_changed(changed);
       subs_->feed_changed();
     });
     return;
   }
-  subs_->jobs_changed(ids);
+  subs_->jobs_changed(job_changes_of(changes));
   subs_->feed_changed();
 }
 
@@ -108,7 +105,8 @@ void engine::impl::advance_signal_seen(std::uint64_t to) noexcept {
 // On the io thread, when some process (this one too) committed: catch up
 // with the change log from the last sequence seen here.
 void engine::impl::on_signal() {
-  std::vector<job_id> ids;
+  std::vector<job_change> changed;
+  std::vector<job_id> recheck;
   {
     auto txn = store_->begin_read();
     if (!txn) return;
@@ -125,14 +123,15 @@ void engine::impl::on_signal() {
                                   store::change_filter{}, 1 << 20);
     if (!page && page.code() == errc::expired) {
       // Fell behind the feed's retention: check every waiter.
-      ids = subs_->watched_jobs();
+      recheck = subs_->watched_jobs();
       advance_signal_seen(*last);
     } else if (page) {
-      for (const auto& c : page->changes) ids.push_back(c.id);
+      changed = job_changes_of(page->changes);
       advance_signal_seen(page->last_examined);
     }
   }
-  subs_->jobs_changed(ids);
+  subs_->jobs_changed(changed);
+  subs_->jobs_to_recheck(recheck);
   subs_->feed_changed();
 }
 

@@ -9,6 +9,7 @@
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
+#include <limits>
 
 namespace jobstate::engine_detail {
 namespace {
@@ -74,11 +75,33 @@ void subscriptions::add_wait(job_ref ref, wait_condition condition,
     auto j = load(*txn, ref);
     if (!j) return answer_later(std::move(handler), j.error());
     const bool holds = condition.satisfied_by(*j);
-    return answer_later(std::move(handler), wait_result{std::move(*j), !holds});
+    const std::uint64_t satisfied = holds ? j->revision : 0;
+    return answer_later(std::move(handler),
+                        wait_result{std::move(*j), !holds, satisfied});
   }
 
-  // Register first, then read: a commit that lands in between finds the
-  // waiter registered, so no change can slip past unseen.
+  // Read first, noting the feed position the job is current at; then
+  // register to be judged on every later change; then catch up with the
+  // changes that committed in between (their notifications may have gone
+  // out before the registration).
+  job j0;
+  std::uint64_t read_at = 0;  // The feed position j0 is current at.
+  {
+    auto txn = store_.begin_read();
+    if (!txn) return answer_later(std::move(handler), txn.error());
+    auto position = txn->last_sequence();
+    if (!position) return answer_later(std::move(handler), position.error());
+    auto j = load(*txn, ref);
+    if (!j) return answer_later(std::move(handler), j.error());
+    j0 = std::move(*j);
+    read_at = *position;
+  }
+  if (condition.satisfied_by(j0)) {
+    const std::uint64_t revision = j0.revision;
+    return answer_later(std::move(handler),
+                        wait_result{std::move(j0), false, revision});
+  }
+
   std::uint64_t key;
   bool rearm = false;
   {
@@ -100,9 +123,9 @@ void subscriptions::add_wait(job_ref ref, wait_condition condition,
     // move-constructed.
     wait_entry& e =
         waits_
-            .emplace(key,
-                     wait_entry{ref.id, ref.account_id, ref.project_id,
-                                condition, pending_handler(std::move(handler))})
+            .emplace(key, wait_entry{ref.id, ref.account_id, ref.project_id,
+                                     condition, read_at,
+                                     pending_handler(std::move(handler))})
             .first->second;
     if (timeout != wait_forever) {
       const auto when = deadline_after(timeout);
@@ -118,15 +141,38 @@ void subscriptions::add_wait(job_ref ref, wait_condition condition,
   }
   if (rearm)
     asio::post(io_, [self = shared_from_this()] { self->rearm_timer(); });
+  catch_up(key, ref, condition, j0, read_at);
+}
 
+void subscriptions::catch_up(std::uint64_t key, const job_ref& ref,
+                             const wait_condition& condition, const job& first,
+                             std::uint64_t after_sequence) {
   auto txn = store_.begin_read();
-  result<job> j = txn ? load(*txn, ref) : result<job>(txn.error());
-  if (!j || condition.satisfied_by(*j)) {
-    if (auto e = take_wait(key)) {
-      complete_later(io_, std::move(e->handler),
-                     j ? result<wait_result>(wait_result{std::move(*j), false})
-                       : result<wait_result>(j.error()));
+  result<job> now = txn ? load(*txn, ref) : result<job>(txn.error());
+  std::optional<std::uint64_t> satisfied;
+  if (now && now->revision != first.revision) {
+    // The job changed since the first read: look at each change, oldest
+    // first, for a state that met the condition and is gone already.
+    const store::change_filter filter{ref.account_id, ref.project_id};
+    auto page = txn->read_changes(after_sequence,
+                                  std::numeric_limits<std::size_t>::max(),
+                                  filter, feed_scan_limit);
+    if (page) {
+      for (const auto& c : page->changes) {
+        if (c.id == ref.id && condition.satisfied_by(c.status, c.revision)) {
+          satisfied = c.revision;
+          break;
+        }
+      }
     }
+    if (!satisfied && condition.satisfied_by(*now)) satisfied = now->revision;
+  }
+  if (now && !satisfied) return;  // Registered: a later change answers.
+  if (auto e = take_wait(key)) {
+    complete_later(io_, std::move(e->handler),
+                   now ? result<wait_result>(
+                             wait_result{std::move(*now), false, *satisfied})
+                       : result<wait_result>(now.error()));
   }
 }
 
@@ -155,28 +201,49 @@ result<wait_result> subscriptions::snapshot(const wait_entry& e,
   if (!txn) return txn.error();
   auto j = load(*txn, job_ref{e.account_id, e.project_id, e.id});
   if (!j) return j.error();
-  return wait_result{std::move(*j), timed_out};
+  return wait_result{std::move(*j), timed_out, 0};
 }
 
-void subscriptions::jobs_changed(const std::vector<job_id>& ids) {
+std::vector<job_change> job_changes_of(
+    const std::vector<store::change_record>& records) {
+  std::vector<job_change> out;
+  out.reserve(records.size());
+  for (const auto& c : records) {
+    out.push_back(job_change{c.id, c.sequence, c.status, c.revision});
+  }
+  return out;
+}
+
+void subscriptions::jobs_changed(const std::vector<job_change>& changes) {
+  complete_satisfied(changes, {});
+}
+
+void subscriptions::jobs_to_recheck(const std::vector<job_id>& ids) {
+  complete_satisfied({}, ids);
+}
+
+void subscriptions::complete_satisfied(const std::vector<job_change>& changes,
+                                       const std::vector<job_id>& recheck) {
   if (waits_pending_.load(std::memory_order_acquire) == 0) return;
-  std::vector<job_id> watched;
+  // The changes of each job that has waiters, oldest first.
+  std::unordered_map<job_id, std::vector<const job_change*>> watched;
   {
     std::lock_guard lock(mutex_);
-    for (const job_id& id : ids) {
-      if (by_job_.count(id) != 0) watched.push_back(id);
+    for (const job_change& c : changes) {
+      if (by_job_.count(c.id) != 0) watched[c.id].push_back(&c);
+    }
+    for (const job_id& id : recheck) {
+      if (by_job_.count(id) != 0) watched.try_emplace(id);
     }
   }
   if (watched.empty()) return;
-  std::sort(watched.begin(), watched.end());
-  watched.erase(std::unique(watched.begin(), watched.end()), watched.end());
 
   // Read outside the lock, decide under it, deliver outside it.
   std::vector<std::pair<job_id, result<job>>> snapshots;
   {
     auto txn = store_.begin_read();
     if (!txn) return;  // The waiters stay; a later change or timeout answers.
-    for (const job_id& id : watched) {
+    for (const auto& [id, job_changes] : watched) {
       snapshots.emplace_back(id, load_by_id(*txn, id));
     }
   }
@@ -186,21 +253,37 @@ void subscriptions::jobs_changed(const std::vector<job_id>& ids) {
   {
     std::lock_guard lock(mutex_);
     for (auto& [id, j] : snapshots) {
+      const auto& job_changes = watched[id];
       auto [first, last] = by_job_.equal_range(id);
       for (auto b = first; b != last;) {
         auto w = waits_.find(b->second);
         wait_entry& e = w->second;
-        result<wait_result> answer =
-            !j                ? result<wait_result>(j.error())
-            : !e.in_scope(*j) ? result<wait_result>(error(
-                                    errc::not_found, "job " + id.to_string()))
-                              : result<wait_result>(wait_result{*j, false});
-        if (answer && !e.condition.satisfied_by(answer->job)) {
+        std::optional<result<wait_result>> answer;
+        if (!j) {
+          answer.emplace(j.error());
+        } else if (!e.in_scope(*j)) {
+          answer.emplace(error(errc::not_found, "job " + id.to_string()));
+        } else {
+          std::optional<std::uint64_t> satisfied;
+          for (const job_change* c : job_changes) {
+            if (c->sequence > e.after_sequence &&
+                e.condition.satisfied_by(c->status, c->revision)) {
+              satisfied = c->revision;
+              break;
+            }
+          }
+          // The job as it is now was committed after the wait began (its
+          // first read would have answered otherwise).
+          if (!satisfied && e.condition.satisfied_by(*j))
+            satisfied = j->revision;
+          if (satisfied) answer.emplace(wait_result{*j, false, *satisfied});
+        }
+        if (!answer) {
           ++b;
           continue;
         }
         if (e.has_deadline) deadlines_.erase(e.deadline);
-        ready.emplace_back(std::move(e), std::move(answer));
+        ready.emplace_back(std::move(e), std::move(*answer));
         waits_.erase(w);
         b = by_job_.erase(b);
         waits_pending_.fetch_sub(1, std::memory_order_release);

@@ -29,6 +29,17 @@ namespace jobstate::engine_detail {
 using wait_handler = boost::asio::any_completion_handler<wait_signature>;
 using watch_handler = boost::asio::any_completion_handler<watch_signature>;
 
+/// A committed change as waiters judge it.
+struct job_change {
+  job_id id;
+  std::uint64_t sequence = 0;
+  job_status status = job_status::pending;
+  std::uint64_t revision = 0;
+};
+/// The changes of a commit (or of the feed), in sequence order.
+std::vector<job_change> job_changes_of(
+    const std::vector<store::change_record>& records);
+
 class subscriptions : public std::enable_shared_from_this<subscriptions> {
  public:
   subscriptions(const store::job_store& store, boost::asio::io_context& io,
@@ -40,8 +51,13 @@ class subscriptions : public std::enable_shared_from_this<subscriptions> {
   /// Registers a watch (see async_watch). Never completes it inline.
   void add_watch(watch_request request, watch_handler handler);
 
-  /// After a commit (here or in another process): `ids` changed.
-  void jobs_changed(const std::vector<job_id>& ids);
+  /// After a commit (here or in another process): these changes committed,
+  /// in sequence order. A wait is satisfied by any of them that meets its
+  /// condition and committed after the wait began.
+  void jobs_changed(const std::vector<job_change>& changes);
+  /// `ids` changed in ways no longer known (the feed was trimmed past them):
+  /// their waits are judged by the jobs as they are now.
+  void jobs_to_recheck(const std::vector<job_id>& ids);
   /// After a commit: the change feed grew.
   void feed_changed();
   /// True when nothing is pending: commits can skip notification work.
@@ -75,6 +91,9 @@ class subscriptions : public std::enable_shared_from_this<subscriptions> {
     std::string account_id;
     std::string project_id;
     wait_condition condition = wait_condition::terminal();
+    // Changes up to this feed position committed before the wait began (its
+    // first read saw their outcome): only later ones may satisfy it.
+    std::uint64_t after_sequence = 0;
     pending_handler<wait_handler> handler;
     deadline_map::iterator deadline{};
     bool has_deadline = false;
@@ -99,6 +118,16 @@ class subscriptions : public std::enable_shared_from_this<subscriptions> {
   void rearm_timer();  // on the io thread
   void on_timer();     // on the io thread
   result<wait_result> snapshot(const wait_entry& e, bool timed_out) const;
+  // The waits on `changes`' jobs (or on `recheck`, judged by their current
+  // state) that are now satisfied, taken from the registry and completed.
+  void complete_satisfied(const std::vector<job_change>& changes,
+                          const std::vector<job_id>& recheck);
+  // A registered wait's second read: changes that committed between its
+  // first read and its registration may have been notified before it was
+  // registered; the feed still tells them.
+  void catch_up(std::uint64_t key, const job_ref& ref,
+                const wait_condition& condition, const job& first,
+                std::uint64_t after_sequence);
   result<change_batch> read_feed(const watch_request& r) const;
 
   const store::job_store& store_;

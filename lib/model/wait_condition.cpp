@@ -31,8 +31,13 @@ wait_condition wait_condition::status_in(
 }
 
 bool wait_condition::satisfied_by(const job& j) const noexcept {
-  if (after_revision_) return j.revision > *after_revision_;
-  return (status_mask_ & bit(j.status)) != 0;
+  return satisfied_by(j.status, j.revision);
+}
+
+bool wait_condition::satisfied_by(job_status status,
+                                  std::uint64_t revision) const noexcept {
+  if (after_revision_) return revision > *after_revision_;
+  return (status_mask_ & bit(status)) != 0;
 }
 
 }  // namespace jobstate
