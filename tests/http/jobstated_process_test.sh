@@ -49,4 +49,30 @@ listing=$(curl -sf "$JOBSTATED/v1/native/projects/default/jobs" \
   -H "Authorization: Bearer $JOBSTATE_KEY")
 grep -q '"kind":"parse"' <<<"$listing" || fail "the job of the first run is gone"
 stop_jobstated
+
+# A stop that cannot finish (a client holds a connection mid-request, which
+# the drain waits for) is abandoned after --stop-timeout, naming what it
+# abandons, with exit status 2; a second signal abandons it at once.
+for how in timeout second-signal; do
+  start_jobstated "$binary" db "stop-$how.log" --stop-timeout 2
+  exec 3<>"/dev/tcp/$(sed 's/:/\//' <<<"${JOBSTATED#http://}")"
+  printf 'GET /healthz HTTP/1.1\r\nHost: x\r\n' >&3
+  sleep 0.2
+  began=$SECONDS
+  kill -TERM "$PID"
+  if [[ $how == second-signal ]]; then
+    sleep 0.3
+    kill -INT "$PID"
+  fi
+  rc=0
+  wait "$PID" || rc=$?
+  PID=
+  exec 3<&-
+  ((rc == 2)) || fail "stop ($how) exited with $rc: $(cat "stop-$how.log")"
+  ((SECONDS - began <= 8)) || fail "stop ($how) took $((SECONDS - began)) s"
+  grep -q 'stop abandoned' "stop-$how.log" || fail "no abandon message: $(cat "stop-$how.log")"
+  grep -q 'connections open' "stop-$how.log" || fail "abandon message lacks counts"
+done
+grep -q 'after --stop-timeout' stop-timeout.log || fail "timeout not named"
+grep -q 'after a second signal' stop-second-signal.log || fail "second signal not named"
 echo "jobstated process test: ok"

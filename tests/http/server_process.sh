@@ -1,10 +1,11 @@
 # Helpers for the tests that run jobstated as a process (sourced).
-#   start_jobstated BINARY DB_DIR LOG  → sets JOBSTATED (base URL), PID
+#   start_jobstated BINARY DB_DIR LOG [FLAG...]
+#                                      → sets JOBSTATED (base URL), PID
 #   stop_jobstated                     → SIGTERM, waits, checks exit code 0
 
 start_jobstated() {
   local binary=$1 db=$2 log=$3
-  "$binary" --listen 127.0.0.1:0 --db "$db" >"$log" 2>&1 &
+  "$binary" --listen 127.0.0.1:0 --db "$db" "${@:4}" >"$log" 2>&1 &
   PID=$!
   for _ in $(seq 1 100); do
     if grep -q 'listening on http://' "$log"; then

@@ -32,11 +32,19 @@ Serve options:
   --default-project NAME   project of the jobs API and GC AI surfaces
                            (default "default")
   --durability MODE        full, no_meta_sync or no_sync (default full)
+  --map-size MIB           initial map size in MiB; it doubles as needed
+                           (default 64)
+  --max-map-size MIB       the database's size limit in MiB: past it writes
+                           fail with storage_full (default 65536)
+  --stop-timeout SECONDS   longest a stop may take: past it jobstated names
+                           what it abandons and exits with status 2
+                           (default 60)
 
 On first start with a database that has no keys, jobstated creates the
 account "default", prints one API key and curl commands to try it.
 SIGTERM or SIGINT drains: no new connections, pending long-polls answered,
-the database closed cleanly. The HTTP API: docs/http-api.md.
+the database closed cleanly; a second signal, or --stop-timeout passing,
+abandons the stop (exit status 2). The HTTP API: docs/http-api.md.
 )";
 }
 
@@ -83,7 +91,8 @@ std::variant<flags, std::string> parse_flags(int argc, char** argv) {
     static constexpr std::string_view known[] = {
         "--db",           "--account",         "--listen",
         "--threads",      "--max-connections", "--max-wait",
-        "--read-timeout", "--default-project", "--durability"};
+        "--read-timeout", "--default-project", "--durability",
+        "--map-size",     "--max-map-size",    "--stop-timeout"};
     if (std::find(std::begin(known), std::end(known), arg) == std::end(known)) {
       return "unknown option " + std::string(arg) + " (see --help)";
     }
@@ -142,9 +151,21 @@ std::variant<flags, std::string> parse_flags(int argc, char** argv) {
       } else {
         return bad();
       }
+    } else if (arg == "--map-size" && serving) {
+      if (!number(std::uint64_t{1} << 30) || n == 0) return bad();
+      f.map_size = static_cast<std::uint64_t>(n) << 20;
+    } else if (arg == "--max-map-size" && serving) {
+      if (!number(std::uint64_t{1} << 30) || n == 0) return bad();
+      f.max_map_size = static_cast<std::uint64_t>(n) << 20;
+    } else if (arg == "--stop-timeout" && serving) {
+      if (!number(24 * 3600) || n == 0) return bad();
+      f.stop_timeout = std::chrono::seconds(n);
     } else {
       return "unknown option " + std::string(arg) + " (see --help)";
     }
+  }
+  if (f.max_map_size < f.map_size) {
+    return "--max-map-size must be at least --map-size (see --help)";
   }
   return f;
 }

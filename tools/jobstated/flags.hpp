@@ -6,6 +6,8 @@
 
 #include "http/server_options.hpp"
 
+#include <chrono>
+#include <cstdint>
 #include <string>
 #include <variant>
 
@@ -19,6 +21,11 @@ struct flags {
   std::string db = "jobstated-data";  ///< Relative to the working directory.
   jobstate::http::server_options server;
   jobstate::durability durability = jobstate::durability::full;
+  std::uint64_t map_size = std::uint64_t{64} << 20;      ///< --map-size
+  std::uint64_t max_map_size = std::uint64_t{64} << 30;  ///< --max-map-size
+  /// Longest a stop (drain, then closing the database) may take before
+  /// jobstated says what it abandons and exits with status 2.
+  std::chrono::seconds stop_timeout{60};
   std::string account;  ///< keys create --account (default: "default").
   std::string key_id;   ///< keys revoke KEY_ID
 };

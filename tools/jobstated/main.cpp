@@ -8,10 +8,13 @@
 
 #include <pthread.h>
 
+#include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <thread>
 
 namespace {
 
@@ -61,6 +64,58 @@ int keys_command(const jobstated::flags& f) {
   return 0;
 }
 
+// Where a stop is: what it would abandon if it went no further.
+enum class stop_stage { draining, closing, done };
+
+const char* abandoned_by(stop_stage stage) {
+  return stage == stop_stage::draining
+             ? "draining connections (requests in progress are abandoned)"
+             : "closing the database (queued writes that did not commit are "
+               "abandoned; acknowledged ones are durable)";
+}
+
+// Drains the server and closes the engine on another thread, so that this
+// one can give up when the stop takes past `limit` or a second signal
+// comes: a stop must end even when a commit never does.
+int stop(jobstate::http::server& server,
+         std::unique_ptr<jobstate::engine>& engine, const sigset_t& signals,
+         std::chrono::seconds limit) {
+  std::atomic<stop_stage> stage{stop_stage::draining};
+  std::thread stopper([&] {
+    server.drain();
+    server.wait();
+    stage = stop_stage::closing;
+    engine.reset();  // commits what is queued and closes the database
+    stage = stop_stage::done;
+  });
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  const char* why = nullptr;
+  while (stage != stop_stage::done) {
+    const timespec tick{0, 50'000'000};
+    if (sigtimedwait(&signals, nullptr, &tick) > 0) {
+      why = "a second signal";
+      break;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      why = "--stop-timeout";
+      break;
+    }
+  }
+  if (why == nullptr) {
+    stopper.join();
+    std::cout << "jobstated: stopped" << std::endl;
+    return 0;
+  }
+  const auto& c = server.counters();
+  std::cerr << "jobstated: stop abandoned after " << why << ", while "
+            << abandoned_by(stage) << "; " << c.connections_open
+            << " connections open, " << c.long_polls_pending
+            << " long-polls pending, " << c.sse_streams_open
+            << " event streams open" << std::endl;
+  // The stopper is stuck; exiting without unwinding leaves it be.
+  std::_Exit(2);
+}
+
 int serve(const jobstated::flags& f) {
   // Signals are taken by sigwait below, so every thread started from here
   // on (the engine's, the server's) must have them blocked.
@@ -74,6 +129,8 @@ int serve(const jobstated::flags& f) {
   jobstate::options opts;
   opts.path = f.db;
   opts.durability = f.durability;
+  opts.map_size = f.map_size;
+  opts.max_map_size = f.max_map_size;
   auto engine = jobstate::engine::open(opts);
   if (!engine)
     return fail("cannot open " + f.db + ": " + engine.error().message());
@@ -103,11 +160,7 @@ int serve(const jobstated::flags& f) {
   sigwait(&stop_signals, &signal);
   std::cout << "jobstated: " << (signal == SIGINT ? "SIGINT" : "SIGTERM")
             << ", draining" << std::endl;
-  server.drain();
-  server.wait();
-  engine->reset();  // commits what is queued and closes the database
-  std::cout << "jobstated: stopped" << std::endl;
-  return 0;
+  return stop(server, *engine, stop_signals, f.stop_timeout);
 }
 
 }  // namespace

@@ -6,7 +6,7 @@ void server_test::SetUp() {
   jobstate::options opts;
   opts.path = dir_.sub("db").string();
   opts.durability = durability::no_sync;
-  opts.map_size = std::uint64_t{16} << 20;
+  opts.map_size = map_size_;
   auto e = engine::open(opts);
   ASSERT_TRUE(e) << e.error().message();
   engine_ = std::move(*e);

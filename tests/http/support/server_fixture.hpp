@@ -24,6 +24,8 @@ class server_test : public ::testing::Test {
   /// the defaults unless `deferred_start` is set in the constructor).
   http::server_options options_;
   bool deferred_start_ = false;
+  /// The engine's initial map size (a test of map growth makes it small).
+  std::uint64_t map_size_ = std::uint64_t{16} << 20;
 
   void SetUp() override;
   void TearDown() override;
