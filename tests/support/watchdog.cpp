@@ -47,56 +47,67 @@ void print_all_stacks() {
   ::waitpid(child, &status, 0);
 }
 
+// What the watching thread and the listener share. Never destroyed: the
+// thread outlives main(), and GoogleTest deletes its listeners at exit.
+struct watch_state {
+  explicit watch_state(std::chrono::seconds l) : limit(l) {}
+  const std::chrono::seconds limit;
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::string name;
+  std::chrono::steady_clock::time_point deadline;
+  bool running = false;
+};
+
+// A global root, so that leak checkers see the state as reachable.
+watch_state* the_state = nullptr;
+
+// Runs for the life of the process (detached: a test binary ends with
+// exit(), which does not wait for it).
+[[noreturn]] void watch(watch_state& s) {
+  std::unique_lock lock(s.mutex);
+  while (true) {
+    s.changed.wait(lock, [&] { return s.running; });
+    const auto deadline = s.deadline;
+    if (s.changed.wait_until(lock, deadline, [&] {
+          return !s.running || s.deadline != deadline;
+        })) {
+      continue;
+    }
+    std::fprintf(stderr,
+                 "\nwatchdog: %s is still running after %lld s: a deadlock "
+                 "or a hang. Every thread's stack follows.\n",
+                 s.name.c_str(), static_cast<long long>(s.limit.count()));
+    std::fflush(stderr);
+    print_all_stacks();
+    std::fprintf(stderr, "watchdog: %s FAILED (timed out)\n", s.name.c_str());
+    std::fflush(stderr);
+    std::_Exit(124);
+  }
+}
+
 class watchdog final : public testing::EmptyTestEventListener {
  public:
-  explicit watchdog(std::chrono::seconds limit) : limit_(limit) {
-    std::thread([this] { watch(); }).detach();
+  explicit watchdog(std::chrono::seconds limit)
+      : state_(*(the_state = new watch_state(limit))) {
+    std::thread([&s = state_] { watch(s); }).detach();
   }
 
   void OnTestStart(const testing::TestInfo& info) override {
-    std::lock_guard lock(mutex_);
-    name_ = std::string(info.test_suite_name()) + "." + info.name();
-    deadline_ = std::chrono::steady_clock::now() + limit_;
-    running_ = true;
-    changed_.notify_all();
+    std::lock_guard lock(state_.mutex);
+    state_.name = std::string(info.test_suite_name()) + "." + info.name();
+    state_.deadline = std::chrono::steady_clock::now() + state_.limit;
+    state_.running = true;
+    state_.changed.notify_all();
   }
   void OnTestEnd(const testing::TestInfo&) override {
-    std::lock_guard lock(mutex_);
-    running_ = false;
-    changed_.notify_all();
+    std::lock_guard lock(state_.mutex);
+    state_.running = false;
+    state_.changed.notify_all();
   }
 
  private:
-  // Runs for the life of the process (detached: a test binary ends with
-  // exit(), which does not wait for it).
-  void watch() {
-    std::unique_lock lock(mutex_);
-    while (true) {
-      changed_.wait(lock, [this] { return running_; });
-      const auto deadline = deadline_;
-      if (changed_.wait_until(lock, deadline, [&] {
-            return !running_ || deadline_ != deadline;
-          })) {
-        continue;
-      }
-      std::fprintf(stderr,
-                   "\nwatchdog: %s is still running after %lld s: a deadlock "
-                   "or a hang. Every thread's stack follows.\n",
-                   name_.c_str(), static_cast<long long>(limit_.count()));
-      std::fflush(stderr);
-      print_all_stacks();
-      std::fprintf(stderr, "watchdog: %s FAILED (timed out)\n", name_.c_str());
-      std::fflush(stderr);
-      std::_Exit(124);
-    }
-  }
-
-  const std::chrono::seconds limit_;
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::string name_;
-  std::chrono::steady_clock::time_point deadline_;
-  bool running_ = false;
+  watch_state& state_;
 };
 
 const bool installed = [] {
