@@ -19,7 +19,8 @@ namespace jobstate::http {
 boost::json::value scale_gp_job(const job& j, const std::vector<job>& children);
 
 /// The generic jobs API's `data`: camelCase, statuses pending, running,
-/// completed (succeeded and partially_succeeded), failed, cancelled.
+/// completed (succeeded and partially_succeeded), failed, cancelled;
+/// `progress` 0 to 100, 100 only once completed.
 boost::json::value jobs_api_job(const job& j);
 std::string_view jobs_api_status(job_status s);
 
