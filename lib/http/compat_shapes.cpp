@@ -69,6 +69,24 @@ std::int64_t percent_of(const job& j) {
   return std::min(percent, unfinished_at_most);
 }
 
+// The jobs API's `result`. Its document sends clients to the result for a
+// failure's details, so a failed or cancelled job's result carries `error`
+// ({code, message}, null when the job recorded none) beside the members of
+// the job's own result (an object; any other value is kept as `value`).
+json::value jobs_api_result(const job& j) {
+  if (j.status != job_status::failed && j.status != job_status::cancelled) {
+    return j.result;
+  }
+  json::object result;
+  if (const auto* own = j.result.if_object()) {
+    result = *own;
+  } else if (!j.result.is_null()) {
+    result["value"] = j.result;
+  }
+  result["error"] = error_object(j);
+  return result;
+}
+
 }  // namespace
 
 json::value scale_gp_job(const job& j, const std::vector<job>& children) {
@@ -115,7 +133,7 @@ json::value jobs_api_job(const job& j) {
       {"type", j.kind},
       {"status", jobs_api_status(j.status)},
       {"progress", percent_of(j)},
-      {"result", j.result},
+      {"result", jobs_api_result(j)},
       {"createdAt", native["created_at"]},
       {"completedAt", native["completed_at"]},
       {"originalJobId", native["original_job_id"]},
