@@ -58,6 +58,43 @@ TEST(EngineList, NewestFirst) {
   }
 }
 
+TEST(EngineList, OldestFirstPagesForwardInCreationOrder) {
+  test_engine db;
+  std::vector<job> made;
+  for (int i = 0; i < 11; ++i) made.push_back(create_job(*db));
+  for (std::size_t limit : {1u, 3u, 11u, 12u}) {
+    SCOPED_TRACE(limit);
+    list_query q = make_query(limit);
+    q.order = list_order::oldest_first;
+    EXPECT_EQ(ids_of(list_all(*db, q)), ids_of(made));
+  }
+  // A job created between pages sorts after every job listed so far: it
+  // comes on a later page, and nothing repeats or is skipped.
+  list_query q = make_query(4);
+  q.order = list_order::oldest_first;
+  auto first = db->list(q).value();
+  made.push_back(create_job(*db));
+  q.cursor = first.next_cursor;
+  std::vector<job_id> seen = ids_of(first.jobs);
+  for (const job_id& id : ids_of(list_all(*db, q))) seen.push_back(id);
+  EXPECT_EQ(seen, ids_of(made));
+}
+
+TEST(EngineList, OldestFirstListsABatchsChildrenAsGiven) {
+  test_engine db;
+  batch_request request;
+  request.parent = make_request("batch");
+  for (int i = 0; i < 9; ++i) request.children.push_back({"parse", {}, {}, {}});
+  const created_batch batch = db->create_batch(request).value();
+  list_query q = make_query(4);
+  q.parent_id = batch.parent.id;
+  q.order = list_order::oldest_first;
+  EXPECT_EQ(ids_of(list_all(*db, q)), batch.child_ids);
+  // Through the parent and status index too.
+  q.status = job_status::pending;
+  EXPECT_EQ(ids_of(list_all(*db, q)), batch.child_ids);
+}
+
 TEST(EngineList, ListedJobsAreCurrentSnapshots) {
   test_engine db;
   job a = create_in_status(*db, job_status::failed);
@@ -322,6 +359,27 @@ TEST(EngineList, CursorSurvivesPurgeOfListedAndUnlistedJobs) {
   for (const auto& j : rest) {
     EXPECT_TRUE(j.status == job_status::pending) << j.id.to_string();
   }
+}
+
+TEST(EngineList, OldestFirstCursorSurvivesPurgeOfItsJob) {
+  test_engine db;
+  std::vector<job> keep, doomed;
+  for (int i = 0; i < 5; ++i) {
+    keep.push_back(create_job(*db));
+    doomed.push_back(create_in_status(*db, job_status::succeeded));
+  }
+  // Oldest first, the first page is keep[0], doomed[0]: the cursor points
+  // at doomed[0], which the purge removes.
+  list_query q = make_query(2);
+  q.order = list_order::oldest_first;
+  auto first = db->list(q).value();
+  ASSERT_EQ(ids_of(first.jobs),
+            (std::vector<job_id>{keep[0].id, doomed[0].id}));
+  ASSERT_EQ(db->purge(purge_request{}).value().purged, doomed.size());
+  q.cursor = first.next_cursor;
+  std::vector<job_id> expected;
+  for (std::size_t i = 1; i < keep.size(); ++i) expected.push_back(keep[i].id);
+  EXPECT_EQ(ids_of(list_all(*db, q)), expected);
 }
 
 TEST(EngineList, PagingWhileJobsAreCreatedNeverRepeatsOrSkips) {

@@ -89,7 +89,8 @@ class JOBSTATE_EXPORT engine {
   /// terminal), storage_full.
   result<job> rerun(const job_ref& ref, const rerun_options& opts = {});
 
-  /// One page of a project's jobs, newest first.
+  /// One page of a project's jobs, newest first (or oldest first, per
+  /// query.order).
   /// Errors: invalid_argument (bad cursor, limit, or ids).
   result<job_page> list(const list_query& query) const;
 

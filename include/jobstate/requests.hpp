@@ -90,8 +90,15 @@ struct rerun_options {
   boost::json::value details;  ///< Recorded on the new job's "created" event.
 };
 
-/// A query for `engine::list`: the jobs of one project, newest first,
-/// optionally filtered (filters combine with AND).
+/// The order of `engine::list`'s pages. Ids are time-ordered, so both are
+/// creation order, one way or the other.
+enum class list_order {
+  newest_first,  ///< The default.
+  oldest_first,  ///< E.g. a batch's children in the order given.
+};
+
+/// A query for `engine::list`: the jobs of one project, newest first (or
+/// oldest first), optionally filtered (filters combine with AND).
 struct list_query {
   std::string account_id;
   std::string project_id;
@@ -102,8 +109,9 @@ struct list_query {
   std::size_t limit = 50;  ///< 1 to limits::max_page_size.
   /// Empty for the first page, else a previous page's next_cursor. A cursor
   /// stays valid while jobs are created or purged: pages never repeat or skip
-  /// a job that existed when the listing began.
+  /// a job that existed when the listing began. Pass it with the same order.
   std::string cursor;
+  list_order order = list_order::newest_first;
 };
 
 /// One page of `engine::list`.

@@ -4,6 +4,7 @@
 
 #include <boost/json/object.hpp>
 
+#include <algorithm>
 #include <cmath>
 
 namespace jobstate::http {
@@ -48,20 +49,42 @@ json::value scale_gp_progress(const job& j, const std::vector<job>& children) {
       {"pending", counts.pending}, {"child_jobs", std::move(child_jobs)}};
 }
 
-// 0 to 100: the job's own percent, else its counters, else 100 once it
-// succeeded and 0 before.
+// 0 to 100, and 100 only once the job completed: before (and for a failed or
+// cancelled job) the job's own percent rounded, else its counters' finished
+// share, else 0, each at most 99. A running job at 99.6 % or with every
+// counter finished is not done, and a client reading 100 would think so.
 std::int64_t percent_of(const job& j) {
+  if (j.status == job_status::succeeded ||
+      j.status == job_status::partially_succeeded) {
+    return 100;
+  }
+  constexpr std::int64_t unfinished_at_most = 99;
+  std::int64_t percent = 0;
   if (j.progress.percent) {
-    return static_cast<std::int64_t>(std::lround(*j.progress.percent));
-  }
-  if (j.progress.counts && j.progress.counts->total > 0) {
+    percent = static_cast<std::int64_t>(std::lround(*j.progress.percent));
+  } else if (j.progress.counts && j.progress.counts->total > 0) {
     const auto& c = *j.progress.counts;
-    return static_cast<std::int64_t>((c.total - c.pending) * 100 / c.total);
+    percent = static_cast<std::int64_t>((c.total - c.pending) * 100 / c.total);
   }
-  return j.status == job_status::succeeded ||
-                 j.status == job_status::partially_succeeded
-             ? 100
-             : 0;
+  return std::min(percent, unfinished_at_most);
+}
+
+// The jobs API's `result`. Its document sends clients to the result for a
+// failure's details, so a failed or cancelled job's result carries `error`
+// ({code, message}, null when the job recorded none) beside the members of
+// the job's own result (an object; any other value is kept as `value`).
+json::value jobs_api_result(const job& j) {
+  if (j.status != job_status::failed && j.status != job_status::cancelled) {
+    return j.result;
+  }
+  json::object result;
+  if (const auto* own = j.result.if_object()) {
+    result = *own;
+  } else if (!j.result.is_null()) {
+    result["value"] = j.result;
+  }
+  result["error"] = error_object(j);
+  return result;
 }
 
 }  // namespace
@@ -110,7 +133,7 @@ json::value jobs_api_job(const job& j) {
       {"type", j.kind},
       {"status", jobs_api_status(j.status)},
       {"progress", percent_of(j)},
-      {"result", j.result},
+      {"result", jobs_api_result(j)},
       {"createdAt", native["created_at"]},
       {"completedAt", native["completed_at"]},
       {"originalJobId", native["original_job_id"]},

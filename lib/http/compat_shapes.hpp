@@ -19,7 +19,9 @@ namespace jobstate::http {
 boost::json::value scale_gp_job(const job& j, const std::vector<job>& children);
 
 /// The generic jobs API's `data`: camelCase, statuses pending, running,
-/// completed (succeeded and partially_succeeded), failed, cancelled.
+/// completed (succeeded and partially_succeeded), failed, cancelled;
+/// `progress` 0 to 100, 100 only once completed; a failed or cancelled job's
+/// `result` carries its `error`.
 boost::json::value jobs_api_job(const job& j);
 std::string_view jobs_api_status(job_status s);
 

@@ -15,7 +15,8 @@ namespace json = boost::json;
 
 namespace {
 
-// The first page of a batch's children, oldest first, for child_jobs.
+// A batch's first children (a page, 1,000 by default), oldest first, for
+// child_jobs.
 std::vector<job> children_of(server_context& ctx, const job& parent) {
   if (!parent.is_batch) return {};
   list_query q;
@@ -23,9 +24,10 @@ std::vector<job> children_of(server_context& ctx, const job& parent) {
   q.project_id = parent.project_id;
   q.parent_id = parent.id;
   q.limit = ctx.engine.options().limits.max_page_size;
+  q.order = list_order::oldest_first;
   auto page = ctx.engine.list(q);
   if (!page) return {};
-  return {page->jobs.rbegin(), page->jobs.rend()};
+  return std::move(page->jobs);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <jobstate/status.hpp>
 
 #include "http/exchange.hpp"
+#include "http/surfaces.hpp"
 
 #include <boost/beast/http/status.hpp>
 #include <boost/json/value.hpp>
@@ -14,14 +15,6 @@
 #include <string_view>
 
 namespace jobstate::http {
-
-/// Which API a route belongs to: each wraps its errors its own way.
-enum class surface {
-  native,    ///< {"error": {"code", "message"}}
-  scale_gp,  ///< {"detail": message} (the FastAPI convention)
-  jobs_api,  ///< {"data": null, "error": {"code", "message"}}
-  gc_ai,     ///< {"error": {"code", "message"}}
-};
 
 using status = boost::beast::http::status;
 

@@ -15,10 +15,11 @@ namespace {
 using boost::beast::http::verb;
 namespace bhttp = boost::beast::http;
 
+// A route's surface, for the envelope of its errors, is its path's
+// (surface_of): the same for every answer on that path.
 struct route {
   verb method;
   std::string_view pattern;  // "{}" matches one segment
-  surface api;
   bool needs_key;
   handler_fn handler;
 };
@@ -26,42 +27,33 @@ struct route {
 constexpr std::string_view native_prefix = "/v1/native";
 
 const std::array routes = {
-    route{verb::get, "/healthz", surface::native, false, ops::healthz},
-    route{verb::get, "/metrics", surface::native, false, ops::metrics},
-    route{verb::get, "/v1/projects/{}/jobs/{}", surface::scale_gp, true,
-          scale_gp::get_job},
-    route{verb::get, "/v1/api/jobs/{}", surface::jobs_api, true,
-          jobs_api::get_job},
-    route{verb::post, "/v1/api/jobs/{}/rerun", surface::jobs_api, true,
-          jobs_api::rerun},
-    route{verb::get, "/api/external/v1/jobs/{}", surface::gc_ai, true,
-          gc_ai::get_job},
-    route{verb::post, "/v1/native/projects/{}/jobs", surface::native, true,
-          native::create},
-    route{verb::get, "/v1/native/projects/{}/jobs", surface::native, true,
-          native::list},
-    route{verb::get, "/v1/native/projects/{}/jobs/{}", surface::native, true,
-          native::get},
-    route{verb::post, "/v1/native/projects/{}/jobs/{}/start", surface::native,
-          true, native::start},
-    route{verb::post, "/v1/native/projects/{}/jobs/{}/progress",
-          surface::native, true, native::progress},
-    route{verb::post, "/v1/native/projects/{}/jobs/{}/complete",
-          surface::native, true, native::complete},
-    route{verb::post, "/v1/native/projects/{}/jobs/{}/fail", surface::native,
-          true, native::fail},
-    route{verb::post, "/v1/native/projects/{}/jobs/{}/cancel", surface::native,
-          true, native::cancel},
-    route{verb::post, "/v1/native/projects/{}/jobs/{}/rerun", surface::native,
-          true, native::rerun},
-    route{verb::post, "/v1/native/projects/{}/batches", surface::native, true,
+    route{verb::get, "/healthz", false, ops::healthz},
+    route{verb::get, "/metrics", false, ops::metrics},
+    route{verb::get, "/v1/projects/{}/jobs/{}", true, scale_gp::get_job},
+    route{verb::get, "/v1/api/jobs/{}", true, jobs_api::get_job},
+    route{verb::post, "/v1/api/jobs/{}/rerun", true, jobs_api::rerun},
+    route{verb::get, "/api/external/v1/jobs/{}", true, gc_ai::get_job},
+    route{verb::post, "/v1/native/projects/{}/jobs", true, native::create},
+    route{verb::get, "/v1/native/projects/{}/jobs", true, native::list},
+    route{verb::get, "/v1/native/projects/{}/jobs/{}", true, native::get},
+    route{verb::post, "/v1/native/projects/{}/jobs/{}/start", true,
+          native::start},
+    route{verb::post, "/v1/native/projects/{}/jobs/{}/progress", true,
+          native::progress},
+    route{verb::post, "/v1/native/projects/{}/jobs/{}/complete", true,
+          native::complete},
+    route{verb::post, "/v1/native/projects/{}/jobs/{}/fail", true,
+          native::fail},
+    route{verb::post, "/v1/native/projects/{}/jobs/{}/cancel", true,
+          native::cancel},
+    route{verb::post, "/v1/native/projects/{}/jobs/{}/rerun", true,
+          native::rerun},
+    route{verb::post, "/v1/native/projects/{}/batches", true,
           native::create_batch},
-    route{verb::get, "/v1/native/projects/{}/batches/{}/children",
-          surface::native, true, native::batch_children},
-    route{verb::get, "/v1/native/changes", surface::native, true,
-          native::changes},
-    route{verb::get, "/v1/native/changes/stream", surface::native, true,
-          native::change_stream},
+    route{verb::get, "/v1/native/projects/{}/batches/{}/children", true,
+          native::batch_children},
+    route{verb::get, "/v1/native/changes", true, native::changes},
+    route{verb::get, "/v1/native/changes/stream", true, native::change_stream},
 };
 
 // The path's segments against a pattern's; fills `params` on a match.
@@ -86,14 +78,6 @@ bool matches(std::string_view pattern, const std::vector<std::string>& path,
   if (i != path.size()) return false;
   params = std::move(found);
   return true;
-}
-
-// The surface whose envelope an unrouted path's error uses.
-surface surface_of(std::string_view path) {
-  if (path.starts_with("/v1/api/")) return surface::jobs_api;
-  if (path.starts_with("/api/external/")) return surface::gc_ai;
-  if (path.starts_with("/v1/projects/")) return surface::scale_gp;
-  return surface::native;
 }
 
 }  // namespace
@@ -126,10 +110,11 @@ void dispatch(server_context& ctx, const exchange_ptr& ex) {
   const request& req = ex->req();
   const std::string_view target(req.target().data(), req.target().size());
   const std::string_view path = target.substr(0, target.find('?'));
+  const surface api = surface_of(target);
   auto parts = split_target(target);
   if (!parts) {
-    ex->reply(error_response(surface_of(path), status::bad_request,
-                             "invalid_argument", parts.error().detail()));
+    ex->reply(error_response(api, status::bad_request, "invalid_argument",
+                             parts.error().detail()));
     return;
   }
   call c;
@@ -149,7 +134,7 @@ void dispatch(server_context& ctx, const exchange_ptr& ex) {
       auto account = key.empty() ? std::nullopt : ctx.keys.authenticate(key);
       if (!account) {
         auto res = error_response(
-            r.api, status::unauthorized, "unauthorized",
+            api, status::unauthorized, "unauthorized",
             key.empty() ? "no API key: send it as \"Authorization: Bearer "
                           "KEY\" (or in the x-api-key header)"
                         : "the API key is not valid (unknown or revoked)");
@@ -164,7 +149,7 @@ void dispatch(server_context& ctx, const exchange_ptr& ex) {
   }
   if (!allowed.empty()) {
     auto res = error_response(
-        surface_of(path), status::method_not_allowed, "method_not_allowed",
+        api, status::method_not_allowed, "method_not_allowed",
         "method " + std::string(req.method_string()) + " is not allowed on " +
             std::string(path.substr(0, 200)) + " (allowed: " + allowed + ")");
     res.set(bhttp::field::allow, allowed);
@@ -172,7 +157,7 @@ void dispatch(server_context& ctx, const exchange_ptr& ex) {
     return;
   }
   ex->reply(
-      error_response(surface_of(path), status::not_found, "no_route",
+      error_response(api, status::not_found, "no_route",
                      "no route for " + std::string(path.substr(0, 200)) +
                          (path.starts_with(native_prefix)
                               ? " (see docs/http-api.md for the native API)"

@@ -1,5 +1,6 @@
 #include "http/server.hpp"
 
+#include "http/refusal.hpp"
 #include "http/session.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -7,7 +8,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
-#include <boost/asio/write.hpp>
 
 #include <atomic>
 #include <mutex>
@@ -130,7 +130,7 @@ class server::impl : public std::enable_shared_from_this<server::impl> {
     if (counters.connections_open.load(std::memory_order_relaxed) >=
         opts_.max_connections) {
       counters.connections_refused.fetch_add(1, std::memory_order_relaxed);
-      refuse(std::move(socket));
+      refuse_connection(std::move(socket), opts_);
     } else {
       counters.connections_open.fetch_add(1, std::memory_order_relaxed);
       counters.connections_accepted.fetch_add(1, std::memory_order_relaxed);
@@ -147,28 +147,6 @@ class server::impl : public std::enable_shared_from_this<server::impl> {
       s->start();
     }
     accept();
-  }
-
-  // Over the connection limit: a short 503 and close, so the client knows
-  // to come back rather than hang.
-  static void refuse(tcp::socket socket) {
-    static const std::string body =
-        R"({"error":{"code":"too_many_connections","message":"the server is at its connection limit; retry later"}})"
-        "\n";
-    auto text = std::make_shared<std::string>(
-        "HTTP/1.1 503 Service Unavailable\r\n"
-        "Content-Type: application/json\r\n"
-        "Retry-After: 1\r\n"
-        "Connection: close\r\n"
-        "Content-Length: " +
-        std::to_string(body.size()) + "\r\n\r\n" + body);
-    auto sock = std::make_shared<tcp::socket>(std::move(socket));
-    asio::async_write(*sock, asio::buffer(*text),
-                      [sock, text](error_code, std::size_t) {
-                        error_code ignored;
-                        sock->shutdown(tcp::socket::shutdown_both, ignored);
-                        sock->close(ignored);
-                      });
   }
 
   void forget(std::uint64_t key) {

@@ -27,6 +27,10 @@ struct server_options {
   /// A request must arrive in full within this time after the previous
   /// answer (or the connection's start): idle and slow clients are closed.
   std::chrono::milliseconds read_timeout{std::chrono::seconds(30)};
+  /// A connection over max_connections is answered 503, in the envelope of
+  /// its path's surface, once its request line and headers arrive, or after
+  /// this time (native envelope when no request line arrived).
+  std::chrono::milliseconds refusal_timeout{std::chrono::seconds(1)};
   /// An answer must be written within this time.
   std::chrono::milliseconds write_timeout{std::chrono::seconds(30)};
   /// How often a Server-Sent Events stream with nothing to say sends a

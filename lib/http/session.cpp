@@ -1,18 +1,16 @@
 #include "http/session.hpp"
 
-#include "http/responses.hpp"
 #include "http/router.hpp"
+#include "http/transport_errors.hpp"
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 
 namespace jobstate::http {
 
-namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 namespace asio = boost::asio;
 using boost::system::error_code;
@@ -65,32 +63,19 @@ void session::read_next() {
 
 void session::on_read(error_code ec) {
   if (closed_) return;
-  if (ec == bhttp::error::end_of_stream || ec == beast::error::timeout ||
-      ec == asio::error::operation_aborted || ec == asio::error::eof ||
-      ec == asio::error::connection_reset) {
-    return close();
-  }
-  if (ec == bhttp::error::body_limit) {
-    return reply_and_close(error_response(
-        surface::native, status::payload_too_large, "body_too_large",
-        "the request body exceeds " + std::to_string(ctx_.opts.body_limit) +
-            " bytes"));
-  }
-  if (ec == bhttp::error::header_limit) {
-    return reply_and_close(
-        error_response(surface::native, status::request_header_fields_too_large,
-                       "headers_too_large",
-                       "the request line and headers exceed " +
-                           std::to_string(ctx_.opts.header_limit) + " bytes"));
-  }
   if (ec) {
-    if (ec.category() ==
-        bhttp::make_error_code(bhttp::error::bad_target).category()) {
-      return reply_and_close(
-          error_response(surface::native, status::bad_request, "bad_request",
-                         "malformed HTTP request: " + ec.message()));
-    }
-    return close();
+    // The answer, if any, uses the envelope of the surface of the request's
+    // path, as far as it could be read.
+    const auto parsed = parser_->get().target();
+    const std::string_view unread(
+        static_cast<const char*>(buffer_.data().data()), buffer_.size());
+    auto answer = read_error_response(
+        ec,
+        failed_request_target(std::string_view(parsed.data(), parsed.size()),
+                              unread),
+        ctx_.opts);
+    if (!answer) return close();
+    return reply_and_close(std::move(*answer));
   }
   req_ = parser_->release();
   stream_.expires_never();  // a long-poll may take up to max_wait

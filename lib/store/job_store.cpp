@@ -301,16 +301,23 @@ result<job_page> txn_view::list(const list_query& q) const {
   if (!cur) return cur.error();
   // Newest first: start just below the cursor's id (or past the prefix's
   // end) and walk backwards. Ids only grow, so jobs created meanwhile sort
-  // above the cursor and never shift a page.
+  // above the cursor and never shift a page. Oldest first: start just above
+  // the cursor's id (or at the prefix's start) and walk forwards; jobs
+  // created meanwhile come on later pages.
+  const bool forward = q.order == list_order::oldest_first;
   std::string start = prefix;
   if (after) {
     start += keys::id(*after);
-  } else {
+  } else if (!forward) {
     start.append(job_id::size, '\xff');
   }
   auto found = cur->seek(start);
   if (!found) return found.error();
-  found = *found ? cur->prev() : cur->last();
+  if (!forward) {
+    found = *found ? cur->prev() : cur->last();
+  } else if (*found && after && cur->key() == start) {
+    found = cur->next();  // the cursor's own job was on the previous page
+  }
 
   job_page page;
   const std::size_t id_offset = prefix.size();
@@ -328,7 +335,7 @@ result<job_page> txn_view::list(const list_query& q) const {
       }
       page.jobs.push_back(std::move(**j));
     }
-    found = cur->prev();
+    found = forward ? cur->next() : cur->prev();
   }
   return page;
 }

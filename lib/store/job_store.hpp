@@ -108,7 +108,7 @@ class txn_view {
   result<std::optional<job_id>> find_idempotent(std::string_view account_id,
                                                 std::string_view project_id,
                                                 std::string_view key) const;
-  /// One page of a project's jobs, newest first (see list_query).
+  /// One page of a project's jobs, in query.order (see list_query).
   result<job_page> list(const list_query& q) const;
   /// The last sequence number committed to the change log (0: none yet).
   result<std::uint64_t> last_sequence() const;

@@ -31,6 +31,23 @@ std::string http_answer::header(const std::string& lower_name) const {
   return it == headers.end() ? std::string() : it->second;
 }
 
+namespace {
+
+http_answer to_answer(bhttp::response<bhttp::string_body> res) {
+  http_answer answer;
+  answer.status = static_cast<int>(res.result_int());
+  for (const auto& field : res) {
+    std::string name(field.name_string());
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
+    answer.headers[name] = std::string(field.value());
+  }
+  answer.body = std::move(res.body());
+  return answer;
+}
+
+}  // namespace
+
 http_answer http_call(unsigned short port, const std::string& method,
                       const std::string& target, const header_list& headers,
                       const std::string& body) {
@@ -51,19 +68,24 @@ http_answer http_call(unsigned short port, const std::string& method,
   bhttp::response_parser<bhttp::string_body> parser;
   parser.body_limit(64 * 1024 * 1024);
   bhttp::read(stream, buffer, parser);
-  auto res = parser.release();
-  http_answer answer;
-  answer.status = static_cast<int>(res.result_int());
-  for (const auto& field : res) {
-    std::string name(field.name_string());
-    std::transform(name.begin(), name.end(), name.begin(),
-                   [](unsigned char c) { return std::tolower(c); });
-    answer.headers[name] = std::string(field.value());
-  }
-  answer.body = std::move(res.body());
+  http_answer answer = to_answer(parser.release());
   boost::system::error_code ignored;
   stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
   return answer;
+}
+
+http_answer parse_answer(const std::string& raw) {
+  bhttp::response_parser<bhttp::string_body> parser;
+  parser.body_limit(64 * 1024 * 1024);
+  parser.eager(true);  // the header and the body in one put
+  boost::system::error_code ec;
+  parser.put(asio::buffer(raw), ec);
+  if (ec || !parser.is_done()) {
+    throw std::runtime_error("not a complete HTTP answer (" +
+                             (ec ? ec.message() : std::string("partial")) +
+                             "): " + raw);
+  }
+  return to_answer(parser.release());
 }
 
 raw_connection::raw_connection(unsigned short port) : socket_(io_) {

@@ -35,6 +35,11 @@ http_answer http_call(unsigned short port, const std::string& method,
                       const header_list& headers = {},
                       const std::string& body = {});
 
+/// Parses the raw bytes of one answer (status line, headers, body), as a
+/// raw_connection received them. Throws std::runtime_error when they are
+/// not a complete HTTP/1.1 answer.
+http_answer parse_answer(const std::string& raw);
+
 /// A connection driven by the test: raw bytes out, raw bytes in.
 class raw_connection {
  public:
