@@ -19,7 +19,7 @@ const errc all_codes[] = {
     errc::conflict,         errc::already_exists, errc::gone,
     errc::storage_full,     errc::corrupt,        errc::unsupported_version,
     errc::too_large,        errc::expired,        errc::engine_closed,
-    errc::io_error,
+    errc::io_error,         errc::already_open,
 };
 
 TEST(ErrorCategory, NameIsJobstate) {
@@ -46,6 +46,7 @@ TEST(ErrorCategory, CodeValuesAreStable) {
   EXPECT_EQ(static_cast<int>(errc::expired), 11);
   EXPECT_EQ(static_cast<int>(errc::engine_closed), 12);
   EXPECT_EQ(static_cast<int>(errc::io_error), 13);
+  EXPECT_EQ(static_cast<int>(errc::already_open), 14);
 }
 
 TEST(ErrorCategory, EveryCodeHasItsOwnNonEmptyMessage) {

@@ -102,13 +102,20 @@ struct check_options {
 /// processes meanwhile; the check sees one consistent commit. LMDB still
 /// takes a slot in the reader table of `lock.mdb` while it reads.
 ///
-/// REQUIRES: no engine in this process has `path` open (LMDB forbids opening
-/// one environment twice in a process).
+/// Not beside an engine of this process on the same database: LMDB forbids
+/// opening one environment twice in a process (closing either would release
+/// the other's locks). While this process has `path` open, the check fails
+/// with already_open; while the check runs, engine::open of `path` in this
+/// process fails with already_open. Close the engine first, or check from
+/// another process (`jobstate-check`), which may run while engines use the
+/// database.
 ///
 /// Returns the report, problems included; an error only when the check
 /// cannot run. Errors:
 ///   invalid_argument     `path` holds no jobstate database (no data.mdb).
 ///   unsupported_version  written by another schema, or not by jobstate.
+///   already_open         an engine (or another check) of this process has
+///                        the database open.
 ///   io_error             the files cannot be opened or read.
 ///
 /// Thread-safe (it shares nothing).

@@ -23,11 +23,27 @@ namespace jobstate {
 /// Every mutation is validated before anything is written: on error nothing
 /// changes. A failed mutation that concerns an existing job reports the job's
 /// current status and revision in the error.
+///
+/// Caveats:
+///  - One engine per database directory per process. LMDB forbids opening
+///    one environment twice in a process (closing either would release the
+///    other's locks), so a second `open` of a directory this process has
+///    open fails with already_open, whatever path names it (a symlink, a
+///    trailing slash, a relative path: the directory is known by device and
+///    inode). Share the engine between threads instead. Its destruction
+///    releases the directory. The integrity check (check_database) counts
+///    as an open too. Other processes may open the same database at once.
+///  - No fork() with an open engine: its threads do not exist in the child,
+///    and LMDB's environment must not be used there. Open an engine in the
+///    child (allowed even on a directory the parent has open).
+///  - Local filesystems only: LMDB's locks and memory map do not work over
+///    NFS or other network filesystems.
 class JOBSTATE_EXPORT engine {
  public:
   /// Opens (creating when missing) the database in `opts.path`.
   /// Errors: invalid_argument (bad options), unsupported_version (written by
-  /// another schema), corrupt, io_error (permissions, disk).
+  /// another schema), corrupt, already_open (this process has the directory
+  /// open: see Caveats above), io_error (permissions, disk).
   static result<std::unique_ptr<engine>> open(const options& opts);
 
   /// Waits for mutations in flight, ends the blocking waits and watches in

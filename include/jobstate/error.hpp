@@ -17,19 +17,20 @@ namespace jobstate {
 /// Error codes of the "jobstate" category. Values are stable (the C API
 /// returns them as integers); add new ones at the end.
 enum class errc : int {
-  invalid_argument = 1,    ///< Bad input; nothing was written.
-  not_found = 2,           ///< No such job in this account and project.
-  illegal_transition = 3,  ///< The state machine forbids the change.
-  conflict = 4,            ///< The job's revision is not the expected one.
-  already_exists = 5,      ///< An idempotency key names a different request.
-  gone = 6,                ///< The job was purged; only a tombstone is left.
-  storage_full = 7,        ///< The database reached its size limit.
-  corrupt = 8,             ///< Stored data failed its integrity checks.
-  unsupported_version = 9, ///< The database was written by another schema.
-  too_large = 10,          ///< A value exceeds a documented limit.
-  expired = 11,            ///< The change feed no longer holds that sequence.
-  engine_closed = 12,      ///< The engine is shutting down or closed.
-  io_error = 13,           ///< The storage layer failed (disk, permissions).
+  invalid_argument = 1,     ///< Bad input; nothing was written.
+  not_found = 2,            ///< No such job in this account and project.
+  illegal_transition = 3,   ///< The state machine forbids the change.
+  conflict = 4,             ///< The job's revision is not the expected one.
+  already_exists = 5,       ///< An idempotency key names a different request.
+  gone = 6,                 ///< The job was purged; only a tombstone is left.
+  storage_full = 7,         ///< The database reached its size limit.
+  corrupt = 8,              ///< Stored data failed its integrity checks.
+  unsupported_version = 9,  ///< The database was written by another schema.
+  too_large = 10,           ///< A value exceeds a documented limit.
+  expired = 11,             ///< The change feed no longer holds that sequence.
+  engine_closed = 12,       ///< The engine is shutting down or closed.
+  io_error = 13,            ///< The storage layer failed (disk, permissions).
+  already_open = 14,        ///< The database is already open in this process.
 };
 
 /// The category of `errc`. Its name is "jobstate"; its messages say what
@@ -61,9 +62,7 @@ class JOBSTATE_EXPORT error {
 
   /// Status of the job concerned at the time of the failure, when known
   /// (set for illegal_transition and conflict).
-  std::optional<job_status> current_status() const noexcept {
-    return status_;
-  }
+  std::optional<job_status> current_status() const noexcept { return status_; }
   /// Revision of the job concerned at the time of the failure, when known.
   std::optional<std::uint64_t> current_revision() const noexcept {
     return revision_;

@@ -56,6 +56,11 @@
  *    fractional number one unit in the last place off (boostorg/json#599);
  *    integers are exact up to 2^64 - 1.
  *  - Job ids are UUID text, e.g. "01932c07-8a1b-7c3d-9e4f-0123456789ab".
+ *  - One engine per database directory per process (LMDB forbids opening
+ *    one environment twice in a process): a second jobstate_engine_open of
+ *    the same directory fails with JOBSTATE_ALREADY_OPEN. Do not use an
+ *    engine across fork(): open it in the child. The directory must be on a
+ *    local filesystem (LMDB's locks and memory map do not work over NFS).
  */
 #ifndef JOBSTATE_JOBSTATE_H
 #define JOBSTATE_JOBSTATE_H
@@ -100,6 +105,9 @@ extern "C" {
 #define JOBSTATE_ENGINE_CLOSED 12
 /** The storage layer (or the library) failed. */
 #define JOBSTATE_IO_ERROR 13
+/** The database is already open in this process (by another engine, or by
+ * an integrity check). */
+#define JOBSTATE_ALREADY_OPEN 14
 /** An asynchronous wait was cancelled with jobstate_wait_cancel(). C API
  * only: never returned by a function, only passed to a wait callback. */
 #define JOBSTATE_CANCELLED 100
@@ -162,7 +170,9 @@ JOBSTATE_EXPORT void jobstate_free(void* buffer);
 /** @brief Opens (creating when missing) the database in directory `path`.
  *
  * The directory is created when missing. The same database may be open in
- * several processes; within one process, open it once and share the handle.
+ * several processes; within one process, open it once and share the handle:
+ * a second open of the same directory (by any path that leads to it) fails
+ * with JOBSTATE_ALREADY_OPEN until the first handle is closed.
  * @param[in] path The database directory.
  * @param[in] options_json NULL for the defaults, or an object with any of:
  *   "durability" ("full", the default: fsync every commit; "no_meta_sync";
@@ -181,6 +191,7 @@ JOBSTATE_EXPORT void jobstate_free(void* buffer);
  *   JOBSTATE_UNSUPPORTED_VERSION - the database was written by another schema.
  *   JOBSTATE_CORRUPT - the database failed its integrity checks.
  *   JOBSTATE_IO_ERROR - the directory or files cannot be made or opened.
+ *   JOBSTATE_ALREADY_OPEN - this process has the database open already.
  */
 JOBSTATE_EXPORT int jobstate_engine_open(const char* path,
                                          const char* options_json,

@@ -56,6 +56,7 @@ static_assert(JOBSTATE_TOO_LARGE == static_cast<int>(errc::too_large));
 static_assert(JOBSTATE_EXPIRED == static_cast<int>(errc::expired));
 static_assert(JOBSTATE_ENGINE_CLOSED == static_cast<int>(errc::engine_closed));
 static_assert(JOBSTATE_IO_ERROR == static_cast<int>(errc::io_error));
+static_assert(JOBSTATE_ALREADY_OPEN == static_cast<int>(errc::already_open));
 
 // ------------------------------------------------------ per-thread state
 
@@ -316,6 +317,8 @@ const char* jobstate_strerror(int code) {
       return "engine_closed: the engine is closing or closed";
     case JOBSTATE_IO_ERROR:
       return "io_error: the storage layer failed";
+    case JOBSTATE_ALREADY_OPEN:
+      return "already_open: the database is already open in this process";
     case JOBSTATE_CANCELLED:
       return "cancelled: the wait was cancelled";
     default:

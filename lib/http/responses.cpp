@@ -76,6 +76,7 @@ status status_for(std::error_code ec) {
     case errc::corrupt:
     case errc::unsupported_version:
     case errc::io_error:
+    case errc::already_open:
       break;
   }
   return status::internal_server_error;
@@ -110,6 +111,8 @@ std::string_view code_name(std::error_code ec) {
       return "engine_closed";
     case errc::io_error:
       return "io_error";
+    case errc::already_open:
+      return "already_open";
   }
   return "internal_error";
 }

@@ -50,6 +50,9 @@ class jobstate_category final : public std::error_category {
       case errc::io_error:
         return "storage I/O error: check the database directory's "
                "permissions and free disk space";
+      case errc::already_open:
+        return "database already open in this process: share the engine "
+               "that has it open, or close that engine first";
     }
     return "unknown jobstate error " + std::to_string(value);
   }

@@ -692,6 +692,10 @@ result<check_report> check_database(const std::string& path,
     return error(errc::invalid_argument,
                  "no jobstate database in " + path + " (no data.mdb)");
   }
+  // Outlives the environment below: LMDB forbids a second environment on
+  // a database this process has open (an engine's).
+  auto claim = store::directory_claim::acquire(path, "an integrity check");
+  if (!claim) return claim.error();
   MDB_env* raw = nullptr;
   if (int rc = mdb_env_create(&raw); rc != 0) {
     return lmdb::to_error(rc, "mdb_env_create");

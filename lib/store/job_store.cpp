@@ -586,7 +586,10 @@ void write_txn::abort() noexcept {
 
 result<std::unique_ptr<job_store>> job_store::open(const options& opts) {
   if (auto r = check_directory(opts.path); !r) return r.error();
+  auto claim = directory_claim::acquire(opts.path, "an engine");
+  if (!claim) return claim.error();
   std::unique_ptr<job_store> s(new job_store());
+  s->claim_ = std::move(*claim);
   s->opts_ = opts;
 
   MDB_env* raw = nullptr;

@@ -8,6 +8,7 @@
 #include <jobstate/result.hpp>
 
 #include "store/codec.hpp"
+#include "store/directory_claim.hpp"
 #include "store/keys.hpp"
 #include "store/lmdb.hpp"
 #include "store/resize_gate.hpp"
@@ -255,6 +256,8 @@ class job_store {
   job_store() = default;
   result<void> adopt_resized_map() const;
 
+  // Declared before env_, so released after the environment is closed.
+  directory_claim claim_;
   lmdb::env env_;
   databases dbs_;
   options opts_;

@@ -186,6 +186,38 @@ static void test_errors_and_strings(void) {
   CHECK_RC(JOBSTATE_OK, jobstate_engine_close(NULL));
 }
 
+/* One engine per database directory per process: a second open of the same
+ * directory is refused until the first handle is closed. */
+static void test_open_twice(void) {
+  char path[4200], slash[4210];
+  jobstate_engine* first = NULL;
+  jobstate_engine* second = NULL;
+  char id[37];
+  char* got = NULL;
+  db_path(path, sizeof path);
+  snprintf(slash, sizeof slash, "%s/", path);
+  CHECK(strncmp(jobstate_strerror(JOBSTATE_ALREADY_OPEN), "already_open", 12) ==
+        0);
+  CHECK_RC(JOBSTATE_OK, jobstate_engine_open(path, NULL, &first));
+  second = first;
+  CHECK_RC(JOBSTATE_ALREADY_OPEN, jobstate_engine_open(path, NULL, &second));
+  CHECK(second == NULL);
+  CHECK(CONTAINS(jobstate_error_message(), "open in this process"));
+  CHECK_RC(JOBSTATE_ALREADY_OPEN, jobstate_engine_open(slash, NULL, &second));
+  CHECK(second == NULL);
+  /* The first handle is unharmed. */
+  jobstate_free(create_job(first, "twice", id));
+  CHECK(id[0] != '\0');
+  CHECK_RC(JOBSTATE_OK, jobstate_engine_close(first));
+  /* Closed: it may be opened again, by either spelling. */
+  CHECK_RC(JOBSTATE_OK, jobstate_engine_open(slash, NULL, &second));
+  CHECK(second != NULL);
+  CHECK_RC(JOBSTATE_OK, jobstate_job_get(second, "acme", "alpha", id, &got));
+  CHECK(CONTAINS(got, id));
+  jobstate_free(got);
+  CHECK_RC(JOBSTATE_OK, jobstate_engine_close(second));
+}
+
 static void test_lifecycle(void) {
   jobstate_engine* e = open_engine();
   char id[37];
@@ -1032,6 +1064,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   test_errors_and_strings();
+  test_open_twice();
   test_lifecycle();
   test_list_purge_changes();
   test_blocking_wait();

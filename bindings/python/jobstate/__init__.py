@@ -33,6 +33,7 @@ See docs/python.md.
 
 from ._errors import (
     AlreadyExists,
+    AlreadyOpen,
     Conflict,
     Corrupt,
     EngineClosed,
@@ -106,5 +107,6 @@ __all__ = [
     "Expired",
     "EngineClosed",
     "IoError",
+    "AlreadyOpen",
     "WaitTimeout",
 ]

@@ -193,6 +193,9 @@ class Engine:
     Raises:
         InvalidArgument: bad options.
         UnsupportedVersion, Corrupt, IoError: the database cannot be opened.
+        AlreadyOpen: another Engine of this process has the database open
+            (one Engine per database per process: share it, or close it
+            first).
     """
 
     def __init__(

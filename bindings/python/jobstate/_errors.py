@@ -24,6 +24,7 @@ __all__ = [
     "Expired",
     "EngineClosed",
     "IoError",
+    "AlreadyOpen",
     "WaitTimeout",
 ]
 
@@ -45,6 +46,7 @@ class ErrorCode(enum.IntEnum):
     EXPIRED = 11
     ENGINE_CLOSED = 12
     IO_ERROR = 13
+    ALREADY_OPEN = 14
 
 
 class Error(Exception):
@@ -158,6 +160,14 @@ class IoError(Error, OSError):
     code = ErrorCode.IO_ERROR
 
 
+class AlreadyOpen(Error):
+    """The database is already open in this process (by another
+    :class:`Engine`, or by an integrity check): share that engine, or close
+    it first."""
+
+    code = ErrorCode.ALREADY_OPEN
+
+
 class WaitTimeout(Error, TimeoutError):
     """A wait's timeout passed before its condition held.
 
@@ -188,6 +198,7 @@ _BY_CODE = {
         Expired,
         EngineClosed,
         IoError,
+        AlreadyOpen,
     )
 }
 
