@@ -50,14 +50,23 @@ listing=$(curl -sf "$JOBSTATED/v1/native/projects/default/jobs" \
 grep -q '"kind":"parse"' <<<"$listing" || fail "the job of the first run is gone"
 stop_jobstated
 
-# A stop that cannot finish (a client holds a connection mid-request, which
-# the drain waits for) is abandoned after --stop-timeout, naming what it
-# abandons, with exit status 2; a second signal abandons it at once.
+# A stop that cannot finish is abandoned after --stop-timeout, naming what
+# it abandons, with exit status 2; a second signal abandons it at once. What
+# holds the stop up: a client that asked for a page of about 11 MB and never
+# reads it, so the answer's write cannot end and the drain waits for it (up
+# to its own 10 s).
+head -c 900000 /dev/zero | tr '\0' x | sed 's/^/{"kind": "big", "input": {"blob": "/; s/$/"}}/' >big.json
 for how in timeout second-signal; do
   start_jobstated "$binary" db "stop-$how.log" --stop-timeout 2
+  for _ in $(seq 1 12); do
+    curl -sf -o /dev/null -X POST "$JOBSTATED/v1/native/projects/big/jobs" \
+      -H "Authorization: Bearer $JOBSTATE_KEY" --data-binary @big.json ||
+      fail "creating a big job"
+  done
   exec 3<>"/dev/tcp/$(sed 's/:/\//' <<<"${JOBSTATED#http://}")"
-  printf 'GET /healthz HTTP/1.1\r\nHost: x\r\n' >&3
-  sleep 0.2
+  printf 'GET /v1/native/projects/big/jobs?limit=12 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n' \
+    "$JOBSTATE_KEY" >&3
+  sleep 0.5
   began=$SECONDS
   kill -TERM "$PID"
   if [[ $how == second-signal ]]; then
