@@ -59,6 +59,12 @@ _open_engines_lock = threading.Lock()
 
 @atexit.register
 def _close_open_engines() -> None:
+    """Runs at interpreter exit, before finalization, while daemon threads
+    still run. First the native module parks, for good, every other thread
+    that would enter it or come back to Python from the engine (CPython would
+    end them inside it once finalization begins: src/module.cpp), then every
+    engine is closed (its threads end)."""
+    _jobstate._at_exit()
     with _open_engines_lock:
         engines = list(_open_engines)
     for engine in engines:

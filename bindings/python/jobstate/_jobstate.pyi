@@ -6,6 +6,11 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 _JSON = Any
 _Settle = Callable[[Any], None]
 
+def _at_exit() -> None:
+    """Called by the package's atexit hook, on the thread that then finalizes
+    the interpreter: other threads that would enter the module, or come back
+    to Python from the engine, are parked for good from now on."""
+
 def _set_error_factory(
     factory: Callable[[int, str, str, Optional[str], Optional[int]], BaseException],
 ) -> None: ...

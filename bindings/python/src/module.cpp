@@ -15,7 +15,10 @@
 //    while holding a lock that a Python thread could need (see
 //    lib/capi/async_op.hpp), and never once the interpreter is finalizing;
 //  - closing an engine releases the GIL, since closing completes pending
-//    waits, whose completions take it.
+//    waits, whose completions take it;
+//  - at interpreter exit, no other thread stays inside the module: a thread
+//    that comes back from the engine then (a daemon thread) is parked for
+//    good instead (see "the GIL and exiting" below).
 #include <jobstate/async.hpp>
 #include <jobstate/engine.hpp>
 #include <jobstate/json.hpp>
@@ -29,12 +32,20 @@
 
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <functional>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
+#include <type_traits>
 #include <utility>
+
+#ifdef __GLIBCXX__
+#include <cxxabi.h>
+#endif
 
 namespace py = pybind11;
 namespace json = boost::json;
@@ -92,6 +103,211 @@ bool interpreter_finalizing() noexcept {
 #else
   return _Py_IsFinalizing() != 0;
 #endif
+}
+
+// ------------------------------------------------- the GIL and exiting
+//
+// Once the interpreter finalizes, CPython ends any thread but the
+// finalizing one as soon as it asks for the GIL (3.11 to 3.13: with
+// pthread_exit, a forced unwind). Ended inside this module, such a thread
+// would run the destructors of its C++ frames without the GIL (dropping
+// references while the interpreter is torn down: a crash), and the process
+// would end with std::terminate ("terminate called without an active
+// exception") at the first frame that cannot throw, such as a destructor
+// that re-acquires the GIL. So, once the interpreter begins to exit, no
+// other thread may be inside the module holding or waiting for the GIL:
+//  - every entry from Python runs as a `section`; a thread counts as inside
+//    while it holds the GIL within a section, not while it has released it
+//    (gil_released) for a blocking call;
+//  - the package's atexit hook (which runs before finalization, on the
+//    thread that then finalizes) calls _at_exit(), which closes the gate:
+//    from then on, another thread that would enter a section, or take the
+//    GIL back after a blocking call, is parked for good instead, and
+//    _at_exit() waits (without the GIL) for those inside to leave;
+//  - engine threads then no longer call into Python (gil_for_callback).
+// Should a thread still be ended while it waits for the GIL (the atexit hook
+// did not run, or its wait gave up), the forced unwind is caught where the
+// GIL is taken, and the thread parked there.
+
+struct exit_gate {
+  std::mutex mutex;
+  std::condition_variable idle;
+  bool closed = false;      // GUARDED_BY(mutex)
+  std::thread::id exiting;  // GUARDED_BY(mutex): the thread that exits
+  std::size_t inside = 0;   // GUARDED_BY(mutex): sections entered
+};
+
+// Never destroyed: threads parked for good, and engine threads, may use it
+// until the process ends.
+exit_gate& gate() {
+  static exit_gate* g = new exit_gate();
+  return *g;
+}
+
+// Sections the calling thread is in, while it holds the GIL.
+thread_local int section_depth = 0;
+
+// Counts a section in; false once the gate is closed to this thread.
+bool enter_gate() noexcept {
+  exit_gate& g = gate();
+  std::lock_guard lock(g.mutex);
+  if (g.closed && std::this_thread::get_id() != g.exiting) return false;
+  ++g.inside;
+  return true;
+}
+
+void leave_gate() noexcept {
+  exit_gate& g = gate();
+  std::lock_guard lock(g.mutex);
+  if (--g.inside == 0) g.idle.notify_all();
+}
+
+// Blocks the calling thread until the process ends. For a thread that may no
+// longer run Python code; it holds no GIL and no lock of jobstate's, and its
+// stack (with the references on it) stays as it is. CPython 3.14 treats such
+// threads the same way (PyThread_hang_thread).
+[[noreturn]] void park_forever() noexcept {
+  for (;;) std::this_thread::sleep_for(std::chrono::hours(24));
+}
+
+// Takes the GIL back (PyEval_RestoreThread), or parks the thread for good if
+// CPython ends it meanwhile (see above).
+void restore_gil(PyThreadState* state) noexcept {
+#ifdef __GLIBCXX__
+  try {
+    PyEval_RestoreThread(state);
+  } catch (abi::__forced_unwind&) {
+    park_forever();
+  }
+#else
+  PyEval_RestoreThread(state);
+#endif
+}
+
+// The body of a call from Python. Parks the thread (releasing the GIL
+// first) when the gate is closed to it.
+class section {
+ public:
+  section() noexcept {
+    if (section_depth == 0 && !enter_gate()) {
+      PyEval_SaveThread();
+      park_forever();
+    }
+    ++section_depth;
+  }
+  ~section() {
+    if (--section_depth == 0) leave_gate();
+  }
+  section(const section&) = delete;
+  section& operator=(const section&) = delete;
+};
+
+// Releases the GIL for its lifetime (as py::gil_scoped_release does), leaving
+// the section meanwhile. Taking the GIL back, it parks the thread instead if
+// the gate has closed to it.
+class gil_released {
+ public:
+  gil_released() noexcept : depth_(section_depth), state_(PyEval_SaveThread()) {
+    if (depth_ > 0) {
+      section_depth = 0;
+      leave_gate();
+    }
+  }
+  ~gil_released() {
+    if (!enter_gate()) park_forever();
+    restore_gil(state_);
+    section_depth = depth_;
+    if (depth_ == 0) leave_gate();
+  }
+  gil_released(const gil_released&) = delete;
+  gil_released& operator=(const gil_released&) = delete;
+
+ private:
+  int depth_;
+  PyThreadState* state_;
+};
+
+// The GIL, as a section, for a callback on a thread that may not hold it (an
+// engine thread, or one closing an engine); unless the interpreter is
+// exiting: then `*this` is false, and Python must not be touched. Never
+// parks an engine thread, which the engine's shutdown joins.
+class gil_for_callback {
+ public:
+  gil_for_callback() noexcept {
+    if (interpreter_finalizing()) return;
+    if (section_depth == 0 && !enter_gate()) return;
+#ifdef __GLIBCXX__
+    try {
+      gil_.emplace();
+    } catch (abi::__forced_unwind&) {
+      park_forever();
+    }
+#else
+    gil_.emplace();
+#endif
+    ++section_depth;
+  }
+  ~gil_for_callback() {
+    if (!gil_) return;
+    const bool last = --section_depth == 0;
+    gil_.reset();
+    if (last) leave_gate();
+  }
+  gil_for_callback(const gil_for_callback&) = delete;
+  gil_for_callback& operator=(const gil_for_callback&) = delete;
+  explicit operator bool() const noexcept { return gil_.has_value(); }
+
+ private:
+  std::optional<py::gil_scoped_acquire> gil_;
+};
+
+// Closes the gate (see above): called by the package's atexit hook. Waits
+// without the GIL for the sections in progress on other threads, for at most
+// `patience` (they hold the GIL only briefly: to convert a value, to make an
+// exception); it gives up only if Python code run inside one blocks.
+void close_gate(std::chrono::milliseconds patience) {
+  exit_gate& g = gate();
+  {
+    std::lock_guard lock(g.mutex);
+    g.closed = true;
+    g.exiting = std::this_thread::get_id();
+  }
+  gil_released released;
+  std::unique_lock lock(g.mutex);
+  g.idle.wait_for(lock, patience, [&] { return g.inside == 0; });
+}
+
+// `value` as a Python object.
+template <class T>
+py::object to_python(T&& value) {
+  if constexpr (std::is_base_of_v<py::object, std::decay_t<T>>) {
+    return std::forward<T>(value);
+  } else {
+    return py::cast(std::forward<T>(value));
+  }
+}
+
+// A method of a bound class, run as a section; the answer is converted to a
+// Python object inside it too.
+template <class C, class R, class... A>
+auto in_section(R (C::*method)(A...)) {
+  return [method](C& self, A... args) -> py::object {
+    section in;
+    if constexpr (std::is_void_v<R>) {
+      (self.*method)(std::forward<A>(args)...);
+      return py::none();
+    } else {
+      return to_python((self.*method)(std::forward<A>(args)...));
+    }
+  };
+}
+
+template <class C, class R, class... A>
+auto in_section(R (C::*method)(A...) const) {
+  return [method](const C& self, A... args) -> py::object {
+    section in;
+    return to_python((self.*method)(std::forward<A>(args)...));
+  };
 }
 
 // ------------------------------------------------------ JSON conversions
@@ -297,13 +513,13 @@ class loop_op final : public async_op<T> {
 
  private:
   void on_complete(boost::system::error_code ec, T value) noexcept override {
-    if (interpreter_finalizing()) {
+    gil_for_callback gil;
+    if (!gil) {
       // Too late to touch Python: leak the two references.
       loop_.release();
       settle_.release();
       return;
     }
-    py::gil_scoped_acquire gil;
     in_engine_callback = true;
     bool handed_over = false;
     try {
@@ -330,12 +546,12 @@ class loop_op final : public async_op<T> {
 
   void drop_python_references() noexcept {
     if (!loop_ && !settle_) return;
-    if (interpreter_finalizing()) {
+    gil_for_callback gil;
+    if (!gil) {
       loop_.release();
       settle_.release();
       return;
     }
-    py::gil_scoped_acquire gil;
     loop_ = py::object();
     settle_ = py::object();
   }
@@ -379,7 +595,7 @@ auto call_unlocked(engine_guard& guard, F&& fn) {
   using R = std::invoke_result_t<F, engine&>;
   std::optional<R> r;
   {
-    py::gil_scoped_release release;
+    gil_released released;
     r.emplace(guard.call(std::forward<F>(fn)));
   }
   return unwrap(std::move(*r));
@@ -393,31 +609,32 @@ class py_engine {
     auto opts = unwrap(capi::options_from_json(path, request_value(options)));
     result<std::unique_ptr<engine>> e = error(errc::io_error);
     {
-      py::gil_scoped_release release;
+      gil_released released;
       e = engine::open(opts);
     }
     guard_ = std::make_shared<engine_guard>(unwrap(std::move(e)));
   }
 
   ~py_engine() {
+    section in;
     // Closing joins the engine's threads: never on one of them (should the
     // last reference go away while an outcome is handed over).
     if (in_engine_callback) {
       on_main_thread([guard = std::move(guard_)] {
-        py::gil_scoped_release release;
+        gil_released released;
         guard->close();
       });
       return;
     }
     // Closing completes pending waits, whose completions take the GIL. The
     // guard may outlive this object (pending ops hold it): close it here.
-    py::gil_scoped_release release;
+    gil_released released;
     guard_->close();
     guard_.reset();
   }
 
   void close() {
-    py::gil_scoped_release release;
+    gil_released released;
     guard_->close();
   }
 
@@ -594,7 +811,7 @@ class py_engine {
   void start_op(const std::shared_ptr<Op>& op, Initiate&& initiate) {
     result<void> started;
     {
-      py::gil_scoped_release release;
+      gil_released released;
       started = guard_->call([&](engine& e) -> result<void> {
         auto lock = op->lock();
         initiate(e);
@@ -611,7 +828,7 @@ class py_engine {
     for (;;) {
       std::future_status status;
       {
-        py::gil_scoped_release release;
+        gil_released released;
         status = answer.wait_for(std::chrono::milliseconds(100));
       }
       if (status == std::future_status::ready) return answer.get();
@@ -635,6 +852,13 @@ PYBIND11_MODULE(_jobstate, m) {
       "package, whose Engine wraps this one.";
 
   m.def(
+      "_at_exit", [] { close_gate(std::chrono::seconds(5)); },
+      "Called by the package's atexit hook, on the thread that then "
+      "finalizes the interpreter: from now on, other threads that would "
+      "enter this module, or come back to Python from the engine, are parked "
+      "for good; waits (at most 5 s) for those inside to leave.");
+
+  m.def(
       "_set_error_factory",
       [](py::object factory) {
         if (!error_factory) error_factory = new py::object();
@@ -645,58 +869,65 @@ PYBIND11_MODULE(_jobstate, m) {
       "current_revision) -> exception used for engine errors.");
 
   py::class_<op_handle>(m, "OpHandle", "A pending asynchronous wait or watch.")
-      .def("cancel", &op_handle::cancel,
+      .def("cancel", in_section(&op_handle::cancel),
            "Asks the engine to cancel the operation; thread-safe, no effect "
            "once it has completed.");
 
   py::class_<outcome<jobstate::wait_result>,
              std::shared_ptr<outcome<jobstate::wait_result>>>(
       m, "WaitOutcome", "The outcome of an asynchronous wait.")
-      .def("result", &outcome<jobstate::wait_result>::result,
+      .def("result", in_section(&outcome<jobstate::wait_result>::result),
            "(job dict, timed_out), or raises the mapped exception.");
   py::class_<outcome<jobstate::change_batch>,
              std::shared_ptr<outcome<jobstate::change_batch>>>(
       m, "WatchOutcome", "The outcome of an asynchronous watch.")
-      .def("result", &outcome<jobstate::change_batch>::result,
+      .def("result", in_section(&outcome<jobstate::change_batch>::result),
            "The change batch dict, or raises the mapped exception.");
 
   py::class_<py_engine>(m, "Engine",
                         "An open job database (low level: dicts in, dicts "
                         "out). Thread-safe.")
-      .def(py::init<const std::string&, py::handle>(), py::arg("path"),
-           py::arg("options"))
-      .def("close", &py_engine::close)
-      .def_property_readonly("closed", &py_engine::closed)
-      .def("create", &py_engine::create, py::arg("request"))
-      .def("create_batch", &py_engine::create_batch, py::arg("request"))
-      .def("list_children", &py_engine::list_children, py::arg("account_id"),
-           py::arg("project_id"), py::arg("job_id"), py::arg("query"))
-      .def("get", &py_engine::get, py::arg("account_id"), py::arg("project_id"),
-           py::arg("job_id"))
-      .def("start", &py_engine::start, py::arg("account_id"),
+      .def(py::init([](const std::string& path, py::handle options) {
+             section in;
+             return std::make_unique<py_engine>(path, options);
+           }),
+           py::arg("path"), py::arg("options"))
+      .def("close", in_section(&py_engine::close))
+      .def_property_readonly("closed", in_section(&py_engine::closed))
+      .def("create", in_section(&py_engine::create), py::arg("request"))
+      .def("create_batch", in_section(&py_engine::create_batch),
+           py::arg("request"))
+      .def("list_children", in_section(&py_engine::list_children),
+           py::arg("account_id"), py::arg("project_id"), py::arg("job_id"),
+           py::arg("query"))
+      .def("get", in_section(&py_engine::get), py::arg("account_id"),
+           py::arg("project_id"), py::arg("job_id"))
+      .def("start", in_section(&py_engine::start), py::arg("account_id"),
            py::arg("project_id"), py::arg("job_id"), py::arg("options"))
-      .def("report_progress", &py_engine::report_progress,
+      .def("report_progress", in_section(&py_engine::report_progress),
            py::arg("account_id"), py::arg("project_id"), py::arg("job_id"),
            py::arg("progress"), py::arg("options"))
-      .def("complete", &py_engine::complete, py::arg("account_id"),
+      .def("complete", in_section(&py_engine::complete), py::arg("account_id"),
            py::arg("project_id"), py::arg("job_id"), py::arg("completion"),
            py::arg("options"))
-      .def("cancel", &py_engine::cancel, py::arg("account_id"),
+      .def("cancel", in_section(&py_engine::cancel), py::arg("account_id"),
            py::arg("project_id"), py::arg("job_id"), py::arg("reason"),
            py::arg("options"))
-      .def("rerun", &py_engine::rerun, py::arg("account_id"),
+      .def("rerun", in_section(&py_engine::rerun), py::arg("account_id"),
            py::arg("project_id"), py::arg("job_id"), py::arg("options"))
-      .def("list", &py_engine::list, py::arg("query"))
-      .def("purge", &py_engine::purge, py::arg("request"))
-      .def("changes", &py_engine::changes, py::arg("after"), py::arg("limit"))
-      .def("last_sequence", &py_engine::last_sequence)
-      .def("wait", &py_engine::wait, py::arg("account_id"),
+      .def("list", in_section(&py_engine::list), py::arg("query"))
+      .def("purge", in_section(&py_engine::purge), py::arg("request"))
+      .def("changes", in_section(&py_engine::changes), py::arg("after"),
+           py::arg("limit"))
+      .def("last_sequence", in_section(&py_engine::last_sequence))
+      .def("wait", in_section(&py_engine::wait), py::arg("account_id"),
            py::arg("project_id"), py::arg("job_id"), py::arg("condition"),
            py::arg("timeout_ms"))
-      .def("wait_async", &py_engine::wait_async, py::arg("account_id"),
-           py::arg("project_id"), py::arg("job_id"), py::arg("condition"),
-           py::arg("timeout_ms"), py::arg("loop"), py::arg("settle"))
-      .def("watch", &py_engine::watch, py::arg("request"))
-      .def("watch_async", &py_engine::watch_async, py::arg("request"),
-           py::arg("loop"), py::arg("settle"));
+      .def("wait_async", in_section(&py_engine::wait_async),
+           py::arg("account_id"), py::arg("project_id"), py::arg("job_id"),
+           py::arg("condition"), py::arg("timeout_ms"), py::arg("loop"),
+           py::arg("settle"))
+      .def("watch", in_section(&py_engine::watch), py::arg("request"))
+      .def("watch_async", in_section(&py_engine::watch_async),
+           py::arg("request"), py::arg("loop"), py::arg("settle"));
 }
