@@ -1,7 +1,7 @@
 """Type stubs of the native module _jobstate (private: use jobstate.Engine)."""
 
 import asyncio
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 _JSON = Any
 _Settle = Callable[[Any], None]
@@ -27,9 +27,18 @@ class WatchOutcome:
     def result(self) -> Dict[str, _JSON]: ...
 
 class Engine:
-    """An open job database (low level: dicts in, dicts out). Thread-safe."""
+    """An open job database (low level: dicts in, dicts out). Thread-safe.
 
-    def __init__(self, path: str, options: Optional[Dict[str, _JSON]]) -> None: ...
+    str arguments must be encodable as UTF-8 (a lone surrogate raises
+    InvalidArgument, naming where it is; another type raises TypeError);
+    `after` and `limit` of changes() must be ints from 0 to 2**64 - 1.
+    """
+
+    def __init__(
+        self, path: Union[bytes, str], options: Optional[Dict[str, _JSON]],
+    ) -> None:
+        """`path` as the file system takes it (the package passes
+        os.fsencode(path))."""
     def close(self) -> None: ...
     @property
     def closed(self) -> bool: ...

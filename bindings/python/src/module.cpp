@@ -33,6 +33,7 @@
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
+#include <cstdio>
 #include <functional>
 #include <future>
 #include <memory>
@@ -42,6 +43,7 @@
 #include <thread>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #ifdef __GLIBCXX__
 #include <cxxabi.h>
@@ -85,6 +87,16 @@ template <class T>
 T unwrap(result<T> r) {
   if (!r) raise_error(r.error());
   return std::move(*r);
+}
+
+std::string text_arg(py::handle h, std::string_view what);
+
+// The job named by three str arguments.
+job_ref job_ref_arg(py::handle account_id, py::handle project_id,
+                    py::handle id) {
+  return unwrap(capi::make_job_ref(text_arg(account_id, "account_id"),
+                                   text_arg(project_id, "project_id"),
+                                   text_arg(id, "id")));
 }
 
 // The error of a completion that is not a cancellation the caller asked
@@ -314,6 +326,88 @@ auto in_section(R (C::*method)(A...) const) {
 
 constexpr int max_depth = 512;
 
+// A str that UTF-8 cannot encode (one with a lone surrogate), met while
+// converting an argument. `path` names where, innermost first (dict keys,
+// "[i]" for list items), filled in while the exception goes up.
+struct unencodable_text {
+  std::string what;
+  std::vector<std::string> path;
+
+  // "input.pages[2] contains ...": the path under `root` (an argument's
+  // name; none for a request's members), or "value" when empty.
+  std::string message(std::string_view root) const {
+    std::string where(root);
+    for (auto it = path.rbegin(); it != path.rend(); ++it) {
+      if (!where.empty() && (*it)[0] != '[') where += '.';
+      where += *it;
+    }
+    return (where.empty() ? "value" : where) + " " + what;
+  }
+};
+
+std::string type_name(py::handle h) {
+  return py::str(py::type::handle_of(h).attr("__name__")).cast<std::string>();
+}
+
+// The UTF-8 bytes of a str (alive as long as it); unencodable_text if it
+// holds a lone surrogate.
+std::string_view utf8_of(PyObject* str) {
+  Py_ssize_t size = 0;
+  const char* text = PyUnicode_AsUTF8AndSize(str, &size);
+  if (text) return {text, static_cast<std::size_t>(size)};
+  if (!PyErr_ExceptionMatches(PyExc_UnicodeEncodeError)) {
+    throw py::error_already_set();
+  }
+  PyErr_Clear();
+  const Py_ssize_t length = PyUnicode_GetLength(str);
+  for (Py_ssize_t i = 0; i < length; ++i) {
+    const Py_UCS4 c = PyUnicode_ReadChar(str, i);
+    if (c >= 0xd800 && c <= 0xdfff) {
+      char code[8];
+      std::snprintf(code, sizeof code, "%04X", static_cast<unsigned>(c));
+      throw unencodable_text{
+          "contains a lone surrogate (U+" + std::string(code) + " at index " +
+              std::to_string(i) + "), which is not valid Unicode",
+          {}};
+    }
+  }
+  throw unencodable_text{"cannot be encoded as UTF-8", {}};
+}
+
+// A str argument of a native call, as UTF-8: TypeError when it is not a
+// str, InvalidArgument when it holds a lone surrogate.
+std::string text_arg(py::handle h, std::string_view what) {
+  if (!PyUnicode_Check(h.ptr())) {
+    throw py::type_error(std::string(what) + " must be a str, got " +
+                         type_name(h));
+  }
+  try {
+    return std::string(utf8_of(h.ptr()));
+  } catch (const unencodable_text& e) {
+    raise_invalid(e.message(what));
+  }
+}
+
+// A non-negative integer argument of a native call: TypeError when it is not
+// an int, InvalidArgument when it is negative or beyond 2**64 - 1.
+std::uint64_t count_arg(py::handle h, std::string_view what) {
+  PyObject* o = h.ptr();
+  if (!PyLong_Check(o) || PyBool_Check(o)) {
+    throw py::type_error(std::string(what) + " must be an int, got " +
+                         type_name(h));
+  }
+  const unsigned long long v = PyLong_AsUnsignedLongLong(o);
+  if (v == static_cast<unsigned long long>(-1) && PyErr_Occurred()) {
+    if (!PyErr_ExceptionMatches(PyExc_OverflowError)) {
+      throw py::error_already_set();
+    }
+    PyErr_Clear();
+    raise_invalid(std::string(what) + " must be from 0 to 2**64 - 1, got " +
+                  py::repr(h).cast<std::string>());
+  }
+  return static_cast<std::uint64_t>(v);
+}
+
 json::value to_json_value(py::handle h, int depth = 0) {
   PyObject* o = h.ptr();
   if (depth > max_depth) {
@@ -347,12 +441,7 @@ json::value to_json_value(py::handle h, int depth = 0) {
     }
     return d;
   }
-  if (PyUnicode_Check(o)) {
-    Py_ssize_t size = 0;
-    const char* text = PyUnicode_AsUTF8AndSize(o, &size);
-    if (!text) throw py::error_already_set();
-    return json::string(text, static_cast<std::size_t>(size));
-  }
+  if (PyUnicode_Check(o)) return json::string(utf8_of(o));
   if (PyDict_Check(o)) {
     json::object obj;
     obj.reserve(static_cast<std::size_t>(PyDict_Size(o)));
@@ -364,12 +453,19 @@ json::value to_json_value(py::handle h, int depth = 0) {
         throw py::type_error("JSON object keys must be str, got " +
                              py::repr(key).cast<std::string>());
       }
-      Py_ssize_t size = 0;
-      const char* text = PyUnicode_AsUTF8AndSize(key, &size);
-      if (!text) throw py::error_already_set();
-      obj.insert_or_assign(
-          std::string_view(text, static_cast<std::size_t>(size)),
-          to_json_value(value, depth + 1));
+      std::string_view name;
+      try {
+        name = utf8_of(key);
+      } catch (unencodable_text& e) {
+        e.what = "has a key that " + e.what;
+        throw;
+      }
+      try {
+        obj.insert_or_assign(name, to_json_value(value, depth + 1));
+      } catch (unencodable_text& e) {
+        e.path.emplace_back(name);
+        throw;
+      }
     }
     return obj;
   }
@@ -377,7 +473,16 @@ json::value to_json_value(py::handle h, int depth = 0) {
     py::sequence seq = py::reinterpret_borrow<py::sequence>(h);
     json::array arr;
     arr.reserve(seq.size());
-    for (py::handle item : seq) arr.push_back(to_json_value(item, depth + 1));
+    std::size_t i = 0;
+    for (py::handle item : seq) {
+      try {
+        arr.push_back(to_json_value(item, depth + 1));
+      } catch (unencodable_text& e) {
+        e.path.push_back("[" + std::to_string(i) + "]");
+        throw;
+      }
+      ++i;
+    }
     return arr;
   }
   throw py::type_error(
@@ -426,7 +531,13 @@ py::object from_json_value(const json::value& v) {
 }
 
 // A request argument: a dict (or None where optional) read as JSON.
-json::value request_value(py::handle h) { return to_json_value(h); }
+json::value request_value(py::handle h) {
+  try {
+    return to_json_value(h);
+  } catch (const unencodable_text& e) {
+    raise_invalid(e.message(""));
+  }
+}
 
 py::object job_object(const job& j) {
   return from_json_value(jobstate::to_json(j));
@@ -664,35 +775,33 @@ class py_engine {
     return py::make_tuple(job_object(batch.parent), ids, batch.created);
   }
 
-  py::object list_children(const std::string& a, const std::string& p,
-                           const std::string& id, py::handle query) {
-    auto ref = unwrap(capi::make_job_ref(a, p, id));
+  py::object list_children(py::handle a, py::handle p, py::handle id,
+                           py::handle query) {
+    auto ref = job_ref_arg(a, p, id);
     auto q = unwrap(capi::children_query_from_json(ref, request_value(query)));
     auto page = call_unlocked(
         *guard_, [&](engine& e) { return capi::list_children(e, ref, q); });
     return from_json_value(capi::to_json(page));
   }
 
-  py::object get(const std::string& a, const std::string& p,
-                 const std::string& id) {
-    auto ref = unwrap(capi::make_job_ref(a, p, id));
+  py::object get(py::handle a, py::handle p, py::handle id) {
+    auto ref = job_ref_arg(a, p, id);
     return job_object(
         call_unlocked(*guard_, [&](engine& e) { return e.get(ref); }));
   }
 
-  py::object start(const std::string& a, const std::string& p,
-                   const std::string& id, py::handle options) {
-    auto ref = unwrap(capi::make_job_ref(a, p, id));
+  py::object start(py::handle a, py::handle p, py::handle id,
+                   py::handle options) {
+    auto ref = job_ref_arg(a, p, id);
     auto opts =
         unwrap(capi::mutation_options_from_json(request_value(options)));
     return job_object(
         call_unlocked(*guard_, [&](engine& e) { return e.start(ref, opts); }));
   }
 
-  py::object report_progress(const std::string& a, const std::string& p,
-                             const std::string& id, py::handle progress,
-                             py::handle options) {
-    auto ref = unwrap(capi::make_job_ref(a, p, id));
+  py::object report_progress(py::handle a, py::handle p, py::handle id,
+                             py::handle progress, py::handle options) {
+    auto ref = job_ref_arg(a, p, id);
     auto pr = unwrap(capi::progress_from_json(request_value(progress)));
     auto opts =
         unwrap(capi::mutation_options_from_json(request_value(options)));
@@ -700,10 +809,9 @@ class py_engine {
         *guard_, [&](engine& e) { return e.report_progress(ref, pr, opts); }));
   }
 
-  py::object complete(const std::string& a, const std::string& p,
-                      const std::string& id, py::handle completion,
-                      py::handle options) {
-    auto ref = unwrap(capi::make_job_ref(a, p, id));
+  py::object complete(py::handle a, py::handle p, py::handle id,
+                      py::handle completion, py::handle options) {
+    auto ref = job_ref_arg(a, p, id);
     auto c = unwrap(capi::completion_from_json(request_value(completion)));
     auto opts =
         unwrap(capi::mutation_options_from_json(request_value(options)));
@@ -711,19 +819,19 @@ class py_engine {
         *guard_, [&](engine& e) { return e.complete(ref, c, opts); }));
   }
 
-  py::object cancel(const std::string& a, const std::string& p,
-                    const std::string& id, const std::string& reason,
-                    py::handle options) {
-    auto ref = unwrap(capi::make_job_ref(a, p, id));
+  py::object cancel(py::handle a, py::handle p, py::handle id,
+                    py::handle reason, py::handle options) {
+    auto ref = job_ref_arg(a, p, id);
+    const std::string why = text_arg(reason, "reason");
     auto opts =
         unwrap(capi::mutation_options_from_json(request_value(options)));
     return job_object(call_unlocked(
-        *guard_, [&](engine& e) { return e.cancel(ref, reason, opts); }));
+        *guard_, [&](engine& e) { return e.cancel(ref, why, opts); }));
   }
 
-  py::object rerun(const std::string& a, const std::string& p,
-                   const std::string& id, py::handle options) {
-    auto ref = unwrap(capi::make_job_ref(a, p, id));
+  py::object rerun(py::handle a, py::handle p, py::handle id,
+                   py::handle options) {
+    auto ref = job_ref_arg(a, p, id);
     auto opts = unwrap(capi::rerun_options_from_json(request_value(options)));
     return job_object(
         call_unlocked(*guard_, [&](engine& e) { return e.rerun(ref, opts); }));
@@ -741,9 +849,12 @@ class py_engine {
     return from_json_value(capi::to_json(done));
   }
 
-  py::object changes(std::uint64_t after, std::size_t limit) {
-    auto batch = call_unlocked(
-        *guard_, [&](engine& e) { return e.changes(after, limit); });
+  py::object changes(py::handle after, py::handle limit) {
+    const std::uint64_t from = count_arg(after, "after");
+    const std::uint64_t most = count_arg(limit, "limit");
+    auto batch = call_unlocked(*guard_, [&](engine& e) {
+      return e.changes(from, static_cast<std::size_t>(most));
+    });
     return from_json_value(capi::to_json(batch));
   }
 
@@ -753,10 +864,9 @@ class py_engine {
 
   // Blocks (without the GIL) until the wait completes; Ctrl-C (or any
   // signal handler that raises) cancels it.
-  py::object wait(const std::string& a, const std::string& p,
-                  const std::string& id, py::handle condition,
-                  std::int64_t timeout_ms) {
-    auto ref = unwrap(capi::make_job_ref(a, p, id));
+  py::object wait(py::handle a, py::handle p, py::handle id,
+                  py::handle condition, std::int64_t timeout_ms) {
+    auto ref = job_ref_arg(a, p, id);
     auto c = unwrap(capi::wait_condition_from_json(request_value(condition)));
     auto op = std::make_shared<blocking_op<wait_result>>(guard_);
     auto answer = op->future();
@@ -769,11 +879,10 @@ class py_engine {
     return py::make_tuple(job_object(r.job), r.timed_out);
   }
 
-  op_handle wait_async(const std::string& a, const std::string& p,
-                       const std::string& id, py::handle condition,
-                       std::int64_t timeout_ms, py::object loop,
-                       py::object settle) {
-    auto ref = unwrap(capi::make_job_ref(a, p, id));
+  op_handle wait_async(py::handle a, py::handle p, py::handle id,
+                       py::handle condition, std::int64_t timeout_ms,
+                       py::object loop, py::object settle) {
+    auto ref = job_ref_arg(a, p, id);
     auto c = unwrap(capi::wait_condition_from_json(request_value(condition)));
     auto op = std::make_shared<loop_op<wait_result>>(guard_, std::move(loop),
                                                      std::move(settle));
