@@ -194,7 +194,10 @@ class worker {
       case 2: {
         progress p;
         p.percent = static_cast<double>(rng_() % 101);
-        p.counts = progress_counts{10, rng_() % 5, rng_() % 3, 0, 2};
+        const std::uint64_t succeeded = rng_() % 5;
+        const std::uint64_t failed = rng_() % 3;
+        p.counts =
+            progress_counts{10, succeeded, failed, 0, 10 - succeeded - failed};
         if (check("progress", e_.report_progress(ref, p, opts),
                   opts.expected_revision)) {
           ++tally_.progress_reports;

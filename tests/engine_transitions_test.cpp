@@ -263,6 +263,39 @@ TEST(EngineProgress, CountsAddingUpToMoreThanTotalAreInvalidArgument) {
   EXPECT_EQ(r->progress.counts, p.counts);
 }
 
+TEST(EngineProgress, CountsThatDoNotAddUpToTotalAreInvalidArgument) {
+  // docs/data-model.md: each part is counted once, so succeeded + failed +
+  // cancelled + pending is total; running is part of pending, and
+  // partially_succeeded of succeeded. A report of {total 5} alone (pending
+  // 0) would claim that every part had finished.
+  constexpr std::uint64_t max = std::numeric_limits<std::uint64_t>::max();
+  test_engine db;
+  job j = create_in_status(*db, running);
+  const std::vector<progress_counts> wrong = {
+      {5, 0, 0, 0, 0},        // nothing counted
+      {10, 4, 1, 0, 2},       // 7 of 10
+      {5, max, 6, 0, 0},      // wraps around to 5
+      {1, 1, max, 1, 0},      // wraps around to 1
+      {4, 1, 0, 0, 3, 4, 0},  // running 4 > pending 3
+      {4, 1, 0, 0, 3, 0, 2},  // partially_succeeded 2 > succeeded 1
+  };
+  for (std::size_t i = 0; i < wrong.size(); ++i) {
+    SCOPED_TRACE(i);
+    progress p;
+    p.counts = wrong[i];
+    EXPECT_TRUE(
+        failed_with(db->report_progress(ref_of(j), p), errc::invalid_argument));
+    EXPECT_TRUE(unchanged(*db, j));
+  }
+  progress p;
+  p.counts = progress_counts{10, 4, 1, 2, 3, 3, 4};
+  auto r = db->report_progress(ref_of(j), p);
+  ASSERT_TRUE(ok(r));
+  EXPECT_EQ(r->progress.counts, p.counts);
+  p.counts = progress_counts{0, 0, 0, 0, 0};
+  EXPECT_TRUE(ok(db->report_progress(ref_of(j), p)));
+}
+
 TEST(EngineProgress, HistoryIsBoundedByCoalescingProgress) {
   // docs/data-model.md: when the history is full a progress event replaces
   // the previous one; status events are never lost.

@@ -79,7 +79,8 @@ class JOBSTATE_EXPORT engine {
 
   /// Records progress of a running job (replacing the previous progress).
   /// Errors: not_found, gone, illegal_transition (not running),
-  /// invalid_argument (percent outside 0..100), too_large, conflict.
+  /// invalid_argument (percent outside 0..100; counts that do not add up, see
+  /// progress_counts), too_large, conflict.
   result<job> report_progress(const job_ref& ref, const progress& p,
                               const mutation_options& opts = {});
 

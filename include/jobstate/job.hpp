@@ -29,7 +29,9 @@ struct job_error {
 
 /// Counters of a job made of parts (a batch's children, a file's pages):
 /// the published APIs' {total, succeeded, failed, cancelled, pending}, and
-/// two refinements jobstate keeps for batches.
+/// two refinements jobstate keeps for batches. Each part is counted once:
+/// succeeded + failed + cancelled + pending == total, running <= pending,
+/// partially_succeeded <= succeeded (report_progress refuses other counts).
 struct progress_counts {
   std::uint64_t total = 0;
   std::uint64_t succeeded = 0;  ///< Includes partially_succeeded.

@@ -200,10 +200,33 @@ result<void> validate(const progress& p, const limits& lim) {
     return invalid("progress.percent", "must be between 0 and 100");
   }
   if (p.counts) {
+    // Each part is counted once: total = succeeded + failed + cancelled +
+    // pending (finished = total - pending). Added without overflowing.
     const auto& c = *p.counts;
-    const std::uint64_t parts = c.succeeded + c.failed + c.cancelled + c.pending;
-    if (parts > c.total) {
-      return invalid("progress.counts", "add up to more than total");
+    std::uint64_t parts = 0;
+    for (std::uint64_t n : {c.succeeded, c.failed, c.cancelled, c.pending}) {
+      if (n > c.total - parts) {
+        return invalid("progress.counts",
+                       "add up to more than total (" + std::to_string(c.total) +
+                           "): succeeded + failed + cancelled + pending must "
+                           "equal it");
+      }
+      parts += n;
+    }
+    if (parts < c.total) {
+      return invalid("progress.counts",
+                     "add up to " + std::to_string(parts) + ", not total (" +
+                         std::to_string(c.total) +
+                         "): succeeded + failed + cancelled + pending must "
+                         "equal it (pending counts the parts not finished)");
+    }
+    if (c.running > c.pending) {
+      return invalid("progress.counts.running",
+                     "is more than pending, which includes it");
+    }
+    if (c.partially_succeeded > c.succeeded) {
+      return invalid("progress.counts.partially_succeeded",
+                     "is more than succeeded, which includes it");
     }
   }
   return validate_json("progress.details", p.details, lim);

@@ -25,7 +25,7 @@ from typing import (
 )
 
 from . import _jobstate
-from ._errors import WaitTimeout
+from ._errors import WaitTimeout, _invalid
 from ._types import (
     JSON,
     Batch,
@@ -59,6 +59,12 @@ _open_engines_lock = threading.Lock()
 
 @atexit.register
 def _close_open_engines() -> None:
+    """Runs at interpreter exit, before finalization, while daemon threads
+    still run. First the native module parks, for good, every other thread
+    that would enter it or come back to Python from the engine (CPython would
+    end them inside it once finalization begins: src/module.cpp), then every
+    engine is closed (its threads end)."""
+    _jobstate._at_exit()
     with _open_engines_lock:
         engines = list(_open_engines)
     for engine in engines:
@@ -66,16 +72,21 @@ def _close_open_engines() -> None:
 
 
 def _seconds(value: Optional[Timeout], what: str) -> Optional[float]:
+    """A duration in seconds (inf allowed); InvalidArgument when negative or
+    NaN, TypeError when not a number or timedelta."""
     if value is None:
         return None
     if isinstance(value, timedelta):
         seconds = value.total_seconds()
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        seconds = float(value)
+        try:
+            seconds = float(value)
+        except OverflowError:  # an int beyond the floats
+            seconds = math.inf if value > 0 else -math.inf
     else:
         raise TypeError(f"{what} must be a number of seconds or a timedelta")
     if math.isnan(seconds) or seconds < 0:
-        raise ValueError(f"{what} must not be negative")
+        raise _invalid(f"{what} must be 0 or more seconds, got {value!r}")
     return seconds
 
 
@@ -89,25 +100,99 @@ def _timeout_ms(timeout: Optional[Timeout]) -> int:
 
 def _whole_seconds(value: Optional[Timeout], what: str) -> Optional[int]:
     seconds = _seconds(value, what)
-    return None if seconds is None else math.ceil(seconds)
+    if seconds is None:
+        return None
+    if math.isinf(seconds):
+        raise _invalid(f"{what} must be a finite number of seconds")
+    return math.ceil(seconds)
+
+
+def _enum_value(cls: Any, value: Any, what: str) -> str:
+    """The wire name of a Status or Durability given as a member or its
+    name; InvalidArgument for anything else."""
+    try:
+        return str(cls(value).value)
+    except ValueError:
+        names = ", ".join(m.value for m in cls)
+        raise _invalid(f"{what} must be one of {names}; got {value!r}") from None
 
 
 def _condition(
     statuses: Optional[Iterable[Union[Status, str]]], changed_after: Optional[int]
 ) -> Optional[Dict[str, Any]]:
     if statuses is not None and changed_after is not None:
-        raise ValueError("give statuses or changed_after, not both")
+        raise _invalid("give statuses or changed_after, not both")
     if statuses is not None:
         if isinstance(statuses, (str, Status)):
             statuses = [statuses]
-        return {"status_in": [Status(s).value for s in statuses]}
+        return {"status_in": [_enum_value(Status, s, "statuses") for s in statuses]}
     if changed_after is not None:
         return {"changed_after": changed_after}
     return None  # terminal
 
 
-def _status_name(status: Union[Status, str, None]) -> Optional[str]:
-    return None if status is None else Status(status).value
+def _status_name(
+    status: Union[Status, str, None], what: str = "status"
+) -> Optional[str]:
+    return None if status is None else _enum_value(Status, status, what)
+
+
+_COUNT_NAMES = (
+    "total",
+    "succeeded",
+    "failed",
+    "cancelled",
+    "pending",
+    "running",
+    "partially_succeeded",
+)
+
+
+def _progress_counts(
+    counts: Union[ProgressCounts, Mapping[str, int]]
+) -> Dict[str, int]:
+    """The counters of a progress report. A ProgressCounts is taken as it
+    is. A mapping may leave out ``pending`` or ``total``, derived from the
+    others (``total = succeeded + failed + cancelled + pending``), and
+    ``running`` and ``partially_succeeded`` (0); the engine then checks that
+    they add up (InvalidArgument)."""
+    if isinstance(counts, ProgressCounts):
+        return counts.to_dict()
+    if not isinstance(counts, Mapping):
+        raise TypeError(
+            "counts must be a ProgressCounts or a dict, got "
+            f"{type(counts).__name__}"
+        )
+    given = dict(counts)
+    unknown = [k for k in given if k not in _COUNT_NAMES]
+    if unknown:
+        raise _invalid(
+            f"progress.counts has no member {unknown[0]!r} (its members: "
+            f"{', '.join(_COUNT_NAMES)})"
+        )
+    for name, value in given.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise _invalid(
+                f"progress.counts.{name} must be an integer, 0 or more; "
+                f"got {value!r}"
+            )
+    out = {name: given.get(name, 0) for name in _COUNT_NAMES}
+    finished = out["succeeded"] + out["failed"] + out["cancelled"]
+    if "pending" not in given:
+        if "total" not in given:
+            raise _invalid(
+                "progress.counts needs total or pending (the other is "
+                "derived: total = succeeded + failed + cancelled + pending)"
+            )
+        if finished > out["total"]:
+            raise _invalid(
+                f"progress.counts: succeeded + failed + cancelled is "
+                f"{finished}, more than total {out['total']}"
+            )
+        out["pending"] = out["total"] - finished
+    elif "total" not in given:
+        out["total"] = finished + out["pending"]
+    return out
 
 
 def _create_request(
@@ -167,13 +252,21 @@ class Engine:
     project_id, id)`` tuple, or an id string with ``account_id=`` and
     ``project_id=`` keywords.
 
+    Arguments: every invalid value raises :class:`InvalidArgument` (also a
+    ``ValueError``) before anything is written: a status or durability name
+    that does not exist, a negative or NaN duration, a negative count, a str
+    that UTF-8 cannot encode (a lone surrogate; the message says where),
+    counters that do not add up. An argument of the wrong type raises
+    ``TypeError``.
+
     Waiting costs no thread: :meth:`wait` blocks the calling thread (without
     the GIL); ``await`` :meth:`wait_async` suspends a coroutine until the
     engine's commit of the awaited change resolves it (no polling, no thread
     per waiter). Cancelling the awaiting task cancels the engine wait.
 
     Args:
-        path: the database directory.
+        path: the database directory (a str may hold undecodable bytes as
+            ``os.fsdecode`` gives them: it is encoded with ``os.fsencode``).
         durability: a :class:`Durability` (default FULL: fsync each commit).
         map_size: initial size of the memory map, in bytes.
         max_map_size: the map grows up to this; beyond, StorageFull.
@@ -214,7 +307,9 @@ class Engine:
         limits: Optional[Mapping[str, int]] = None,
     ) -> None:
         self._path = os.fspath(path)
-        options: Dict[str, Any] = {"durability": Durability(durability).value}
+        options: Dict[str, Any] = {
+            "durability": _enum_value(Durability, durability, "durability")
+        }
         for key, value in (
             ("map_size", map_size),
             ("max_map_size", max_map_size),
@@ -234,7 +329,10 @@ class Engine:
         ):
             if value is not None:
                 options[key] = value
-        self._native = _jobstate.Engine(self._path, options)
+        native_path = os.fsencode(self._path)
+        if b"\0" in native_path:
+            raise _invalid("path contains a NUL character")
+        self._native = _jobstate.Engine(native_path, options)
         with _open_engines_lock:
             _open_engines.add(self)
 
@@ -428,6 +526,7 @@ class Engine:
         """Every child of a batch (with *status*, those with that status),
         newest first, read a page at a time (see :meth:`children`)."""
         ref = self._ref(parent, account_id, project_id)
+        status = _status_name(status)  # checked now, not at the first next()
         return _every_page(
             lambda cursor: self.children(
                 ref, status=status, limit=page_size, cursor=cursor
@@ -491,20 +590,29 @@ class Engine:
     ) -> Job:
         """Records the progress of a running job, replacing the previous.
 
-        *percent* is 0 to 100; *counts* a :class:`ProgressCounts` (or a dict
-        of total, succeeded, failed, cancelled, pending); *progress_details*
-        any JSON kept with the progress. *details* go on the history event.
+        *percent* is 0 to 100; *progress_details* any JSON kept with the
+        progress. *details* go on the history event.
+
+        *counts* count the job's parts, each once: ``total = succeeded +
+        failed + cancelled + pending`` (``pending``: not finished yet,
+        including ``running``; ``succeeded`` includes
+        ``partially_succeeded``). A :class:`ProgressCounts` is taken as it
+        is; a dict may leave out ``pending`` or ``total``, which is derived
+        from the others (``{"total": 5, "succeeded": 2}`` has 3 pending),
+        and ``running`` and ``partially_succeeded`` (0). Counters that do not
+        add up are refused.
 
         Raises:
             IllegalTransition: the job is not running.
-            InvalidArgument: percent outside 0..100.
+            InvalidArgument: percent outside 0..100; counters that do not
+                add up (or neither total nor pending), unknown or negative.
             TooLarge, Conflict, NotFound, Gone, StorageFull, EngineClosed.
         """
-        if isinstance(counts, ProgressCounts):
-            counts = counts.to_dict()
-        elif counts is not None:
-            counts = {**ProgressCounts().to_dict(), **dict(counts)}
-        progress = {"percent": percent, "counts": counts, "details": progress_details}
+        progress = {
+            "percent": percent,
+            "counts": None if counts is None else _progress_counts(counts),
+            "details": progress_details,
+        }
         return Job._from_native(
             self._native.report_progress(
                 *self._ref(job, account_id, project_id),
@@ -543,6 +651,10 @@ class Engine:
         elif isinstance(error, JobError):
             err = error.to_dict()
         elif isinstance(error, tuple):
+            if len(error) != 2:
+                raise _invalid(
+                    f"error must be a (code, message) pair; got {len(error)} items"
+                )
             err = {"code": error[0], "message": error[1]}
         else:
             err = dict(error)
@@ -681,6 +793,7 @@ class Engine:
     ) -> Iterator[Job]:
         """Every job of a project matching the filters, newest first, read a
         page at a time (see :meth:`list`)."""
+        status = _status_name(status)  # checked now, not at the first next()
         return _every_page(
             lambda cursor: self.list(
                 account_id,

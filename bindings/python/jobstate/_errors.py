@@ -203,6 +203,15 @@ _BY_CODE = {
 }
 
 
+def _invalid(detail: str) -> InvalidArgument:
+    """An InvalidArgument raised by the package itself, worded as the
+    engine's (``message`` is the code's text, then the *detail*)."""
+    return InvalidArgument(
+        f"invalid argument: fix the request; nothing was changed ({detail})",
+        detail=detail,
+    )
+
+
 def _make_error(
     code: int,
     message: str,

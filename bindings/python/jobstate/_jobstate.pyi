@@ -1,10 +1,15 @@
 """Type stubs of the native module _jobstate (private: use jobstate.Engine)."""
 
 import asyncio
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 _JSON = Any
 _Settle = Callable[[Any], None]
+
+def _at_exit() -> None:
+    """Called by the package's atexit hook, on the thread that then finalizes
+    the interpreter: other threads that would enter the module, or come back
+    to Python from the engine, are parked for good from now on."""
 
 def _set_error_factory(
     factory: Callable[[int, str, str, Optional[str], Optional[int]], BaseException],
@@ -22,9 +27,18 @@ class WatchOutcome:
     def result(self) -> Dict[str, _JSON]: ...
 
 class Engine:
-    """An open job database (low level: dicts in, dicts out). Thread-safe."""
+    """An open job database (low level: dicts in, dicts out). Thread-safe.
 
-    def __init__(self, path: str, options: Optional[Dict[str, _JSON]]) -> None: ...
+    str arguments must be encodable as UTF-8 (a lone surrogate raises
+    InvalidArgument, naming where it is; another type raises TypeError);
+    `after` and `limit` of changes() must be ints from 0 to 2**64 - 1.
+    """
+
+    def __init__(
+        self, path: Union[bytes, str], options: Optional[Dict[str, _JSON]],
+    ) -> None:
+        """`path` as the file system takes it (the package passes
+        os.fsencode(path))."""
     def close(self) -> None: ...
     @property
     def closed(self) -> bool: ...

@@ -6,7 +6,17 @@ import copy
 import enum
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
-from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Union
+from typing import (
+    Any,
+    Dict,
+    Iterator,
+    List,
+    Mapping,
+    NamedTuple,
+    Optional,
+    Union,
+    overload,
+)
 
 __all__ = [
     "Status",
@@ -109,8 +119,9 @@ class JobError:
 class ProgressCounts:
     """Counters of a job made of parts (a batch's children, a file's pages).
 
-    ``succeeded`` includes ``partially_succeeded``; ``pending`` (not finished
-    yet) includes ``running``.
+    Each part is counted once: ``total = succeeded + failed + cancelled +
+    pending``. ``succeeded`` includes ``partially_succeeded``; ``pending``
+    (not finished yet) includes ``running``.
     """
 
     total: int = 0
@@ -123,7 +134,9 @@ class ProgressCounts:
 
     @property
     def finished(self) -> int:
-        """The parts that have finished: ``total - pending``."""
+        """The parts that have finished: ``total - pending``, which is
+        ``succeeded + failed + cancelled`` (the engine accepts only counters
+        that add up: :meth:`Engine.report_progress`)."""
         return self.total - self.pending
 
     @classmethod
@@ -306,12 +319,34 @@ class Job:
         )
 
 
-class Page(NamedTuple):
-    """One page of :meth:`Engine.list`, newest job first."""
+@dataclass(frozen=True)
+class Page:
+    """One page of :meth:`Engine.list` or :meth:`Engine.children`, newest
+    job first.
+
+    A page is a sequence of its jobs: ``for job in page``, ``len(page)``,
+    ``page[0]`` (and an empty page is false). ``next_cursor`` leads to the
+    next page.
+    """
 
     jobs: List[Job]
     #: Pass as ``cursor=`` for the next page; None on the last page.
     next_cursor: Optional[str]
+
+    def __iter__(self) -> Iterator[Job]:
+        return iter(self.jobs)
+
+    def __len__(self) -> int:
+        return len(self.jobs)
+
+    @overload
+    def __getitem__(self, index: int) -> Job: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> List[Job]: ...
+
+    def __getitem__(self, index: Union[int, slice]) -> Union[Job, List[Job]]:
+        return self.jobs[index]
 
 
 @dataclass(frozen=True)
@@ -334,8 +369,13 @@ class BatchChild:
         }
 
 
-class Batch(NamedTuple):
-    """The answer of :meth:`Engine.create_batch`."""
+@dataclass(frozen=True)
+class Batch:
+    """The answer of :meth:`Engine.create_batch`.
+
+    Iterating a batch, and ``len(batch)``, go through its children's ids
+    (``child_ids``).
+    """
 
     #: The parent job (``is_batch`` True); its status and ``counts`` follow
     #: its children.
@@ -348,17 +388,26 @@ class Batch(NamedTuple):
     #: returned unchanged.
     created: bool
 
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.child_ids)
 
-class PurgeResult(NamedTuple):
-    """The answer of :meth:`Engine.purge`."""
+    def __len__(self) -> int:
+        return len(self.child_ids)
+
+
+@dataclass(frozen=True)
+class PurgeResult:
+    """The answer of :meth:`Engine.purge` (a record, not a sequence)."""
 
     purged: int  #: Jobs removed (tombstones left).
     tombstones_expired: int  #: Old tombstones forgotten.
     more: bool  #: True when max_jobs stopped it early: call again.
 
 
-class Change(NamedTuple):
-    """One committed change, as the change feed reports it."""
+@dataclass(frozen=True)
+class Change:
+    """One committed change, as the change feed reports it (a record, not a
+    sequence)."""
 
     sequence: int  #: Global, gap-free, in commit order.
     at: datetime  #: Commit time (UTC).
@@ -383,13 +432,34 @@ class Change(NamedTuple):
         )
 
 
-class ChangeBatch(NamedTuple):
-    """A page of the change feed."""
+@dataclass(frozen=True)
+class ChangeBatch:
+    """A page of the change feed.
+
+    A batch is a sequence of its changes: ``for change in batch``,
+    ``len(batch)``, ``batch[0]`` (and an empty batch, such as a watch's
+    bookmark, is false). ``last_sequence`` is where to resume.
+    """
 
     changes: List[Change]
     #: Resume from here (pass it as ``after`` next time). On an empty batch
     #: from a watch it is a bookmark: the latest sequence committed.
     last_sequence: int
+
+    def __iter__(self) -> Iterator[Change]:
+        return iter(self.changes)
+
+    def __len__(self) -> int:
+        return len(self.changes)
+
+    @overload
+    def __getitem__(self, index: int) -> Change: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> List[Change]: ...
+
+    def __getitem__(self, index: Union[int, slice]) -> Union[Change, List[Change]]:
+        return self.changes[index]
 
     @classmethod
     def from_dict(cls, d: Dict[str, Any]) -> "ChangeBatch":

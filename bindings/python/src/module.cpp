@@ -15,7 +15,10 @@
 //    while holding a lock that a Python thread could need (see
 //    lib/capi/async_op.hpp), and never once the interpreter is finalizing;
 //  - closing an engine releases the GIL, since closing completes pending
-//    waits, whose completions take it.
+//    waits, whose completions take it;
+//  - at interpreter exit, no other thread stays inside the module: a thread
+//    that comes back from the engine then (a daemon thread) is parked for
+//    good instead (see "the GIL and exiting" below).
 #include <jobstate/async.hpp>
 #include <jobstate/engine.hpp>
 #include <jobstate/json.hpp>
@@ -29,12 +32,22 @@
 
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
+#include <cstdio>
 #include <functional>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
+#include <type_traits>
 #include <utility>
+#include <vector>
+
+#ifdef __GLIBCXX__
+#include <cxxabi.h>
+#endif
 
 namespace py = pybind11;
 namespace json = boost::json;
@@ -76,6 +89,16 @@ T unwrap(result<T> r) {
   return std::move(*r);
 }
 
+std::string text_arg(py::handle h, std::string_view what);
+
+// The job named by three str arguments.
+job_ref job_ref_arg(py::handle account_id, py::handle project_id,
+                    py::handle id) {
+  return unwrap(capi::make_job_ref(text_arg(account_id, "account_id"),
+                                   text_arg(project_id, "project_id"),
+                                   text_arg(id, "id")));
+}
+
 // The error of a completion that is not a cancellation the caller asked
 // for: operation_aborted then means that the engine closed.
 jobstate::error error_of(const boost::system::error_code& ec) {
@@ -94,9 +117,296 @@ bool interpreter_finalizing() noexcept {
 #endif
 }
 
+// ------------------------------------------------- the GIL and exiting
+//
+// Once the interpreter finalizes, CPython ends any thread but the
+// finalizing one as soon as it asks for the GIL (3.11 to 3.13: with
+// pthread_exit, a forced unwind). Ended inside this module, such a thread
+// would run the destructors of its C++ frames without the GIL (dropping
+// references while the interpreter is torn down: a crash), and the process
+// would end with std::terminate ("terminate called without an active
+// exception") at the first frame that cannot throw, such as a destructor
+// that re-acquires the GIL. So, once the interpreter begins to exit, no
+// other thread may be inside the module holding or waiting for the GIL:
+//  - every entry from Python runs as a `section`; a thread counts as inside
+//    while it holds the GIL within a section, not while it has released it
+//    (gil_released) for a blocking call;
+//  - the package's atexit hook (which runs before finalization, on the
+//    thread that then finalizes) calls _at_exit(), which closes the gate:
+//    from then on, another thread that would enter a section, or take the
+//    GIL back after a blocking call, is parked for good instead, and
+//    _at_exit() waits (without the GIL) for those inside to leave;
+//  - engine threads then no longer call into Python (gil_for_callback).
+// Should a thread still be ended while it waits for the GIL (the atexit hook
+// did not run, or its wait gave up), the forced unwind is caught where the
+// GIL is taken, and the thread parked there.
+
+struct exit_gate {
+  std::mutex mutex;
+  std::condition_variable idle;
+  bool closed = false;      // GUARDED_BY(mutex)
+  std::thread::id exiting;  // GUARDED_BY(mutex): the thread that exits
+  std::size_t inside = 0;   // GUARDED_BY(mutex): sections entered
+};
+
+// Never destroyed: threads parked for good, and engine threads, may use it
+// until the process ends.
+exit_gate& gate() {
+  static exit_gate* g = new exit_gate();
+  return *g;
+}
+
+// Sections the calling thread is in, while it holds the GIL.
+thread_local int section_depth = 0;
+
+// Counts a section in; false once the gate is closed to this thread.
+bool enter_gate() noexcept {
+  exit_gate& g = gate();
+  std::lock_guard lock(g.mutex);
+  if (g.closed && std::this_thread::get_id() != g.exiting) return false;
+  ++g.inside;
+  return true;
+}
+
+void leave_gate() noexcept {
+  exit_gate& g = gate();
+  std::lock_guard lock(g.mutex);
+  if (--g.inside == 0) g.idle.notify_all();
+}
+
+// Blocks the calling thread until the process ends. For a thread that may no
+// longer run Python code; it holds no GIL and no lock of jobstate's, and its
+// stack (with the references on it) stays as it is. CPython 3.14 treats such
+// threads the same way (PyThread_hang_thread).
+[[noreturn]] void park_forever() noexcept {
+  for (;;) std::this_thread::sleep_for(std::chrono::hours(24));
+}
+
+// Takes the GIL back (PyEval_RestoreThread), or parks the thread for good if
+// CPython ends it meanwhile (see above).
+void restore_gil(PyThreadState* state) noexcept {
+#ifdef __GLIBCXX__
+  try {
+    PyEval_RestoreThread(state);
+  } catch (abi::__forced_unwind&) {
+    park_forever();
+  }
+#else
+  PyEval_RestoreThread(state);
+#endif
+}
+
+// The body of a call from Python. Parks the thread (releasing the GIL
+// first) when the gate is closed to it.
+class section {
+ public:
+  section() noexcept {
+    if (section_depth == 0 && !enter_gate()) {
+      PyEval_SaveThread();
+      park_forever();
+    }
+    ++section_depth;
+  }
+  ~section() {
+    if (--section_depth == 0) leave_gate();
+  }
+  section(const section&) = delete;
+  section& operator=(const section&) = delete;
+};
+
+// Releases the GIL for its lifetime (as py::gil_scoped_release does), leaving
+// the section meanwhile. Taking the GIL back, it parks the thread instead if
+// the gate has closed to it.
+class gil_released {
+ public:
+  gil_released() noexcept : depth_(section_depth), state_(PyEval_SaveThread()) {
+    if (depth_ > 0) {
+      section_depth = 0;
+      leave_gate();
+    }
+  }
+  ~gil_released() {
+    if (!enter_gate()) park_forever();
+    restore_gil(state_);
+    section_depth = depth_;
+    if (depth_ == 0) leave_gate();
+  }
+  gil_released(const gil_released&) = delete;
+  gil_released& operator=(const gil_released&) = delete;
+
+ private:
+  int depth_;
+  PyThreadState* state_;
+};
+
+// The GIL, as a section, for a callback on a thread that may not hold it (an
+// engine thread, or one closing an engine); unless the interpreter is
+// exiting: then `*this` is false, and Python must not be touched. Never
+// parks an engine thread, which the engine's shutdown joins.
+class gil_for_callback {
+ public:
+  gil_for_callback() noexcept {
+    if (interpreter_finalizing()) return;
+    if (section_depth == 0 && !enter_gate()) return;
+#ifdef __GLIBCXX__
+    try {
+      gil_.emplace();
+    } catch (abi::__forced_unwind&) {
+      park_forever();
+    }
+#else
+    gil_.emplace();
+#endif
+    ++section_depth;
+  }
+  ~gil_for_callback() {
+    if (!gil_) return;
+    const bool last = --section_depth == 0;
+    gil_.reset();
+    if (last) leave_gate();
+  }
+  gil_for_callback(const gil_for_callback&) = delete;
+  gil_for_callback& operator=(const gil_for_callback&) = delete;
+  explicit operator bool() const noexcept { return gil_.has_value(); }
+
+ private:
+  std::optional<py::gil_scoped_acquire> gil_;
+};
+
+// Closes the gate (see above): called by the package's atexit hook. Waits
+// without the GIL for the sections in progress on other threads, for at most
+// `patience` (they hold the GIL only briefly: to convert a value, to make an
+// exception); it gives up only if Python code run inside one blocks.
+void close_gate(std::chrono::milliseconds patience) {
+  exit_gate& g = gate();
+  {
+    std::lock_guard lock(g.mutex);
+    g.closed = true;
+    g.exiting = std::this_thread::get_id();
+  }
+  gil_released released;
+  std::unique_lock lock(g.mutex);
+  g.idle.wait_for(lock, patience, [&] { return g.inside == 0; });
+}
+
+// `value` as a Python object.
+template <class T>
+py::object to_python(T&& value) {
+  if constexpr (std::is_base_of_v<py::object, std::decay_t<T>>) {
+    return std::forward<T>(value);
+  } else {
+    return py::cast(std::forward<T>(value));
+  }
+}
+
+// A method of a bound class, run as a section; the answer is converted to a
+// Python object inside it too.
+template <class C, class R, class... A>
+auto in_section(R (C::*method)(A...)) {
+  return [method](C& self, A... args) -> py::object {
+    section in;
+    if constexpr (std::is_void_v<R>) {
+      (self.*method)(std::forward<A>(args)...);
+      return py::none();
+    } else {
+      return to_python((self.*method)(std::forward<A>(args)...));
+    }
+  };
+}
+
+template <class C, class R, class... A>
+auto in_section(R (C::*method)(A...) const) {
+  return [method](const C& self, A... args) -> py::object {
+    section in;
+    return to_python((self.*method)(std::forward<A>(args)...));
+  };
+}
+
 // ------------------------------------------------------ JSON conversions
 
 constexpr int max_depth = 512;
+
+// A str that UTF-8 cannot encode (one with a lone surrogate), met while
+// converting an argument. `path` names where, innermost first (dict keys,
+// "[i]" for list items), filled in while the exception goes up.
+struct unencodable_text {
+  std::string what;
+  std::vector<std::string> path;
+
+  // "input.pages[2] contains ...": the path under `root` (an argument's
+  // name; none for a request's members), or "value" when empty.
+  std::string message(std::string_view root) const {
+    std::string where(root);
+    for (auto it = path.rbegin(); it != path.rend(); ++it) {
+      if (!where.empty() && (*it)[0] != '[') where += '.';
+      where += *it;
+    }
+    return (where.empty() ? "value" : where) + " " + what;
+  }
+};
+
+std::string type_name(py::handle h) {
+  return py::str(py::type::handle_of(h).attr("__name__")).cast<std::string>();
+}
+
+// The UTF-8 bytes of a str (alive as long as it); unencodable_text if it
+// holds a lone surrogate.
+std::string_view utf8_of(PyObject* str) {
+  Py_ssize_t size = 0;
+  const char* text = PyUnicode_AsUTF8AndSize(str, &size);
+  if (text) return {text, static_cast<std::size_t>(size)};
+  if (!PyErr_ExceptionMatches(PyExc_UnicodeEncodeError)) {
+    throw py::error_already_set();
+  }
+  PyErr_Clear();
+  const Py_ssize_t length = PyUnicode_GetLength(str);
+  for (Py_ssize_t i = 0; i < length; ++i) {
+    const Py_UCS4 c = PyUnicode_ReadChar(str, i);
+    if (c >= 0xd800 && c <= 0xdfff) {
+      char code[8];
+      std::snprintf(code, sizeof code, "%04X", static_cast<unsigned>(c));
+      throw unencodable_text{
+          "contains a lone surrogate (U+" + std::string(code) + " at index " +
+              std::to_string(i) + "), which is not valid Unicode",
+          {}};
+    }
+  }
+  throw unencodable_text{"cannot be encoded as UTF-8", {}};
+}
+
+// A str argument of a native call, as UTF-8: TypeError when it is not a
+// str, InvalidArgument when it holds a lone surrogate.
+std::string text_arg(py::handle h, std::string_view what) {
+  if (!PyUnicode_Check(h.ptr())) {
+    throw py::type_error(std::string(what) + " must be a str, got " +
+                         type_name(h));
+  }
+  try {
+    return std::string(utf8_of(h.ptr()));
+  } catch (const unencodable_text& e) {
+    raise_invalid(e.message(what));
+  }
+}
+
+// A non-negative integer argument of a native call: TypeError when it is not
+// an int, InvalidArgument when it is negative or beyond 2**64 - 1.
+std::uint64_t count_arg(py::handle h, std::string_view what) {
+  PyObject* o = h.ptr();
+  if (!PyLong_Check(o) || PyBool_Check(o)) {
+    throw py::type_error(std::string(what) + " must be an int, got " +
+                         type_name(h));
+  }
+  const unsigned long long v = PyLong_AsUnsignedLongLong(o);
+  if (v == static_cast<unsigned long long>(-1) && PyErr_Occurred()) {
+    if (!PyErr_ExceptionMatches(PyExc_OverflowError)) {
+      throw py::error_already_set();
+    }
+    PyErr_Clear();
+    raise_invalid(std::string(what) + " must be from 0 to 2**64 - 1, got " +
+                  py::repr(h).cast<std::string>());
+  }
+  return static_cast<std::uint64_t>(v);
+}
 
 json::value to_json_value(py::handle h, int depth = 0) {
   PyObject* o = h.ptr();
@@ -131,12 +441,7 @@ json::value to_json_value(py::handle h, int depth = 0) {
     }
     return d;
   }
-  if (PyUnicode_Check(o)) {
-    Py_ssize_t size = 0;
-    const char* text = PyUnicode_AsUTF8AndSize(o, &size);
-    if (!text) throw py::error_already_set();
-    return json::string(text, static_cast<std::size_t>(size));
-  }
+  if (PyUnicode_Check(o)) return json::string(utf8_of(o));
   if (PyDict_Check(o)) {
     json::object obj;
     obj.reserve(static_cast<std::size_t>(PyDict_Size(o)));
@@ -148,12 +453,19 @@ json::value to_json_value(py::handle h, int depth = 0) {
         throw py::type_error("JSON object keys must be str, got " +
                              py::repr(key).cast<std::string>());
       }
-      Py_ssize_t size = 0;
-      const char* text = PyUnicode_AsUTF8AndSize(key, &size);
-      if (!text) throw py::error_already_set();
-      obj.insert_or_assign(
-          std::string_view(text, static_cast<std::size_t>(size)),
-          to_json_value(value, depth + 1));
+      std::string_view name;
+      try {
+        name = utf8_of(key);
+      } catch (unencodable_text& e) {
+        e.what = "has a key that " + e.what;
+        throw;
+      }
+      try {
+        obj.insert_or_assign(name, to_json_value(value, depth + 1));
+      } catch (unencodable_text& e) {
+        e.path.emplace_back(name);
+        throw;
+      }
     }
     return obj;
   }
@@ -161,7 +473,16 @@ json::value to_json_value(py::handle h, int depth = 0) {
     py::sequence seq = py::reinterpret_borrow<py::sequence>(h);
     json::array arr;
     arr.reserve(seq.size());
-    for (py::handle item : seq) arr.push_back(to_json_value(item, depth + 1));
+    std::size_t i = 0;
+    for (py::handle item : seq) {
+      try {
+        arr.push_back(to_json_value(item, depth + 1));
+      } catch (unencodable_text& e) {
+        e.path.push_back("[" + std::to_string(i) + "]");
+        throw;
+      }
+      ++i;
+    }
     return arr;
   }
   throw py::type_error(
@@ -210,7 +531,13 @@ py::object from_json_value(const json::value& v) {
 }
 
 // A request argument: a dict (or None where optional) read as JSON.
-json::value request_value(py::handle h) { return to_json_value(h); }
+json::value request_value(py::handle h) {
+  try {
+    return to_json_value(h);
+  } catch (const unencodable_text& e) {
+    raise_invalid(e.message(""));
+  }
+}
 
 py::object job_object(const job& j) {
   return from_json_value(jobstate::to_json(j));
@@ -297,13 +624,13 @@ class loop_op final : public async_op<T> {
 
  private:
   void on_complete(boost::system::error_code ec, T value) noexcept override {
-    if (interpreter_finalizing()) {
+    gil_for_callback gil;
+    if (!gil) {
       // Too late to touch Python: leak the two references.
       loop_.release();
       settle_.release();
       return;
     }
-    py::gil_scoped_acquire gil;
     in_engine_callback = true;
     bool handed_over = false;
     try {
@@ -330,12 +657,12 @@ class loop_op final : public async_op<T> {
 
   void drop_python_references() noexcept {
     if (!loop_ && !settle_) return;
-    if (interpreter_finalizing()) {
+    gil_for_callback gil;
+    if (!gil) {
       loop_.release();
       settle_.release();
       return;
     }
-    py::gil_scoped_acquire gil;
     loop_ = py::object();
     settle_ = py::object();
   }
@@ -379,7 +706,7 @@ auto call_unlocked(engine_guard& guard, F&& fn) {
   using R = std::invoke_result_t<F, engine&>;
   std::optional<R> r;
   {
-    py::gil_scoped_release release;
+    gil_released released;
     r.emplace(guard.call(std::forward<F>(fn)));
   }
   return unwrap(std::move(*r));
@@ -393,31 +720,32 @@ class py_engine {
     auto opts = unwrap(capi::options_from_json(path, request_value(options)));
     result<std::unique_ptr<engine>> e = error(errc::io_error);
     {
-      py::gil_scoped_release release;
+      gil_released released;
       e = engine::open(opts);
     }
     guard_ = std::make_shared<engine_guard>(unwrap(std::move(e)));
   }
 
   ~py_engine() {
+    section in;
     // Closing joins the engine's threads: never on one of them (should the
     // last reference go away while an outcome is handed over).
     if (in_engine_callback) {
       on_main_thread([guard = std::move(guard_)] {
-        py::gil_scoped_release release;
+        gil_released released;
         guard->close();
       });
       return;
     }
     // Closing completes pending waits, whose completions take the GIL. The
     // guard may outlive this object (pending ops hold it): close it here.
-    py::gil_scoped_release release;
+    gil_released released;
     guard_->close();
     guard_.reset();
   }
 
   void close() {
-    py::gil_scoped_release release;
+    gil_released released;
     guard_->close();
   }
 
@@ -447,35 +775,33 @@ class py_engine {
     return py::make_tuple(job_object(batch.parent), ids, batch.created);
   }
 
-  py::object list_children(const std::string& a, const std::string& p,
-                           const std::string& id, py::handle query) {
-    auto ref = unwrap(capi::make_job_ref(a, p, id));
+  py::object list_children(py::handle a, py::handle p, py::handle id,
+                           py::handle query) {
+    auto ref = job_ref_arg(a, p, id);
     auto q = unwrap(capi::children_query_from_json(ref, request_value(query)));
     auto page = call_unlocked(
         *guard_, [&](engine& e) { return capi::list_children(e, ref, q); });
     return from_json_value(capi::to_json(page));
   }
 
-  py::object get(const std::string& a, const std::string& p,
-                 const std::string& id) {
-    auto ref = unwrap(capi::make_job_ref(a, p, id));
+  py::object get(py::handle a, py::handle p, py::handle id) {
+    auto ref = job_ref_arg(a, p, id);
     return job_object(
         call_unlocked(*guard_, [&](engine& e) { return e.get(ref); }));
   }
 
-  py::object start(const std::string& a, const std::string& p,
-                   const std::string& id, py::handle options) {
-    auto ref = unwrap(capi::make_job_ref(a, p, id));
+  py::object start(py::handle a, py::handle p, py::handle id,
+                   py::handle options) {
+    auto ref = job_ref_arg(a, p, id);
     auto opts =
         unwrap(capi::mutation_options_from_json(request_value(options)));
     return job_object(
         call_unlocked(*guard_, [&](engine& e) { return e.start(ref, opts); }));
   }
 
-  py::object report_progress(const std::string& a, const std::string& p,
-                             const std::string& id, py::handle progress,
-                             py::handle options) {
-    auto ref = unwrap(capi::make_job_ref(a, p, id));
+  py::object report_progress(py::handle a, py::handle p, py::handle id,
+                             py::handle progress, py::handle options) {
+    auto ref = job_ref_arg(a, p, id);
     auto pr = unwrap(capi::progress_from_json(request_value(progress)));
     auto opts =
         unwrap(capi::mutation_options_from_json(request_value(options)));
@@ -483,10 +809,9 @@ class py_engine {
         *guard_, [&](engine& e) { return e.report_progress(ref, pr, opts); }));
   }
 
-  py::object complete(const std::string& a, const std::string& p,
-                      const std::string& id, py::handle completion,
-                      py::handle options) {
-    auto ref = unwrap(capi::make_job_ref(a, p, id));
+  py::object complete(py::handle a, py::handle p, py::handle id,
+                      py::handle completion, py::handle options) {
+    auto ref = job_ref_arg(a, p, id);
     auto c = unwrap(capi::completion_from_json(request_value(completion)));
     auto opts =
         unwrap(capi::mutation_options_from_json(request_value(options)));
@@ -494,19 +819,19 @@ class py_engine {
         *guard_, [&](engine& e) { return e.complete(ref, c, opts); }));
   }
 
-  py::object cancel(const std::string& a, const std::string& p,
-                    const std::string& id, const std::string& reason,
-                    py::handle options) {
-    auto ref = unwrap(capi::make_job_ref(a, p, id));
+  py::object cancel(py::handle a, py::handle p, py::handle id,
+                    py::handle reason, py::handle options) {
+    auto ref = job_ref_arg(a, p, id);
+    const std::string why = text_arg(reason, "reason");
     auto opts =
         unwrap(capi::mutation_options_from_json(request_value(options)));
     return job_object(call_unlocked(
-        *guard_, [&](engine& e) { return e.cancel(ref, reason, opts); }));
+        *guard_, [&](engine& e) { return e.cancel(ref, why, opts); }));
   }
 
-  py::object rerun(const std::string& a, const std::string& p,
-                   const std::string& id, py::handle options) {
-    auto ref = unwrap(capi::make_job_ref(a, p, id));
+  py::object rerun(py::handle a, py::handle p, py::handle id,
+                   py::handle options) {
+    auto ref = job_ref_arg(a, p, id);
     auto opts = unwrap(capi::rerun_options_from_json(request_value(options)));
     return job_object(
         call_unlocked(*guard_, [&](engine& e) { return e.rerun(ref, opts); }));
@@ -524,9 +849,12 @@ class py_engine {
     return from_json_value(capi::to_json(done));
   }
 
-  py::object changes(std::uint64_t after, std::size_t limit) {
-    auto batch = call_unlocked(
-        *guard_, [&](engine& e) { return e.changes(after, limit); });
+  py::object changes(py::handle after, py::handle limit) {
+    const std::uint64_t from = count_arg(after, "after");
+    const std::uint64_t most = count_arg(limit, "limit");
+    auto batch = call_unlocked(*guard_, [&](engine& e) {
+      return e.changes(from, static_cast<std::size_t>(most));
+    });
     return from_json_value(capi::to_json(batch));
   }
 
@@ -536,10 +864,9 @@ class py_engine {
 
   // Blocks (without the GIL) until the wait completes; Ctrl-C (or any
   // signal handler that raises) cancels it.
-  py::object wait(const std::string& a, const std::string& p,
-                  const std::string& id, py::handle condition,
-                  std::int64_t timeout_ms) {
-    auto ref = unwrap(capi::make_job_ref(a, p, id));
+  py::object wait(py::handle a, py::handle p, py::handle id,
+                  py::handle condition, std::int64_t timeout_ms) {
+    auto ref = job_ref_arg(a, p, id);
     auto c = unwrap(capi::wait_condition_from_json(request_value(condition)));
     auto op = std::make_shared<blocking_op<wait_result>>(guard_);
     auto answer = op->future();
@@ -552,11 +879,10 @@ class py_engine {
     return py::make_tuple(job_object(r.job), r.timed_out);
   }
 
-  op_handle wait_async(const std::string& a, const std::string& p,
-                       const std::string& id, py::handle condition,
-                       std::int64_t timeout_ms, py::object loop,
-                       py::object settle) {
-    auto ref = unwrap(capi::make_job_ref(a, p, id));
+  op_handle wait_async(py::handle a, py::handle p, py::handle id,
+                       py::handle condition, std::int64_t timeout_ms,
+                       py::object loop, py::object settle) {
+    auto ref = job_ref_arg(a, p, id);
     auto c = unwrap(capi::wait_condition_from_json(request_value(condition)));
     auto op = std::make_shared<loop_op<wait_result>>(guard_, std::move(loop),
                                                      std::move(settle));
@@ -594,7 +920,7 @@ class py_engine {
   void start_op(const std::shared_ptr<Op>& op, Initiate&& initiate) {
     result<void> started;
     {
-      py::gil_scoped_release release;
+      gil_released released;
       started = guard_->call([&](engine& e) -> result<void> {
         auto lock = op->lock();
         initiate(e);
@@ -611,7 +937,7 @@ class py_engine {
     for (;;) {
       std::future_status status;
       {
-        py::gil_scoped_release release;
+        gil_released released;
         status = answer.wait_for(std::chrono::milliseconds(100));
       }
       if (status == std::future_status::ready) return answer.get();
@@ -635,6 +961,13 @@ PYBIND11_MODULE(_jobstate, m) {
       "package, whose Engine wraps this one.";
 
   m.def(
+      "_at_exit", [] { close_gate(std::chrono::seconds(5)); },
+      "Called by the package's atexit hook, on the thread that then "
+      "finalizes the interpreter: from now on, other threads that would "
+      "enter this module, or come back to Python from the engine, are parked "
+      "for good; waits (at most 5 s) for those inside to leave.");
+
+  m.def(
       "_set_error_factory",
       [](py::object factory) {
         if (!error_factory) error_factory = new py::object();
@@ -645,58 +978,65 @@ PYBIND11_MODULE(_jobstate, m) {
       "current_revision) -> exception used for engine errors.");
 
   py::class_<op_handle>(m, "OpHandle", "A pending asynchronous wait or watch.")
-      .def("cancel", &op_handle::cancel,
+      .def("cancel", in_section(&op_handle::cancel),
            "Asks the engine to cancel the operation; thread-safe, no effect "
            "once it has completed.");
 
   py::class_<outcome<jobstate::wait_result>,
              std::shared_ptr<outcome<jobstate::wait_result>>>(
       m, "WaitOutcome", "The outcome of an asynchronous wait.")
-      .def("result", &outcome<jobstate::wait_result>::result,
+      .def("result", in_section(&outcome<jobstate::wait_result>::result),
            "(job dict, timed_out), or raises the mapped exception.");
   py::class_<outcome<jobstate::change_batch>,
              std::shared_ptr<outcome<jobstate::change_batch>>>(
       m, "WatchOutcome", "The outcome of an asynchronous watch.")
-      .def("result", &outcome<jobstate::change_batch>::result,
+      .def("result", in_section(&outcome<jobstate::change_batch>::result),
            "The change batch dict, or raises the mapped exception.");
 
   py::class_<py_engine>(m, "Engine",
                         "An open job database (low level: dicts in, dicts "
                         "out). Thread-safe.")
-      .def(py::init<const std::string&, py::handle>(), py::arg("path"),
-           py::arg("options"))
-      .def("close", &py_engine::close)
-      .def_property_readonly("closed", &py_engine::closed)
-      .def("create", &py_engine::create, py::arg("request"))
-      .def("create_batch", &py_engine::create_batch, py::arg("request"))
-      .def("list_children", &py_engine::list_children, py::arg("account_id"),
-           py::arg("project_id"), py::arg("job_id"), py::arg("query"))
-      .def("get", &py_engine::get, py::arg("account_id"), py::arg("project_id"),
-           py::arg("job_id"))
-      .def("start", &py_engine::start, py::arg("account_id"),
+      .def(py::init([](const std::string& path, py::handle options) {
+             section in;
+             return std::make_unique<py_engine>(path, options);
+           }),
+           py::arg("path"), py::arg("options"))
+      .def("close", in_section(&py_engine::close))
+      .def_property_readonly("closed", in_section(&py_engine::closed))
+      .def("create", in_section(&py_engine::create), py::arg("request"))
+      .def("create_batch", in_section(&py_engine::create_batch),
+           py::arg("request"))
+      .def("list_children", in_section(&py_engine::list_children),
+           py::arg("account_id"), py::arg("project_id"), py::arg("job_id"),
+           py::arg("query"))
+      .def("get", in_section(&py_engine::get), py::arg("account_id"),
+           py::arg("project_id"), py::arg("job_id"))
+      .def("start", in_section(&py_engine::start), py::arg("account_id"),
            py::arg("project_id"), py::arg("job_id"), py::arg("options"))
-      .def("report_progress", &py_engine::report_progress,
+      .def("report_progress", in_section(&py_engine::report_progress),
            py::arg("account_id"), py::arg("project_id"), py::arg("job_id"),
            py::arg("progress"), py::arg("options"))
-      .def("complete", &py_engine::complete, py::arg("account_id"),
+      .def("complete", in_section(&py_engine::complete), py::arg("account_id"),
            py::arg("project_id"), py::arg("job_id"), py::arg("completion"),
            py::arg("options"))
-      .def("cancel", &py_engine::cancel, py::arg("account_id"),
+      .def("cancel", in_section(&py_engine::cancel), py::arg("account_id"),
            py::arg("project_id"), py::arg("job_id"), py::arg("reason"),
            py::arg("options"))
-      .def("rerun", &py_engine::rerun, py::arg("account_id"),
+      .def("rerun", in_section(&py_engine::rerun), py::arg("account_id"),
            py::arg("project_id"), py::arg("job_id"), py::arg("options"))
-      .def("list", &py_engine::list, py::arg("query"))
-      .def("purge", &py_engine::purge, py::arg("request"))
-      .def("changes", &py_engine::changes, py::arg("after"), py::arg("limit"))
-      .def("last_sequence", &py_engine::last_sequence)
-      .def("wait", &py_engine::wait, py::arg("account_id"),
+      .def("list", in_section(&py_engine::list), py::arg("query"))
+      .def("purge", in_section(&py_engine::purge), py::arg("request"))
+      .def("changes", in_section(&py_engine::changes), py::arg("after"),
+           py::arg("limit"))
+      .def("last_sequence", in_section(&py_engine::last_sequence))
+      .def("wait", in_section(&py_engine::wait), py::arg("account_id"),
            py::arg("project_id"), py::arg("job_id"), py::arg("condition"),
            py::arg("timeout_ms"))
-      .def("wait_async", &py_engine::wait_async, py::arg("account_id"),
-           py::arg("project_id"), py::arg("job_id"), py::arg("condition"),
-           py::arg("timeout_ms"), py::arg("loop"), py::arg("settle"))
-      .def("watch", &py_engine::watch, py::arg("request"))
-      .def("watch_async", &py_engine::watch_async, py::arg("request"),
-           py::arg("loop"), py::arg("settle"));
+      .def("wait_async", in_section(&py_engine::wait_async),
+           py::arg("account_id"), py::arg("project_id"), py::arg("job_id"),
+           py::arg("condition"), py::arg("timeout_ms"), py::arg("loop"),
+           py::arg("settle"))
+      .def("watch", in_section(&py_engine::watch), py::arg("request"))
+      .def("watch_async", in_section(&py_engine::watch_async),
+           py::arg("request"), py::arg("loop"), py::arg("settle"));
 }
