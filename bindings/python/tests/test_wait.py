@@ -1,5 +1,6 @@
 """Blocking waits: engine.wait releases the GIL while it blocks."""
 
+import asyncio
 import threading
 import time
 
@@ -106,3 +107,29 @@ def test_close_wakes_blocked_waiters(db_path):
         t.join(10)
         assert not t.is_alive()
     assert len(errors) == 4
+
+
+def test_waits_see_a_running_state_that_lasted_one_commit(engine, make_job):
+    # Regression: a wait for running on a job started and at once completed
+    # timed out (it judged the job as it was when it looked: succeeded).
+    # Asyncio waits register inside the call, so once each task has run to
+    # its first suspension every wait is pending: no race with the commits.
+    jobs = [make_job() for _ in range(20)]
+
+    async def scenario():
+        waits = [
+            asyncio.ensure_future(
+                engine.wait_async(job, timeout=20, statuses=["running"])
+            )
+            for job in jobs
+        ]
+        for _ in range(3):
+            await asyncio.sleep(0)
+        for job in jobs:
+            engine.start(job)
+            engine.complete(job, {"ok": True})
+        return await asyncio.gather(*waits)
+
+    for job in asyncio.run(scenario()):
+        assert job.revision >= 2
+        assert job.status in (Status.RUNNING, Status.SUCCEEDED)
