@@ -44,6 +44,7 @@ end
 LUA
 
 total=0
+rounds=0
 began=$SECONDS
 while ((total < creates)); do
   # Rounds of 20 s, so that a hang shows as a round with (almost) nothing.
@@ -53,6 +54,7 @@ while ((total < creates)); do
   errors=$(sed -n 's/^Non-2xx or 3xx responses: *//p' "$work/round.txt")
   timeouts=$(sed -n 's/.*timeout \([0-9]*\).*/\1/p' "$work/round.txt")
   total=$((total + made))
+  rounds=$((rounds + 1))
   echo "round: ${made} creates, ${errors:-0} non-2xx, ${timeouts:-0} timeouts;" \
     "total ${total}; data.mdb $(du -m "$work/db/data.mdb" | cut -f1) MiB"
   ((made > 1000)) || fail "a round made only $made creates: the server hangs"
@@ -69,7 +71,10 @@ id=$(curl -sf -X POST "$jobs_url" -H "Authorization: Bearer $key" \
 curl -sf "$jobs_url/$id" -H "Authorization: Bearer $key" | jq -e '.kind == "after"' \
   >/dev/null || fail "reading a job after the load"
 stored=$(curl -sf "$JOBSTATED/metrics" | sed -n 's/^jobstate_jobs{status="pending"} //p')
-((stored == total + 1)) || fail "$stored jobs pending, expected $((total + 1))"
+# wrk counts the answers it read; the creates in flight when a round ends
+# (at most one per connection) still commit, unanswered.
+((stored >= total + 1 && stored <= total + 1 + 32 * rounds)) ||
+  fail "$stored jobs stored, expected $((total + 1)) (+ at most $((32 * rounds)) in flight)"
 stop_jobstated
 pid=
 echo "http_create_load: ok ($stored jobs, the map grew to $(du -m "$work/db/data.mdb" | cut -f1) MiB of data)"
