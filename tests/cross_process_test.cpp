@@ -16,15 +16,14 @@
 #include <boost/asio/bind_executor.hpp>
 #include <gtest/gtest.h>
 
-
 #include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <fstream>
 #include <future>
-#include <iterator>
 #include <iostream>
+#include <iterator>
 #include <limits>
 #include <map>
 #include <memory>
@@ -52,7 +51,6 @@ using test::ref_of;
 using test::run_writer;
 using test::test_engine;
 using test::writer_process;
-
 
 std::int64_t steady_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -127,9 +125,9 @@ TEST(CrossProcess, AnEngineAloneDoesNotRingTheDoorbell) {
   EXPECT_EQ(doorbell_of(db).announced, 0u);
   EXPECT_EQ(doorbell_of(db).listeners, 1u);
   // The writer's commits ring: this engine listens.
-  const auto out = run_writer({db.options().path, "create",
-                               std::string(test::account),
-                               std::string(test::project), "1"});
+  const auto out =
+      run_writer({db.options().path, "create", std::string(test::account),
+                  std::string(test::project), "1"});
   ASSERT_EQ(out.exit_code, 0);
   const std::uint64_t rung = doorbell_of(db).announced;
   EXPECT_EQ(rung, db->last_sequence().value());

@@ -55,8 +55,8 @@ struct progress {
 
 /// One event of a job's timeline; every mutation appends one.
 struct history_event {
-  std::string step;      ///< "created", "started", "progress", "succeeded", ...
-  timestamp at;          ///< When the mutation committed.
+  std::string step;  ///< "created", "started", "progress", "succeeded", ...
+  timestamp at;      ///< When the mutation committed.
   std::int64_t duration_ms = 0;  ///< Time since the previous event (0 first).
   job_status status = job_status::pending;  ///< Status after the event.
   boost::json::value details;  ///< Caller-supplied JSON, null when none.
@@ -73,21 +73,22 @@ struct job {
   job_status status = job_status::pending;
 
   timestamp created_at{};
-  std::optional<timestamp> started_at;    ///< Set by start.
-  std::optional<timestamp> completed_at;  ///< Set on reaching a terminal status.
+  std::optional<timestamp> started_at;  ///< Set by start.
+  std::optional<timestamp>
+      completed_at;  ///< Set on reaching a terminal status.
 
-  std::optional<std::string> source_id;       ///< The document or object worked on.
-  std::optional<std::string> correlation_id;  ///< The caller's own tracing id.
-  std::optional<std::string> idempotency_key; ///< As given to create.
-  std::optional<job_id> original_job_id;      ///< Set on a rerun: the job rerun.
-  std::optional<job_id> parent_id;            ///< Set on a batch's child.
-  std::uint32_t attempt = 1;  ///< 1 for a new job, +1 per rerun.
+  std::optional<std::string> source_id;  ///< The document or object worked on.
+  std::optional<std::string> correlation_id;   ///< The caller's own tracing id.
+  std::optional<std::string> idempotency_key;  ///< As given to create.
+  std::optional<job_id> original_job_id;  ///< Set on a rerun: the job rerun.
+  std::optional<job_id> parent_id;        ///< Set on a batch's child.
+  std::uint32_t attempt = 1;              ///< 1 for a new job, +1 per rerun.
   /// True for a batch's parent: its status and progress.counts follow its
   /// children (docs/batches.md); it cannot be started or completed by hand.
   bool is_batch = false;
 
-  boost::json::value input;   ///< As given to create; reused by rerun.
-  boost::json::value result;  ///< Set on success (null otherwise).
+  boost::json::value input;        ///< As given to create; reused by rerun.
+  boost::json::value result;       ///< Set on success (null otherwise).
   std::optional<job_error> error;  ///< Set on failure or cancellation.
   jobstate::progress progress;
 

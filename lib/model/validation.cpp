@@ -14,10 +14,9 @@ error invalid(std::string_view field, std::string_view what) {
 }
 
 error too_large(std::string_view field, std::size_t size, std::size_t max) {
-  return error(errc::too_large, std::string(field) + " is " +
-                                    std::to_string(size) +
-                                    " bytes; the limit is " +
-                                    std::to_string(max));
+  return error(errc::too_large,
+               std::string(field) + " is " + std::to_string(size) +
+                   " bytes; the limit is " + std::to_string(max));
 }
 
 // Serialized size of `v`, counted without building the whole string and
@@ -93,25 +92,38 @@ bool is_valid_utf8(std::string_view s) noexcept {
 }
 
 result<void> validate_options(const options& opts) {
-  if (opts.path.empty()) return invalid("options.path", "is empty: name a directory for the database");
-  if (opts.map_size < (std::uint64_t{1} << 20)) return invalid("options.map_size", "must be at least 1 MiB");
-  if (opts.max_map_size < opts.map_size) return invalid("options.max_map_size", "must be at least map_size");
-  if (opts.limits.max_history < 4) return invalid("options.limits.max_history", "must be at least 4");
-  if (opts.limits.max_page_size < 1) return invalid("options.limits.max_page_size", "must be at least 1");
-  if (opts.limits.max_id_size < 1 || opts.limits.max_id_size > 4096) return invalid("options.limits.max_id_size", "must be 1 to 4096");
-  if (opts.limits.max_kind_size < 1 || opts.limits.max_kind_size > 4096) return invalid("options.limits.max_kind_size", "must be 1 to 4096");
-  if (opts.max_batch < 1) return invalid("options.max_batch", "must be at least 1");
-  if (opts.max_readers < 1) return invalid("options.max_readers", "must be at least 1");
-  if (opts.tombstone_retention.count() < 0) return invalid("options.tombstone_retention", "must not be negative");
+  if (opts.path.empty())
+    return invalid("options.path",
+                   "is empty: name a directory for the database");
+  if (opts.map_size < (std::uint64_t{1} << 20))
+    return invalid("options.map_size", "must be at least 1 MiB");
+  if (opts.max_map_size < opts.map_size)
+    return invalid("options.max_map_size", "must be at least map_size");
+  if (opts.limits.max_history < 4)
+    return invalid("options.limits.max_history", "must be at least 4");
+  if (opts.limits.max_page_size < 1)
+    return invalid("options.limits.max_page_size", "must be at least 1");
+  if (opts.limits.max_id_size < 1 || opts.limits.max_id_size > 4096)
+    return invalid("options.limits.max_id_size", "must be 1 to 4096");
+  if (opts.limits.max_kind_size < 1 || opts.limits.max_kind_size > 4096)
+    return invalid("options.limits.max_kind_size", "must be 1 to 4096");
+  if (opts.max_batch < 1)
+    return invalid("options.max_batch", "must be at least 1");
+  if (opts.max_readers < 1)
+    return invalid("options.max_readers", "must be at least 1");
+  if (opts.tombstone_retention.count() < 0)
+    return invalid("options.tombstone_retention", "must not be negative");
   return {};
 }
 
 result<void> validate_id(std::string_view field, std::string_view value,
                          const limits& lim) {
   if (value.empty()) return invalid(field, "is empty; it is required");
-  if (value.size() > lim.max_id_size) return too_large(field, value.size(), lim.max_id_size);
+  if (value.size() > lim.max_id_size)
+    return too_large(field, value.size(), lim.max_id_size);
   if (!is_valid_utf8(value)) return invalid(field, "is not valid UTF-8");
-  if (has_control_char(value)) return invalid(field, "contains a control character");
+  if (has_control_char(value))
+    return invalid(field, "contains a control character");
   return {};
 }
 
@@ -123,17 +135,18 @@ result<void> validate_scope(std::string_view account_id,
 
 result<void> validate_text(std::string_view field, std::string_view value,
                            const limits& lim) {
-  if (value.size() > lim.max_text_size) return too_large(field, value.size(), lim.max_text_size);
+  if (value.size() > lim.max_text_size)
+    return too_large(field, value.size(), lim.max_text_size);
   if (!is_valid_utf8(value)) return invalid(field, "is not valid UTF-8");
   return {};
 }
 
 result<void> validate_json(std::string_view field,
-                           const boost::json::value& value,
-                           const limits& lim) {
+                           const boost::json::value& value, const limits& lim) {
   if (value.is_null() || value.is_number() || value.is_bool()) return {};
   const std::size_t size = json_size_up_to(value, lim.max_json_size);
-  if (size > lim.max_json_size) return too_large(field, size, lim.max_json_size);
+  if (size > lim.max_json_size)
+    return too_large(field, size, lim.max_json_size);
   // The decoder refuses deeper values, so they must never be stored.
   if (deeper_than(value, max_json_depth)) {
     return invalid(field, "nests deeper than " +
@@ -144,17 +157,22 @@ result<void> validate_json(std::string_view field,
 
 result<void> validate(const create_request& r, const limits& lim) {
   if (auto v = validate_scope(r.account_id, r.project_id, lim); !v) return v;
-  if (r.kind.empty()) return invalid("kind", "is empty; name the operation, e.g. \"parse\"");
-  if (r.kind.size() > lim.max_kind_size) return too_large("kind", r.kind.size(), lim.max_kind_size);
-  if (!is_valid_utf8(r.kind) || has_control_char(r.kind)) return invalid("kind", "must be printable UTF-8");
+  if (r.kind.empty())
+    return invalid("kind", "is empty; name the operation, e.g. \"parse\"");
+  if (r.kind.size() > lim.max_kind_size)
+    return too_large("kind", r.kind.size(), lim.max_kind_size);
+  if (!is_valid_utf8(r.kind) || has_control_char(r.kind))
+    return invalid("kind", "must be printable UTF-8");
   if (r.source_id) {
     if (auto v = validate_id("source_id", *r.source_id, lim); !v) return v;
   }
   if (r.correlation_id) {
-    if (auto v = validate_id("correlation_id", *r.correlation_id, lim); !v) return v;
+    if (auto v = validate_id("correlation_id", *r.correlation_id, lim); !v)
+      return v;
   }
   if (r.idempotency_key) {
-    if (auto v = validate_id("idempotency_key", *r.idempotency_key, lim); !v) return v;
+    if (auto v = validate_id("idempotency_key", *r.idempotency_key, lim); !v)
+      return v;
   }
   if (auto v = validate_json("input", r.input, lim); !v) return v;
   return validate_json("details", r.details, lim);
@@ -166,17 +184,17 @@ result<void> validate(const batch_request& r, const limits& lim) {
     return invalid("children", "is empty; a batch needs at least one child");
   }
   if (r.children.size() > lim.max_batch_children) {
-    return error(errc::too_large,
-                 "a batch of " + std::to_string(r.children.size()) +
-                     " children; the limit is " +
-                     std::to_string(lim.max_batch_children));
+    return error(errc::too_large, "a batch of " +
+                                      std::to_string(r.children.size()) +
+                                      " children; the limit is " +
+                                      std::to_string(lim.max_batch_children));
   }
   for (std::size_t i = 0; i < r.children.size(); ++i) {
     const batch_child& c = r.children[i];
     const std::string at = "children[" + std::to_string(i) + "]";
-    create_request as_job{r.parent.account_id, r.parent.project_id, c.kind,
-                          nullptr, c.source_id, c.correlation_id,
-                          std::nullopt, nullptr};
+    create_request as_job{
+        r.parent.account_id, r.parent.project_id, c.kind,       nullptr,
+        c.source_id,         c.correlation_id,    std::nullopt, nullptr};
     if (auto v = validate(as_job, lim); !v) {
       return error(v.code(), at + "." + v.error().detail());
     }
@@ -244,16 +262,22 @@ result<void> validate(const completion& c, const limits& lim) {
     return invalid("completion.error", "is required when the job failed");
   }
   if (c.error) {
-    if (c.error->code.empty()) return invalid("completion.error.code", "is empty");
-    if (auto v = validate_text("completion.error.code", c.error->code, lim); !v) return v;
-    if (auto v = validate_text("completion.error.message", c.error->message, lim); !v) return v;
+    if (c.error->code.empty())
+      return invalid("completion.error.code", "is empty");
+    if (auto v = validate_text("completion.error.code", c.error->code, lim); !v)
+      return v;
+    if (auto v =
+            validate_text("completion.error.message", c.error->message, lim);
+        !v)
+      return v;
   }
   return validate_json("completion.result", c.result, lim);
 }
 
 result<void> validate(const rerun_options& o, const limits& lim) {
   if (o.correlation_id) {
-    if (auto v = validate_id("correlation_id", *o.correlation_id, lim); !v) return v;
+    if (auto v = validate_id("correlation_id", *o.correlation_id, lim); !v)
+      return v;
   }
   return validate_json("details", o.details, lim);
 }
@@ -261,11 +285,13 @@ result<void> validate(const rerun_options& o, const limits& lim) {
 result<void> validate(const list_query& q, const limits& lim) {
   if (auto v = validate_scope(q.account_id, q.project_id, lim); !v) return v;
   if (q.limit < 1 || q.limit > lim.max_page_size) {
-    return invalid("limit", "must be between 1 and " + std::to_string(lim.max_page_size));
+    return invalid(
+        "limit", "must be between 1 and " + std::to_string(lim.max_page_size));
   }
   if (q.kind) {
     if (q.kind->empty() || q.kind->size() > lim.max_kind_size) {
-      return invalid("kind", "filter must be a non-empty kind within the kind size limit");
+      return invalid(
+          "kind", "filter must be a non-empty kind within the kind size limit");
     }
   }
   return {};

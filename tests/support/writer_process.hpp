@@ -7,11 +7,10 @@
 
 #include "support/waits.hpp"
 
-#include <sys/types.h>
-
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <sys/types.h>
 #include <vector>
 
 namespace jobstate::test {
