@@ -45,9 +45,13 @@ const wait_condition running = wait_condition::status_in({job_status::running});
 struct answers {
   std::mutex mutex;
   std::vector<std::optional<result<wait_result>>> got{waiter_count};
+  std::atomic<int> answered{0};
   void set(int i, result<wait_result> r) {
-    std::lock_guard lock(mutex);
-    got[i] = std::move(r);
+    {
+      std::lock_guard lock(mutex);
+      got[i] = std::move(r);
+    }
+    ++answered;
   }
 };
 
@@ -55,6 +59,23 @@ std::vector<job> make_jobs(engine& e) {
   std::vector<job> jobs;
   for (int i = 0; i < waiter_count; ++i) jobs.push_back(create_job(e));
   return jobs;
+}
+
+// An asynchronous wait for running on each job, answered into `a` on `io`;
+// returns once all are pending.
+void start_async_waiters(engine& e, const std::vector<job>& jobs,
+                         asio::io_context& io, answers& a) {
+  for (int i = 0; i < waiter_count; ++i) {
+    async_wait(e, ref_of(jobs[i]), running, wait_timeout,
+               asio::bind_executor(
+                   io, [&a, i](boost::system::error_code ec, wait_result r) {
+                     a.set(i, ec ? result<wait_result>(error(ec))
+                                 : result<wait_result>(std::move(r)));
+                   }));
+  }
+  ASSERT_TRUE(test::eventually([&] {
+    return test::waits_pending(e) == static_cast<std::size_t>(waiter_count);
+  }));
 }
 
 // Every waiter was answered, none timed out, and each was satisfied by the
@@ -113,20 +134,7 @@ TEST(WaitShortLivedState, AsyncWaitersOneBatch) {
   test_engine db;
   const auto jobs = make_jobs(*db);
   answers a;
-  std::atomic<int> answered{0};
-  for (int i = 0; i < waiter_count; ++i) {
-    async_wait(
-        *db, ref_of(jobs[i]), running, wait_timeout,
-        asio::bind_executor(
-            runner.io, [&, i](boost::system::error_code ec, wait_result r) {
-              a.set(i, ec ? result<wait_result>(error(ec))
-                          : result<wait_result>(std::move(r)));
-              ++answered;
-            }));
-  }
-  ASSERT_TRUE(test::eventually([&] {
-    return test::waits_pending(*db) == static_cast<std::size_t>(waiter_count);
-  }));
+  start_async_waiters(*db, jobs, runner.io, a);
   std::atomic<int> mutated{0};
   std::atomic<int> mutation_errors{0};
   auto count = [&](boost::system::error_code ec, job) {
@@ -140,7 +148,7 @@ TEST(WaitShortLivedState, AsyncWaitersOneBatch) {
   }
   ASSERT_TRUE(test::eventually([&] { return mutated == 2 * waiter_count; }));
   EXPECT_EQ(mutation_errors, 0);
-  ASSERT_TRUE(test::eventually([&] { return answered == waiter_count; },
+  ASSERT_TRUE(test::eventually([&] { return a.answered == waiter_count; },
                                wait_timeout + 5s));
   expect_all_saw_running(a);
 }
@@ -151,27 +159,14 @@ TEST(WaitShortLivedState, AcrossProcesses) {
   test_engine db;
   const auto jobs = make_jobs(*db);
   answers a;
-  std::atomic<int> answered{0};
-  for (int i = 0; i < waiter_count; ++i) {
-    async_wait(
-        *db, ref_of(jobs[i]), running, wait_timeout,
-        asio::bind_executor(
-            runner.io, [&, i](boost::system::error_code ec, wait_result r) {
-              a.set(i, ec ? result<wait_result>(error(ec))
-                          : result<wait_result>(std::move(r)));
-              ++answered;
-            }));
-  }
-  ASSERT_TRUE(test::eventually([&] {
-    return test::waits_pending(*db) == static_cast<std::size_t>(waiter_count);
-  }));
+  start_async_waiters(*db, jobs, runner.io, a);
   std::vector<std::string> args = {db.options().path, "run",
                                    std::string(test::account),
                                    std::string(test::project)};
   for (const job& j : jobs) args.push_back(j.id.to_string());
   const auto out = test::run_writer(args);
   ASSERT_EQ(out.exit_code, 0);
-  ASSERT_TRUE(test::eventually([&] { return answered == waiter_count; },
+  ASSERT_TRUE(test::eventually([&] { return a.answered == waiter_count; },
                                wait_timeout + 5s));
   expect_all_saw_running(a);
 }
