@@ -112,7 +112,13 @@ class JOBSTATE_EXPORT engine {
   result<job_page> list(const list_query& query) const;
 
   /// Removes terminal jobs completed before now - older_than, leaving
-  /// tombstones, and forgets tombstones older than the retention.
+  /// tombstones, and forgets tombstones older than the retention. A purge
+  /// may use 1 MiB of map past max_map_size, so that a full database can
+  /// always be purged; the next write that fits in the room it made
+  /// succeeds.
+  /// Errors: invalid_argument (older_than negative, max_jobs 0),
+  /// storage_full (not even the headroom sufficed), corrupt (a damaged
+  /// record in its way), engine_closed, io_error.
   result<purge_result> purge(const purge_request& request);
 
   /// Blocks until `condition` holds for the job or `timeout` passes, for
