@@ -59,6 +59,11 @@ bool matches(const job& j, const list_query& q) {
          (!q.original_job_id || j.original_job_id == q.original_job_id);
 }
 
+// Another process may grow the map again between our adopting its size and
+// beginning a transaction; each round adopts a larger size, so a few are
+// plenty.
+constexpr int max_resize_adoptions = 16;
+
 unsigned env_flags(durability d) {
   // NOTLS: read transactions are not tied to threads, so an Asio handler
   // may read on whichever thread runs it.
@@ -615,11 +620,21 @@ result<std::unique_ptr<job_store>> job_store::open(const options& opts) {
       return lmdb::to_error(rc, "mdb_env_set_mapsize");
   }
 
-  auto t = lmdb::txn::begin(raw, nullptr, 0);
-  if (!t) return t.error();
+  // Another process may have grown the map since mdb_env_open sized ours:
+  // adopt its size (no transaction is active yet) and begin again.
+  MDB_txn* first = nullptr;
+  for (int attempt = 0;; ++attempt) {
+    const int rc = mdb_txn_begin(raw, nullptr, 0, &first);
+    if (rc == 0) break;
+    if (rc != MDB_MAP_RESIZED || attempt >= max_resize_adoptions)
+      return lmdb::to_error(rc, "beginning the first transaction");
+    if (int adopted = mdb_env_set_mapsize(raw, 0); adopted != 0)
+      return lmdb::to_error(adopted, "mdb_env_set_mapsize");
+  }
+  lmdb::txn t(first);
   auto& d = s->dbs_;
   for (const named_database& n : all_databases) {
-    if (int rc = mdb_dbi_open(t->get(), n.name, MDB_CREATE, &(d.*n.dbi));
+    if (int rc = mdb_dbi_open(t.get(), n.name, MDB_CREATE, &(d.*n.dbi));
         rc != 0) {
       if (rc == MDB_INCOMPATIBLE) {
         return error(errc::unsupported_version,
@@ -630,13 +645,13 @@ result<std::unique_ptr<job_store>> job_store::open(const options& opts) {
       return lmdb::to_error(rc, std::string("opening sub-database ") + n.name);
     }
   }
-  auto magic = lmdb::get(t->get(), d.meta, meta_magic_key);
+  auto magic = lmdb::get(t.get(), d.meta, meta_magic_key);
   if (!magic) return magic.error();
   if (!*magic) {
     // A new database: stamp it.
-    if (auto r = lmdb::put(t->get(), d.meta, meta_magic_key, meta_magic); !r)
+    if (auto r = lmdb::put(t.get(), d.meta, meta_magic_key, meta_magic); !r)
       return r.error();
-    if (auto r = lmdb::put(t->get(), d.meta, meta_schema_key,
+    if (auto r = lmdb::put(t.get(), d.meta, meta_schema_key,
                            encode_u64(schema_version));
         !r)
       return r.error();
@@ -646,7 +661,7 @@ result<std::unique_ptr<job_store>> job_store::open(const options& opts) {
           errc::unsupported_version,
           opts.path + " holds an LMDB database that jobstate did not write");
     }
-    auto schema = lmdb::get(t->get(), d.meta, meta_schema_key);
+    auto schema = lmdb::get(t.get(), d.meta, meta_schema_key);
     if (!schema) return schema.error();
     if (!*schema || (*schema)->size() != 8) {
       return error(errc::corrupt,
@@ -660,7 +675,7 @@ result<std::unique_ptr<job_store>> job_store::open(const options& opts) {
                        std::to_string(schema_version));
     }
   }
-  if (auto r = t->commit(); !r) return r.error();
+  if (auto r = t.commit(); !r) return r.error();
   return s;
 }
 
@@ -675,15 +690,6 @@ result<void> job_store::adopt_resized_map() const {
     return {};
   });
 }
-
-namespace {
-
-// Another process may grow the map again between our adopting its size and
-// beginning the transaction; each round adopts a larger size, so a few are
-// plenty.
-constexpr int max_resize_adoptions = 16;
-
-}  // namespace
 
 result<read_txn> job_store::begin_read() const {
   for (int attempt = 0;; ++attempt) {

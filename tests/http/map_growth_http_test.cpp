@@ -78,8 +78,9 @@ TEST_F(MapGrowthHttp, ServesThroughThreeGrowthsUnderLoad) {
     auto page =
         get(jobs + "?limit=1000" + (cursor.empty() ? "" : "&cursor=" + cursor));
     ASSERT_EQ(page.status, 200);
-    listed += page.json().at("jobs").as_array().size();
-    const auto& next = page.json().at("next_cursor");
+    const boost::json::value body = page.json();
+    listed += body.at("jobs").as_array().size();
+    const auto& next = body.at("next_cursor");
     if (next.is_null()) break;
     cursor = next.as_string().c_str();
   }
