@@ -951,7 +951,11 @@ class py_engine {
   std::shared_ptr<engine_guard> guard_;
 };
 
-}  // namespace gnu::visibility("hidden")]]python
+// clang-format 14 garbles the closing comment of a namespace with an
+// attribute (and then reports its own output): keep it by hand.
+// clang-format off
+}  // namespace python
+// clang-format on
 }  // namespace jobstate
 
 PYBIND11_MODULE(_jobstate, m) {
