@@ -9,6 +9,9 @@
 
 #include <jobstate/result.hpp>
 
+#include "http/file_watch.hpp"
+
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <mutex>
@@ -35,10 +38,25 @@ struct issued_key {
   std::string key;  ///< jsk_<id>_<secret>
 };
 
+/// What tells one version of a file from the next, from one stat(2): a
+/// rename gives a new inode, a rewrite in place a new size or time.
+struct file_version {
+  std::uint64_t device = 0;
+  std::uint64_t inode = 0;
+  std::int64_t size = 0;
+  std::int64_t modified_ns = 0;
+  bool operator==(const file_version&) const = default;
+};
+
+/// The version of `file`, or nothing when it cannot be stat'ed (absent).
+std::optional<file_version> version_of(const std::filesystem::path& file);
+
 /// Thread-safe. Several processes may share the file (the server and the
 /// `jobstated keys` command): each change rewrites it atomically (rename),
-/// and `authenticate` reloads it when its modification time changed, so a
-/// revoked key stops working at once.
+/// and `authenticate` reloads it when the file's identity changed (inode,
+/// size or modification time), so a revoked key stops working at once. It
+/// looks at the file only when an inotify watch says it may have changed
+/// (file_watch.hpp), not on every request.
 class key_store {
  public:
   /// The store in `file` (absent: an empty store, the file is written on
@@ -65,7 +83,8 @@ class key_store {
   std::optional<std::string> authenticate(std::string_view presented);
 
  private:
-  explicit key_store(std::filesystem::path file) : file_(std::move(file)) {}
+  explicit key_store(std::filesystem::path file)
+      : file_(std::move(file)), watch_(file_) {}
   result<void> load();       // REQUIRES: mutex_ held.
   result<void> save();       // REQUIRES: mutex_ held.
   void reload_if_changed();  // REQUIRES: mutex_ held.
@@ -75,8 +94,9 @@ class key_store {
   std::vector<key_record> keys_;                          // GUARDED_BY(mutex_)
   std::vector<std::string> accounts_;                     // GUARDED_BY(mutex_)
   std::unordered_map<std::string, std::size_t> by_hash_;  // GUARDED_BY(mutex_)
-  std::optional<std::filesystem::file_time_type>
-      loaded_mtime_;  // GUARDED_BY(mutex_)
+  file_watch watch_;                                      // GUARDED_BY(mutex_)
+  // What the file was when last loaded or saved; nothing when absent.
+  std::optional<file_version> loaded_version_;  // GUARDED_BY(mutex_)
 };
 
 /// Hex SHA-256 of `text`.

@@ -24,7 +24,7 @@ void reply_error(const exchange_ptr& ex, const jobstate::error& e) {
 void reply_mutation(const exchange_ptr& ex, std::string_view what,
                     boost::system::error_code ec, const job& j, status ok) {
   if (!ec) {
-    auto res = json_response(ok, to_json(j));
+    auto res = job_response(ok, j);
     add_retry_after(res, j.status);
     ex->reply(std::move(res));
     return;

@@ -115,8 +115,8 @@ void create(server_context& ctx, const exchange_ptr& ex, call& c) {
           ex->executor(), [ex](boost::system::error_code ec, created_job cj) {
             if (ec) return reply_error(ex, jobstate::error(ec));
             // 201 for a new job, 200 when the idempotency key matched one.
-            auto res = json_response(cj.created ? status::created : status::ok,
-                                     to_json(cj.job));
+            auto res =
+                job_response(cj.created ? status::created : status::ok, cj.job);
             res.set(boost::beast::http::field::location,
                     "/v1/native/projects/" + cj.job.project_id + "/jobs/" +
                         cj.job.id.to_string());
@@ -160,9 +160,7 @@ void get(server_context& ctx, const exchange_ptr& ex, call& c) {
   auto after = query_uint(c.target, "after_revision");
   if (!after) return bad_request(ex, after.error());
   if (*after) read.until = wait_condition::changed_after(**after);
-  read.render = [](const job& j) {
-    return json_response(status::ok, to_json(j));
-  };
+  read.render = [](const job& j) { return job_response(status::ok, j); };
   answer_job_read(ctx, ex, c, std::move(read));
 }
 

@@ -1,8 +1,12 @@
 #include "http/responses.hpp"
 
+#include <jobstate/json.hpp>
+
 #include <boost/beast/http/field.hpp>
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/object.hpp>
-#include <boost/json/serialize.hpp>
+#include <boost/json/serializer.hpp>
+#include <boost/json/value_from.hpp>
 
 #include <string>
 
@@ -14,9 +18,22 @@ namespace bhttp = boost::beast::http;
 response json_response(status code, const json::value& body) {
   response res{code, 11};
   res.set(bhttp::field::content_type, "application/json");
-  res.body() = json::serialize(body);
-  res.body() += '\n';
+  // Serialized straight into the body, with room for the final newline.
+  std::string& text = res.body();
+  json::serializer writer;
+  writer.reset(&body);
+  char chunk[4096];
+  while (!writer.done()) text.append(writer.read(chunk));
+  text += '\n';
   return res;
+}
+
+response job_response(status code, const job& j) {
+  // A job with its history is a few kilobytes of JSON: one stack buffer
+  // holds it, and a larger one spills to the heap.
+  unsigned char buffer[8192];
+  json::monotonic_resource arena(buffer, sizeof buffer);
+  return json_response(code, json::value_from(j, json::storage_ptr(&arena)));
 }
 
 namespace {

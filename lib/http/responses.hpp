@@ -4,6 +4,7 @@
 #define JOBSTATE_HTTP_RESPONSES_HPP
 
 #include <jobstate/error.hpp>
+#include <jobstate/job.hpp>
 #include <jobstate/status.hpp>
 
 #include "http/exchange.hpp"
@@ -20,6 +21,11 @@ using status = boost::beast::http::status;
 
 /// A response with a JSON body and Content-Type application/json.
 response json_response(status code, const boost::json::value& body);
+
+/// json_response of the native shape of `j` (<jobstate/json.hpp>). Every
+/// read of a job answers with it, so it builds the JSON in a stack buffer
+/// instead of allocating each member.
+response job_response(status code, const job& j);
 
 /// An error in the envelope of `s`. `code` is a short machine-readable
 /// name ("not_found", "invalid_json", ...), `message` says what to fix.
