@@ -8,16 +8,26 @@
 //    when the answer is known at once;
 //  - it completes on the handler's associated executor, whose work is
 //    tracked while the operation is pending (io_context::run() does not
-//    return early);
+//    return early); a handler with no associated executor of its own (a
+//    plain callback, use_future) completes on the engine's executor
+//    (engine::get_executor(): options::executor, or a thread of the
+//    engine's own). No handler ever runs on the thread that commits or on
+//    the one that runs timeouts: a handler may block, even call the
+//    engine's blocking members, without delaying any commit or timeout;
+//    it delays only the handlers queued behind it on its executor;
+//  - the handler's associated allocator allocates the delivery, and its
+//    associated cancellation slot is cleared just before it runs;
 //  - per-operation cancellation through the token's cancellation slot
 //    (terminal, partial and total cancellation are all supported: cancelling
-//    has no side effect) completes it with asio::error::operation_aborted;
-//  - destroying the engine completes pending operations with
-//    operation_aborted.
-// A handler with no associated executor of its own (a plain callback) runs on
-// the engine thread that completed it: keep such handlers short, and never
-// call a blocking engine member from one (it could wait on that very thread).
-// Bind an executor (asio::bind_executor) to run anywhere else.
+//    has no side effect) completes waits and watches with
+//    asio::error::operation_aborted (mutations are not cancellable);
+//  - destroying the engine: mutations already initiated are committed, and
+//    complete with their results; those initiated during the destruction
+//    (from a handler) complete with engine_closed; pending waits and
+//    watches complete with operation_aborted. Handlers on the engine's own
+//    thread have all run when the destructor returns; handlers on other
+//    executors (a bound one, or options::executor) run when those
+//    executors run them.
 // Error codes are jobstate::errc values carried in a boost::system::error_code
 // (compare with `std::error_code(ec) == jobstate::errc::not_found`).
 #ifndef JOBSTATE_ASYNC_HPP
@@ -60,18 +70,15 @@ JOBSTATE_EXPORT void initiate_start(engine& e, job_ref ref,
                                     mutation_options opts,
                                     mutation_handler handler);
 JOBSTATE_EXPORT void initiate_report_progress(engine& e, job_ref ref,
-                                              progress p,
-                                              mutation_options opts,
+                                              progress p, mutation_options opts,
                                               mutation_handler handler);
 JOBSTATE_EXPORT void initiate_complete(engine& e, job_ref ref, completion c,
                                        mutation_options opts,
                                        mutation_handler handler);
-JOBSTATE_EXPORT void initiate_cancel(engine& e, job_ref ref,
-                                     std::string reason,
+JOBSTATE_EXPORT void initiate_cancel(engine& e, job_ref ref, std::string reason,
                                      mutation_options opts,
                                      mutation_handler handler);
-JOBSTATE_EXPORT void initiate_rerun(engine& e, job_ref ref,
-                                    rerun_options opts,
+JOBSTATE_EXPORT void initiate_rerun(engine& e, job_ref ref, rerun_options opts,
                                     mutation_handler handler);
 JOBSTATE_EXPORT void initiate_wait(
     engine& e, job_ref ref, wait_condition condition,
@@ -86,13 +93,31 @@ JOBSTATE_EXPORT void initiate_watch(
 // blocking members of `engine` (see engine.hpp), without blocking a thread
 // on the commit's fsync. Each completes after its change is durable, with
 // the job's new snapshot; concurrent mutations share commits (group commit),
-// so one thread can keep many in flight. When a mutation loses a race
-// (illegal_transition, conflict), the job argument is the job as it now is,
-// so the caller sees at once why. Invalid input completes with
-// invalid_argument or too_large and queues nothing. A mutation cannot be
-// cancelled once initiated (the cancellation slot is not used).
+// so one thread can keep many in flight.
+//
+// Completion, for every mutation:
+//  - success: (no error, the result);
+//  - the mutation lost a race (illegal_transition, conflict): the job
+//    argument is the job as it now is, so the caller sees at once why;
+//  - invalid input completes with invalid_argument or too_large, at once
+//    and never inside the initiating function, and queues nothing;
+//  - engine_closed: initiated while the engine is being destroyed;
+//  - any other error of the blocking member (not_found, gone,
+//    already_exists, storage_full, io_error, ...): a default result.
+// Errors are jobstate::errc values: `std::error_code(ec) ==
+// jobstate::errc::not_found`. A mutation cannot be cancelled once initiated
+// (the cancellation slot is not used). Thread-safety: as the engine's
+// members, any thread may initiate any number at once. REQUIRES: the engine
+// outlives the initiation (not the completion: the destructor completes
+// what it committed).
 
-/// engine::create, asynchronously. Completes with (ec, created_job).
+/// engine::create, asynchronously.
+/// @param[in] e The engine.
+/// @param[in] request As engine::create.
+/// @param[in] token Completion token, signature
+///   void(boost::system::error_code, created_job).
+/// Errors: invalid_argument, too_large (nothing queued), already_exists,
+/// gone, storage_full, engine_closed, io_error.
 template <boost::asio::completion_token_for<create_signature> CompletionToken>
 auto async_create(engine& e, create_request request, CompletionToken&& token) {
   return boost::asio::async_initiate<CompletionToken, create_signature>(
@@ -102,9 +127,15 @@ auto async_create(engine& e, create_request request, CompletionToken&& token) {
       token, &e, std::move(request));
 }
 
-/// engine::create_batch, asynchronously. Completes with (ec, created_batch).
-template <boost::asio::completion_token_for<create_batch_signature>
-              CompletionToken>
+/// engine::create_batch, asynchronously.
+/// @param[in] e The engine.
+/// @param[in] request As engine::create_batch.
+/// @param[in] token Completion token, signature
+///   void(boost::system::error_code, created_batch).
+/// Errors: as async_create; invalid_argument also for no children, too_large
+/// for more than limits.max_batch_children.
+template <
+    boost::asio::completion_token_for<create_batch_signature> CompletionToken>
 auto async_create_batch(engine& e, batch_request request,
                         CompletionToken&& token) {
   return boost::asio::async_initiate<CompletionToken, create_batch_signature>(
@@ -114,7 +145,14 @@ auto async_create_batch(engine& e, batch_request request,
       token, &e, std::move(request));
 }
 
-/// engine::start, asynchronously. Completes with (ec, job).
+/// engine::start, asynchronously.
+/// @param[in] e The engine.
+/// @param[in] ref The job.
+/// @param[in] opts Expected revision (compare-and-set) and event details.
+/// @param[in] token Completion token, signature void(error_code, job).
+/// Errors: invalid_argument (malformed ref), not_found, gone,
+/// illegal_transition, conflict (with the job as it now is), storage_full,
+/// engine_closed, io_error.
 template <boost::asio::completion_token_for<mutation_signature> CompletionToken>
 auto async_start(engine& e, job_ref ref, mutation_options opts,
                  CompletionToken&& token) {
@@ -126,7 +164,15 @@ auto async_start(engine& e, job_ref ref, mutation_options opts,
       token, &e, std::move(ref), std::move(opts));
 }
 
-/// engine::report_progress, asynchronously. Completes with (ec, job).
+/// engine::report_progress, asynchronously.
+/// @param[in] e The engine.
+/// @param[in] ref The job, which must be running.
+/// @param[in] p The progress, replacing the previous one.
+/// @param[in] opts As async_start.
+/// @param[in] token Completion token, signature void(error_code, job).
+/// Errors: invalid_argument (percent outside 0..100, counts that do not add
+/// up), too_large, not_found, gone, illegal_transition, conflict,
+/// storage_full, engine_closed, io_error.
 template <boost::asio::completion_token_for<mutation_signature> CompletionToken>
 auto async_report_progress(engine& e, job_ref ref, progress p,
                            mutation_options opts, CompletionToken&& token) {
@@ -139,10 +185,16 @@ auto async_report_progress(engine& e, job_ref ref, progress p,
       token, &e, std::move(ref), std::move(p), std::move(opts));
 }
 
-/// engine::complete, asynchronously. Completes with (ec, job).
+/// engine::complete, asynchronously.
+/// @param[in] e The engine.
+/// @param[in] ref The job, which must be running.
+/// @param[in] c Its outcome (succeeded, partially_succeeded, failed).
+/// @param[in] opts As async_start.
+/// @param[in] token Completion token, signature void(error_code, job).
+/// Errors: as async_report_progress.
 template <boost::asio::completion_token_for<mutation_signature> CompletionToken>
-auto async_complete(engine& e, job_ref ref, completion c,
-                    mutation_options opts, CompletionToken&& token) {
+auto async_complete(engine& e, job_ref ref, completion c, mutation_options opts,
+                    CompletionToken&& token) {
   return boost::asio::async_initiate<CompletionToken, mutation_signature>(
       [](auto handler, engine* eng, job_ref r, completion cc,
          mutation_options o) {
@@ -152,7 +204,13 @@ auto async_complete(engine& e, job_ref ref, completion c,
       token, &e, std::move(ref), std::move(c), std::move(opts));
 }
 
-/// engine::cancel, asynchronously. Completes with (ec, job).
+/// engine::cancel, asynchronously.
+/// @param[in] e The engine.
+/// @param[in] ref The job, pending or running.
+/// @param[in] reason Recorded as the job's error message.
+/// @param[in] opts As async_start.
+/// @param[in] token Completion token, signature void(error_code, job).
+/// Errors: as async_report_progress.
 template <boost::asio::completion_token_for<mutation_signature> CompletionToken>
 auto async_cancel(engine& e, job_ref ref, std::string reason,
                   mutation_options opts, CompletionToken&& token) {
@@ -165,7 +223,14 @@ auto async_cancel(engine& e, job_ref ref, std::string reason,
       token, &e, std::move(ref), std::move(reason), std::move(opts));
 }
 
-/// engine::rerun, asynchronously. Completes with (ec, job): the new job.
+/// engine::rerun, asynchronously.
+/// @param[in] e The engine.
+/// @param[in] ref The job, which must be terminal.
+/// @param[in] opts Correlation id and details of the new job.
+/// @param[in] token Completion token, signature void(error_code, job): the
+///   new job.
+/// Errors: invalid_argument, not_found, gone, illegal_transition (not
+/// terminal), storage_full, engine_closed, io_error.
 template <boost::asio::completion_token_for<mutation_signature> CompletionToken>
 auto async_rerun(engine& e, job_ref ref, rerun_options opts,
                  CompletionToken&& token) {

@@ -9,6 +9,8 @@
 #include <jobstate/stats.hpp>
 #include <jobstate/wait.hpp>
 
+#include <boost/asio/any_io_executor.hpp>
+
 #include <memory>
 
 namespace jobstate {
@@ -38,18 +40,31 @@ namespace jobstate {
 ///    child (allowed even on a directory the parent has open).
 ///  - Local filesystems only: LMDB's locks and memory map do not work over
 ///    NFS or other network filesystems.
+///  - Completion handlers of asynchronous operations (<jobstate/async.hpp>)
+///    run on the handler's associated executor, or on the engine's executor
+///    (get_executor()) when it has none; never on the thread that commits.
+///    Do not destroy the engine from a handler running on its own executor's
+///    thread: the destructor waits for that thread to finish.
 class JOBSTATE_EXPORT engine {
  public:
+  /// The executor type of get_executor(), as Asio's I/O objects name it.
+  using executor_type = boost::asio::any_io_executor;
+
   /// Opens (creating when missing) the database in `opts.path`.
   /// Errors: invalid_argument (bad options), unsupported_version (written by
   /// another schema), corrupt, already_open (this process has the directory
   /// open: see Caveats above), io_error (permissions, disk).
   static result<std::unique_ptr<engine>> open(const options& opts);
 
-  /// Waits for mutations in flight, ends the blocking waits and watches in
-  /// progress on other threads (they return engine_closed) and waits for
-  /// them to return, then closes the database. Any other call must not
-  /// overlap the destruction.
+  /// Commits the mutations already queued (their handlers get their
+  /// results; later ones fail with engine_closed), completes pending
+  /// asynchronous waits and watches with operation_aborted, ends the
+  /// blocking waits and watches in progress on other threads (they return
+  /// engine_closed) and waits for them to return, runs the handlers queued
+  /// on the engine's own handler thread and stops it, then closes the
+  /// database. Any other call must not overlap the destruction.
+  /// REQUIRES: not called from a handler running on the engine's own
+  /// handler thread (it would wait for itself).
   ~engine();
   engine(const engine&) = delete;
   engine& operator=(const engine&) = delete;
@@ -152,6 +167,23 @@ class JOBSTATE_EXPORT engine {
 
   /// The options this engine was opened with.
   const jobstate::options& options() const noexcept;
+
+  /// The executor on which the completion handlers of this engine's
+  /// asynchronous operations run when they have no associated executor of
+  /// their own, following Asio's convention for I/O objects: the one given
+  /// in options::executor, or else the executor of an io_context that a
+  /// thread of the engine's runs (one thread: such handlers run one at a
+  /// time, in the order they were completed).
+  ///
+  /// A handler there may call any member, blocking ones included (a blocking
+  /// wait from a handler is answered without the handler's thread). The
+  /// engine never runs user code on the thread that commits, nor on the one
+  /// that runs timeouts, so a handler that blocks delays neither commits nor
+  /// other operations' timeouts, only the handlers queued behind it.
+  ///
+  /// Thread-safe; the returned executor stays valid while the engine lives
+  /// (the engine's own: until its destructor has run the handlers left).
+  executor_type get_executor() const noexcept;
 
   class impl;
 

@@ -44,14 +44,14 @@
  *
  * Caveats
  *
- *  - Wait callbacks run on the engine's internal threads (its committer or
- *    notifier thread), or on the thread calling jobstate_engine_close for
- *    waits it aborts. Keep them short. Inside a callback, the functions that
- *    wait for a commit or for another thread (jobstate_job_create,
- *    _create_batch, _start,
- *    _progress, _complete, _cancel, _rerun, _wait, jobstate_engine_purge,
- *    jobstate_engine_close) fail with JOBSTATE_INVALID_ARGUMENT, since they
- *    would deadlock; the others may be called.
+ *  - Wait callbacks run on the engine's callback thread: one thread per
+ *    engine that runs nothing else, never the thread that commits. A
+ *    callback may call any function, blocking ones included (create, start,
+ *    jobstate_job_wait, purge, ...), and may take as long as it needs
+ *    without delaying any commit or timeout; it delays only the engine's
+ *    other callbacks, which run one at a time. Exception:
+ *    jobstate_engine_close of the callback's own engine fails with
+ *    JOBSTATE_INVALID_ARGUMENT (it would wait for the callback's thread).
  *  - Numbers in JSON text are parsed by Boost.JSON 1.81, which may read a
  *    fractional number one unit in the last place off (boostorg/json#599);
  *    integers are exact up to 2^64 - 1.
@@ -201,13 +201,15 @@ JOBSTATE_EXPORT int jobstate_engine_open(const char* path,
  *
  * Calls in progress on other threads finish first: blocked
  * jobstate_job_wait calls return JOBSTATE_ENGINE_CLOSED, pending
- * asynchronous waits get their callback with JOBSTATE_ENGINE_CLOSED (on this
- * thread), changes already acknowledged are durable. Calls that begin while
+ * asynchronous waits get their callback with JOBSTATE_ENGINE_CLOSED (on the
+ * engine's callback thread, before this returns), changes already
+ * acknowledged are durable. Calls that begin while
  * it runs fail with JOBSTATE_ENGINE_CLOSED. No call may begin once it has
  * returned, and only one thread may call it. Wait handles stay valid.
  * @param[in] engine The handle; NULL does nothing.
  * @return A status code:
- *   JOBSTATE_INVALID_ARGUMENT - called from a wait callback (nothing done).
+ *   JOBSTATE_INVALID_ARGUMENT - called from a wait callback of this engine
+ *     (nothing done). Closing another engine from a callback is allowed.
  */
 JOBSTATE_EXPORT int jobstate_engine_close(jobstate_engine* engine);
 
@@ -507,8 +509,7 @@ JOBSTATE_EXPORT int jobstate_job_list_children(
  * @param[out] timed_out Receives 1 when the timeout passed first, else 0;
  *   may be NULL.
  * @return A status code:
- *   JOBSTATE_INVALID_ARGUMENT - NULL arguments, a malformed id or condition,
- *     or called from a wait callback.
+ *   JOBSTATE_INVALID_ARGUMENT - NULL arguments, a malformed id or condition.
  *   JOBSTATE_NOT_FOUND - no such job.
  *   JOBSTATE_GONE - the job was (or has just been) purged.
  *   JOBSTATE_ENGINE_CLOSED - the engine is closing (also when it closes
@@ -522,10 +523,8 @@ JOBSTATE_EXPORT int jobstate_job_wait(
 /** @brief The callback of an asynchronous wait.
  *
  * Called exactly once per successful jobstate_wait_create, never from
- * within jobstate_wait_create itself, on one of the engine's internal
- * threads (its committer thread when a commit satisfies the wait, its
- * notifier thread for timeouts, cancellations and immediate answers), or on
- * the thread calling jobstate_engine_close for waits that it aborts.
+ * within jobstate_wait_create itself, on the engine's callback thread (also
+ * for waits that jobstate_engine_close aborts).
  * jobstate_error_message() and jobstate_error_job_state() describe a
  * failure for the duration of the call. See the caveats above for what a
  * callback may call.

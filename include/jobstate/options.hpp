@@ -2,6 +2,8 @@
 #ifndef JOBSTATE_OPTIONS_HPP
 #define JOBSTATE_OPTIONS_HPP
 
+#include <boost/asio/any_io_executor.hpp>
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -25,13 +27,20 @@ enum class durability {
 /// Documented size limits, each enforced with a clear error before anything
 /// is written. Sizes are in bytes of UTF-8 text.
 struct limits {
-  std::size_t max_id_size = 256;      ///< account, project, source, correlation, idempotency key.
-  std::size_t max_kind_size = 128;    ///< The job's kind.
-  std::size_t max_json_size = 1 << 20;  ///< Serialized input, result, details, progress.
-  std::size_t max_text_size = 4096;   ///< Error code and message, cancel reason.
-  std::size_t max_history = 1000;     ///< Events kept per job (see data-model.md).
-  std::size_t max_page_size = 1000;   ///< Jobs in one list page.
-  std::size_t max_batch_children = 100'000;  ///< Children of one batch.
+  /// account, project, source, correlation, idempotency key.
+  std::size_t max_id_size = 256;
+  /// The job's kind.
+  std::size_t max_kind_size = 128;
+  /// Serialized input, result, details, progress.
+  std::size_t max_json_size = 1 << 20;
+  /// Error code and message, cancel reason.
+  std::size_t max_text_size = 4096;
+  /// Events kept per job (see data-model.md).
+  std::size_t max_history = 1000;
+  /// Jobs in one list page.
+  std::size_t max_page_size = 1000;
+  /// Children of one batch.
+  std::size_t max_batch_children = 100'000;
 };
 
 /// How to open an engine.
@@ -55,6 +64,18 @@ struct options {
   /// docs/waiting.md). Off saves one small write per commit for a database
   /// only this process writes.
   bool cross_process_notifications = true;
+  /// Where the completion handlers of asynchronous operations run when they
+  /// have no associated executor of their own (a plain callback,
+  /// use_future, ...): engine::get_executor() returns it. Empty (the
+  /// default): the engine starts one thread of its own, running an
+  /// io_context, for them. Either way no handler ever runs on the thread
+  /// that commits, so a slow handler delays no commit.
+  /// Caveats, when set: the host keeps it running while the engine is open
+  /// and until the engine's destructor has returned (the destructor
+  /// completes pending operations on it, but does not wait for their
+  /// handlers to run); a handler blocked on another operation's answer
+  /// needs a second thread running it.
+  boost::asio::any_io_executor executor;
 
   // --- performance ---
 

@@ -8,23 +8,27 @@
 //  - async_op<T>: one pending asynchronous wait or watch, completed exactly
 //    once through a virtual on_complete(), and cancellable from any thread.
 //
+// Where it completes: on the engine's executor (engine::get_executor(), the
+// engine's own handler thread for the C API and Python), never on the
+// engine thread that committed, so on_complete() may block (take the GIL,
+// call the engine's blocking functions) without delaying any commit.
+//
 // Cancelling safely. An op hands the engine a handler whose cancellation
 // slot belongs to the op's asio::cancellation_signal. The engine clears that
-// slot just before it calls the handler, on the thread that completes the
-// wait (pending_handler::complete() in lib/engine/completion.hpp), while
-// cancel() emits the signal from the caller's thread. A cancellation_signal
-// must not be emitted while its slot is being cleared, so the two are
-// serialized with the op's own small mutex:
+// slot just before it calls the handler (pending_handler::complete() in
+// lib/engine/completion.hpp), while cancel() emits the signal from the
+// caller's thread. A cancellation_signal must not be emitted while its slot
+// is being cleared, so the two are serialized with the op's own small mutex:
 //  - the handler is bound (asio::bind_executor) to a gate_executor, which
-//    runs the engine's completion (slot.clear() and the handler) while
-//    holding the op's mutex; the handler only stores the outcome there;
+//    posts the engine's completion (slot.clear() and the handler) to the
+//    engine's executor and runs it there while holding the op's mutex; the
+//    handler only stores the outcome there;
 //  - cancel() emits while holding the same mutex;
 //  - on_complete() runs after the mutex is released, so it may call anything,
 //    including cancel() on itself, and may block (e.g. on Python's GIL)
 //    without ever holding up a canceller.
-// A mutex rather than a strand: a strand would move every completion onto
-// another thread (an extra hop) and needs an executor that outlives the
-// engine; the mutex is held only for a few instructions, and lock order is
+// A mutex rather than a strand: a strand needs an executor that outlives
+// the engine; the mutex is held only for a few instructions, and lock order is
 // always op mutex → engine registry mutex (the engine never calls a handler
 // while holding its own locks).
 //
@@ -41,10 +45,12 @@
 #include <jobstate/async.hpp>
 #include <jobstate/engine.hpp>
 
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/execution/blocking.hpp>
+#include <boost/asio/post.hpp>
 
 #include <atomic>
 #include <condition_variable>
@@ -143,46 +149,52 @@ class engine_guard {
 template <class T>
 class async_op;
 
-/// Runs a function inline while holding its op's mutex, then hands the
-/// stored outcome to on_complete() (see the top of this file).
+/// Posts a function to the engine's executor, where it runs while holding
+/// its op's mutex; then hands the stored outcome to on_complete() (see the
+/// top of this file).
 template <class T>
 class gate_executor {
  public:
-  explicit gate_executor(std::shared_ptr<async_op<T>> op) noexcept
-      : op_(std::move(op)) {}
+  gate_executor(std::shared_ptr<async_op<T>> op,
+                boost::asio::any_io_executor target) noexcept
+      : op_(std::move(op)), target_(std::move(target)) {}
 
   template <class F>
   void execute(F&& f) const {
-    {
-      std::lock_guard lock(op_->mutex_);
-      op_->gated_ = true;
-      f();
-      op_->gated_ = false;
-    }
-    op_->flush();
+    boost::asio::post(target_, [op = op_, f = std::forward<F>(f)]() mutable {
+      {
+        std::lock_guard lock(op->mutex_);
+        op->gated_ = true;
+        f();
+        op->gated_ = false;
+      }
+      op->flush();
+    });
   }
 
-  static constexpr boost::asio::execution::blocking_t::always_t query(
+  static constexpr boost::asio::execution::blocking_t::never_t query(
       boost::asio::execution::blocking_t) noexcept {
-    return boost::asio::execution::blocking.always;
+    return boost::asio::execution::blocking.never;
   }
 
   friend bool operator==(const gate_executor& a,
                          const gate_executor& b) noexcept {
-    return a.op_ == b.op_;
+    return a.op_ == b.op_ && a.target_ == b.target_;
   }
   friend bool operator!=(const gate_executor& a,
                          const gate_executor& b) noexcept {
-    return a.op_ != b.op_;
+    return !(a == b);
   }
 
  private:
   std::shared_ptr<async_op<T>> op_;
+  boost::asio::any_io_executor target_;
 };
 
 /// One asynchronous wait (T = wait_result) or watch (T = change_batch).
-/// Create it with std::make_shared, then pass handler() to async_wait or
-/// async_watch inside engine_guard::call, holding lock() during initiation.
+/// Create it with std::make_shared, then pass handler(eng.get_executor()) to
+/// async_wait or async_watch inside engine_guard::call, holding lock()
+/// during initiation.
 template <class T>
 class async_op : public std::enable_shared_from_this<async_op<T>> {
  public:
@@ -196,13 +208,14 @@ class async_op : public std::enable_shared_from_this<async_op<T>> {
 
   /// The completion handler to pass to async_wait or async_watch: bound to
   /// this op's cancellation slot (asio::bind_cancellation_slot) and to its
-  /// gate_executor (asio::bind_executor). It keeps the op alive until it
-  /// has run.
-  auto handler() {
+  /// gate_executor (asio::bind_executor) onto `target`, the engine's
+  /// executor. It keeps the op alive until it has run.
+  auto handler(boost::asio::any_io_executor target) {
     auto self = this->shared_from_this();
     return boost::asio::bind_cancellation_slot(
-        signal_.slot(), boost::asio::bind_executor(gate_executor<T>(self),
-                                                   store_outcome{self}));
+        signal_.slot(),
+        boost::asio::bind_executor(gate_executor<T>(self, std::move(target)),
+                                   store_outcome{self}));
   }
 
   /// Hold while initiating, so that no cancel() can emit before the engine
@@ -212,7 +225,8 @@ class async_op : public std::enable_shared_from_this<async_op<T>> {
   /// Asks the engine to complete the op with operation_aborted. Thread-safe,
   /// any number of times, from anywhere (also from on_complete). No effect
   /// once the op has completed or its engine is closing (closing completes
-  /// it). Returns at once: on_complete() runs later, on an engine thread.
+  /// it). Returns at once: on_complete() runs later, on the engine's
+  /// executor.
   void cancel() noexcept {
     cancel_requested_.store(true, std::memory_order_release);
     try {
@@ -230,8 +244,7 @@ class async_op : public std::enable_shared_from_this<async_op<T>> {
   }
 
  protected:
-  /// The outcome, exactly once, on the thread that completed the op (an
-  /// engine thread, or the thread closing the engine), with no lock held.
+  /// The outcome, exactly once, on the engine's executor, with no lock held.
   virtual void on_complete(boost::system::error_code ec, T value) noexcept = 0;
 
  private:

@@ -10,8 +10,11 @@
 
 #include "capi/async_op.hpp"
 #include "capi/json_requests.hpp"
+#include "engine/inline_executor.hpp"
 
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/error.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -71,9 +74,6 @@ last_error& thread_error() {
   return e;
 }
 
-// Depth of wait callbacks running on this thread.
-thread_local int callback_depth = 0;
-
 void clear_error() noexcept {
   last_error& e = thread_error();
   e.message.clear();
@@ -130,13 +130,12 @@ error invalid(std::string text) {
   return error(errc::invalid_argument, std::move(text));
 }
 
-// Calls that block on another engine thread would deadlock in a callback.
-result<void> not_in_callback(const char* function) {
-  if (callback_depth > 0) {
-    return invalid(std::string(function) +
-                   " called from a wait callback, where it would deadlock");
-  }
-  return {};
+// True on the thread that runs `eng`'s callbacks (its executor: the C API
+// never supplies one, so it is the engine's own io_context).
+bool on_callback_thread(engine& eng) {
+  auto ex = eng.get_executor();
+  const auto* io = ex.target<boost::asio::io_context::executor_type>();
+  return io != nullptr && io->running_in_this_thread();
 }
 
 result<json::value> parse_json(const char* text, const char* what,
@@ -202,12 +201,10 @@ result<job_ref> ref_of(const char* account_id, const char* project_id,
 // The common shape of start, progress, complete, cancel and rerun: parse,
 // call the engine, hand out the job.
 template <class Call>
-int mutate(const char* function, jobstate_engine* e, const char* account_id,
-           const char* project_id, const char* id, char** job_json,
-           Call&& call) {
+int mutate(jobstate_engine* e, const char* account_id, const char* project_id,
+           const char* id, char** job_json, Call&& call) {
   reset_out(job_json);
   return guarded([&]() -> result<void> {
-    if (auto ok = not_in_callback(function); !ok) return ok;
     auto g = guard_of(e);
     if (!g) return g.error();
     auto ref = ref_of(account_id, project_id, id);
@@ -239,8 +236,9 @@ class c_wait final : public async_op<wait_result> {
  private:
   void on_complete(boost::system::error_code ec,
                    wait_result r) noexcept override {
-    // This thread's own error state (when it is the caller's thread, inside
-    // jobstate_engine_close) is saved and restored around the callback.
+    // The callback sees its own status through jobstate_errmsg & co.; the
+    // thread's error state is restored after it, untouched by the calls the
+    // callback made.
     last_error saved;
     std::swap(saved, thread_error());
     int status = JOBSTATE_OK;
@@ -262,11 +260,9 @@ class c_wait final : public async_op<wait_result> {
     } catch (...) {
       status = record(JOBSTATE_IO_ERROR, "io_error: out of memory");
     }
-    ++callback_depth;
     callback_(user_data_, status,
               status == JOBSTATE_OK ? text.c_str() : nullptr,
               status == JOBSTATE_OK && r.timed_out ? 1 : 0);
-    --callback_depth;
     std::swap(saved, thread_error());
   }
 
@@ -363,7 +359,19 @@ int jobstate_engine_open(const char* path, const char* options_json,
 int jobstate_engine_close(jobstate_engine* e) {
   return guarded([&]() -> result<void> {
     if (!e) return {};
-    if (auto ok = not_in_callback("jobstate_engine_close"); !ok) return ok;
+    // Closing joins the thread that runs the engine's callbacks: from one
+    // of them, it would wait for itself. Other blocking calls are fine there.
+    bool from_callback = false;
+    if (e->guard) {
+      e->guard->try_call([&](jobstate::engine& eng) {
+        from_callback = on_callback_thread(eng);
+      });
+    }
+    if (from_callback) {
+      return invalid(
+          "jobstate_engine_close called from one of the engine's own "
+          "callbacks, where it would wait for itself");
+    }
     std::unique_ptr<jobstate_engine> handle(e);
     handle->guard->close();
     return {};
@@ -374,7 +382,6 @@ int jobstate_engine_purge(jobstate_engine* e, const char* request_json,
                           char** result_json) {
   reset_out(result_json);
   return guarded([&]() -> result<void> {
-    if (auto ok = not_in_callback("jobstate_engine_purge"); !ok) return ok;
     auto g = guard_of(e);
     if (!g) return g.error();
     auto request =
@@ -422,7 +429,6 @@ int jobstate_job_create(jobstate_engine* e, const char* request_json,
                         char** job_json, int* created) {
   reset_out(job_json);
   return guarded([&]() -> result<void> {
-    if (auto ok = not_in_callback("jobstate_job_create"); !ok) return ok;
     auto g = guard_of(e);
     if (!g) return g.error();
     auto request = read_json(request_json, "request_json", false,
@@ -441,7 +447,6 @@ int jobstate_job_create_batch(jobstate_engine* e, const char* request_json,
                               char** batch_json, int* created) {
   reset_out(batch_json);
   return guarded([&]() -> result<void> {
-    if (auto ok = not_in_callback("jobstate_job_create_batch"); !ok) return ok;
     auto g = guard_of(e);
     if (!g) return g.error();
     auto r = (*g)->call(
@@ -481,8 +486,7 @@ int jobstate_job_get(jobstate_engine* e, const char* account_id,
 int jobstate_job_start(jobstate_engine* e, const char* account_id,
                        const char* project_id, const char* job_id,
                        const char* options_json, char** job_json) {
-  return mutate("jobstate_job_start", e, account_id, project_id, job_id,
-                job_json,
+  return mutate(e, account_id, project_id, job_id, job_json,
                 [&](jobstate::engine& eng,
                     const jobstate::job_ref& ref) -> result<jobstate::job> {
                   auto opts = read_mutation_options(options_json);
@@ -495,8 +499,7 @@ int jobstate_job_progress(jobstate_engine* e, const char* account_id,
                           const char* project_id, const char* job_id,
                           const char* progress_json, const char* options_json,
                           char** job_json) {
-  return mutate("jobstate_job_progress", e, account_id, project_id, job_id,
-                job_json,
+  return mutate(e, account_id, project_id, job_id, job_json,
                 [&](jobstate::engine& eng,
                     const jobstate::job_ref& ref) -> result<jobstate::job> {
                   auto p = read_json(progress_json, "progress_json", false,
@@ -512,8 +515,7 @@ int jobstate_job_complete(jobstate_engine* e, const char* account_id,
                           const char* project_id, const char* job_id,
                           const char* completion_json, const char* options_json,
                           char** job_json) {
-  return mutate("jobstate_job_complete", e, account_id, project_id, job_id,
-                job_json,
+  return mutate(e, account_id, project_id, job_id, job_json,
                 [&](jobstate::engine& eng,
                     const jobstate::job_ref& ref) -> result<jobstate::job> {
                   auto c = read_json(completion_json, "completion_json", false,
@@ -529,8 +531,7 @@ int jobstate_job_cancel(jobstate_engine* e, const char* account_id,
                         const char* project_id, const char* job_id,
                         const char* reason, const char* options_json,
                         char** job_json) {
-  return mutate("jobstate_job_cancel", e, account_id, project_id, job_id,
-                job_json,
+  return mutate(e, account_id, project_id, job_id, job_json,
                 [&](jobstate::engine& eng,
                     const jobstate::job_ref& ref) -> result<jobstate::job> {
                   auto opts = read_mutation_options(options_json);
@@ -542,8 +543,7 @@ int jobstate_job_cancel(jobstate_engine* e, const char* account_id,
 int jobstate_job_rerun(jobstate_engine* e, const char* account_id,
                        const char* project_id, const char* job_id,
                        const char* options_json, char** job_json) {
-  return mutate("jobstate_job_rerun", e, account_id, project_id, job_id,
-                job_json,
+  return mutate(e, account_id, project_id, job_id, job_json,
                 [&](jobstate::engine& eng,
                     const jobstate::job_ref& ref) -> result<jobstate::job> {
                   auto opts = read_json(options_json, "options_json", true,
@@ -600,7 +600,6 @@ int jobstate_job_wait(jobstate_engine* e, const char* account_id,
                       char** job_json, int* timed_out) {
   reset_out(job_json);
   return guarded([&]() -> result<void> {
-    if (auto ok = not_in_callback("jobstate_job_wait"); !ok) return ok;
     auto g = guard_of(e);
     if (!g) return g.error();
     auto ref = ref_of(account_id, project_id, job_id);
@@ -611,22 +610,27 @@ int jobstate_job_wait(jobstate_engine* e, const char* account_id,
 
     // Initiated inside the guard, awaited outside it: closing the engine
     // completes the wait (operation_aborted) instead of waiting for it.
+    // Answered inline (it only fulfils the promise): this thread may be the
+    // one that runs the engine's callbacks, which a blocking wait from a
+    // callback would otherwise wait for.
     using answer = result<jobstate::wait_result>;
     auto done = std::make_shared<std::promise<answer>>();
     auto f = done->get_future();
     auto started = (*g)->call([&](jobstate::engine& eng) -> result<void> {
       jobstate::async_wait(
           eng, *ref, *condition, timeout_from_ms(timeout_ms),
-          [done](boost::system::error_code ec, jobstate::wait_result r) {
-            if (!ec) {
-              done->set_value(std::move(r));
-            } else if (ec == boost::asio::error::operation_aborted) {
-              done->set_value(error(errc::engine_closed,
-                                    "the engine closed during the wait"));
-            } else {
-              done->set_value(error(std::error_code(ec)));
-            }
-          });
+          boost::asio::bind_executor(
+              jobstate::engine_detail::inline_executor(),
+              [done](boost::system::error_code ec, jobstate::wait_result r) {
+                if (!ec) {
+                  done->set_value(std::move(r));
+                } else if (ec == boost::asio::error::operation_aborted) {
+                  done->set_value(error(errc::engine_closed,
+                                        "the engine closed during the wait"));
+                } else {
+                  done->set_value(error(std::error_code(ec)));
+                }
+              }));
       return {};
     });
     if (!started) return started.error();
@@ -660,7 +664,7 @@ int jobstate_wait_create(jobstate_engine* e, const char* account_id,
     auto started = (*g)->call([&](jobstate::engine& eng) -> result<void> {
       auto lock = op->lock();
       jobstate::async_wait(eng, *ref, *condition, timeout_from_ms(timeout_ms),
-                           op->handler());
+                           op->handler(eng.get_executor()));
       return {};
     });
     if (!started) return started.error();

@@ -5,8 +5,12 @@
 
 #include <jobstate/result.hpp>
 
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/associated_allocator.hpp>
 #include <boost/asio/associated_executor.hpp>
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/execution/blocking.hpp>
 #include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -24,9 +28,22 @@ inline boost::system::error_code to_error_code(const error& e) {
   return boost::system::error_code(e.code());
 }
 
+/// Where a handler without an associated executor of its own runs: the
+/// engine's executor (engine::get_executor()), never the engine thread that
+/// completes the operation, so that no user code runs on the committer.
+/// Preferring blocking.never makes every delivery a post, even from a thread
+/// that runs that executor (a blocking call made inside a handler, which
+/// may commit other operations): a handler never runs inside another call.
+inline boost::asio::any_io_executor handler_fallback(
+    const boost::asio::any_io_executor& engine_executor) {
+  return boost::asio::prefer(engine_executor,
+                             boost::asio::execution::blocking.never);
+}
+
 /// A handler waiting for its answer, with its associated executor's work
 /// tracked, so that the caller's io_context::run() does not return while the
-/// operation is pending.
+/// operation is pending. Its associated executor defaults to `fallback`
+/// (see handler_fallback).
 ///
 /// The work travels with the handler to the handler's executor and is
 /// released there, just before the call, and the call waits until the
@@ -37,8 +54,10 @@ inline boost::system::error_code to_error_code(const error& e) {
 template <class Handler>
 class pending_handler {
  public:
-  explicit pending_handler(Handler handler)
-      : work_(track(handler)), handler_(std::move(handler)) {}
+  pending_handler(Handler handler, const boost::asio::any_io_executor& fallback)
+      : fallback_(fallback),
+        work_(track(handler, fallback_)),
+        handler_(std::move(handler)) {}
 
   pending_handler(pending_handler&&) noexcept = default;
   // Boost 1.81's any_completion_handler move assignment recurses without
@@ -51,24 +70,32 @@ class pending_handler {
 
   /// Runs the handler with `args` on its associated executor. The
   /// cancellation slot is cleared there, just before the call, so it is
-  /// touched only where the caller emits.
+  /// touched only where the caller emits. The delivery is allocated with
+  /// the handler's associated allocator, as Asio's own operations do.
   template <class... Args>
   void complete(Args... args) && {
     auto handed_over = std::make_shared<handoff>();
     {
       // Scoped: the executor copy goes before the hand-off is marked done.
-      auto ex = boost::asio::get_associated_executor(handler_);
-      boost::asio::dispatch(ex, [handed_over, work = std::move(work_),
-                                 handler = std::move(handler_),
-                                 ... args = std::move(args)]() mutable {
-        handed_over->await();
-        { auto released = std::move(work); }
-        auto slot = handler.get_cancellation_slot();
-        if (slot.is_connected()) slot.clear();
-        std::move(handler)(std::move(args)...);
-      });
+      auto ex = boost::asio::get_associated_executor(handler_, fallback_);
+      auto alloc = boost::asio::get_associated_allocator(handler_);
+      boost::asio::dispatch(ex,
+                            boost::asio::bind_allocator(
+                                alloc, [handed_over, work = std::move(work_),
+                                        handler = std::move(handler_),
+                                        ... args = std::move(args)]() mutable {
+                                  handed_over->await();
+                                  { auto released = std::move(work); }
+                                  auto slot = handler.get_cancellation_slot();
+                                  if (slot.is_connected()) slot.clear();
+                                  std::move(handler)(std::move(args)...);
+                                }));
     }
     handed_over->done();
+  }
+
+  auto get_allocator() const noexcept {
+    return boost::asio::get_associated_allocator(handler_);
   }
 
   /// Completes with `r` as (error_code, T): a default T accompanies an
@@ -109,13 +136,16 @@ class pending_handler {
     const std::thread::id by_ = std::this_thread::get_id();
   };
 
-  static auto track(const Handler& handler) {
+  static auto track(const Handler& handler,
+                    const boost::asio::any_io_executor& fallback) {
     return boost::asio::prefer(
-        boost::asio::get_associated_executor(handler),
+        boost::asio::get_associated_executor(handler, fallback),
         boost::asio::execution::outstanding_work.tracked);
   }
 
-  decltype(track(std::declval<const Handler&>())) work_;
+  boost::asio::any_io_executor fallback_;
+  decltype(track(std::declval<const Handler&>(),
+                 std::declval<const boost::asio::any_io_executor&>())) work_;
   Handler handler_;
 };
 
@@ -125,16 +155,20 @@ class pending_handler {
 template <class Handler, class T>
 void complete_later(boost::asio::io_context& io,
                     pending_handler<Handler> pending, result<T> r) {
-  boost::asio::post(io,
-                    [pending = std::move(pending), r = std::move(r)]() mutable {
-                      std::move(pending).complete_result(std::move(r));
-                    });
+  auto alloc = pending.get_allocator();
+  boost::asio::post(
+      io, boost::asio::bind_allocator(alloc, [pending = std::move(pending),
+                                              r = std::move(r)]() mutable {
+        std::move(pending).complete_result(std::move(r));
+      }));
 }
 
 /// complete_later for a handler that was never pending.
 template <class Handler, class T>
-void deliver_later(boost::asio::io_context& io, Handler handler, result<T> r) {
-  complete_later(io, pending_handler<Handler>(std::move(handler)),
+void deliver_later(boost::asio::io_context& io,
+                   const boost::asio::any_io_executor& fallback,
+                   Handler handler, result<T> r) {
+  complete_later(io, pending_handler<Handler>(std::move(handler), fallback),
                  std::move(r));
 }
 

@@ -3,8 +3,11 @@
 #include <jobstate/engine.hpp>
 
 #include "engine/engine_impl.hpp"
+#include "engine/inline_executor.hpp"
 #include "engine/mutations.hpp"
 #include "model/validation.hpp"
+
+#include <boost/asio/bind_executor.hpp>
 
 namespace jobstate {
 
@@ -23,6 +26,10 @@ engine::engine(std::unique_ptr<impl> i) : impl_(std::move(i)) {}
 engine::~engine() = default;
 
 const options& engine::options() const noexcept { return impl_->opts_; }
+
+engine::executor_type engine::get_executor() const noexcept {
+  return impl_->executor_;
+}
 
 result<created_job> engine::create(const create_request& request) {
   return impl_->create(request);
@@ -118,7 +125,11 @@ result<wait_result> engine::wait(const job_ref& ref,
   blocking_answer<wait_result> answer;
   answer.context = "job " + ref.id.to_string();
   auto f = answer.promise.get_future();
-  impl_->subs_->add_wait(ref, condition, timeout, std::move(answer));
+  // Answered inline: the calling thread may be the one that runs the
+  // engine's executor (a blocking call from a handler).
+  impl_->subs_->add_wait(
+      ref, condition, timeout,
+      boost::asio::bind_executor(inline_executor(), std::move(answer)));
   return f.get();
 }
 
@@ -126,7 +137,8 @@ result<change_batch> engine::watch(const watch_request& request) {
   const impl::blocking_call in_progress(*impl_);
   blocking_answer<change_batch> answer;
   auto f = answer.promise.get_future();
-  impl_->subs_->add_watch(request, std::move(answer));
+  impl_->subs_->add_watch(request, boost::asio::bind_executor(
+                                       inline_executor(), std::move(answer)));
   return f.get();
 }
 

@@ -15,12 +15,20 @@ engine::impl::impl(const jobstate::options& opts,
                    std::unique_ptr<store::job_store> s)
     : opts_(opts),
       store_(std::move(s)),
-      subs_(std::make_shared<subscriptions>(*store_, io_, opts.limits)),
-      keep_running_(io_.get_executor()) {
+      executor_(opts.executor
+                    ? opts.executor
+                    : boost::asio::any_io_executor(handler_io_.get_executor())),
+      handler_executor_(handler_fallback(executor_)),
+      subs_(std::make_shared<subscriptions>(*store_, io_, handler_executor_,
+                                            opts.limits)),
+      keep_running_(io_.get_executor()),
+      keep_handlers_running_(handler_io_.get_executor()) {
   queue_ = std::make_unique<commit_queue>(
       *store_, opts_,
       [this](const auto& changes, auto who) { on_commit(changes, who); });
   io_thread_ = std::thread([this] { io_.run(); });
+  if (!opts.executor)
+    handler_thread_ = std::thread([this] { handler_io_.run(); });
 }
 
 engine::impl::~impl() {
@@ -36,6 +44,13 @@ engine::impl::~impl() {
     std::unique_lock lock(blocking_mutex_);
     blocking_done_.wait(lock, [this] { return blocking_calls_ == 0; });
   }
+  // Every operation is answered now, but its handler may still be queued
+  // on the handler thread, and a handler may start new operations (they
+  // are refused with engine_closed, through the io thread). Each pending
+  // handler holds work on the handler io_context, so its run() returns once
+  // the last of them has run; the io thread serves them until then.
+  keep_handlers_running_.reset();
+  if (handler_thread_.joinable()) handler_thread_.join();
   boost::asio::post(io_, [this] {
     if (signal_) signal_->close();
   });
@@ -153,14 +168,14 @@ void engine::impl::async_create_batch(
     batch_request request,
     boost::asio::any_completion_handler<create_batch_signature> handler) {
   if (auto v = model::validate(request, opts_.limits); !v) {
-    return deliver_later(io_, std::move(handler),
+    return deliver_later(io_, handler_executor_, std::move(handler),
                          result<created_batch>(v.error()));
   }
   submit_async<created_batch>(
       [request = std::move(request)](store::write_txn& w, timestamp now) {
         return engine_detail::create_batch(w, request, now);
       },
-      [pending = pending_handler(std::move(handler))](
+      [pending = pending_handler(std::move(handler), handler_executor_)](
           result<created_batch> r) mutable {
         std::move(pending).complete_result(std::move(r));
       });
@@ -177,22 +192,23 @@ result<job> engine::impl::mutate(job_mutation m) {
 void engine::impl::async_create(create_request request,
                                 create_handler handler) {
   if (auto v = model::validate(request, opts_.limits); !v) {
-    return deliver_later(io_, std::move(handler),
+    return deliver_later(io_, handler_executor_, std::move(handler),
                          result<created_job>(v.error()));
   }
   submit_async<created_job>(
       [request = std::move(request)](store::write_txn& w, timestamp now) {
         return engine_detail::create(w, request, now);
       },
-      [pending =
-           pending_handler(std::move(handler))](result<created_job> r) mutable {
+      [pending = pending_handler(std::move(handler), handler_executor_)](
+          result<created_job> r) mutable {
         std::move(pending).complete_result(std::move(r));
       });
 }
 
 void engine::impl::async_mutate(job_mutation m, mutation_handler handler) {
   if (auto v = validate(m, opts_.limits); !v) {
-    return deliver_later(io_, std::move(handler), result<job>(v.error()));
+    return deliver_later(io_, handler_executor_, std::move(handler),
+                         result<job>(v.error()));
   }
   const job_id id = target(m).id;
   submit_async<job>(
@@ -200,7 +216,8 @@ void engine::impl::async_mutate(job_mutation m, mutation_handler handler) {
         return apply(w, m, now, opts_.limits);
       },
       [this, id,
-       pending = pending_handler(std::move(handler))](result<job> r) mutable {
+       pending = pending_handler(std::move(handler), handler_executor_)](
+          result<job> r) mutable {
         // A mutation that lost a race (illegal_transition, conflict) answers
         // with the job as it now is, so the caller sees why at once.
         if (!r && r.error().current_status()) {

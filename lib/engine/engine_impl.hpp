@@ -78,6 +78,8 @@ class __attribute__((visibility("hidden"))) engine::impl {
 
   // Queues `apply`; `done` runs on the committer thread after the commit (or
   // on the io thread when the engine is closing: never inside the caller).
+  // `done` only hands the outcome to a pending_handler, which runs the
+  // handler on its executor: no user code runs on the committer.
   template <class T, class Apply, class Done>
   void submit_async(Apply apply, Done done) {
     auto refused = queue_->submit(
@@ -95,7 +97,16 @@ class __attribute__((visibility("hidden"))) engine::impl {
 
   const jobstate::options opts_;
   std::unique_ptr<store::job_store> store_;
+  // Timeouts, immediate answers and other processes' commits (the io
+  // thread), apart from the handlers: a handler that blocks delays neither.
   boost::asio::io_context io_;
+  // The engine's own handler thread runs this, unless the host supplied
+  // options::executor (then it stays idle, and no thread is started).
+  boost::asio::io_context handler_io_{1};
+  // engine::get_executor(): options::executor, or handler_io_'s.
+  const boost::asio::any_io_executor executor_;
+  // executor_ as every completion without an executor of its own uses it.
+  const boost::asio::any_io_executor handler_executor_;
   std::shared_ptr<engine_detail::subscriptions> subs_;
   std::unique_ptr<engine_detail::commit_signal> signal_;
   std::unique_ptr<engine_detail::commit_queue> queue_;
@@ -117,6 +128,9 @@ class __attribute__((visibility("hidden"))) engine::impl {
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type>
       keep_running_;
   std::thread io_thread_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type>
+      keep_handlers_running_;
+  std::thread handler_thread_;  // Not started with a host's executor.
 };
 
 /// Reaches an engine's internals from lib/ (async initiation, C API).

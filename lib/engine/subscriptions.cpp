@@ -48,8 +48,13 @@ std::chrono::steady_clock::time_point deadline_after(
 }  // namespace
 
 subscriptions::subscriptions(const store::job_store& store,
-                             asio::io_context& io, const limits& lim)
-    : store_(store), io_(io), limits_(lim), timer_(io) {}
+                             asio::io_context& io,
+                             asio::any_io_executor fallback, const limits& lim)
+    : store_(store),
+      io_(io),
+      fallback_(std::move(fallback)),
+      limits_(lim),
+      timer_(io) {}
 
 // ------------------------------------------------------------------ waits
 
@@ -59,7 +64,7 @@ void subscriptions::add_wait(job_ref ref, wait_condition condition,
   // Answers known at once still go through the io_context: the handler must
   // never run inside the initiating function.
   auto answer_later = [this](wait_handler h, result<wait_result> r) {
-    deliver_later(io_, std::move(h), std::move(r));
+    deliver_later(io_, fallback_, std::move(h), std::move(r));
   };
   if (auto v = model::validate_scope(ref.account_id, ref.project_id, limits_);
       !v || ref.id.is_nil()) {
@@ -123,9 +128,10 @@ void subscriptions::add_wait(job_ref ref, wait_condition condition,
     // move-constructed.
     wait_entry& e =
         waits_
-            .emplace(key, wait_entry{ref.id, ref.account_id, ref.project_id,
-                                     condition, read_at,
-                                     pending_handler(std::move(handler))})
+            .emplace(key,
+                     wait_entry{ref.id, ref.account_id, ref.project_id,
+                                condition, read_at,
+                                pending_handler(std::move(handler), fallback_)})
             .first->second;
     if (timeout != wait_forever) {
       const auto when = deadline_after(timeout);
@@ -319,7 +325,7 @@ result<change_batch> subscriptions::read_feed(const watch_request& r) const {
 
 void subscriptions::add_watch(watch_request request, watch_handler handler) {
   auto answer_later = [this](watch_handler h, result<change_batch> r) {
-    deliver_later(io_, std::move(h), std::move(r));
+    deliver_later(io_, fallback_, std::move(h), std::move(r));
   };
   if (request.project_id && !request.account_id) {
     return answer_later(std::move(handler),
@@ -353,7 +359,8 @@ void subscriptions::add_watch(watch_request request, watch_handler handler) {
     watch_entry& e =
         watches_
             .emplace(key,
-                     watch_entry{request, pending_handler(std::move(handler))})
+                     watch_entry{request, pending_handler(std::move(handler),
+                                                          fallback_)})
             .first->second;
     set_deadline(e.deadline, key, when);
     if (when < armed_) {

@@ -42,8 +42,10 @@ std::vector<job_change> job_changes_of(
 
 class subscriptions : public std::enable_shared_from_this<subscriptions> {
  public:
+  /// Timeouts run on `io`'s thread; handlers without an associated executor
+  /// complete on `fallback` (see handler_fallback in completion.hpp).
   subscriptions(const store::job_store& store, boost::asio::io_context& io,
-                const limits& lim);
+                boost::asio::any_io_executor fallback, const limits& lim);
 
   /// Registers a wait (see async_wait). Never completes it inline.
   void add_wait(job_ref ref, wait_condition condition,
@@ -132,6 +134,7 @@ class subscriptions : public std::enable_shared_from_this<subscriptions> {
 
   const store::job_store& store_;
   boost::asio::io_context& io_;
+  const boost::asio::any_io_executor fallback_;
   const limits limits_;
   boost::asio::steady_timer timer_;  // used on the io thread only
 

@@ -872,7 +872,7 @@ class py_engine {
     auto answer = op->future();
     start_op(op, [&](engine& e) {
       jobstate::async_wait(e, ref, c, capi::timeout_from_ms(timeout_ms),
-                           op->handler());
+                           op->handler(e.get_executor()));
     });
     auto [ec, r] = await_blocking(*op, answer);
     if (ec) raise_error(error_of(ec));
@@ -888,7 +888,7 @@ class py_engine {
                                                      std::move(settle));
     start_op(op, [&](engine& e) {
       jobstate::async_wait(e, ref, c, capi::timeout_from_ms(timeout_ms),
-                           op->handler());
+                           op->handler(e.get_executor()));
     });
     return op_handle(op);
   }
@@ -897,8 +897,9 @@ class py_engine {
     auto w = unwrap(capi::watch_request_from_json(request_value(request)));
     auto op = std::make_shared<blocking_op<change_batch>>(guard_);
     auto answer = op->future();
-    start_op(op,
-             [&](engine& e) { jobstate::async_watch(e, w, op->handler()); });
+    start_op(op, [&](engine& e) {
+      jobstate::async_watch(e, w, op->handler(e.get_executor()));
+    });
     auto [ec, batch] = await_blocking(*op, answer);
     if (ec) raise_error(error_of(ec));
     return from_json_value(capi::to_json(batch));
@@ -909,8 +910,9 @@ class py_engine {
     auto w = unwrap(capi::watch_request_from_json(request_value(request)));
     auto op = std::make_shared<loop_op<change_batch>>(guard_, std::move(loop),
                                                       std::move(settle));
-    start_op(op,
-             [&](engine& e) { jobstate::async_watch(e, w, op->handler()); });
+    start_op(op, [&](engine& e) {
+      jobstate::async_watch(e, w, op->handler(e.get_executor()));
+    });
     return op_handle(op);
   }
 
