@@ -21,8 +21,9 @@
 //    show what the cross-process doorbell does to the latency (with it on,
 //    the engine's io thread, woken by inotify, races the committer to
 //    complete the waiter). I = 1: the callback is not bound to an
-//    executor, so the engine runs it on its own thread as it delivers: the
-//    engine's part of the latency, without the wake-up of a handler thread.
+//    executor, so it runs on the engine's executor (engine::get_executor(),
+//    the engine's own handler thread); before that executor existed, the
+//    engine ran such a callback inline on the thread that delivered it.
 //    Pending waiters' callbacks always go to the io_context.
 //  - wait/post_baseline/load:L — the floor under that latency: a handler
 //    posted from one thread to an io_context run by another (the last step
@@ -193,7 +194,7 @@ void bm_wait_latency(benchmark::State& state) {
       };
       const auto condition = wait_condition::changed_after(revision);
       if (run_inline) {
-        // No associated executor: the engine runs it where it delivers.
+        // No associated executor: it runs on the engine's executor.
         async_wait(*eng, ref, condition, wait_forever, std::move(on_change));
       } else {
         async_wait(*eng, ref, condition, wait_forever,

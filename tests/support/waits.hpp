@@ -144,7 +144,7 @@ using wait_outcome = outcome<wait_result>;
 using watch_outcome = outcome<change_batch>;
 
 /// A completion handler that records into `o` (its associated executor is
-/// the default, the system executor: it runs on whichever thread completes).
+/// none: it runs on the engine's executor, engine::get_executor()).
 template <class T>
 auto recorder(std::shared_ptr<outcome<T>> o) {
   return [o = std::move(o)](boost::system::error_code ec, T value) {
