@@ -10,21 +10,21 @@
 //    engine's commit queue exactly as engine::start & co. do, except that its
 //    completion reads the commit stamp: the time its commit became durable
 //    (commit_queue::last_durable, taken before waiters are notified).
-//    p50_us/p99_us: handler stamp minus commit stamp. W - 1 further waiters stay pending on
-//    other jobs that never change (W = 1, or JOBSTATE_BENCH_WAITERS, 1000 by
-//    default, scripts/bench uses 10000). With L = 1 the engine also carries
-//    the lifecycle load: 64 lifecycles in flight through the asynchronous
-//    API from another thread. caller_p50_us/caller_p99_us: handler stamp
-//    minus the time the blocking call returned in the measuring thread (the
-//    approximation available without the commit stamp; can be negative).
-//    X = 1: default options; X = 0: cross_process_notifications off, to
-//    show what the cross-process doorbell does to the latency (with it on,
-//    the engine's io thread, woken by inotify, races the committer to
-//    complete the waiter). I = 1: the callback is not bound to an
-//    executor, so it runs on the engine's executor (engine::get_executor(),
-//    the engine's own handler thread); before that executor existed, the
-//    engine ran such a callback inline on the thread that delivered it.
-//    Pending waiters' callbacks always go to the io_context.
+//    p50_us/p99_us: handler stamp minus commit stamp. W - 1 further waiters
+//    stay pending on other jobs that never change (W = 1, or
+//    JOBSTATE_BENCH_WAITERS, 1000 by default, scripts/bench uses 10000). With L
+//    = 1 the engine also carries the lifecycle load: 64 lifecycles in flight
+//    through the asynchronous API from another thread.
+//    caller_p50_us/caller_p99_us: handler stamp minus the time the blocking
+//    call returned in the measuring thread (the approximation available without
+//    the commit stamp; can be negative). X = 1: default options; X = 0:
+//    cross_process_notifications off, to show what the cross-process doorbell
+//    does to the latency (with it on, the engine's io thread, woken by inotify,
+//    races the committer to complete the waiter). I = 1: the callback is not
+//    bound to an executor, so it runs on the engine's executor
+//    (engine::get_executor(), the engine's own handler thread); before that
+//    executor existed, the engine ran such a callback inline on the thread that
+//    delivered it. Pending waiters' callbacks always go to the io_context.
 //  - wait/post_baseline/load:L — the floor under that latency: a handler
 //    posted from one thread to an io_context run by another (the last step
 //    of the engine's delivery), with and without the same load.
@@ -42,13 +42,12 @@
 //    write of each (from per-lifecycle times), process CPU per write of each
 //    (all threads, charged per block of lifecycles), and A's and C's
 //    overhead over B in percent.
-#include "bench_support.hpp"
+#include <jobstate/async.hpp>
 
+#include "bench_support.hpp"
 #include "engine/commit_queue.hpp"
 #include "engine/engine_impl.hpp"
 #include "engine/mutations.hpp"
-
-#include <jobstate/async.hpp>
 
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -163,13 +162,13 @@ void bm_wait_latency(benchmark::State& state) {
   // The waiters that stay pending, on jobs that never change.
   if (waiters > 1) {
     for (const job_id& id : load_jobs(*eng, waiters - 1, 0)) {
-      async_wait(*eng, ref_to(id), wait_condition::changed_after(1),
-                 wait_forever,
-                 asio::bind_executor(
-                     handlers.io(), [&unexpected](boost::system::error_code ec,
-                                                  const wait_result&) {
-                       if (ec != asio::error::operation_aborted) ++unexpected;
-                     }));
+      async_wait(
+          *eng, ref_to(id), wait_condition::changed_after(1), wait_forever,
+          asio::bind_executor(
+              handlers.io(),
+              [&unexpected](boost::system::error_code ec, const wait_result&) {
+                if (ec != asio::error::operation_aborted) ++unexpected;
+              }));
     }
   }
   std::unique_ptr<lifecycle_load> load;
@@ -185,8 +184,7 @@ void bm_wait_latency(benchmark::State& state) {
     std::uint64_t revision = created->job.revision;
     for (int step = 0; step < 3; ++step) {
       auto s = std::make_shared<stamp>();
-      auto on_change = [s](boost::system::error_code ec,
-                           const wait_result& r) {
+      auto on_change = [s](boost::system::error_code ec, const wait_result& r) {
         s->at = clock::now();
         if (ec || r.timed_out) fail("async_wait: " + ec.message());
         s->fired.store(true);
@@ -273,8 +271,7 @@ void bm_post_baseline(benchmark::State& state) {
 }
 
 void bm_wait_memory(benchmark::State& state) {
-  const std::uint64_t count =
-      env_size("JOBSTATE_BENCH_PENDING_WAITERS", 10000);
+  const std::uint64_t count = env_size("JOBSTATE_BENCH_PENDING_WAITERS", 10000);
   scratch_dir dir("wait-memory");
   auto eng = open_engine(engine_options(dir.path(), durability::no_sync));
   const std::vector<job_id> ids = load_jobs(*eng, count, 0);
@@ -292,8 +289,8 @@ void bm_wait_memory(benchmark::State& state) {
     const auto t0 = clock::now();
     for (const job_ref& ref : refs) {
       async_wait(*eng, ref, wait_condition::changed_after(1), wait_forever,
-                 asio::bind_executor(io, [](boost::system::error_code,
-                                            const wait_result&) {}));
+                 asio::bind_executor(
+                     io, [](boost::system::error_code, const wait_result&) {}));
     }
     registration_ns = static_cast<double>(nanos(t0, clock::now())) /
                       static_cast<double>(count);
@@ -330,15 +327,15 @@ void bm_commit_cost(benchmark::State& state, durability d) {
     return v;
   };
   engine_case all[3] = {make("cost-a", true), make("cost-b", false),
-                    make("cost-c", false)};
+                        make("cost-c", false)};
   asio::io_context io;  // never run: C's waiter never completes
   {
     auto unrelated = all[2].eng->create(make_create(0));
     if (!unrelated) fail("create", unrelated.error());
     async_wait(*all[2].eng, ref_to(unrelated->job.id),
                wait_condition::changed_after(1), wait_forever,
-               asio::bind_executor(io, [](boost::system::error_code,
-                                          const wait_result&) {}));
+               asio::bind_executor(
+                   io, [](boost::system::error_code, const wait_result&) {}));
   }
   // Lifecycles per engine per iteration: blocks of 16 when a write costs
   // tens of microseconds, single lifecycles when each write waits for fsync.
@@ -409,13 +406,15 @@ int main(int argc, char** argv) {
   benchmark::RegisterBenchmark("wait/memory", bm_wait_memory)->Iterations(1);
   benchmark::RegisterBenchmark("wait/commit_cost/no_sync",
                                [](benchmark::State& s) {
-                                 bm_commit_cost(s, jobstate::durability::no_sync);
+                                 bm_commit_cost(s,
+                                                jobstate::durability::no_sync);
                                })
       ->UseRealTime()
       ->Unit(benchmark::kMicrosecond);
-  benchmark::RegisterBenchmark("wait/commit_cost/full", [](benchmark::State& s) {
-    bm_commit_cost(s, jobstate::durability::full);
-  })
+  benchmark::RegisterBenchmark("wait/commit_cost/full",
+                               [](benchmark::State& s) {
+                                 bm_commit_cost(s, jobstate::durability::full);
+                               })
       ->UseRealTime()
       ->Unit(benchmark::kMillisecond);
   return run_benchmarks(argc, argv);
