@@ -1,6 +1,6 @@
 #include "http/key_store.hpp"
 
-#include <jobstate/json.hpp>
+#include <jobstate/timestamp.hpp>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -33,14 +33,6 @@ std::string random_hex(std::size_t digits) {
     }
   }
   return out;
-}
-
-std::string now_rfc3339() {
-  // Borrow the job wire format's timestamp rendering through a job.
-  job j;
-  j.created_at = std::chrono::time_point_cast<std::chrono::microseconds>(
-      std::chrono::system_clock::now());
-  return std::string(to_json(j).as_object().at("created_at").as_string());
 }
 
 bool valid_account_id(std::string_view id) {
@@ -217,7 +209,9 @@ result<issued_key> key_store::create_key(const std::string& account_id) {
   issued.key = "jsk_" + issued.record.id + "_" + random_hex(32);
   issued.record.account_id = account_id;
   issued.record.sha256 = sha256_hex(issued.key);
-  issued.record.created_at = now_rfc3339();
+  issued.record.created_at =
+      format_timestamp(std::chrono::time_point_cast<std::chrono::microseconds>(
+          std::chrono::system_clock::now()));
   if (std::find(accounts_.begin(), accounts_.end(), account_id) ==
       accounts_.end()) {
     accounts_.push_back(account_id);
