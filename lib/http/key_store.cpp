@@ -83,7 +83,7 @@ fs::path key_store::file_in(const fs::path& db_dir) {
 
 result<std::unique_ptr<key_store>> key_store::open(fs::path file) {
   std::unique_ptr<key_store> store(new key_store(std::move(file)));
-  std::lock_guard lock(store->mutex_);
+  support::mutex_lock lock(store->mutex_);
   if (auto r = store->load(); !r) return r.error();
   return store;
 }
@@ -192,7 +192,7 @@ void key_store::reload_if_changed() {
 }
 
 bool key_store::empty() const {
-  std::lock_guard lock(mutex_);
+  support::mutex_lock lock(mutex_);
   return accounts_.empty();
 }
 
@@ -202,7 +202,7 @@ result<issued_key> key_store::create_key(const std::string& account_id) {
                  "account id \"" + account_id.substr(0, 64) +
                      "\": use 1 to 128 letters, digits, '-', '_' or '.'");
   }
-  std::lock_guard lock(mutex_);
+  support::mutex_lock lock(mutex_);
   reload_if_changed();
   issued_key issued;
   issued.record.id = random_hex(8);
@@ -223,7 +223,7 @@ result<issued_key> key_store::create_key(const std::string& account_id) {
 }
 
 result<void> key_store::revoke(std::string_view key_id) {
-  std::lock_guard lock(mutex_);
+  support::mutex_lock lock(mutex_);
   reload_if_changed();
   for (auto& k : keys_) {
     if (k.id == key_id) {
@@ -236,7 +236,7 @@ result<void> key_store::revoke(std::string_view key_id) {
 }
 
 std::vector<key_record> key_store::list() const {
-  std::lock_guard lock(mutex_);
+  support::mutex_lock lock(mutex_);
   return keys_;
 }
 
@@ -257,7 +257,7 @@ std::optional<std::string> key_store::authenticate(std::string_view presented) {
     last_presented = presented;
   }
   const std::string& hash = last_hash;
-  std::lock_guard lock(mutex_);
+  support::mutex_lock lock(mutex_);
   reload_if_changed();
   auto it = by_hash_.find(hash);
   if (it == by_hash_.end() || keys_[it->second].revoked) return std::nullopt;
