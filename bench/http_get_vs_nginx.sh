@@ -3,7 +3,9 @@
 # bytes as a static file, on the same machine in the same run: wrk with 2
 # threads and 64 keep-alive connections, ROUNDS rounds of SECONDS each,
 # alternating the two servers so that the machine's noise falls on both.
-# Prints each round, the medians and their ratio (jobstated / nginx).
+# Prints each round, the medians and their ratio (jobstated / nginx), and
+# the CPU time each server spends per request (from /proc), which a noisy
+# shared machine disturbs far less than the rates.
 #
 # nginx runs with 2 workers and jobstated with its default 2 HTTP threads:
 # the same two cores. Both are started here and stopped by PID.
@@ -79,29 +81,54 @@ cat >"$work/auth.lua" <<LUA
 wrk.headers["Authorization"] = "Bearer $key"
 LUA
 
-# Requests per second of one wrk round against URL; fails on any non-2xx.
-rate() {
-  local url=$1 out
+# CPU time (user + system, in clock ticks) used so far by the processes
+# PIDS, read from /proc: the cost of a request, unlike the rate, does not
+# depend on what else the shared machine runs at the time.
+cpu_ticks() {
+  local total=0 p
+  for p in "$@"; do
+    read -r -a stat <"/proc/$p/stat"
+    total=$((total + stat[13] + stat[14]))
+  done
+  echo "$total"
+}
+
+# One wrk round against URL, measuring the CPU of PIDS: prints
+# "requests/s µs-of-CPU-per-request". Fails on any non-2xx answer.
+measure() {
+  local url=$1 out before after requests
+  shift
+  before=$(cpu_ticks "$@")
   out=$(wrk -t 2 -c 64 -d "${seconds}s" -s "$work/auth.lua" "$url")
+  after=$(cpu_ticks "$@")
   if grep -q 'Non-2xx' <<<"$out"; then fail "non-2xx answers from $url"; fi
-  sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' <<<"$out"
+  requests=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' <<<"$out")
+  awk -v rate="$(sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' <<<"$out")" \
+    -v ticks=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$requests" \
+    'BEGIN {printf "%s %.1f\n", rate, ticks / hz * 1e6 / n}'
 }
 median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 
+nginx_workers=$(pgrep -P "$nginx_pid" | tr '\n' ' ')
 echo "GET of one job ($bytes bytes): wrk -t 2 -c 64, $rounds rounds of ${seconds} s"
-: >"$work/jobstated.txt"
-: >"$work/nginx.txt"
 for round in $(seq 1 "$rounds"); do
-  j=$(rate "$JOBSTATED$job_path")
-  n=$(rate "$nginx_url$job_path")
-  echo "$j" >>"$work/jobstated.txt"
-  echo "$n" >>"$work/nginx.txt"
-  echo "round $round: jobstated $j/s, nginx $n/s"
+  read -r j_rate j_cpu < <(measure "$JOBSTATED$job_path" "$pid")
+  # shellcheck disable=SC2086  # one argument per worker
+  read -r n_rate n_cpu < <(measure "$nginx_url$job_path" $nginx_workers)
+  echo "$j_rate $j_cpu" >>"$work/jobstated.txt"
+  echo "$n_rate $n_cpu" >>"$work/nginx.txt"
+  echo "round $round: jobstated $j_rate/s ($j_cpu µs CPU each)," \
+    "nginx $n_rate/s ($n_cpu µs CPU each)"
 done
-j=$(median <"$work/jobstated.txt")
-n=$(median <"$work/nginx.txt")
+j=$(cut -d' ' -f1 "$work/jobstated.txt" | median)
+n=$(cut -d' ' -f1 "$work/nginx.txt" | median)
+j_cpu=$(cut -d' ' -f2 "$work/jobstated.txt" | median)
+n_cpu=$(cut -d' ' -f2 "$work/nginx.txt" | median)
 echo "median: jobstated $j requests/s, nginx $n requests/s," \
   "ratio $(awk -v j="$j" -v n="$n" 'BEGIN {printf "%.2f", j / n}')"
+echo "median CPU per request: jobstated $j_cpu µs, nginx $n_cpu µs," \
+  "ratio $(awk -v j="$j_cpu" -v n="$n_cpu" 'BEGIN {printf "%.2f", n / j}')" \
+  "(nginx's cost over jobstated's: the rate ratio on an idle machine)"
 
 kill -QUIT "$nginx_pid"
 wait "$nginx_pid" || true

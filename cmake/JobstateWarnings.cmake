@@ -13,6 +13,9 @@ function(jobstate_warnings target)
     # the other three are off (-Wuninitialized, the definite cases, stays on).
     if(CMAKE_CXX_COMPILER_ID MATCHES "Clang")
       target_compile_options(${target} PRIVATE -Wnull-dereference)
+      if(JOBSTATE_THREAD_SAFETY_ANALYSIS)
+        target_compile_options(${target} PRIVATE -Wthread-safety)
+      endif()
     else()
       target_compile_options(${target} PRIVATE -Wno-maybe-uninitialized
         -Wno-restrict -Wno-tsan)

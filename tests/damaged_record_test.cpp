@@ -208,6 +208,23 @@ TEST_F(DamagedRecord, ChildOfADamagedBatchCannotHalfComplete) {
   EXPECT_TRUE(test::unchanged(*db_, started));
 }
 
+// A record that decodes but breaks the record rules (model/invariants.hpp)
+// is never built on: the write path refuses to write its next state.
+TEST_F(DamagedRecord, InconsistentRecordIsNotMutated) {
+  const job running = create_in_status(*db_, job_status::running);
+  damage([&](raw_db& raw) {
+    job j = raw.read_job(running.id);
+    j.started_at.reset();  // The history says it ran.
+    raw.write_job(j);
+  });
+  const auto before = db_->last_sequence().value();
+  EXPECT_TRUE(corrupt_naming(
+      db_->complete(ref_of(running), completion_for(job_status::succeeded)),
+      running.id.to_string()));
+  EXPECT_EQ(db_->last_sequence().value(), before);
+  EXPECT_EQ(db_->get(ref_of(running)).value().status, job_status::running);
+}
+
 TEST_F(DamagedRecord, DamagedTombstoneIsCorruptNamingTheJob) {
   const job j = create_in_status(*db_, job_status::succeeded);
   ASSERT_EQ(db_->purge(purge_request{0s, 100}).value().purged, 1u);

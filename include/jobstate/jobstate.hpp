@@ -12,12 +12,15 @@
 #include <jobstate/job.hpp>
 #include <jobstate/job_id.hpp>
 #include <jobstate/json.hpp>
+#include <jobstate/json_reader.hpp>
+#include <jobstate/json_requests.hpp>
 #include <jobstate/long_poll.hpp>
 #include <jobstate/options.hpp>
 #include <jobstate/requests.hpp>
 #include <jobstate/result.hpp>
 #include <jobstate/stats.hpp>
 #include <jobstate/status.hpp>
+#include <jobstate/timestamp.hpp>
 #include <jobstate/wait.hpp>
 
 #endif  // JOBSTATE_JOBSTATE_HPP

@@ -1,9 +1,12 @@
-// The native JSON shape of a job, and Boost.JSON conversions for the job
-// record's types.
+// jobstate's wire format: the native JSON shape of a job and of the engine's
+// other answers (changes, pages, batches, purges, waits, stats), and
+// Boost.JSON conversions for them. Requests are read by
+// <jobstate/json_requests.hpp>; timestamps are written and read by
+// <jobstate/timestamp.hpp>.
 //
-// This is jobstate's own wire format, shared by the example program, the C
-// API, the HTTP server's native surface and the Python binding; the
-// compatibility surfaces (Scale GP, the generic jobs API, GC AI) map from it.
+// This is the one wire layer: the C API, the HTTP server's native surface
+// and the Python binding all use it, and the compatibility surfaces (Scale
+// GP, the generic jobs API, GC AI) map from it.
 // It is written by hand, not derived from the structs, so that renaming a
 // member never changes it. Pure functions, no I/O; thread-safe.
 //
@@ -47,6 +50,24 @@
 // duration_ms are integers; a whole percent is written as an integer (50,
 // not 50.0), any other as a floating-point number.
 //
+// The other answers:
+//
+//   change:        {"sequence": 42, "at": timestamp, "id": UUID,
+//                   "account_id", "project_id", "status", "revision": 3,
+//                   "step": "started"}
+//   change_batch:  {"changes": [change, ...], "last_sequence": 42}
+//   job_page:      {"jobs": [job, ...], "next_cursor": string or null}
+//   created_batch: {"parent": job, "child_ids": [UUID, ...] (in the order of
+//                   the request's children), "created": true}
+//   purge_result:  {"purged": n, "tombstones_expired": n, "more": false}
+//   wait_result:   {"job": job, "timed_out": false, "satisfied_revision": 3}
+//   engine_stats:  {"jobs_by_status": {"pending": n, ...},
+//                   "changes_by_step": {"created": n, ...},
+//                   "waits_pending": n, "watches_pending": n,
+//                   "commits": {"bucket_bounds_seconds": [...],
+//                               "bucket_counts": [...],
+//                               "sum_seconds": x, "count": n}}
+//
 // Reading (job_from_json, boost::json::value_to, boost::json::try_value_to)
 // accepts exactly what writing produces, with this tolerance: a member whose
 // value may be null may also be left out; unknown members are ignored;
@@ -63,7 +84,10 @@
 
 #include <jobstate/export.hpp>
 #include <jobstate/job.hpp>
+#include <jobstate/requests.hpp>
 #include <jobstate/result.hpp>
+#include <jobstate/stats.hpp>
+#include <jobstate/wait.hpp>
 
 #include <boost/json/conversion.hpp>
 #include <boost/json/value.hpp>
@@ -73,6 +97,15 @@ namespace jobstate {
 
 /// The JSON shape of `j` (above). Never fails.
 JOBSTATE_EXPORT boost::json::value to_json(const job& j);
+
+/// The JSON shapes of the engine's other answers (above). Never fail.
+JOBSTATE_EXPORT boost::json::value to_json(const change& c);
+JOBSTATE_EXPORT boost::json::value to_json(const change_batch& b);
+JOBSTATE_EXPORT boost::json::value to_json(const job_page& page);
+JOBSTATE_EXPORT boost::json::value to_json(const created_batch& b);
+JOBSTATE_EXPORT boost::json::value to_json(const purge_result& r);
+JOBSTATE_EXPORT boost::json::value to_json(const wait_result& r);
+JOBSTATE_EXPORT boost::json::value to_json(const engine_stats& s);
 
 /// The job that `to_json` would have turned into `v`.
 /// Errors: invalid_argument, whose detail names the member, its path and
@@ -89,7 +122,10 @@ JOBSTATE_EXPORT result<job> job_from_json(const boost::json::value& v);
 //
 // value_to throws jobstate::system_error (code invalid_argument, detail as in
 // job_from_json) on bad input; try_value_to returns a boost::system::result
-// whose error is errc::invalid_argument, without the detail.
+// whose error is errc::invalid_argument, without the detail (use
+// job_from_json, or the readers of <jobstate/json_requests.hpp>, to keep
+// it). The engine's answers other than the job record convert one way only
+// (value_from).
 
 JOBSTATE_EXPORT void tag_invoke(const boost::json::value_from_tag&,
                                 boost::json::value& v, const job& j);
@@ -106,6 +142,20 @@ JOBSTATE_EXPORT void tag_invoke(const boost::json::value_from_tag&,
                                 const progress_counts& c);
 JOBSTATE_EXPORT void tag_invoke(const boost::json::value_from_tag&,
                                 boost::json::value& v, const history_event& e);
+JOBSTATE_EXPORT void tag_invoke(const boost::json::value_from_tag&,
+                                boost::json::value& v, const change& c);
+JOBSTATE_EXPORT void tag_invoke(const boost::json::value_from_tag&,
+                                boost::json::value& v, const change_batch& b);
+JOBSTATE_EXPORT void tag_invoke(const boost::json::value_from_tag&,
+                                boost::json::value& v, const job_page& page);
+JOBSTATE_EXPORT void tag_invoke(const boost::json::value_from_tag&,
+                                boost::json::value& v, const created_batch& b);
+JOBSTATE_EXPORT void tag_invoke(const boost::json::value_from_tag&,
+                                boost::json::value& v, const purge_result& r);
+JOBSTATE_EXPORT void tag_invoke(const boost::json::value_from_tag&,
+                                boost::json::value& v, const wait_result& r);
+JOBSTATE_EXPORT void tag_invoke(const boost::json::value_from_tag&,
+                                boost::json::value& v, const engine_stats& s);
 
 JOBSTATE_EXPORT job tag_invoke(const boost::json::value_to_tag<job>&,
                                const boost::json::value& v);

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,9 @@ class JOBSTATE_EXPORT wait_condition {
   /// The job's status is one of `statuses`.
   static wait_condition status_in(
       std::initializer_list<job_status> statuses) noexcept;
+  /// The same, for a list known only at run time (repeats change nothing).
+  static wait_condition status_in(
+      std::span<const job_status> statuses) noexcept;
 
   /// Whether `j` satisfies the condition.
   bool satisfied_by(const job& j) const noexcept;

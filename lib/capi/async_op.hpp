@@ -37,13 +37,15 @@
 // only inside engine_guard::try_call: never on a closed or closing engine,
 // whose shutdown completes every pending op anyway.
 //
-// Header-only and built on the public API only: the Python extension
-// compiles it too.
+// Header-only and built on the public API (and lib/support's header-only
+// mutex) only: the Python extension compiles it too.
 #ifndef JOBSTATE_CAPI_ASYNC_OP_HPP
 #define JOBSTATE_CAPI_ASYNC_OP_HPP
 
 #include <jobstate/async.hpp>
 #include <jobstate/engine.hpp>
+
+#include "support/mutex.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -53,7 +55,6 @@
 #include <boost/asio/post.hpp>
 
 #include <atomic>
-#include <condition_variable>
 #include <cstddef>
 #include <memory>
 #include <mutex>
@@ -101,23 +102,23 @@ class engine_guard {
   void close() {
     std::unique_ptr<engine> doomed;
     {
-      std::unique_lock lock(mutex_);
+      support::mutex_lock lock(mutex_);
       if (closing_) {
-        idle_.wait(lock, [&] { return closed_; });
+        while (!closed_) idle_.wait(mutex_);
         return;
       }
       closing_ = true;
-      idle_.wait(lock, [&] { return active_ == 0; });
+      while (active_ != 0) idle_.wait(mutex_);
       doomed = std::move(engine_);
     }
     doomed.reset();
-    std::lock_guard lock(mutex_);
+    support::mutex_lock lock(mutex_);
     closed_ = true;
     idle_.notify_all();
   }
 
   bool closing() const {
-    std::lock_guard lock(mutex_);
+    support::mutex_lock lock(mutex_);
     return closing_;
   }
 
@@ -128,22 +129,23 @@ class engine_guard {
   };
 
   engine* enter() {
-    std::lock_guard lock(mutex_);
+    support::mutex_lock lock(mutex_);
     if (closing_) return nullptr;
     ++active_;
     return engine_.get();
   }
   void leave() {
-    std::lock_guard lock(mutex_);
+    support::mutex_lock lock(mutex_);
     if (--active_ == 0 && closing_) idle_.notify_all();
   }
 
-  mutable std::mutex mutex_;
-  std::condition_variable idle_;
-  std::unique_ptr<engine> engine_;  // GUARDED_BY(mutex_) (the pointer)
-  std::size_t active_ = 0;          // GUARDED_BY(mutex_)
-  bool closing_ = false;            // GUARDED_BY(mutex_)
-  bool closed_ = false;             // GUARDED_BY(mutex_)
+  mutable support::mutex mutex_;
+  support::condition_variable idle_;
+  // The pointer is guarded; the engine it points to is thread-safe.
+  std::unique_ptr<engine> engine_ JOBSTATE_GUARDED_BY(mutex_);
+  std::size_t active_ JOBSTATE_GUARDED_BY(mutex_) = 0;
+  bool closing_ JOBSTATE_GUARDED_BY(mutex_) = false;
+  bool closed_ JOBSTATE_GUARDED_BY(mutex_) = false;
 };
 
 template <class T>
@@ -163,7 +165,7 @@ class gate_executor {
   void execute(F&& f) const {
     boost::asio::post(target_, [op = op_, f = std::forward<F>(f)]() mutable {
       {
-        std::lock_guard lock(op->mutex_);
+        support::mutex_lock lock(op->mutex_);
         op->gated_ = true;
         f();
         op->gated_ = false;
@@ -219,8 +221,9 @@ class async_op : public std::enable_shared_from_this<async_op<T>> {
   }
 
   /// Hold while initiating, so that no cancel() can emit before the engine
-  /// has connected the slot.
-  std::unique_lock<std::mutex> lock() { return std::unique_lock(mutex_); }
+  /// has connected the slot. (A lock handed to the caller: the analysis
+  /// does not follow it, and nothing guarded is touched while it is held.)
+  std::unique_lock<support::mutex> lock() { return std::unique_lock(mutex_); }
 
   /// Asks the engine to complete the op with operation_aborted. Thread-safe,
   /// any number of times, from anywhere (also from on_complete). No effect
@@ -231,7 +234,7 @@ class async_op : public std::enable_shared_from_this<async_op<T>> {
     cancel_requested_.store(true, std::memory_order_release);
     try {
       guard_->try_call([this](engine&) {
-        std::lock_guard lock(mutex_);
+        support::mutex_lock lock(mutex_);
         signal_.emit(boost::asio::cancellation_type::terminal);
       });
     } catch (...) {  // Only std::bad_alloc could escape; nothing to undo.
@@ -258,7 +261,12 @@ class async_op : public std::enable_shared_from_this<async_op<T>> {
     }
   };
 
-  void store(boost::system::error_code ec, T value) {
+  // Reads gated_ without taking mutex_, which the analysis cannot follow:
+  // inside the gate this thread holds mutex_ already (gate_executor runs
+  // the handler under it); outside it, no gate runs for this op at all (it
+  // completes once), so nothing writes gated_ meanwhile.
+  void store(boost::system::error_code ec,
+             T value) JOBSTATE_NO_THREAD_SAFETY_ANALYSIS {
     outcome_.emplace(ec, std::move(value));
     // Called through the gate as the engine does it (pending_handler), the
     // outcome waits for the mutex to be released; called any other way, it
@@ -273,9 +281,10 @@ class async_op : public std::enable_shared_from_this<async_op<T>> {
   }
 
   std::shared_ptr<engine_guard> guard_;
-  std::mutex mutex_;
+  support::mutex mutex_;
   boost::asio::cancellation_signal signal_;  // emitted/cleared under mutex_
-  bool gated_ = false;  // GUARDED_BY(mutex_): inside gate_executor::execute
+  // True inside gate_executor::execute.
+  bool gated_ JOBSTATE_GUARDED_BY(mutex_) = false;
   // Written by the handler inside the gate, read after it on the same thread.
   std::optional<std::pair<boost::system::error_code, T>> outcome_;
   std::atomic<bool> cancel_requested_{false};

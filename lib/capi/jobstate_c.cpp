@@ -7,9 +7,9 @@
 #include <jobstate/engine.hpp>
 #include <jobstate/jobstate.h>
 #include <jobstate/json.hpp>
+#include <jobstate/json_requests.hpp>
 
 #include "capi/async_op.hpp"
-#include "capi/json_requests.hpp"
 #include "engine/inline_executor.hpp"
 
 #include <boost/asio/bind_executor.hpp>
@@ -153,7 +153,7 @@ result<json::value> parse_json(const char* text, const char* what,
 }
 
 // Parses `text` as JSON (see parse_json) and reads it with `reader`, one of
-// the *_from_json functions of json_requests.hpp.
+// the *_from_json functions of <jobstate/json_requests.hpp>.
 template <class Reader>
 auto read_json(const char* text, const char* what, bool optional,
                Reader&& reader)
@@ -278,6 +278,24 @@ struct jobstate_wait {
 };
 
 using namespace jobstate::capi;
+// The wire layer's readers and renderers (<jobstate/json_requests.hpp>,
+// <jobstate/json.hpp>) read every request and write every answer.
+using jobstate::batch_request_from_json;
+using jobstate::children_query_from_json;
+using jobstate::completion_from_json;
+using jobstate::create_request_from_json;
+using jobstate::list_children;
+using jobstate::list_query_from_json;
+using jobstate::make_job_ref;
+using jobstate::mutation_options_from_json;
+using jobstate::options_from_json;
+using jobstate::progress_from_json;
+using jobstate::purge_request_from_json;
+using jobstate::rerun_options_from_json;
+using jobstate::timeout_from_ms;
+using jobstate::to_json;
+using jobstate::wait_condition_from_json;
+using jobstate::watch_request_from_json;
 
 // ------------------------------------------------------------------ errors
 

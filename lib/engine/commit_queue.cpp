@@ -27,7 +27,7 @@ commit_queue::~commit_queue() { close(); }
 
 std::unique_ptr<pending_write> commit_queue::submit(
     std::unique_ptr<pending_write> w) {
-  std::lock_guard lock(mutex_);
+  support::mutex_lock lock(mutex_);
   if (closing_) return w;
   queue_.push_back(std::move(w));
   wake_.notify_one();
@@ -38,7 +38,7 @@ std::unique_ptr<pending_write> commit_queue::lead(
     std::unique_ptr<pending_write> w) {
   std::vector<std::unique_ptr<pending_write>> batch;
   {
-    std::lock_guard lock(mutex_);
+    support::mutex_lock lock(mutex_);
     if (closing_) return w;
     queue_.push_back(std::move(w));
     if (committing_) {
@@ -49,7 +49,7 @@ std::unique_ptr<pending_write> commit_queue::lead(
     take_batch(batch);
   }
   commit_batch(batch, committed_by::caller);
-  std::lock_guard lock(mutex_);
+  support::mutex_lock lock(mutex_);
   committing_ = false;
   if (!queue_.empty() || closing_) wake_.notify_one();
   return nullptr;
@@ -65,7 +65,7 @@ void commit_queue::take_batch(
 
 void commit_queue::close() {
   {
-    std::lock_guard lock(mutex_);
+    support::mutex_lock lock(mutex_);
     closing_ = true;
     wake_.notify_one();
   }
@@ -74,17 +74,17 @@ void commit_queue::close() {
 
 void commit_queue::run() {
   std::vector<std::unique_ptr<pending_write>> batch;
-  std::unique_lock lock(mutex_);
   while (true) {
-    wake_.wait(
-        lock, [this] { return (!queue_.empty() || closing_) && !committing_; });
-    if (queue_.empty()) return;  // Closing, and everything is committed.
-    committing_ = true;
-    take_batch(batch);
-    lock.unlock();
+    {
+      support::mutex_lock lock(mutex_);
+      while ((queue_.empty() && !closing_) || committing_) wake_.wait(mutex_);
+      if (queue_.empty()) return;  // Closing, and everything is committed.
+      committing_ = true;
+      take_batch(batch);
+    }
     commit_batch(batch, committed_by::committer);
     batch.clear();
-    lock.lock();
+    support::mutex_lock lock(mutex_);
     committing_ = false;
   }
 }

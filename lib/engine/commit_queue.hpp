@@ -12,14 +12,13 @@
 
 #include "engine/commit_stats.hpp"
 #include "store/job_store.hpp"
+#include "support/mutex.hpp"
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -120,8 +119,9 @@ class commit_queue {
 
  private:
   void run();
-  /// Moves up to max_batch_ queued writes into `batch`. REQUIRES: mutex_.
-  void take_batch(std::vector<std::unique_ptr<pending_write>>& batch);
+  /// Moves up to max_batch_ queued writes into `batch`.
+  void take_batch(std::vector<std::unique_ptr<pending_write>>& batch)
+      JOBSTATE_REQUIRES(mutex_);
   // What a batch that found the map full needs before it runs again.
   struct room_request {
     bool for_purge = false;  // A purge (which frees space) did not fit.
@@ -155,11 +155,11 @@ class commit_queue {
   commit_listener listener_;
   commit_stats stats_;
 
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::deque<std::unique_ptr<pending_write>> queue_;  // GUARDED_BY(mutex_)
-  bool closing_ = false;                              // GUARDED_BY(mutex_)
-  bool committing_ = false;                           // GUARDED_BY(mutex_)
+  support::mutex mutex_;
+  support::condition_variable wake_;
+  std::deque<std::unique_ptr<pending_write>> queue_ JOBSTATE_GUARDED_BY(mutex_);
+  bool closing_ JOBSTATE_GUARDED_BY(mutex_) = false;
+  bool committing_ JOBSTATE_GUARDED_BY(mutex_) = false;
   std::atomic<clock::rep> last_durable_{0};
   std::thread committer_;
 };

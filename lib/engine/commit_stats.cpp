@@ -18,7 +18,7 @@ void commit_stats::record(std::chrono::nanoseconds took,
   const double seconds = std::chrono::duration<double>(took).count();
   const auto bucket = static_cast<std::size_t>(
       std::lower_bound(bounds.begin(), bounds.end(), seconds) - bounds.begin());
-  std::lock_guard lock(mutex_);
+  support::mutex_lock lock(mutex_);
   if (buckets_.empty()) buckets_.resize(bounds.size() + 1);
   ++buckets_[bucket];
   sum_seconds_ += seconds;
@@ -28,7 +28,7 @@ void commit_stats::record(std::chrono::nanoseconds took,
 
 void commit_stats::snapshot(engine_stats& out) const {
   out.commits.bucket_bounds_seconds.assign(bounds.begin(), bounds.end());
-  std::lock_guard lock(mutex_);
+  support::mutex_lock lock(mutex_);
   out.commits.bucket_counts = buckets_;
   out.commits.bucket_counts.resize(bounds.size() + 1);
   out.commits.sum_seconds = sum_seconds_;

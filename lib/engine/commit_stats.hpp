@@ -6,10 +6,10 @@
 #include <jobstate/stats.hpp>
 
 #include "store/job_store.hpp"
+#include "support/mutex.hpp"
 
 #include <chrono>
 #include <map>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -26,11 +26,11 @@ class commit_stats {
   void snapshot(engine_stats& out) const;
 
  private:
-  mutable std::mutex mutex_;
-  std::vector<std::uint64_t> buckets_;          // GUARDED_BY(mutex_)
-  double sum_seconds_ = 0;                      // GUARDED_BY(mutex_)
-  std::uint64_t count_ = 0;                     // GUARDED_BY(mutex_)
-  std::map<std::string, std::uint64_t> steps_;  // GUARDED_BY(mutex_)
+  mutable support::mutex mutex_;
+  std::vector<std::uint64_t> buckets_ JOBSTATE_GUARDED_BY(mutex_);
+  double sum_seconds_ JOBSTATE_GUARDED_BY(mutex_) = 0;
+  std::uint64_t count_ JOBSTATE_GUARDED_BY(mutex_) = 0;
+  std::map<std::string, std::uint64_t> steps_ JOBSTATE_GUARDED_BY(mutex_);
 };
 
 }  // namespace jobstate::engine_detail

@@ -41,8 +41,8 @@ engine::impl::~impl() {
   subs_->shutdown();
   {
     // Blocking waits and watches were just answered: let them return.
-    std::unique_lock lock(blocking_mutex_);
-    blocking_done_.wait(lock, [this] { return blocking_calls_ == 0; });
+    support::mutex_lock lock(blocking_mutex_);
+    while (blocking_calls_ != 0) blocking_done_.wait(blocking_mutex_);
   }
   // Every operation is answered now, but its handler may still be queued
   // on the handler thread, and a handler may start new operations (they
@@ -59,12 +59,12 @@ engine::impl::~impl() {
 }
 
 engine::impl::blocking_call::blocking_call(impl& owner) : owner_(owner) {
-  std::lock_guard lock(owner_.blocking_mutex_);
+  support::mutex_lock lock(owner_.blocking_mutex_);
   ++owner_.blocking_calls_;
 }
 
 engine::impl::blocking_call::~blocking_call() {
-  std::lock_guard lock(owner_.blocking_mutex_);
+  support::mutex_lock lock(owner_.blocking_mutex_);
   if (--owner_.blocking_calls_ == 0) owner_.blocking_done_.notify_all();
 }
 

@@ -8,15 +8,14 @@
 #include "engine/commit_signal.hpp"
 #include "engine/mutations.hpp"
 #include "engine/subscriptions.hpp"
+#include "support/mutex.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 
 #include <atomic>
-#include <condition_variable>
 #include <future>
-#include <mutex>
 #include <thread>
 
 namespace jobstate {
@@ -122,9 +121,9 @@ class __attribute__((visibility("hidden"))) engine::impl {
   // follow on directly, so that their doorbell costs no second notification.
   std::atomic<std::uint64_t> signal_seen_{0};
   void advance_signal_seen(std::uint64_t to) noexcept;
-  std::mutex blocking_mutex_;
-  std::condition_variable blocking_done_;
-  int blocking_calls_ = 0;  // GUARDED_BY(blocking_mutex_)
+  support::mutex blocking_mutex_;
+  support::condition_variable blocking_done_;
+  int blocking_calls_ JOBSTATE_GUARDED_BY(blocking_mutex_) = 0;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type>
       keep_running_;
   std::thread io_thread_;

@@ -1,6 +1,7 @@
 #include "engine/mutations.hpp"
 
 #include "model/batch.hpp"
+#include "model/invariants.hpp"
 #include "model/transitions.hpp"
 #include "model/validation.hpp"
 
@@ -11,12 +12,18 @@ error not_found(const job_id& id) {
   return error(errc::not_found, "job " + id.to_string());
 }
 
-// Loads, changes with `change` (a model transition), writes back and records
-// the change. `change` leaves the job untouched when it fails.
-// Writes a job's new state and records the change.
+// Writes a job's new state and records the change. A state that breaks the
+// record rules (model/invariants.hpp) is never written: it comes of a
+// damaged record (or a bug), and is refused as corrupt, naming the job.
 result<void> store_change(store::write_txn& w, const job& before,
                           const job& after, std::string_view step,
                           timestamp now) {
+  if (auto broken = model::check_invariants(after); !broken.empty()) {
+    return error(errc::corrupt,
+                 "job " + after.id.to_string() +
+                     " would be left inconsistent: " + broken.front().detail)
+        .with_job_state(before.status, before.revision);
+  }
   if (auto r = w.update(before, after); !r) return r;
   if (auto r = w.record_change(after, step, now); !r) return r.error();
   return {};
@@ -29,17 +36,17 @@ result<void> roll_up(store::write_txn& w, const job& child, job_status from,
   auto found = w.find(*child.parent_id);
   if (!found) return found.error();
   if (!*found) {
-    return error(errc::corrupt, "job " + child.id.to_string() +
-                                    " names parent " +
-                                    child.parent_id->to_string() +
-                                    ", which is missing");
+    return error(errc::corrupt,
+                 "job " + child.id.to_string() + " names parent " +
+                     child.parent_id->to_string() + ", which is missing");
   }
   const job before = std::move(**found);
   job after = before;
   model::apply_child_change(after, from, child.status, now);
   const std::string_view step =
-      after.status != before.status ? std::string_view(after.history.back().step)
-                                    : std::string_view("progress");
+      after.status != before.status
+          ? std::string_view(after.history.back().step)
+          : std::string_view("progress");
   return store_change(w, before, after, step, now);
 }
 
@@ -170,9 +177,9 @@ result<job> cancel_batch(store::write_txn& w, job before,
 result<job> rerun_batch(store::write_txn& w, const job& original,
                         const rerun_options& opts, timestamp now) {
   std::vector<job_id> chosen;
-  for (job_status s : {job_status::partially_succeeded, job_status::failed,
-                       job_status::cancelled, job_status::pending,
-                       job_status::running}) {
+  for (job_status s :
+       {job_status::partially_succeeded, job_status::failed,
+        job_status::cancelled, job_status::pending, job_status::running}) {
     auto ids = w.children(original.id, s);
     if (!ids) return ids.error();
     chosen.insert(chosen.end(), ids->begin(), ids->end());
@@ -207,7 +214,6 @@ result<job> rerun_batch(store::write_txn& w, const job& original,
   if (!ids) return ids.error();
   return parent;
 }
-
 
 }  // namespace
 
@@ -255,8 +261,8 @@ result<created_job> create(store::write_txn& w, const create_request& r,
   return created_job{std::move(j), true};
 }
 
-result<created_batch> create_batch(store::write_txn& w,
-                                   const batch_request& r, timestamp now) {
+result<created_batch> create_batch(store::write_txn& w, const batch_request& r,
+                                   timestamp now) {
   auto existing = find_idempotent(w, r.parent);
   if (!existing) return existing.error();
   if (*existing) {
@@ -272,10 +278,9 @@ result<created_batch> create_batch(store::write_txn& w,
       w, parent, r.children.size(),
       [&](std::size_t i, job_id id) {
         const batch_child& spec = r.children[i];
-        create_request child{r.parent.account_id, r.parent.project_id,
-                             spec.kind,           spec.input,
-                             spec.source_id,      spec.correlation_id,
-                             std::nullopt,        nullptr};
+        create_request child{
+            r.parent.account_id, r.parent.project_id, spec.kind,    spec.input,
+            spec.source_id,      spec.correlation_id, std::nullopt, nullptr};
         return model::make_job(child, id, now);
       },
       now);
@@ -286,9 +291,8 @@ result<created_batch> create_batch(store::write_txn& w,
 result<job> start(store::write_txn& w, const job_ref& ref,
                   const mutation_options& opts, timestamp now,
                   const limits& lim) {
-  return update(w, ref, now, [&](job& j) {
-    return model::apply_start(j, opts, now, lim);
-  });
+  return update(w, ref, now,
+                [&](job& j) { return model::apply_start(j, opts, now, lim); });
 }
 
 result<job> report_progress(store::write_txn& w, const job_ref& ref,

@@ -110,7 +110,7 @@ void subscriptions::add_wait(job_ref ref, wait_condition condition,
   std::uint64_t key;
   bool rearm = false;
   {
-    std::lock_guard lock(mutex_);
+    support::mutex_lock lock(mutex_);
     if (closed_) {
       answer_later(std::move(handler),
                    error(errc::engine_closed, "the engine is closing"));
@@ -184,7 +184,7 @@ void subscriptions::catch_up(std::uint64_t key, const job_ref& ref,
 
 std::optional<subscriptions::wait_entry> subscriptions::take_wait(
     std::uint64_t key) {
-  std::lock_guard lock(mutex_);
+  support::mutex_lock lock(mutex_);
   auto it = waits_.find(key);
   if (it == waits_.end()) return std::nullopt;
   wait_entry e = std::move(it->second);
@@ -234,7 +234,7 @@ void subscriptions::complete_satisfied(const std::vector<job_change>& changes,
   // The changes of each job that has waiters, oldest first.
   std::unordered_map<job_id, std::vector<const job_change*>> watched;
   {
-    std::lock_guard lock(mutex_);
+    support::mutex_lock lock(mutex_);
     for (const job_change& c : changes) {
       if (by_job_.count(c.id) != 0) watched[c.id].push_back(&c);
     }
@@ -257,7 +257,7 @@ void subscriptions::complete_satisfied(const std::vector<job_change>& changes,
   // work to the handler's executor, or run() could return in between.
   std::vector<std::pair<wait_entry, result<wait_result>>> ready;
   {
-    std::lock_guard lock(mutex_);
+    support::mutex_lock lock(mutex_);
     for (auto& [id, j] : snapshots) {
       const auto& job_changes = watched[id];
       auto [first, last] = by_job_.equal_range(id);
@@ -300,7 +300,7 @@ void subscriptions::complete_satisfied(const std::vector<job_change>& changes,
 }
 
 std::vector<job_id> subscriptions::watched_jobs() const {
-  std::lock_guard lock(mutex_);
+  support::mutex_lock lock(mutex_);
   std::vector<job_id> ids;
   ids.reserve(by_job_.size());
   for (const auto& [id, key] : by_job_) ids.push_back(id);
@@ -342,7 +342,7 @@ void subscriptions::add_watch(watch_request request, watch_handler handler) {
   std::uint64_t key;
   bool rearm = false;
   {
-    std::lock_guard lock(mutex_);
+    support::mutex_lock lock(mutex_);
     if (closed_) {
       answer_later(std::move(handler),
                    error(errc::engine_closed, "the engine is closing"));
@@ -384,7 +384,7 @@ void subscriptions::add_watch(watch_request request, watch_handler handler) {
 
 std::optional<subscriptions::watch_entry> subscriptions::take_watch(
     std::uint64_t key) {
-  std::lock_guard lock(mutex_);
+  support::mutex_lock lock(mutex_);
   auto it = watches_.find(key);
   if (it == watches_.end()) return std::nullopt;
   watch_entry e = std::move(it->second);
@@ -397,7 +397,7 @@ std::optional<subscriptions::watch_entry> subscriptions::take_watch(
 void subscriptions::advance_watch(std::uint64_t key, std::uint64_t examined) {
   // Nothing matched up to `examined`: never scan those changes again, so a
   // filtered watch costs each commit only the new changes.
-  std::lock_guard lock(mutex_);
+  support::mutex_lock lock(mutex_);
   if (auto it = watches_.find(key); it != watches_.end()) {
     it->second.request.after = std::max(it->second.request.after, examined);
   }
@@ -407,7 +407,7 @@ void subscriptions::feed_changed() {
   if (watches_pending_.load(std::memory_order_acquire) == 0) return;
   std::vector<std::pair<std::uint64_t, watch_request>> pending;
   {
-    std::lock_guard lock(mutex_);
+    support::mutex_lock lock(mutex_);
     for (const auto& [key, e] : watches_) pending.emplace_back(key, e.request);
   }
   for (const auto& [key, request] : pending) {
@@ -446,7 +446,7 @@ void subscriptions::cancel(std::uint64_t key) {
 void subscriptions::rearm_timer() {
   clock::time_point next;
   {
-    std::lock_guard lock(mutex_);
+    support::mutex_lock lock(mutex_);
     next = deadlines_.empty() ? clock::time_point::max()
                               : deadlines_.begin()->first;
     armed_ = next;
@@ -465,7 +465,7 @@ void subscriptions::rearm_timer() {
 void subscriptions::on_timer() {
   std::vector<std::uint64_t> due;
   {
-    std::lock_guard lock(mutex_);
+    support::mutex_lock lock(mutex_);
     const auto now = clock::now();
     for (auto it = deadlines_.begin();
          it != deadlines_.end() && it->first <= now; ++it) {
@@ -488,7 +488,7 @@ void subscriptions::shutdown() {
   std::vector<wait_entry> waits;
   std::vector<watch_entry> watches;
   {
-    std::lock_guard lock(mutex_);
+    support::mutex_lock lock(mutex_);
     closed_ = true;
     for (auto& [key, e] : waits_) waits.push_back(std::move(e));
     for (auto& [key, e] : watches_) watches.push_back(std::move(e));

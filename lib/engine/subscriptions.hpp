@@ -12,6 +12,7 @@
 
 #include "engine/completion.hpp"
 #include "store/job_store.hpp"
+#include "support/mutex.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -20,7 +21,6 @@
 #include <chrono>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <unordered_map>
 #include <vector>
 
@@ -113,7 +113,7 @@ class subscriptions : public std::enable_shared_from_this<subscriptions> {
   std::optional<wait_entry> take_wait(std::uint64_t key);
   std::optional<watch_entry> take_watch(std::uint64_t key);
   void set_deadline(deadline_map::iterator& slot, std::uint64_t key,
-                    clock::time_point when);  // REQUIRES: mutex_ held
+                    clock::time_point when) JOBSTATE_REQUIRES(mutex_);
 
   void cancel(std::uint64_t key);
   void advance_watch(std::uint64_t key, std::uint64_t examined);
@@ -138,15 +138,18 @@ class subscriptions : public std::enable_shared_from_this<subscriptions> {
   const limits limits_;
   boost::asio::steady_timer timer_;  // used on the io thread only
 
-  mutable std::mutex mutex_;
-  std::uint64_t next_key_ = 1;                             // GUARDED_BY(mutex_)
-  std::unordered_map<std::uint64_t, wait_entry> waits_;    // GUARDED_BY(mutex_)
-  std::unordered_multimap<job_id, std::uint64_t> by_job_;  // GUARDED_BY(mutex_)
-  std::unordered_map<std::uint64_t, watch_entry>
-      watches_;                                         // GUARDED_BY(mutex_)
-  deadline_map deadlines_;                              // GUARDED_BY(mutex_)
-  clock::time_point armed_ = clock::time_point::max();  // GUARDED_BY(mutex_)
-  bool closed_ = false;                                 // GUARDED_BY(mutex_)
+  mutable support::mutex mutex_;
+  std::uint64_t next_key_ JOBSTATE_GUARDED_BY(mutex_) = 1;
+  std::unordered_map<std::uint64_t, wait_entry> waits_
+      JOBSTATE_GUARDED_BY(mutex_);
+  std::unordered_multimap<job_id, std::uint64_t> by_job_
+      JOBSTATE_GUARDED_BY(mutex_);
+  std::unordered_map<std::uint64_t, watch_entry> watches_
+      JOBSTATE_GUARDED_BY(mutex_);
+  deadline_map deadlines_ JOBSTATE_GUARDED_BY(mutex_);
+  clock::time_point armed_ JOBSTATE_GUARDED_BY(mutex_) =
+      clock::time_point::max();
+  bool closed_ JOBSTATE_GUARDED_BY(mutex_) = false;
   std::atomic<std::size_t> waits_pending_{0};
   std::atomic<std::size_t> watches_pending_{0};
 };

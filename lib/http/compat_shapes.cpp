@@ -1,10 +1,13 @@
 #include "http/compat_shapes.hpp"
 
 #include <jobstate/json.hpp>
+#include <jobstate/timestamp.hpp>
 
 #include <boost/json/object.hpp>
+#include <boost/json/value_from.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 namespace jobstate::http {
@@ -12,6 +15,41 @@ namespace jobstate::http {
 namespace json = boost::json;
 
 namespace {
+
+// What each surface calls each job_status (index: the status's value).
+// jobstate's partially_succeeded has no name of its own on the published
+// surfaces: it is their success.
+using status_names = std::array<std::string_view, all_job_statuses.size()>;
+constexpr status_names jobs_api_names = {"pending",   "running", "completed",
+                                         "completed", "failed",  "cancelled"};
+constexpr status_names gc_ai_names = {"pending",   "running", "succeeded",
+                                      "succeeded", "failed",  "canceled"};
+static_assert(static_cast<int>(job_status::pending) == 0 &&
+                  static_cast<int>(job_status::running) == 1 &&
+                  static_cast<int>(job_status::succeeded) == 2 &&
+                  static_cast<int>(job_status::partially_succeeded) == 3 &&
+                  static_cast<int>(job_status::failed) == 4 &&
+                  static_cast<int>(job_status::cancelled) == 5,
+              "the tables above follow job_status's order");
+
+std::string_view name_in(const status_names& names, job_status s) {
+  return names[static_cast<std::size_t>(s)];
+}
+
+json::value time_or_null(const std::optional<timestamp>& t) {
+  if (!t) return nullptr;
+  return json::value(format_timestamp(*t));
+}
+
+json::value text_or_null(const std::optional<std::string>& s) {
+  if (!s) return nullptr;
+  return json::value(*s);
+}
+
+json::value id_or_null(const std::optional<job_id>& id) {
+  if (!id) return nullptr;
+  return json::value(id->to_string());
+}
 
 json::value error_text(const job& j) {
   if (!j.error) return nullptr;
@@ -90,83 +128,56 @@ json::value jobs_api_result(const job& j) {
 }  // namespace
 
 json::value scale_gp_job(const job& j, const std::vector<job>& children) {
-  json::object native = to_json(j).as_object();
+  json::array history;
+  history.reserve(j.history.size());
+  for (const history_event& e : j.history)
+    history.push_back(json::value_from(e));
   return json::object{
-      {"id", native["id"]},
+      {"id", j.id.to_string()},
       {"project_id", j.project_id},
       {"operation", j.kind},
       {"status", to_string(j.status)},
-      {"created_at", native["created_at"]},
+      {"created_at", format_timestamp(j.created_at)},
       {"object", "job"},
-      {"source_id", native["source_id"]},
-      {"correlation_id", native["correlation_id"]},
-      {"started_at", native["started_at"]},
-      {"completed_at", native["completed_at"]},
+      {"source_id", text_or_null(j.source_id)},
+      {"correlation_id", text_or_null(j.correlation_id)},
+      {"started_at", time_or_null(j.started_at)},
+      {"completed_at", time_or_null(j.completed_at)},
       {"result", j.result},
       {"progress", scale_gp_progress(j, children)},
       {"error", error_text(j)},
-      {"history", native["history"]},
+      {"history", std::move(history)},
   };
 }
 
 std::string_view jobs_api_status(job_status s) {
-  switch (s) {
-    case job_status::pending:
-      return "pending";
-    case job_status::running:
-      return "running";
-    case job_status::succeeded:
-    case job_status::partially_succeeded:
-      return "completed";
-    case job_status::failed:
-      return "failed";
-    case job_status::cancelled:
-      return "cancelled";
-  }
-  return "failed";
+  return name_in(jobs_api_names, s);
 }
 
 json::value jobs_api_job(const job& j) {
-  json::object native = to_json(j).as_object();
   return json::object{
-      {"id", native["id"]},
+      {"id", j.id.to_string()},
       {"type", j.kind},
       {"status", jobs_api_status(j.status)},
       {"progress", percent_of(j)},
       {"result", jobs_api_result(j)},
-      {"createdAt", native["created_at"]},
-      {"completedAt", native["completed_at"]},
-      {"originalJobId", native["original_job_id"]},
+      {"createdAt", format_timestamp(j.created_at)},
+      {"completedAt", time_or_null(j.completed_at)},
+      {"originalJobId", id_or_null(j.original_job_id)},
   };
 }
 
-std::string_view gc_ai_status(job_status s) {
-  switch (s) {
-    case job_status::pending:
-      return "pending";
-    case job_status::running:
-      return "running";
-    case job_status::succeeded:
-    case job_status::partially_succeeded:
-      return "succeeded";
-    case job_status::failed:
-      return "failed";
-    case job_status::cancelled:
-      return "canceled";
-  }
-  return "failed";
-}
+std::string_view gc_ai_status(job_status s) { return name_in(gc_ai_names, s); }
 
 json::value gc_ai_job(const job& j) {
-  json::object native = to_json(j).as_object();
   return json::object{
-      {"job_id", native["id"]},
+      {"job_id", j.id.to_string()},
       {"kind", j.kind},
       {"status", gc_ai_status(j.status)},
       {"result", j.result},
       {"error", error_object(j)},
-      {"created_at", native["created_at"]},
-      {"completed_at", native["completed_at"]},
+      {"created_at", format_timestamp(j.created_at)},
+      {"completed_at", time_or_null(j.completed_at)},
   };
 }
 

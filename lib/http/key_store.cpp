@@ -1,6 +1,6 @@
 #include "http/key_store.hpp"
 
-#include <jobstate/json.hpp>
+#include <jobstate/timestamp.hpp>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -33,14 +33,6 @@ std::string random_hex(std::size_t digits) {
     }
   }
   return out;
-}
-
-std::string now_rfc3339() {
-  // Borrow the job wire format's timestamp rendering through a job.
-  job j;
-  j.created_at = std::chrono::time_point_cast<std::chrono::microseconds>(
-      std::chrono::system_clock::now());
-  return std::string(to_json(j).as_object().at("created_at").as_string());
 }
 
 bool valid_account_id(std::string_view id) {
@@ -91,7 +83,7 @@ fs::path key_store::file_in(const fs::path& db_dir) {
 
 result<std::unique_ptr<key_store>> key_store::open(fs::path file) {
   std::unique_ptr<key_store> store(new key_store(std::move(file)));
-  std::lock_guard lock(store->mutex_);
+  support::mutex_lock lock(store->mutex_);
   if (auto r = store->load(); !r) return r.error();
   return store;
 }
@@ -200,7 +192,7 @@ void key_store::reload_if_changed() {
 }
 
 bool key_store::empty() const {
-  std::lock_guard lock(mutex_);
+  support::mutex_lock lock(mutex_);
   return accounts_.empty();
 }
 
@@ -210,14 +202,16 @@ result<issued_key> key_store::create_key(const std::string& account_id) {
                  "account id \"" + account_id.substr(0, 64) +
                      "\": use 1 to 128 letters, digits, '-', '_' or '.'");
   }
-  std::lock_guard lock(mutex_);
+  support::mutex_lock lock(mutex_);
   reload_if_changed();
   issued_key issued;
   issued.record.id = random_hex(8);
   issued.key = "jsk_" + issued.record.id + "_" + random_hex(32);
   issued.record.account_id = account_id;
   issued.record.sha256 = sha256_hex(issued.key);
-  issued.record.created_at = now_rfc3339();
+  issued.record.created_at =
+      format_timestamp(std::chrono::time_point_cast<std::chrono::microseconds>(
+          std::chrono::system_clock::now()));
   if (std::find(accounts_.begin(), accounts_.end(), account_id) ==
       accounts_.end()) {
     accounts_.push_back(account_id);
@@ -229,7 +223,7 @@ result<issued_key> key_store::create_key(const std::string& account_id) {
 }
 
 result<void> key_store::revoke(std::string_view key_id) {
-  std::lock_guard lock(mutex_);
+  support::mutex_lock lock(mutex_);
   reload_if_changed();
   for (auto& k : keys_) {
     if (k.id == key_id) {
@@ -242,7 +236,7 @@ result<void> key_store::revoke(std::string_view key_id) {
 }
 
 std::vector<key_record> key_store::list() const {
-  std::lock_guard lock(mutex_);
+  support::mutex_lock lock(mutex_);
   return keys_;
 }
 
@@ -263,7 +257,7 @@ std::optional<std::string> key_store::authenticate(std::string_view presented) {
     last_presented = presented;
   }
   const std::string& hash = last_hash;
-  std::lock_guard lock(mutex_);
+  support::mutex_lock lock(mutex_);
   reload_if_changed();
   auto it = by_hash_.find(hash);
   if (it == by_hash_.end() || keys_[it->second].revoked) return std::nullopt;

@@ -10,11 +10,11 @@
 #include <jobstate/result.hpp>
 
 #include "http/file_watch.hpp"
+#include "support/mutex.hpp"
 
 #include <cstdint>
 #include <filesystem>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -85,18 +85,19 @@ class key_store {
  private:
   explicit key_store(std::filesystem::path file)
       : file_(std::move(file)), watch_(file_) {}
-  result<void> load();       // REQUIRES: mutex_ held.
-  result<void> save();       // REQUIRES: mutex_ held.
-  void reload_if_changed();  // REQUIRES: mutex_ held.
+  result<void> load() JOBSTATE_REQUIRES(mutex_);
+  result<void> save() JOBSTATE_REQUIRES(mutex_);
+  void reload_if_changed() JOBSTATE_REQUIRES(mutex_);
 
   const std::filesystem::path file_;
-  mutable std::mutex mutex_;
-  std::vector<key_record> keys_;                          // GUARDED_BY(mutex_)
-  std::vector<std::string> accounts_;                     // GUARDED_BY(mutex_)
-  std::unordered_map<std::string, std::size_t> by_hash_;  // GUARDED_BY(mutex_)
-  file_watch watch_;                                      // GUARDED_BY(mutex_)
+  mutable support::mutex mutex_;
+  std::vector<key_record> keys_ JOBSTATE_GUARDED_BY(mutex_);
+  std::vector<std::string> accounts_ JOBSTATE_GUARDED_BY(mutex_);
+  std::unordered_map<std::string, std::size_t> by_hash_
+      JOBSTATE_GUARDED_BY(mutex_);
+  file_watch watch_ JOBSTATE_GUARDED_BY(mutex_);
   // What the file was when last loaded or saved; nothing when absent.
-  std::optional<file_version> loaded_version_;  // GUARDED_BY(mutex_)
+  std::optional<file_version> loaded_version_ JOBSTATE_GUARDED_BY(mutex_);
 };
 
 /// Hex SHA-256 of `text`.

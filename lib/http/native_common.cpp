@@ -17,6 +17,11 @@ std::optional<job_ref> job_in_path(const exchange_ptr& ex, const call& c) {
   return job_ref{c.account_id, c.params[0], *id};
 }
 
+void reply_bad_request(const exchange_ptr& ex, const jobstate::error& e) {
+  ex->reply(error_response(surface::native, status::bad_request,
+                           "invalid_argument", e.detail()));
+}
+
 void reply_error(const exchange_ptr& ex, const jobstate::error& e) {
   ex->reply(engine_error_response(surface::native, e));
 }
@@ -40,15 +45,6 @@ void reply_mutation(const exchange_ptr& ex, std::string_view what,
     return;
   }
   reply_error(ex, jobstate::error(code));
-}
-
-json::value page_json(const job_page& page) {
-  json::array jobs;
-  for (const auto& j : page.jobs) jobs.push_back(to_json(j));
-  return json::object{{"jobs", std::move(jobs)},
-                      {"next_cursor", page.next_cursor.empty()
-                                          ? json::value()
-                                          : json::value(page.next_cursor)}};
 }
 
 result<void> read_list_filters(const call& c, list_query& q) {

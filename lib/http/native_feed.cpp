@@ -22,17 +22,11 @@ namespace json = boost::json;
 
 namespace {
 
+// The shared shape of a change, less the account: the caller's own.
 json::value change_json(const change& ch) {
-  job stamp;  // borrow the wire format's timestamp rendering
-  stamp.created_at = ch.at;
-  json::object native = to_json(stamp).as_object();
-  return json::object{{"sequence", ch.sequence},
-                      {"at", native["created_at"]},
-                      {"id", ch.id.to_string()},
-                      {"project_id", ch.project_id},
-                      {"status", to_string(ch.status)},
-                      {"revision", ch.revision},
-                      {"step", ch.step}};
+  json::value v = to_json(ch);
+  v.as_object().erase("account_id");
+  return v;
 }
 
 void bad_request(const exchange_ptr& ex, std::string_view code,

@@ -1,5 +1,6 @@
 // Reading the parts of a request: path segments, query parameters, headers
-// and a JSON body, each with an error that names what is wrong.
+// and a JSON body, each with an error that names what is wrong. (A body's
+// members are read by the wire layer's reader, <jobstate/json_reader.hpp>.)
 #ifndef JOBSTATE_HTTP_REQUEST_PARTS_HPP
 #define JOBSTATE_HTTP_REQUEST_PARTS_HPP
 
@@ -49,24 +50,6 @@ std::vector<std::string_view> header_values(const request& req,
 /// Errors: invalid_argument ("body is not valid JSON: ..." or "body must be
 /// a JSON object").
 result<boost::json::object> json_body(const request& req);
-
-/// Typed members of a JSON body. Absent or null → nullopt; a value of the
-/// wrong type → invalid_argument naming the member and the expected type.
-result<std::optional<std::string>> optional_string(const boost::json::object& o,
-                                                   std::string_view name);
-result<std::string> required_string(const boost::json::object& o,
-                                    std::string_view name);
-result<std::optional<std::uint64_t>> optional_uint(const boost::json::object& o,
-                                                   std::string_view name);
-result<std::optional<double>> optional_number(const boost::json::object& o,
-                                              std::string_view name);
-/// Any JSON value; null when absent.
-boost::json::value optional_value(const boost::json::object& o,
-                                  std::string_view name);
-/// Errors when `o` has a member not in `allowed` (a typo must not pass
-/// silently).
-result<void> only_members(const boost::json::object& o,
-                          std::initializer_list<std::string_view> allowed);
 
 }  // namespace jobstate::http
 

@@ -2,6 +2,7 @@
 
 #include "http/refusal.hpp"
 #include "http/session.hpp"
+#include "support/mutex.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -10,7 +11,6 @@
 #include <boost/asio/strand.hpp>
 
 #include <atomic>
-#include <mutex>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -75,7 +75,7 @@ class server::impl : public std::enable_shared_from_this<server::impl> {
       self->retry_timer_.cancel();
       std::vector<std::shared_ptr<session>> open;
       {
-        std::lock_guard lock(self->mutex_);
+        support::mutex_lock lock(self->mutex_);
         for (auto& [key, weak] : self->sessions_) {
           if (auto s = weak.lock()) open.push_back(std::move(s));
         }
@@ -85,7 +85,7 @@ class server::impl : public std::enable_shared_from_this<server::impl> {
       self->drain_timer_.expires_after(self->opts_.drain_timeout);
       self->drain_timer_.async_wait([self](error_code ec) {
         if (ec) return;  // every connection closed in time
-        std::lock_guard lock(self->mutex_);
+        support::mutex_lock lock(self->mutex_);
         for (auto& [key, weak] : self->sessions_) {
           if (auto s = weak.lock()) s->force_close();
         }
@@ -141,7 +141,7 @@ class server::impl : public std::enable_shared_from_this<server::impl> {
                                              self->forget(key);
                                          });
       {
-        std::lock_guard lock(mutex_);
+        support::mutex_lock lock(mutex_);
         sessions_.emplace(key, s);
       }
       s->start();
@@ -152,7 +152,7 @@ class server::impl : public std::enable_shared_from_this<server::impl> {
   void forget(std::uint64_t key) {
     ctx_.counters.connections_open.fetch_sub(1, std::memory_order_relaxed);
     {
-      std::lock_guard lock(mutex_);
+      support::mutex_lock lock(mutex_);
       sessions_.erase(key);
     }
     // Weak: a session can outlive the threads (an engine operation may hold
@@ -166,7 +166,7 @@ class server::impl : public std::enable_shared_from_this<server::impl> {
   // On the acceptor's strand: once drained and empty, let run() return.
   void cancel_timer_if_idle() {
     if (!draining_) return;
-    std::lock_guard lock(mutex_);
+    support::mutex_lock lock(mutex_);
     if (sessions_.empty()) drain_timer_.cancel();
   }
 
@@ -177,9 +177,9 @@ class server::impl : public std::enable_shared_from_this<server::impl> {
   std::atomic<bool> drain_requested_{false};
   bool draining_ = false;       // on the acceptor's strand
   std::uint64_t next_key_ = 0;  // on the acceptor's strand
-  std::mutex mutex_;
-  std::unordered_map<std::uint64_t, std::weak_ptr<session>>
-      sessions_;  // GUARDED_BY(mutex_)
+  support::mutex mutex_;
+  std::unordered_map<std::uint64_t, std::weak_ptr<session>> sessions_
+      JOBSTATE_GUARDED_BY(mutex_);
   std::vector<std::thread> threads_;
 };
 

@@ -6,14 +6,38 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_range.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/write.hpp>
+#include <boost/beast/http/serializer.hpp>
 
 namespace jobstate::http {
 
 namespace bhttp = boost::beast::http;
 namespace asio = boost::asio;
 using boost::system::error_code;
+
+namespace {
+
+// The bytes of `res`, header and body, by Beast's serializer. Written as one
+// buffer, an answer costs one composed write instead of Beast's per-piece
+// write operations, which took a quarter of a GET's time in user space.
+std::string to_wire(response& res) {
+  std::string wire;
+  wire.reserve(256 + res.body().size());
+  bhttp::serializer<false, bhttp::string_body> serializer(res);
+  error_code ec;
+  do {
+    serializer.next(ec, [&](error_code&, const auto& buffers) {
+      for (const auto b : boost::beast::buffers_range_ref(buffers)) {
+        wire.append(static_cast<const char*>(b.data()), b.size());
+      }
+      serializer.consume(boost::beast::buffer_bytes(buffers));
+    });
+  } while (!ec && !serializer.is_done());
+  return wire;
+}
+
+}  // namespace
 
 session::session(asio::ip::tcp::socket socket, server_context& ctx,
                  std::function<void()> on_close)
@@ -90,10 +114,10 @@ void session::reply(response res) {
   res.keep_alive(keep_alive);
   res.set(bhttp::field::server, "jobstated");
   res.prepare_payload();
-  res_ = std::make_shared<response>(std::move(res));
+  wire_ = to_wire(res);
   stream_.expires_after(ctx_.opts.write_timeout);
-  bhttp::async_write(
-      stream_, *res_,
+  asio::async_write(
+      stream_, asio::buffer(wire_),
       [self = shared_from_this(), keep_alive](error_code ec, std::size_t) {
         self->on_written(keep_alive, ec);
       });
@@ -106,7 +130,6 @@ void session::reply_and_close(response res) {
 }
 
 void session::on_written(bool keep_alive, error_code ec) {
-  res_.reset();
   handling_ = false;
   if (ec || !keep_alive) return close();
   read_next();

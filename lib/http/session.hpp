@@ -65,7 +65,7 @@ class session final : public exchange,
       boost::beast::http::request_parser<boost::beast::http::string_body>>
       parser_;
   request req_;
-  std::shared_ptr<response> res_;     // alive while being written
+  std::string wire_;                  // the answer being written
   std::shared_ptr<std::string> raw_;  // alive while being written
   boost::asio::cancellation_signal drain_signal_;
   bool draining_ = false;

@@ -8,8 +8,8 @@ namespace jobstate::model {
 namespace {
 
 void add(std::uint64_t& counter, std::int64_t delta) {
-  counter = static_cast<std::uint64_t>(static_cast<std::int64_t>(counter) +
-                                       delta);
+  counter =
+      static_cast<std::uint64_t>(static_cast<std::int64_t>(counter) + delta);
 }
 
 void update_percent(job& parent) {
@@ -21,14 +21,7 @@ void update_percent(job& parent) {
 }
 
 void record(job& parent, std::string_view step, job_status to, timestamp now) {
-  const timestamp previous = parent.history.back().at;
-  const std::int64_t ms =
-      now > previous
-          ? std::chrono::duration_cast<std::chrono::milliseconds>(now - previous)
-                .count()
-          : 0;
-  parent.history.push_back(
-      history_event{std::string(step), now, ms, to, nullptr});
+  parent.history.push_back(make_event(parent, step, to, now, nullptr));
   parent.status = to;
 }
 

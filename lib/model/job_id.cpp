@@ -1,8 +1,9 @@
 // UUIDv7 generation (monotonic within the process) and text form.
 #include <jobstate/job_id.hpp>
 
+#include "support/mutex.hpp"
+
 #include <chrono>
-#include <mutex>
 #include <random>
 
 namespace jobstate {
@@ -18,7 +19,7 @@ class v7_generator {
     const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                             std::chrono::system_clock::now().time_since_epoch())
                             .count();
-    std::lock_guard lock(mutex_);
+    support::mutex_lock lock(mutex_);
     if (now_ms > last_ms_) {
       last_ms_ = now_ms;
       rand_a_ = static_cast<std::uint16_t>(random_() & 0x7ff);
@@ -37,7 +38,7 @@ class v7_generator {
  private:
   static constexpr std::uint64_t rand_b_mask = (std::uint64_t{1} << 62) - 1;
 
-  job_id encode() const {
+  job_id encode() const JOBSTATE_REQUIRES(mutex_) {
     job_id::bytes_type b{};
     const auto ms = static_cast<std::uint64_t>(last_ms_);
     for (int i = 0; i < 6; ++i) {
@@ -52,11 +53,11 @@ class v7_generator {
     return job_id(b);
   }
 
-  std::mutex mutex_;
-  std::mt19937_64 random_{std::random_device{}()};
-  std::int64_t last_ms_ = 0;
-  std::uint16_t rand_a_ = 0;
-  std::uint64_t rand_b_ = 0;
+  support::mutex mutex_;
+  std::mt19937_64 random_ JOBSTATE_GUARDED_BY(mutex_){std::random_device{}()};
+  std::int64_t last_ms_ JOBSTATE_GUARDED_BY(mutex_) = 0;
+  std::uint16_t rand_a_ JOBSTATE_GUARDED_BY(mutex_) = 0;
+  std::uint64_t rand_b_ JOBSTATE_GUARDED_BY(mutex_) = 0;
 };
 
 int hex_value(char c) noexcept {

@@ -15,22 +15,15 @@ std::int64_t millis_between(timestamp from, timestamp to) {
       .count();
 }
 
-history_event make_event(const job& j, std::string_view step, job_status to,
-                         timestamp now, const boost::json::value& details) {
-  const timestamp previous = j.history.empty() ? now : j.history.back().at;
-  return history_event{std::string(step), now, millis_between(previous, now),
-                       to, details};
-}
-
 // Checks the expected revision, then the table. Conflict is checked first: a
 // caller holding a stale snapshot should re-read before anything else.
 result<void> check_move(const job& j, job_status to,
                         const mutation_options& opts) {
   if (opts.expected_revision && *opts.expected_revision != j.revision) {
-    return error(errc::conflict,
-                 "job " + j.id.to_string() + " is at revision " +
-                     std::to_string(j.revision) + ", not " +
-                     std::to_string(*opts.expected_revision))
+    return error(errc::conflict, "job " + j.id.to_string() +
+                                     " is at revision " +
+                                     std::to_string(j.revision) + ", not " +
+                                     std::to_string(*opts.expected_revision))
         .with_job_state(j.status, j.revision);
   }
   if (!is_legal_transition(j.status, to)) {
@@ -52,6 +45,13 @@ void move(job& j, std::string_view step, job_status to, timestamp now,
 }
 
 }  // namespace
+
+history_event make_event(const job& j, std::string_view step, job_status to,
+                         timestamp now, const boost::json::value& details) {
+  const timestamp previous = j.history.empty() ? now : j.history.back().at;
+  return history_event{std::string(step), now, millis_between(previous, now),
+                       to, details};
+}
 
 job make_job(const create_request& request, job_id id, timestamp now) {
   job j;

@@ -35,6 +35,12 @@ result<void> apply_cancel(job& j, std::string_view reason,
                           const mutation_options& opts, timestamp now,
                           const limits& lim);
 
+/// The event of `j` moving to `to` (or staying, for progress) at `now`: its
+/// duration is the time since the previous event, never negative (a wall
+/// clock stepped back must not make time run backwards in a history).
+history_event make_event(const job& j, std::string_view step, job_status to,
+                         timestamp now, const boost::json::value& details);
+
 /// The error code recorded on a cancelled job.
 inline constexpr std::string_view cancelled_error_code = "cancelled";
 

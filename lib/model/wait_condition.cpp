@@ -25,6 +25,12 @@ wait_condition wait_condition::changed_after(std::uint64_t revision) noexcept {
 
 wait_condition wait_condition::status_in(
     std::initializer_list<job_status> statuses) noexcept {
+  return status_in(
+      std::span<const job_status>(statuses.begin(), statuses.size()));
+}
+
+wait_condition wait_condition::status_in(
+    std::span<const job_status> statuses) noexcept {
   wait_condition c;
   for (job_status s : statuses) c.status_mask_ |= bit(s);
   return c;

@@ -7,7 +7,9 @@
 #include <jobstate/check.hpp>
 
 #include "model/batch.hpp"
+#include "model/invariants.hpp"
 #include "store/codec.hpp"
+#include "store/environment.hpp"
 #include "store/job_store.hpp"
 #include "store/keys.hpp"
 #include "store/lmdb.hpp"
@@ -71,16 +73,6 @@ std::string hex(std::string_view bytes) {
   return s;
 }
 
-std::string counts_text(const progress_counts& c) {
-  return "total " + std::to_string(c.total) + ", succeeded " +
-         std::to_string(c.succeeded) + " (partially " +
-         std::to_string(c.partially_succeeded) + "), failed " +
-         std::to_string(c.failed) + ", cancelled " +
-         std::to_string(c.cancelled) + ", pending " +
-         std::to_string(c.pending) + " (running " + std::to_string(c.running) +
-         ")";
-}
-
 const char* db_name(MDB_dbi databases::*dbi) {
   for (const auto& n : store::all_databases) {
     if (n.dbi == dbi) return n.name;
@@ -88,16 +80,13 @@ const char* db_name(MDB_dbi databases::*dbi) {
   return "?";
 }
 
-// The indexes whose entries index_entries() lists.
-constexpr MDB_dbi databases::*indexes[] = {
-    &databases::by_scope,         &databases::by_status,
-    &databases::by_kind,          &databases::by_parent,
-    &databases::by_parent_status, &databases::by_original,
-    &databases::by_completed};
+using store::record_indexes;
 
 std::size_t index_slot(MDB_dbi databases::*dbi) {
   std::size_t slot = 0;
-  while (slot + 1 < std::size(indexes) && indexes[slot] != dbi) ++slot;
+  while (slot + 1 < std::size(record_indexes) && record_indexes[slot] != dbi) {
+    ++slot;
+  }
   return slot;
 }
 
@@ -121,8 +110,8 @@ class checker {
           check_report& report)
       : txn_(txn), dbs_(dbs), opts_(opts), report_(report) {}
 
-  result<void> run() {
-    if (auto r = check_meta(); !r) return r;
+  result<void> run(bool schema_present) {
+    if (auto r = check_meta(schema_present); !r) return r;
     if (auto r = check_jobs(); !r) return r;
     if (auto r = check_batches(); !r) return r;
     if (auto r = check_indexes(); !r) return r;
@@ -145,24 +134,12 @@ class checker {
 
   // ------------------------------------------------------------- meta
 
-  result<void> check_meta() {
-    auto magic = lmdb::get(txn_, dbs_.meta, store::meta_magic_key);
-    if (!magic) return magic.error();
-    if (!*magic || **magic != store::meta_magic) {
-      return error(errc::unsupported_version,
-                   "the database was not written by jobstate (no magic)");
-    }
-    auto schema = lmdb::get(txn_, dbs_.meta, store::meta_schema_key);
-    if (!schema) return schema.error();
-    if (!*schema || (*schema)->size() != 8) {
+  // The magic and a schema version other than this build's were checked
+  // when the environment was opened (store/environment.cpp).
+  result<void> check_meta(bool schema_present) {
+    if (!schema_present) {
       problem(check_problem_kind::meta, "meta", std::nullopt,
               "the schema version is missing or malformed");
-    } else if (keys::sequence_at(**schema) != store::schema_version) {
-      return error(errc::unsupported_version,
-                   "schema version " +
-                       std::to_string(keys::sequence_at(**schema)) +
-                       "; this build checks version " +
-                       std::to_string(store::schema_version));
     }
     auto last = lmdb::get(txn_, dbs_.meta, store::meta_last_seq_key);
     if (!last) return last.error();
@@ -254,89 +231,11 @@ class checker {
     return {};
   }
 
+  // The rules of one record (model/invariants.hpp).
   void check_history(const job& j) {
-    auto bad = [&](std::string what) {
+    for (model::invariant_violation& v : model::check_invariants(j)) {
       problem(check_problem_kind::inconsistent_job, "jobs", j.id,
-              std::move(what));
-    };
-    if (j.revision == 0) bad("revision 0 (a job starts at 1)");
-    if (j.attempt == 0) bad("attempt 0 (a job starts at 1)");
-    if (j.history.empty()) {
-      bad("the history is empty");
-      return;
-    }
-    const history_event& first = j.history.front();
-    if (first.step != "created" || first.status != job_status::pending) {
-      bad("the history starts with \"" + first.step + "\" (" +
-          std::string(to_string(first.status)) +
-          "), not \"created\" (pending)");
-    }
-    // Every mutation appends one event and bumps the revision once, except
-    // that a progress event may replace the previous one (history cap) and
-    // a batch whose children all end before one starts records "started"
-    // and its end in one revision.
-    if (j.revision + (j.is_batch ? 1 : 0) < j.history.size()) {
-      bad("revision " + std::to_string(j.revision) + " is below the " +
-          std::to_string(j.history.size()) + " events of its history");
-    }
-    bool ran = false;
-    for (std::size_t i = 1; i < j.history.size(); ++i) {
-      const job_status from = j.history[i - 1].status;
-      const job_status to = j.history[i].status;
-      if (to == job_status::running) ran = true;
-      if (from != to && !is_legal_transition(from, to)) {
-        bad("history event " + std::to_string(i) + " (\"" + j.history[i].step +
-            "\") moves from " + std::string(to_string(from)) + " to " +
-            std::string(to_string(to)) + ", which is illegal");
-      }
-      if (from == to && from != job_status::running) {
-        bad("history event " + std::to_string(i) + " (\"" + j.history[i].step +
-            "\") records a change while " + std::string(to_string(from)));
-      }
-    }
-    if (j.history.back().status != j.status) {
-      bad("status is " + std::string(to_string(j.status)) +
-          " but the history ends at " +
-          std::string(to_string(j.history.back().status)));
-    }
-    if (is_terminal(j.status) != j.completed_at.has_value()) {
-      bad(j.completed_at ? "completed_at is set on a job still " +
-                               std::string(to_string(j.status))
-                         : "completed_at is missing on a job " +
-                               std::string(to_string(j.status)));
-    }
-    if (ran != j.started_at.has_value()) {
-      bad(j.started_at ? "started_at is set but the history never ran"
-                       : "the history ran but started_at is missing");
-    }
-    if (j.is_batch) {
-      if (!j.progress.counts) {
-        bad("a batch without progress counts");
-        return;
-      }
-      const progress_counts& c = *j.progress.counts;
-      if (c.pending + c.succeeded + c.failed + c.cancelled != c.total ||
-          c.running > c.pending || c.partially_succeeded > c.succeeded) {
-        bad("batch counters do not add up: " + counts_text(c));
-      }
-      if (is_terminal(j.status) && c.pending != 0) {
-        bad("a " + std::string(to_string(j.status)) + " batch with " +
-            std::to_string(c.pending) + " children not finished");
-      }
-      if (is_terminal(j.status) && j.status != job_status::cancelled &&
-          c.pending == 0 && j.status != model::finished_batch_status(c)) {
-        bad("a " + std::string(to_string(j.status)) +
-            " batch whose children say " +
-            std::string(to_string(model::finished_batch_status(c))) + ": " +
-            counts_text(c));
-      }
-      if (j.status == job_status::running && c.pending == 0) {
-        bad("a running batch whose children have all finished");
-      }
-      if (j.status == job_status::pending &&
-          (c.running != 0 || c.succeeded != 0 || c.failed != 0)) {
-        bad("a pending batch with children that have run: " + counts_text(c));
-      }
+              std::move(v.detail));
     }
   }
 
@@ -377,8 +276,8 @@ class checker {
                     live.failed <= c.failed && live.cancelled <= c.cancelled;
       if (!ok) {
         problem(check_problem_kind::batch_counters, "jobs", id,
-                "counters say " + counts_text(c) + "; the children say " +
-                    counts_text(live));
+                "counters say " + model::counts_text(c) +
+                    "; the children say " + model::counts_text(live));
       }
     }
     return {};
@@ -386,19 +285,9 @@ class checker {
 
   // ---------------------------------------------------------- indexes
 
-  // Where the job id starts in the keys of each index.
-  static std::size_t id_offset(MDB_dbi databases::*dbi) {
-    if (dbi == &databases::by_status || dbi == &databases::by_parent_status) {
-      return 17;
-    }
-    if (dbi == &databases::by_kind) return 32;
-    if (dbi == &databases::by_completed) return 8;
-    return 16;
-  }
-
   result<void> check_indexes() {
-    for (std::size_t slot = 0; slot < std::size(indexes); ++slot) {
-      MDB_dbi databases::*dbi = indexes[slot];
+    for (std::size_t slot = 0; slot < std::size(record_indexes); ++slot) {
+      MDB_dbi databases::*dbi = record_indexes[slot];
       MDB_stat st;
       if (int rc = mdb_stat(txn_, dbs_.*dbi, &st); rc != 0) {
         return lmdb::to_error(rc, "mdb_stat");
@@ -414,19 +303,19 @@ class checker {
 
   result<void> find_stale(MDB_dbi databases::*dbi) {
     const char* name = db_name(dbi);
-    const std::size_t offset = id_offset(dbi);
     auto cur = lmdb::cursor::open(txn_, dbs_.*dbi);
     if (!cur) return cur.error();
     for (auto found = cur->first();; found = cur->next()) {
       if (!found) return found.error();
       if (!*found) break;
       const std::string_view key = cur->key();
-      if (key.size() != offset + job_id::size) {
+      const std::optional<job_id> named = store::indexed_job(dbi, key);
+      if (!named) {
         problem(check_problem_kind::stale_index_entry, name, std::nullopt,
                 "entry " + hex(key) + " has the wrong size");
         continue;
       }
-      const job_id id = keys::id_at(key, offset);
+      const job_id id = *named;
       if (unreadable_.contains(id)) continue;
       auto v = lmdb::get(txn_, dbs_.jobs, keys::id(id));
       if (!v) return v.error();
@@ -676,10 +565,11 @@ class checker {
   std::unordered_set<job_id> unreadable_;
   std::map<job_id, job> batches_;
   std::map<job_id, progress_counts> children_;
-  // Entries the records imply, per index (in the order of `indexes`).
-  std::uint64_t expected_[std::size(indexes)] = {};
+  // Entries the records imply, per index (in the order of
+  // `record_indexes`).
+  std::uint64_t expected_[std::size(record_indexes)] = {};
   // Of those, the ones not found.
-  std::uint64_t missing_[std::size(indexes)] = {};
+  std::uint64_t missing_[std::size(record_indexes)] = {};
 };
 
 }  // namespace
@@ -692,45 +582,16 @@ result<check_report> check_database(const std::string& path,
     return error(errc::invalid_argument,
                  "no jobstate database in " + path + " (no data.mdb)");
   }
-  // Outlives the environment below: LMDB forbids a second environment on
-  // a database this process has open (an engine's).
-  auto claim = store::directory_claim::acquire(path, "an integrity check");
-  if (!claim) return claim.error();
-  MDB_env* raw = nullptr;
-  if (int rc = mdb_env_create(&raw); rc != 0) {
-    return lmdb::to_error(rc, "mdb_env_create");
-  }
-  lmdb::env env(raw);
-  if (int rc = mdb_env_set_maxdbs(raw, 32); rc != 0) {
-    return lmdb::to_error(rc, "mdb_env_set_maxdbs");
-  }
-  // As an engine opens it, should this open create lock.mdb.
-  if (int rc = mdb_env_set_maxreaders(raw, options{}.max_readers); rc != 0) {
-    return lmdb::to_error(rc, "mdb_env_set_maxreaders");
-  }
-  // Read-only: LMDB opens data.mdb with O_RDONLY and maps it read-only, so
-  // nothing here can write to it. The map size comes from the file.
-  if (int rc = mdb_env_open(raw, path.c_str(), MDB_RDONLY | MDB_NOTLS, 0644);
-      rc != 0) {
-    return lmdb::to_error(rc, "opening " + path + " read-only");
-  }
-  auto t = lmdb::txn::begin(raw, nullptr, MDB_RDONLY);
-  if (!t) return t.error();
-  databases dbs;
-  for (const store::named_database& n : store::all_databases) {
-    if (int rc = mdb_dbi_open(t->get(), n.name, 0, &(dbs.*n.dbi)); rc != 0) {
-      if (rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE) {
-        return error(errc::unsupported_version,
-                     std::string("sub-database ") + n.name +
-                         " is missing or has another layout; " + path +
-                         " does not hold a jobstate database");
-      }
-      return lmdb::to_error(rc, std::string("opening sub-database ") + n.name);
-    }
-  }
+  // An engine's defaults: read-only, only the path and the number of
+  // readers matter.
+  options where;
+  where.path = path;
+  auto e = store::open_environment(where, store::access::read_only,
+                                   "an integrity check");
+  if (!e) return e.error();
   check_report report;
-  checker c(t->get(), dbs, opts, report);
-  if (auto r = c.run(); !r) return r.error();
+  checker c(e->txn.get(), e->dbs, opts, report);
+  if (auto r = c.run(e->schema_present); !r) return r.error();
   return report;
 }
 

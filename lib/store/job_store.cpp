@@ -1,5 +1,7 @@
 #include "store/job_store.hpp"
 
+#include "store/environment.hpp"
+
 #include <filesystem>
 #include <system_error>
 
@@ -59,20 +61,6 @@ bool matches(const job& j, const list_query& q) {
          (!q.original_job_id || j.original_job_id == q.original_job_id);
 }
 
-// Another process may grow the map again between our adopting its size and
-// beginning a transaction; each round adopts a larger size, so a few are
-// plenty.
-constexpr int max_resize_adoptions = 16;
-
-unsigned env_flags(durability d) {
-  // NOTLS: read transactions are not tied to threads, so an Asio handler
-  // may read on whichever thread runs it.
-  unsigned flags = MDB_NOTLS;
-  if (d == durability::no_meta_sync) flags |= MDB_NOMETASYNC;
-  if (d == durability::no_sync) flags |= MDB_NOSYNC;
-  return flags;
-}
-
 result<void> check_directory(const std::string& path) {
   std::error_code ec;
   const auto status = std::filesystem::status(path, ec);
@@ -120,6 +108,29 @@ std::vector<index_entry> index_entries(const job& j) {
         {&databases::by_completed, keys::by_time(*j.completed_at, j.id)});
   }
   return out;
+}
+
+std::optional<job_id> indexed_job(MDB_dbi databases::*dbi,
+                                  std::string_view key) {
+  // Every index key has a fixed size and ends with the job's id: measured
+  // once, on the entries of a job that has one in every index.
+  static const auto sizes = [] {
+    job j;
+    j.parent_id = job_id{};
+    j.original_job_id = job_id{};
+    j.completed_at = timestamp{};
+    std::vector<std::pair<MDB_dbi databases::*, std::size_t>> out;
+    for (const index_entry& e : index_entries(j)) {
+      out.emplace_back(e.dbi, e.key.size());
+    }
+    return out;
+  }();
+  for (const auto& [index, size] : sizes) {
+    if (index != dbi) continue;
+    if (key.size() != size) return std::nullopt;
+    return keys::id_at(key, size - job_id::size);
+  }
+  return std::nullopt;
 }
 
 result<std::optional<std::string_view>> txn_view::find_record(
@@ -591,91 +602,16 @@ void write_txn::abort() noexcept {
 
 result<std::unique_ptr<job_store>> job_store::open(const options& opts) {
   if (auto r = check_directory(opts.path); !r) return r.error();
-  auto claim = directory_claim::acquire(opts.path, "an engine");
-  if (!claim) return claim.error();
+  auto e = open_environment(opts, access::read_write, "an engine");
+  if (!e) return e.error();
+  // The sub-database handles (and a new database's stamp) outlive the
+  // first transaction only once it commits.
+  if (auto r = e->txn.commit(); !r) return r.error();
   std::unique_ptr<job_store> s(new job_store());
-  s->claim_ = std::move(*claim);
+  s->claim_ = std::move(e->claim);
+  s->env_ = std::move(e->env);
+  s->dbs_ = e->dbs;
   s->opts_ = opts;
-
-  MDB_env* raw = nullptr;
-  if (int rc = mdb_env_create(&raw); rc != 0)
-    return lmdb::to_error(rc, "mdb_env_create");
-  s->env_ = lmdb::env(raw);
-  if (int rc = mdb_env_set_maxdbs(raw, 32); rc != 0)
-    return lmdb::to_error(rc, "mdb_env_set_maxdbs");
-  if (int rc = mdb_env_set_maxreaders(raw, opts.max_readers); rc != 0)
-    return lmdb::to_error(rc, "mdb_env_set_maxreaders");
-  if (int rc = mdb_env_set_mapsize(raw, opts.map_size); rc != 0)
-    return lmdb::to_error(rc, "mdb_env_set_mapsize");
-  if (int rc = mdb_env_open(raw, opts.path.c_str(), env_flags(opts.durability),
-                            0644);
-      rc != 0) {
-    return lmdb::to_error(rc, "opening database in " + opts.path);
-  }
-  // Another process may have grown the map: never shrink below the file.
-  MDB_envinfo info;
-  mdb_env_info(raw, &info);
-  if (info.me_mapsize < opts.map_size) {
-    if (int rc = mdb_env_set_mapsize(raw, opts.map_size); rc != 0)
-      return lmdb::to_error(rc, "mdb_env_set_mapsize");
-  }
-
-  // Another process may have grown the map since mdb_env_open sized ours:
-  // adopt its size (no transaction is active yet) and begin again.
-  MDB_txn* first = nullptr;
-  for (int attempt = 0;; ++attempt) {
-    const int rc = mdb_txn_begin(raw, nullptr, 0, &first);
-    if (rc == 0) break;
-    if (rc != MDB_MAP_RESIZED || attempt >= max_resize_adoptions)
-      return lmdb::to_error(rc, "beginning the first transaction");
-    if (int adopted = mdb_env_set_mapsize(raw, 0); adopted != 0)
-      return lmdb::to_error(adopted, "mdb_env_set_mapsize");
-  }
-  lmdb::txn t(first);
-  auto& d = s->dbs_;
-  for (const named_database& n : all_databases) {
-    if (int rc = mdb_dbi_open(t.get(), n.name, MDB_CREATE, &(d.*n.dbi));
-        rc != 0) {
-      if (rc == MDB_INCOMPATIBLE) {
-        return error(errc::unsupported_version,
-                     std::string("sub-database ") + n.name +
-                         " has an unexpected layout; this directory does not "
-                         "hold a jobstate database");
-      }
-      return lmdb::to_error(rc, std::string("opening sub-database ") + n.name);
-    }
-  }
-  auto magic = lmdb::get(t.get(), d.meta, meta_magic_key);
-  if (!magic) return magic.error();
-  if (!*magic) {
-    // A new database: stamp it.
-    if (auto r = lmdb::put(t.get(), d.meta, meta_magic_key, meta_magic); !r)
-      return r.error();
-    if (auto r = lmdb::put(t.get(), d.meta, meta_schema_key,
-                           encode_u64(schema_version));
-        !r)
-      return r.error();
-  } else {
-    if (**magic != meta_magic) {
-      return error(
-          errc::unsupported_version,
-          opts.path + " holds an LMDB database that jobstate did not write");
-    }
-    auto schema = lmdb::get(t.get(), d.meta, meta_schema_key);
-    if (!schema) return schema.error();
-    if (!*schema || (*schema)->size() != 8) {
-      return error(errc::corrupt,
-                   "database in " + opts.path + " has no schema version");
-    }
-    const std::uint64_t found = keys::sequence_at(**schema);
-    if (found != schema_version) {
-      return error(errc::unsupported_version,
-                   "database in " + opts.path + " has schema version " +
-                       std::to_string(found) + "; this build reads version " +
-                       std::to_string(schema_version));
-    }
-  }
-  if (auto r = t.commit(); !r) return r.error();
   return s;
 }
 

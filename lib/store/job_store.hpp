@@ -77,6 +77,16 @@ struct index_entry {
 };
 /// Every entry that `j` has in the indexes, as written by insert and update.
 std::vector<index_entry> index_entries(const job& j);
+/// The indexes index_entries() lists entries of, in a fixed order.
+inline constexpr MDB_dbi databases::*record_indexes[] = {
+    &databases::by_scope,         &databases::by_status,
+    &databases::by_kind,          &databases::by_parent,
+    &databases::by_parent_status, &databases::by_original,
+    &databases::by_completed};
+/// The job an entry of `dbi` (one of record_indexes) names: the id its key
+/// ends with. Nothing when the key has not the size of that index's keys.
+std::optional<job_id> indexed_job(MDB_dbi databases::*dbi,
+                                  std::string_view key);
 
 /// Restricts a change feed read to one account (and project).
 struct change_filter {

@@ -11,8 +11,8 @@
 #ifndef JOBSTATE_STORE_RESIZE_GATE_HPP
 #define JOBSTATE_STORE_RESIZE_GATE_HPP
 
-#include <condition_variable>
-#include <mutex>
+#include "support/mutex.hpp"
+
 #include <utility>
 
 namespace jobstate::store {
@@ -45,42 +45,48 @@ class resize_gate {
 
   /// Waits while a resize runs or waits to run, then lets the caller in.
   pass enter() {
-    std::unique_lock lock(mutex_);
-    changed_.wait(lock, [this] { return resizers_ == 0; });
+    support::mutex_lock lock(mutex_);
+    while (resizers_ != 0) changed_.wait(mutex_);
     ++inside_;
     return pass(*this);
   }
 
   /// Runs `resize()` with no transaction inside: closes the gate to new
   /// ones, waits for those inside to leave, runs it, reopens. Resizes run
-  /// one at a time. Returns what `resize()` returns.
+  /// one at a time. Returns what `resize()` returns (a value: the callers
+  /// return result<T>).
   template <class Resize>
   auto exclusively(Resize&& resize) {
-    std::unique_lock lock(mutex_);
+    support::mutex_lock lock(mutex_);
     ++resizers_;
-    changed_.wait(lock, [this] { return inside_ == 0; });
-    struct reopen {
-      resize_gate& gate;
-      ~reopen() {
-        --gate.resizers_;
-        gate.changed_.notify_all();
-      }
-    } reopen_after{*this};
+    while (inside_ != 0) changed_.wait(mutex_);
     // Under the mutex: nobody enters or leaves meanwhile (nobody is
-    // inside), and the next resize waits its turn.
-    return std::forward<Resize>(resize)();
+    // inside), and the next resize waits its turn. Reopened however
+    // resize() ends, or every later transaction would wait for ever.
+    try {
+      auto done = std::forward<Resize>(resize)();
+      reopen();
+      return done;
+    } catch (...) {
+      reopen();
+      throw;
+    }
   }
 
  private:
   void leave() noexcept {
-    std::lock_guard lock(mutex_);
+    support::mutex_lock lock(mutex_);
     if (--inside_ == 0 && resizers_ > 0) changed_.notify_all();
   }
+  void reopen() JOBSTATE_REQUIRES(mutex_) {
+    --resizers_;
+    changed_.notify_all();
+  }
 
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  int inside_ = 0;    // GUARDED_BY(mutex_): passes held
-  int resizers_ = 0;  // GUARDED_BY(mutex_): resizes running or waiting
+  support::mutex mutex_;
+  support::condition_variable changed_;
+  int inside_ JOBSTATE_GUARDED_BY(mutex_) = 0;    // passes held
+  int resizers_ JOBSTATE_GUARDED_BY(mutex_) = 0;  // resizes running or waiting
 };
 
 }  // namespace jobstate::store

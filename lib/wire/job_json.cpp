@@ -1,8 +1,8 @@
 // The native JSON shape of a job (include/jobstate/json.hpp), written and read
 // by hand so that it stays put when the structs change.
 #include <jobstate/json.hpp>
-
-#include "model/time.hpp"
+#include <jobstate/json_reader.hpp>
+#include <jobstate/timestamp.hpp>
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
@@ -43,10 +43,17 @@ void put(json::object& o, std::string_view key,
   }
 }
 
+// Straight into the object's storage: no std::string in between.
+void put(json::object& o, std::string_view key, timestamp t) {
+  char text[timestamp_text_size];
+  format_timestamp(t, text);
+  o.emplace(key, json::string_view(text, sizeof text));
+}
+
 void put(json::object& o, std::string_view key,
          const std::optional<timestamp>& t) {
   if (t) {
-    o.emplace(key, model::format_rfc3339(*t));
+    put(o, key, *t);
   } else {
     o.emplace(key, nullptr);
   }
@@ -75,358 +82,77 @@ void put_percent(json::object& o, std::optional<double> percent) {
   }
 }
 
-// --- reading ---
+}  // namespace
 
-// Where a value sits in the document, for error details:
-// "job.history[2].step". Lives on the stack while reading descends, and is
-// turned into text only when something is wrong.
-class path {
- public:
-  explicit path(std::string_view root) : name_(root) {}
+// --- reading: the record's parts (the primitives are in reader.cpp) ---
 
-  path member(std::string_view name) const { return path(this, name, 0); }
-  path element(std::size_t index) const { return path(this, {}, index); }
-
-  std::string str() const {
-    std::string out = parent_ ? parent_->str() : std::string();
-    if (!parent_) {
-      out += name_;
-    } else if (name_.empty()) {
-      out += '[' + std::to_string(index_) + ']';
-    } else {
-      out += '.';
-      out += name_;
-    }
-    return out;
-  }
-
- private:
-  path(const path* parent, std::string_view name, std::size_t index)
-      : parent_(parent), name_(name), index_(index) {}
-
-  const path* parent_ = nullptr;
-  std::string_view name_;  // Empty for an array element.
-  std::size_t index_ = 0;
-};
-
-// What was found instead of what was expected, briefly. Strings are quoted,
-// printable ASCII only and cut short: input may be hostile, and the detail
-// ends up in logs and responses.
-std::string describe(const json::value& v) {
-  switch (v.kind()) {
-    case json::kind::null:
-      return "null";
-    case json::kind::bool_:
-      return v.get_bool() ? "true" : "false";
-    case json::kind::int64:
-    case json::kind::uint64:
-    case json::kind::double_:
-      return "the number " + json::serialize(v);
-    case json::kind::string: {
-      constexpr std::size_t max_shown = 64;
-      const json::string& s = v.get_string();
-      std::string out = "\"";
-      for (std::size_t i = 0; i < s.size() && i < max_shown; ++i) {
-        out += (s[i] >= 0x20 && s[i] <= 0x7e) ? s[i] : '?';
-      }
-      out += s.size() > max_shown ? "...\"" : "\"";
-      return out;
-    }
-    case json::kind::array:
-      return "an array";
-    case json::kind::object:
-      return "an object";
-  }
-  return "an unknown value";
-}
-
-// Collects the first failure of a read. Readers keep going with default
-// values after a failure, which keeps each of them free of error plumbing;
-// `field` stops descending once something has failed.
-class reader {
- public:
-  bool failed() const noexcept { return failure_.has_value(); }
-  error take_failure() { return std::move(*failure_); }
-
-  void fail(const path& p, std::string_view what) {
-    if (!failure_) {
-      failure_.emplace(errc::invalid_argument,
-                       p.str() + ": " + std::string(what));
-    }
-  }
-  void expected(const path& p, std::string_view what, const json::value& got) {
-    fail(p, "expected " + std::string(what) + ", got " + describe(got));
-  }
-
- private:
-  std::optional<error> failure_;
-};
-
-// One reader per type of the record, each declared here so that the
-// templates below find all of them.
-void read(reader& r, const json::value& v, const path& p, std::string& out);
-void read(reader& r, const json::value& v, const path& p, timestamp& out);
-void read(reader& r, const json::value& v, const path& p, job_id& out);
-void read(reader& r, const json::value& v, const path& p, job_status& out);
-void read(reader& r, const json::value& v, const path& p, bool& out);
-void read(reader& r, const json::value& v, const path& p, std::uint64_t& out);
-void read(reader& r, const json::value& v, const path& p, std::uint32_t& out);
-void read(reader& r, const json::value& v, const path& p, std::int64_t& out);
-void read(reader& r, const json::value& v, const path& p, double& out);
-void read(reader& r, const json::value& v, const path& p, json::value& out);
-void read(reader& r, const json::value& v, const path& p, job_error& out);
-void read(reader& r, const json::value& v, const path& p, progress_counts& out);
-void read(reader& r, const json::value& v, const path& p, progress& out);
-void read(reader& r, const json::value& v, const path& p, history_event& out);
-void read(reader& r, const json::value& v, const path& p,
-          std::vector<history_event>& out);
-void read(reader& r, const json::value& v, const path& p, job& out);
-
-void read(reader& r, const json::value& v, const path& p, std::string& out) {
-  if (const json::string* s = v.if_string()) {
-    out.assign(s->data(), s->size());
-  } else {
-    r.expected(p, "a string", v);
-  }
-}
-
-void read(reader& r, const json::value& v, const path& p, timestamp& out) {
-  std::optional<timestamp> t;
-  if (const json::string* s = v.if_string()) {
-    t = model::parse_rfc3339(*s);
-  }
-  if (t) {
-    out = *t;
-  } else {
-    r.expected(
-        p, "an RFC 3339 timestamp such as \"2026-11-24T23:30:39.123456Z\"", v);
-  }
-}
-
-void read(reader& r, const json::value& v, const path& p, job_id& out) {
-  std::optional<job_id> id;
-  if (const json::string* s = v.if_string()) id = job_id::parse(*s);
-  if (id) {
-    out = *id;
-  } else {
-    r.expected(p, "a UUID such as \"01932c07-8a1b-7c3d-9e4f-0123456789ab\"", v);
-  }
-}
-
-void read(reader& r, const json::value& v, const path& p, job_status& out) {
-  std::optional<job_status> status;
-  if (const json::string* s = v.if_string()) status = parse_job_status(*s);
-  if (status) {
-    out = *status;
-    return;
-  }
-  std::string names;
-  for (job_status each : all_job_statuses) {
-    names += names.empty() ? "" : ", ";
-    names += to_string(each);
-  }
-  r.expected(p, "a job status (" + names + ")", v);
-}
-
-void read(reader& r, const json::value& v, const path& p, bool& out) {
-  if (const bool* b = v.if_bool()) {
-    out = *b;
-  } else {
-    r.expected(p, "true or false", v);
-  }
-}
-
-// Integers: JSON has one number type, so a whole double counts too (some
-// writers, JavaScript among them, do not tell 3 from 3.0).
-std::optional<std::uint64_t> as_unsigned(const json::value& v) {
-  if (const auto* i = v.if_int64(); i && *i >= 0) {
-    return static_cast<std::uint64_t>(*i);
-  }
-  if (const auto* u = v.if_uint64()) return *u;
-  if (const auto* d = v.if_double();
-      d && *d >= 0 && *d <= max_exact_integer && std::trunc(*d) == *d) {
-    return static_cast<std::uint64_t>(*d);
-  }
-  return std::nullopt;
-}
-
-void read(reader& r, const json::value& v, const path& p, std::uint64_t& out) {
-  if (const auto n = as_unsigned(v)) {
-    out = *n;
-  } else {
-    r.expected(p, "a non-negative integer", v);
-  }
-}
-
-void read(reader& r, const json::value& v, const path& p, std::uint32_t& out) {
-  const auto n = as_unsigned(v);
-  if (n && *n <= std::numeric_limits<std::uint32_t>::max()) {
-    out = static_cast<std::uint32_t>(*n);
-  } else {
-    r.expected(p, "an integer from 0 to 4294967295", v);
-  }
-}
-
-void read(reader& r, const json::value& v, const path& p, std::int64_t& out) {
-  constexpr auto max =
-      static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
-  if (const auto* i = v.if_int64()) {
-    out = *i;
-  } else if (const auto* u = v.if_uint64(); u && *u <= max) {
-    out = static_cast<std::int64_t>(*u);
-  } else if (const auto* d = v.if_double();
-             d && std::fabs(*d) <= max_exact_integer && std::trunc(*d) == *d) {
-    out = static_cast<std::int64_t>(*d);
-  } else {
-    r.expected(p, "an integer", v);
-  }
-}
-
-void read(reader& r, const json::value& v, const path& p, double& out) {
-  if (v.is_number()) {
-    out = v.to_number<double>();
-  } else {
-    r.expected(p, "a number", v);
-  }
-}
-
-// Free-form JSON: anything goes.
-void read(reader&, const json::value& v, const path&, json::value& out) {
-  out = v;
-}
-
-template <class T>
-void read(reader& r, const json::value& v, const path& p,
-          std::optional<T>& out) {
-  if (v.is_null()) {
-    out.reset();
-  } else {
-    read(r, v, p, out.emplace());
-  }
-}
-
-// Members that may be null may also be left out.
-template <class T>
-constexpr bool is_nullable = false;
-template <class T>
-constexpr bool is_nullable<std::optional<T>> = true;
-template <>
-constexpr bool is_nullable<json::value> = true;
-
-// Members added after the first release: absent means the default.
-template <class T>
-void optional_field(reader& r, const json::object& o, const path& parent,
-                    std::string_view name, T& out) {
-  if (r.failed()) return;
-  if (const json::value* v = o.if_contains(name)) {
-    read(r, *v, parent.member(name), out);
-  }
-}
-
-template <class T>
-void field(reader& r, const json::object& o, const path& parent,
-           std::string_view name, T& out) {
-  if (r.failed()) return;
-  const path p = parent.member(name);
-  if (const json::value* v = o.if_contains(name)) {
-    read(r, *v, p, out);
-  } else if constexpr (!is_nullable<T>) {
-    r.fail(p, "required member is missing");
-  }
-}
-
-const json::object* as_object(reader& r, const json::value& v, const path& p) {
-  const json::object* o = v.if_object();
-  if (!o) r.expected(p, "an object", v);
-  return o;
-}
+namespace wire {
 
 void read(reader& r, const json::value& v, const path& p, job_error& out) {
-  const json::object* o = as_object(r, v, p);
-  if (!o) return;
-  field(r, *o, p, "code", out.code);
-  field(r, *o, p, "message", out.message);
+  object_reader o(r, v, p, object_reader::mode::lenient);
+  o.required("code", out.code);
+  o.required("message", out.message);
 }
 
 void read(reader& r, const json::value& v, const path& p,
           progress_counts& out) {
-  const json::object* o = as_object(r, v, p);
-  if (!o) return;
-  field(r, *o, p, "total", out.total);
-  field(r, *o, p, "succeeded", out.succeeded);
-  field(r, *o, p, "failed", out.failed);
-  field(r, *o, p, "cancelled", out.cancelled);
-  field(r, *o, p, "pending", out.pending);
-  optional_field(r, *o, p, "running", out.running);
-  optional_field(r, *o, p, "partially_succeeded", out.partially_succeeded);
+  object_reader o(r, v, p, object_reader::mode::lenient);
+  o.required("total", out.total);
+  o.required("succeeded", out.succeeded);
+  o.required("failed", out.failed);
+  o.required("cancelled", out.cancelled);
+  o.required("pending", out.pending);
+  // Members added after the first release: absent means the default.
+  o.optional("running", out.running);
+  o.optional("partially_succeeded", out.partially_succeeded);
 }
 
 void read(reader& r, const json::value& v, const path& p, progress& out) {
-  const json::object* o = as_object(r, v, p);
-  if (!o) return;
-  field(r, *o, p, "percent", out.percent);
-  field(r, *o, p, "counts", out.counts);
-  field(r, *o, p, "details", out.details);
+  object_reader o(r, v, p, object_reader::mode::lenient);
+  o.required("percent", out.percent);
+  o.required("counts", out.counts);
+  o.required("details", out.details);
 }
 
 void read(reader& r, const json::value& v, const path& p, history_event& out) {
-  const json::object* o = as_object(r, v, p);
-  if (!o) return;
-  field(r, *o, p, "step", out.step);
-  field(r, *o, p, "timestamp", out.at);
-  field(r, *o, p, "duration_ms", out.duration_ms);
-  field(r, *o, p, "status", out.status);
-  field(r, *o, p, "details", out.details);
-}
-
-void read(reader& r, const json::value& v, const path& p,
-          std::vector<history_event>& out) {
-  const json::array* a = v.if_array();
-  if (!a) {
-    r.expected(p, "an array", v);
-    return;
-  }
-  out.resize(a->size());
-  for (std::size_t i = 0; i < a->size() && !r.failed(); ++i) {
-    read(r, (*a)[i], p.element(i), out[i]);
-  }
+  object_reader o(r, v, p, object_reader::mode::lenient);
+  o.required("step", out.step);
+  o.required("timestamp", out.at);
+  o.required("duration_ms", out.duration_ms);
+  o.required("status", out.status);
+  o.required("details", out.details);
 }
 
 void read(reader& r, const json::value& v, const path& p, job& out) {
-  const json::object* o = as_object(r, v, p);
-  if (!o) return;
-  field(r, *o, p, "id", out.id);
-  field(r, *o, p, "account_id", out.account_id);
-  field(r, *o, p, "project_id", out.project_id);
-  field(r, *o, p, "kind", out.kind);
-  field(r, *o, p, "status", out.status);
-  field(r, *o, p, "created_at", out.created_at);
-  field(r, *o, p, "started_at", out.started_at);
-  field(r, *o, p, "completed_at", out.completed_at);
-  field(r, *o, p, "source_id", out.source_id);
-  field(r, *o, p, "correlation_id", out.correlation_id);
-  field(r, *o, p, "idempotency_key", out.idempotency_key);
-  field(r, *o, p, "original_job_id", out.original_job_id);
-  field(r, *o, p, "parent_id", out.parent_id);
-  field(r, *o, p, "attempt", out.attempt);
-  optional_field(r, *o, p, "is_batch", out.is_batch);
-  field(r, *o, p, "input", out.input);
-  field(r, *o, p, "result", out.result);
-  field(r, *o, p, "error", out.error);
-  field(r, *o, p, "progress", out.progress);
-  field(r, *o, p, "history", out.history);
-  field(r, *o, p, "revision", out.revision);
+  object_reader o(r, v, p, object_reader::mode::lenient);
+  o.required("id", out.id);
+  o.required("account_id", out.account_id);
+  o.required("project_id", out.project_id);
+  o.required("kind", out.kind);
+  o.required("status", out.status);
+  o.required("created_at", out.created_at);
+  o.required("started_at", out.started_at);
+  o.required("completed_at", out.completed_at);
+  o.required("source_id", out.source_id);
+  o.required("correlation_id", out.correlation_id);
+  o.required("idempotency_key", out.idempotency_key);
+  o.required("original_job_id", out.original_job_id);
+  o.required("parent_id", out.parent_id);
+  o.required("attempt", out.attempt);
+  o.optional("is_batch", out.is_batch);
+  o.required("input", out.input);
+  o.required("result", out.result);
+  o.required("error", out.error);
+  o.required("progress", out.progress);
+  o.required("history", out.history);
+  o.required("revision", out.revision);
 }
 
-// Reads a whole document as a T; `root` names it in error details.
-template <class T>
-result<T> read_document(const json::value& v, std::string_view root) {
-  reader r;
-  T out{};
-  read(r, v, path(root), out);
-  if (r.failed()) return r.take_failure();
-  return out;
-}
+}  // namespace wire
+
+namespace {
+
+using wire::read_document;
 
 template <class T>
 boost::system::result<T> try_read_document(const json::value& v,
@@ -450,13 +176,13 @@ result<job> job_from_json(const json::value& v) {
 
 void tag_invoke(const json::value_from_tag&, json::value& v, const job& j) {
   json::object& o = v.emplace_object();
-  o.reserve(20);
+  o.reserve(21);  // The members below: no rehash while adding them.
   o.emplace("id", j.id.to_string());
   o.emplace("account_id", j.account_id);
   o.emplace("project_id", j.project_id);
   o.emplace("kind", j.kind);
   o.emplace("status", to_string(j.status));
-  o.emplace("created_at", model::format_rfc3339(j.created_at));
+  put(o, "created_at", j.created_at);
   put(o, "started_at", j.started_at);
   put(o, "completed_at", j.completed_at);
   put(o, "source_id", j.source_id);
@@ -526,7 +252,7 @@ void tag_invoke(const json::value_from_tag&, json::value& v,
                 const history_event& e) {
   json::object& o = v.emplace_object();
   o.emplace("step", e.step);
-  o.emplace("timestamp", model::format_rfc3339(e.at));
+  put(o, "timestamp", e.at);
   o.emplace("duration_ms", e.duration_ms);
   o.emplace("status", to_string(e.status));
   o.emplace("details", e.details);

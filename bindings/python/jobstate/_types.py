@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import enum
 from dataclasses import dataclass, field, fields
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import (
     Any,
     Dict,
@@ -17,6 +17,8 @@ from typing import (
     Union,
     overload,
 )
+
+from . import _jobstate
 
 __all__ = [
     "Status",
@@ -88,19 +90,22 @@ class JobRef(NamedTuple):
     id: str
 
 
-_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+# Timestamps are read and written by the engine's own code (RFC 3339, UTC,
+# six fraction digits); Python only turns microseconds into datetimes.
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def _parse_time(text: Optional[str]) -> Optional[datetime]:
     if text is None:
         return None
-    return datetime.strptime(text, _TIME_FORMAT).replace(tzinfo=timezone.utc)
+    return _EPOCH + timedelta(microseconds=_jobstate._parse_timestamp(text))
 
 
 def _format_time(t: Optional[datetime]) -> Optional[str]:
     if t is None:
         return None
-    return t.astimezone(timezone.utc).strftime(_TIME_FORMAT)
+    since_epoch = t.astimezone(timezone.utc) - _EPOCH
+    return _jobstate._format_timestamp(since_epoch // timedelta(microseconds=1))
 
 
 @dataclass(frozen=True)

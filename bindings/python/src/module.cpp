@@ -2,10 +2,11 @@
 //
 // A thin, private layer: requests come in as Python dicts (converted to
 // Boost.JSON values exactly: ints stay ints up to 64 bits, floats stay
-// doubles) and are read by the same code as the C API
-// (lib/capi/json_requests.cpp); jobs go out as dicts in jobstate's native
-// JSON shape. The public, Pythonic API (Engine, Job, Status, exceptions) is
-// written in Python on top of it (jobstate/_engine.py and friends).
+// doubles) and are read by the same public readers as the C API
+// (<jobstate/json_requests.hpp>); jobs and answers go out as dicts in
+// jobstate's native JSON shape (<jobstate/json.hpp>). The public, Pythonic API
+// (Engine, Job, Status, exceptions) is written in Python on top of it
+// (jobstate/_engine.py and friends).
 //
 // Threads and the GIL:
 //  - every call into the engine releases the GIL, so Python threads run
@@ -22,9 +23,10 @@
 #include <jobstate/async.hpp>
 #include <jobstate/engine.hpp>
 #include <jobstate/json.hpp>
+#include <jobstate/json_requests.hpp>
+#include <jobstate/timestamp.hpp>
 
 #include "capi/async_op.hpp"
-#include "capi/json_requests.hpp"
 
 #include <boost/asio/error.hpp>
 #include <boost/json/value.hpp>
@@ -94,9 +96,9 @@ std::string text_arg(py::handle h, std::string_view what);
 // The job named by three str arguments.
 job_ref job_ref_arg(py::handle account_id, py::handle project_id,
                     py::handle id) {
-  return unwrap(capi::make_job_ref(text_arg(account_id, "account_id"),
-                                   text_arg(project_id, "project_id"),
-                                   text_arg(id, "id")));
+  return unwrap(jobstate::make_job_ref(text_arg(account_id, "account_id"),
+                                       text_arg(project_id, "project_id"),
+                                       text_arg(id, "id")));
 }
 
 // The error of a completion that is not a cancellation the caller asked
@@ -596,7 +598,7 @@ class outcome {
     return py::make_tuple(job_object(r.job), r.timed_out);
   }
   static py::object convert(const change_batch& b) {
-    return from_json_value(capi::to_json(b));
+    return from_json_value(jobstate::to_json(b));
   }
 
   boost::system::error_code ec_;
@@ -717,7 +719,8 @@ auto call_unlocked(engine_guard& guard, F&& fn) {
 class py_engine {
  public:
   py_engine(const std::string& path, py::handle options) {
-    auto opts = unwrap(capi::options_from_json(path, request_value(options)));
+    auto opts =
+        unwrap(jobstate::options_from_json(path, request_value(options)));
     result<std::unique_ptr<engine>> e = error(errc::io_error);
     {
       gil_released released;
@@ -752,7 +755,7 @@ class py_engine {
   bool closed() const { return guard_->closing(); }
 
   py::tuple create(py::handle request) {
-    auto r = unwrap(capi::create_request_from_json(request_value(request)));
+    auto r = unwrap(jobstate::create_request_from_json(request_value(request)));
     auto created =
         call_unlocked(*guard_, [&](engine& e) { return e.create(r); });
     return py::make_tuple(job_object(created.job), created.created);
@@ -763,7 +766,7 @@ class py_engine {
     const json::value v = request_value(request);
     auto batch = call_unlocked(
         *guard_, [&](engine& e) -> result<jobstate::created_batch> {
-          auto r = capi::batch_request_from_json(
+          auto r = jobstate::batch_request_from_json(
               v, e.options().limits.max_batch_children);
           if (!r) return r.error();
           return e.create_batch(*r);
@@ -778,10 +781,11 @@ class py_engine {
   py::object list_children(py::handle a, py::handle p, py::handle id,
                            py::handle query) {
     auto ref = job_ref_arg(a, p, id);
-    auto q = unwrap(capi::children_query_from_json(ref, request_value(query)));
+    auto q =
+        unwrap(jobstate::children_query_from_json(ref, request_value(query)));
     auto page = call_unlocked(
-        *guard_, [&](engine& e) { return capi::list_children(e, ref, q); });
-    return from_json_value(capi::to_json(page));
+        *guard_, [&](engine& e) { return jobstate::list_children(e, ref, q); });
+    return from_json_value(jobstate::to_json(page));
   }
 
   py::object get(py::handle a, py::handle p, py::handle id) {
@@ -794,7 +798,7 @@ class py_engine {
                    py::handle options) {
     auto ref = job_ref_arg(a, p, id);
     auto opts =
-        unwrap(capi::mutation_options_from_json(request_value(options)));
+        unwrap(jobstate::mutation_options_from_json(request_value(options)));
     return job_object(
         call_unlocked(*guard_, [&](engine& e) { return e.start(ref, opts); }));
   }
@@ -802,9 +806,9 @@ class py_engine {
   py::object report_progress(py::handle a, py::handle p, py::handle id,
                              py::handle progress, py::handle options) {
     auto ref = job_ref_arg(a, p, id);
-    auto pr = unwrap(capi::progress_from_json(request_value(progress)));
+    auto pr = unwrap(jobstate::progress_from_json(request_value(progress)));
     auto opts =
-        unwrap(capi::mutation_options_from_json(request_value(options)));
+        unwrap(jobstate::mutation_options_from_json(request_value(options)));
     return job_object(call_unlocked(
         *guard_, [&](engine& e) { return e.report_progress(ref, pr, opts); }));
   }
@@ -812,9 +816,9 @@ class py_engine {
   py::object complete(py::handle a, py::handle p, py::handle id,
                       py::handle completion, py::handle options) {
     auto ref = job_ref_arg(a, p, id);
-    auto c = unwrap(capi::completion_from_json(request_value(completion)));
+    auto c = unwrap(jobstate::completion_from_json(request_value(completion)));
     auto opts =
-        unwrap(capi::mutation_options_from_json(request_value(options)));
+        unwrap(jobstate::mutation_options_from_json(request_value(options)));
     return job_object(call_unlocked(
         *guard_, [&](engine& e) { return e.complete(ref, c, opts); }));
   }
@@ -824,7 +828,7 @@ class py_engine {
     auto ref = job_ref_arg(a, p, id);
     const std::string why = text_arg(reason, "reason");
     auto opts =
-        unwrap(capi::mutation_options_from_json(request_value(options)));
+        unwrap(jobstate::mutation_options_from_json(request_value(options)));
     return job_object(call_unlocked(
         *guard_, [&](engine& e) { return e.cancel(ref, why, opts); }));
   }
@@ -832,21 +836,22 @@ class py_engine {
   py::object rerun(py::handle a, py::handle p, py::handle id,
                    py::handle options) {
     auto ref = job_ref_arg(a, p, id);
-    auto opts = unwrap(capi::rerun_options_from_json(request_value(options)));
+    auto opts =
+        unwrap(jobstate::rerun_options_from_json(request_value(options)));
     return job_object(
         call_unlocked(*guard_, [&](engine& e) { return e.rerun(ref, opts); }));
   }
 
   py::object list(py::handle query) {
-    auto q = unwrap(capi::list_query_from_json(request_value(query)));
+    auto q = unwrap(jobstate::list_query_from_json(request_value(query)));
     auto page = call_unlocked(*guard_, [&](engine& e) { return e.list(q); });
-    return from_json_value(capi::to_json(page));
+    return from_json_value(jobstate::to_json(page));
   }
 
   py::object purge(py::handle request) {
-    auto r = unwrap(capi::purge_request_from_json(request_value(request)));
+    auto r = unwrap(jobstate::purge_request_from_json(request_value(request)));
     auto done = call_unlocked(*guard_, [&](engine& e) { return e.purge(r); });
-    return from_json_value(capi::to_json(done));
+    return from_json_value(jobstate::to_json(done));
   }
 
   py::object changes(py::handle after, py::handle limit) {
@@ -855,7 +860,7 @@ class py_engine {
     auto batch = call_unlocked(*guard_, [&](engine& e) {
       return e.changes(from, static_cast<std::size_t>(most));
     });
-    return from_json_value(capi::to_json(batch));
+    return from_json_value(jobstate::to_json(batch));
   }
 
   std::uint64_t last_sequence() {
@@ -867,11 +872,12 @@ class py_engine {
   py::object wait(py::handle a, py::handle p, py::handle id,
                   py::handle condition, std::int64_t timeout_ms) {
     auto ref = job_ref_arg(a, p, id);
-    auto c = unwrap(capi::wait_condition_from_json(request_value(condition)));
+    auto c =
+        unwrap(jobstate::wait_condition_from_json(request_value(condition)));
     auto op = std::make_shared<blocking_op<wait_result>>(guard_);
     auto answer = op->future();
     start_op(op, [&](engine& e) {
-      jobstate::async_wait(e, ref, c, capi::timeout_from_ms(timeout_ms),
+      jobstate::async_wait(e, ref, c, jobstate::timeout_from_ms(timeout_ms),
                            op->handler(e.get_executor()));
     });
     auto [ec, r] = await_blocking(*op, answer);
@@ -883,18 +889,19 @@ class py_engine {
                        py::handle condition, std::int64_t timeout_ms,
                        py::object loop, py::object settle) {
     auto ref = job_ref_arg(a, p, id);
-    auto c = unwrap(capi::wait_condition_from_json(request_value(condition)));
+    auto c =
+        unwrap(jobstate::wait_condition_from_json(request_value(condition)));
     auto op = std::make_shared<loop_op<wait_result>>(guard_, std::move(loop),
                                                      std::move(settle));
     start_op(op, [&](engine& e) {
-      jobstate::async_wait(e, ref, c, capi::timeout_from_ms(timeout_ms),
+      jobstate::async_wait(e, ref, c, jobstate::timeout_from_ms(timeout_ms),
                            op->handler(e.get_executor()));
     });
     return op_handle(op);
   }
 
   py::object watch(py::handle request) {
-    auto w = unwrap(capi::watch_request_from_json(request_value(request)));
+    auto w = unwrap(jobstate::watch_request_from_json(request_value(request)));
     auto op = std::make_shared<blocking_op<change_batch>>(guard_);
     auto answer = op->future();
     start_op(op, [&](engine& e) {
@@ -902,12 +909,12 @@ class py_engine {
     });
     auto [ec, batch] = await_blocking(*op, answer);
     if (ec) raise_error(error_of(ec));
-    return from_json_value(capi::to_json(batch));
+    return from_json_value(jobstate::to_json(batch));
   }
 
   op_handle watch_async(py::handle request, py::object loop,
                         py::object settle) {
-    auto w = unwrap(capi::watch_request_from_json(request_value(request)));
+    auto w = unwrap(jobstate::watch_request_from_json(request_value(request)));
     auto op = std::make_shared<loop_op<change_batch>>(guard_, std::move(loop),
                                                       std::move(settle));
     start_op(op, [&](engine& e) {
@@ -982,6 +989,31 @@ PYBIND11_MODULE(_jobstate, m) {
       py::arg("factory"),
       "Sets the callable (code, message, detail, current_status, "
       "current_revision) -> exception used for engine errors.");
+
+  // Timestamps cross as microseconds since the Unix epoch: the package makes
+  // datetimes of them, and jobstate's own code reads and writes the text.
+  m.def(
+      "_parse_timestamp",
+      [](std::string_view text) -> std::int64_t {
+        auto t = jobstate::parse_timestamp(text);
+        if (!t) {
+          throw py::value_error("not an RFC 3339 timestamp: " +
+                                std::string(text.substr(0, 64)));
+        }
+        return t->time_since_epoch().count();
+      },
+      py::arg("text"),
+      "Microseconds since the Unix epoch of RFC 3339 text; ValueError when "
+      "malformed.");
+  m.def(
+      "_format_timestamp",
+      [](std::int64_t micros) {
+        return jobstate::format_timestamp(
+            jobstate::timestamp(std::chrono::microseconds(micros)));
+      },
+      py::arg("micros"),
+      "RFC 3339 text, as jobs carry it, of microseconds since the Unix "
+      "epoch.");
 
   py::class_<op_handle>(m, "OpHandle", "A pending asynchronous wait or watch.")
       .def("cancel", in_section(&op_handle::cancel),

@@ -1,0 +1,140 @@
+#include "store/environment.hpp"
+
+namespace jobstate::store {
+namespace {
+
+// Sub-databases an environment may hold: all_databases and room to grow
+// (LMDB sizes a table of handles by it).
+constexpr unsigned max_databases = 32;
+
+unsigned env_flags(const options& opts, access mode) {
+  // NOTLS: read transactions are not tied to threads, so an Asio handler
+  // may read on whichever thread runs it.
+  unsigned flags = MDB_NOTLS;
+  if (mode == access::read_only) return flags | MDB_RDONLY;
+  if (opts.durability == durability::no_meta_sync) flags |= MDB_NOMETASYNC;
+  if (opts.durability == durability::no_sync) flags |= MDB_NOSYNC;
+  return flags;
+}
+
+result<void> set_up(MDB_env* raw, const options& opts, access mode) {
+  if (int rc = mdb_env_set_maxdbs(raw, max_databases); rc != 0)
+    return lmdb::to_error(rc, "mdb_env_set_maxdbs");
+  // Read-only too: should this open create lock.mdb, it is sized as an
+  // engine's.
+  if (int rc = mdb_env_set_maxreaders(raw, opts.max_readers); rc != 0)
+    return lmdb::to_error(rc, "mdb_env_set_maxreaders");
+  if (mode == access::read_write) {
+    if (int rc = mdb_env_set_mapsize(raw, opts.map_size); rc != 0)
+      return lmdb::to_error(rc, "mdb_env_set_mapsize");
+  }
+  if (int rc =
+          mdb_env_open(raw, opts.path.c_str(), env_flags(opts, mode), 0644);
+      rc != 0) {
+    return lmdb::to_error(rc, mode == access::read_only
+                                  ? "opening " + opts.path + " read-only"
+                                  : "opening database in " + opts.path);
+  }
+  if (mode == access::read_write) {
+    // Another process may have grown the map: never shrink below the file.
+    MDB_envinfo info;
+    mdb_env_info(raw, &info);
+    if (info.me_mapsize < opts.map_size) {
+      if (int rc = mdb_env_set_mapsize(raw, opts.map_size); rc != 0)
+        return lmdb::to_error(rc, "mdb_env_set_mapsize");
+    }
+  }
+  return {};
+}
+
+// Another process may have grown the map since mdb_env_open sized ours:
+// adopt its size (no transaction is active yet) and begin again.
+result<lmdb::txn> begin_first(MDB_env* raw, access mode) {
+  const unsigned flags = mode == access::read_only ? MDB_RDONLY : 0;
+  for (int attempt = 0;; ++attempt) {
+    MDB_txn* first = nullptr;
+    const int rc = mdb_txn_begin(raw, nullptr, flags, &first);
+    if (rc == 0) return lmdb::txn(first);
+    if (rc != MDB_MAP_RESIZED || attempt >= max_resize_adoptions)
+      return lmdb::to_error(rc, "beginning the first transaction");
+    if (int adopted = mdb_env_set_mapsize(raw, 0); adopted != 0)
+      return lmdb::to_error(adopted, "mdb_env_set_mapsize");
+  }
+}
+
+result<void> open_databases(MDB_txn* t, databases& d, const std::string& path,
+                            access mode) {
+  const unsigned flags = mode == access::read_only ? 0 : MDB_CREATE;
+  for (const named_database& n : all_databases) {
+    const int rc = mdb_dbi_open(t, n.name, flags, &(d.*n.dbi));
+    if (rc == 0) continue;
+    if (rc == MDB_INCOMPATIBLE || rc == MDB_NOTFOUND) {
+      return error(errc::unsupported_version,
+                   std::string("sub-database ") + n.name +
+                       " is missing or has another layout; " + path +
+                       " does not hold a jobstate database");
+    }
+    return lmdb::to_error(rc, std::string("opening sub-database ") + n.name);
+  }
+  return {};
+}
+
+// The magic and the schema version; read-write, a new database is stamped
+// with them.
+result<void> check_meta(environment& e, const std::string& path, access mode) {
+  MDB_txn* t = e.txn.get();
+  auto magic = lmdb::get(t, e.dbs.meta, meta_magic_key);
+  if (!magic) return magic.error();
+  if (!*magic && mode == access::read_write) {
+    if (auto r = lmdb::put(t, e.dbs.meta, meta_magic_key, meta_magic); !r)
+      return r;
+    return lmdb::put(t, e.dbs.meta, meta_schema_key,
+                     keys::sequence(schema_version));
+  }
+  if (!*magic || **magic != meta_magic) {
+    return error(errc::unsupported_version,
+                 path + " holds an LMDB database that jobstate did not write");
+  }
+  auto schema = lmdb::get(t, e.dbs.meta, meta_schema_key);
+  if (!schema) return schema.error();
+  if (!*schema || (*schema)->size() != 8) {
+    if (mode == access::read_only) {
+      e.schema_present = false;
+      return {};
+    }
+    return error(errc::corrupt,
+                 "database in " + path + " has no schema version");
+  }
+  const std::uint64_t found = keys::sequence_at(**schema);
+  if (found != schema_version) {
+    return error(errc::unsupported_version,
+                 "database in " + path + " has schema version " +
+                     std::to_string(found) + "; this build reads version " +
+                     std::to_string(schema_version));
+  }
+  return {};
+}
+
+}  // namespace
+
+result<environment> open_environment(const options& opts, access mode,
+                                     const char* holder) {
+  environment e;
+  auto claim = directory_claim::acquire(opts.path, holder);
+  if (!claim) return claim.error();
+  e.claim = std::move(*claim);
+  MDB_env* raw = nullptr;
+  if (int rc = mdb_env_create(&raw); rc != 0)
+    return lmdb::to_error(rc, "mdb_env_create");
+  e.env = lmdb::env(raw);
+  if (auto r = set_up(raw, opts, mode); !r) return r.error();
+  auto first = begin_first(raw, mode);
+  if (!first) return first.error();
+  e.txn = std::move(*first);
+  if (auto r = open_databases(e.txn.get(), e.dbs, opts.path, mode); !r)
+    return r.error();
+  if (auto r = check_meta(e, opts.path, mode); !r) return r.error();
+  return e;
+}
+
+}  // namespace jobstate::store

@@ -1,0 +1,60 @@
+// Opening the LMDB environment of a database directory: the one sequence
+// (settings, the first transaction, the sub-databases, the meta data's
+// magic and schema version) shared by the engine's store, which opens it
+// read-write, and the integrity check, which opens it read-only.
+#ifndef JOBSTATE_STORE_ENVIRONMENT_HPP
+#define JOBSTATE_STORE_ENVIRONMENT_HPP
+
+#include <jobstate/options.hpp>
+#include <jobstate/result.hpp>
+
+#include "store/directory_claim.hpp"
+#include "store/job_store.hpp"
+#include "store/lmdb.hpp"
+
+namespace jobstate::store {
+
+/// How open_environment opens a database.
+enum class access {
+  /// Creates what is missing, stamps a new database, sets the map size.
+  read_write,
+  /// Writes nothing: LMDB opens data.mdb O_RDONLY and maps it read-only;
+  /// the map size is the file's.
+  read_only,
+};
+
+/// An open environment and the transaction its sub-databases were opened
+/// in. Members are destroyed in reverse order: the transaction ends, then
+/// the environment closes, then the directory's claim is released.
+struct environment {
+  directory_claim claim;
+  lmdb::env env;
+  databases dbs;
+  /// Still open: read-write, commit it to keep the sub-database handles
+  /// (and a new database's stamp); read-only, read in it.
+  lmdb::txn txn;
+  /// Read-only only: false when the meta data has no well-formed schema
+  /// version (the check reports it; read-write, opening fails with
+  /// corrupt).
+  bool schema_present = true;
+};
+
+/// Opens the database in `opts.path` (a directory that exists), claiming
+/// the directory for `holder` ("an engine": named in already_open errors).
+/// Read-write uses `opts.map_size`, `max_readers` and `durability`;
+/// read-only uses `max_readers` only.
+/// Errors: already_open (open in this process already), invalid_argument
+/// (not a directory), unsupported_version
+/// (not a jobstate database, or another schema version), corrupt
+/// (read-write: no schema version), io_error and LMDB's other failures.
+result<environment> open_environment(const options& opts, access mode,
+                                     const char* holder);
+
+/// Most times beginning a transaction may meet MDB_MAP_RESIZED: another
+/// process may grow the map again between our adopting its size and
+/// beginning; each round adopts a larger size, so a few are plenty.
+inline constexpr int max_resize_adoptions = 16;
+
+}  // namespace jobstate::store
+
+#endif  // JOBSTATE_STORE_ENVIRONMENT_HPP
