@@ -45,7 +45,8 @@ TEST_F(BadInput, WrongTypesAndUnknownMembersAre400) {
   expect_error(post(jobs_, R"({})"), 400, "invalid_argument",
                "body.kind: required member is missing");
   expect_error(post(jobs_, R"({"kind": "a", "knid": 1})"), 400,
-               "invalid_argument", "body.knid: unknown member (expected: kind,");
+               "invalid_argument",
+               "body.knid: unknown member (expected: kind,");
   const std::string id =
       std::string(post(jobs_, R"({"kind": "a"})").json().at("id").as_string());
   post(jobs_ + "/" + id + "/start");

@@ -80,8 +80,7 @@ TEST_F(JobsApiProgress, BatchOneChildShortOfDoneShows99) {
   EXPECT_EQ(progress_of(parent), 99);
 }
 
-TEST_F(JobsApiProgress,
-       Shows100OnceCompletedAndAtMost99WhenFailedOrCancelled) {
+TEST_F(JobsApiProgress, Shows100OnceCompletedAndAtMost99WhenFailedOrCancelled) {
   const job done = running();
   progress p;
   p.percent = 50;

@@ -104,7 +104,7 @@ class SmallLimits : public server_test {
 };
 
 class TransportEnvelopes : public SmallLimits,
-                            public ::testing::WithParamInterface<surface_case> {
+                           public ::testing::WithParamInterface<surface_case> {
  protected:
   const surface_case& s() const { return GetParam(); }
 };
