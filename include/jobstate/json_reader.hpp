@@ -157,11 +157,11 @@ JOBSTATE_EXPORT const boost::json::object* as_object(
     reader& r, const boost::json::value& v, const path& p);
 
 template <class T>
-constexpr bool is_nullable = false;
+inline constexpr bool is_nullable = false;
 template <class T>
-constexpr bool is_nullable<std::optional<T>> = true;
+inline constexpr bool is_nullable<std::optional<T>> = true;
 template <>
-constexpr bool is_nullable<boost::json::value> = true;
+inline constexpr bool is_nullable<boost::json::value> = true;
 
 /// The members of one object, read by name. Two modes:
 ///  - lenient (the job shape): unknown members are ignored;

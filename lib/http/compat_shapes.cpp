@@ -128,10 +128,6 @@ json::value jobs_api_result(const job& j) {
 }  // namespace
 
 json::value scale_gp_job(const job& j, const std::vector<job>& children) {
-  json::array history;
-  history.reserve(j.history.size());
-  for (const history_event& e : j.history)
-    history.push_back(json::value_from(e));
   return json::object{
       {"id", j.id.to_string()},
       {"project_id", j.project_id},
@@ -146,7 +142,7 @@ json::value scale_gp_job(const job& j, const std::vector<job>& children) {
       {"result", j.result},
       {"progress", scale_gp_progress(j, children)},
       {"error", error_text(j)},
-      {"history", std::move(history)},
+      {"history", json::value_from(j.history)},
   };
 }
 

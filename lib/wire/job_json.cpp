@@ -200,12 +200,7 @@ void tag_invoke(const json::value_from_tag&, json::value& v, const job& j) {
     o.emplace("error", nullptr);
   }
   o.emplace("progress", json::value_from(j.progress, o.storage()));
-  json::array history(o.storage());
-  history.reserve(j.history.size());
-  for (const history_event& e : j.history) {
-    history.push_back(json::value_from(e, o.storage()));
-  }
-  o.emplace("history", std::move(history));
+  o.emplace("history", json::value_from(j.history, o.storage()));
   o.emplace("revision", j.revision);
 }
 

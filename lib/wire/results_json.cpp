@@ -29,23 +29,14 @@ void tag_invoke(const json::value_from_tag&, json::value& v, const change& c) {
 void tag_invoke(const json::value_from_tag&, json::value& v,
                 const change_batch& b) {
   json::object& o = v.emplace_object();
-  json::array changes(o.storage());
-  changes.reserve(b.changes.size());
-  for (const change& c : b.changes) {
-    changes.push_back(json::value_from(c, o.storage()));
-  }
-  o.emplace("changes", std::move(changes));
+  o.emplace("changes", json::value_from(b.changes, o.storage()));
   o.emplace("last_sequence", b.last_sequence);
 }
 
 void tag_invoke(const json::value_from_tag&, json::value& v,
                 const job_page& page) {
   json::object& o = v.emplace_object();
-  json::array jobs(o.storage());
-  jobs.reserve(page.jobs.size());
-  for (const job& j : page.jobs)
-    jobs.push_back(json::value_from(j, o.storage()));
-  o.emplace("jobs", std::move(jobs));
+  o.emplace("jobs", json::value_from(page.jobs, o.storage()));
   if (page.next_cursor.empty()) {
     o.emplace("next_cursor", nullptr);
   } else {
@@ -56,11 +47,8 @@ void tag_invoke(const json::value_from_tag&, json::value& v,
 void tag_invoke(const json::value_from_tag&, json::value& v,
                 const created_batch& b) {
   json::object& o = v.emplace_object();
-  json::array ids(o.storage());
-  ids.reserve(b.child_ids.size());
-  for (const job_id& id : b.child_ids) ids.emplace_back(id.to_string());
   o.emplace("parent", json::value_from(b.parent, o.storage()));
-  o.emplace("child_ids", std::move(ids));
+  o.emplace("child_ids", json::value_from(b.child_ids, o.storage()));
   o.emplace("created", b.created);
 }
 

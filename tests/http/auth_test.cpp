@@ -11,9 +11,9 @@
 namespace jobstate::test {
 namespace {
 
-class auth : public server_test {};
+class Auth : public server_test {};
 
-TEST_F(auth, NoKeyIs401InEachSurfacesEnvelope) {
+TEST_F(Auth, NoKeyIs401InEachSurfacesEnvelope) {
   const std::string id = create_job().id.to_string();
   auto native =
       http_call(port(), "GET", "/v1/native/projects/default/jobs/" + id);
@@ -33,7 +33,7 @@ TEST_F(auth, NoKeyIs401InEachSurfacesEnvelope) {
   EXPECT_EQ(gc.json().at("error").at("code"), "unauthorized");
 }
 
-TEST_F(auth, WrongOrMalformedKeyIs401) {
+TEST_F(Auth, WrongOrMalformedKeyIs401) {
   const std::string id = create_job().id.to_string();
   for (const std::string& bad :
        {std::string("jsk_00000000_00000000000000000000000000000000"),
@@ -44,7 +44,7 @@ TEST_F(auth, WrongOrMalformedKeyIs401) {
   }
 }
 
-TEST_F(auth, KeyWorksInEveryHeaderForm) {
+TEST_F(Auth, KeyWorksInEveryHeaderForm) {
   const std::string id = create_job().id.to_string();
   EXPECT_EQ(http_call(port(), "GET", "/v1/api/jobs/" + id, bearer(key_)).status,
             200);
@@ -58,7 +58,7 @@ TEST_F(auth, KeyWorksInEveryHeaderForm) {
       200);
 }
 
-TEST_F(auth, RevokedKeyStopsWorkingAtOnce) {
+TEST_F(Auth, RevokedKeyStopsWorkingAtOnce) {
   auto issued = keys_->create_key("acme").value();
   const std::string id = create_job().id.to_string();
   EXPECT_EQ(
@@ -72,7 +72,7 @@ TEST_F(auth, RevokedKeyStopsWorkingAtOnce) {
             200);
 }
 
-TEST_F(auth, KeysAreStoredOnlyAsHashes) {
+TEST_F(Auth, KeysAreStoredOnlyAsHashes) {
   std::ifstream in(http::key_store::file_in(dir_.sub("db")));
   std::stringstream text;
   text << in.rdbuf();
@@ -80,7 +80,7 @@ TEST_F(auth, KeysAreStoredOnlyAsHashes) {
   EXPECT_NE(text.str().find(http::sha256_hex(key_)), std::string::npos);
 }
 
-TEST_F(auth, AnotherAccountsJobIsNotFoundOnEverySurface) {
+TEST_F(Auth, AnotherAccountsJobIsNotFoundOnEverySurface) {
   const job theirs = create_job("default", "parse", "globex");
   const std::string id = theirs.id.to_string();
   const auto mine = bearer(key_);
@@ -129,7 +129,7 @@ TEST_F(auth, AnotherAccountsJobIsNotFoundOnEverySurface) {
   EXPECT_EQ(feed.json().at("changes").as_array().size(), 0u);
 }
 
-TEST_F(auth, AnotherProjectsJobIsNotFound) {
+TEST_F(Auth, AnotherProjectsJobIsNotFound) {
   const job j = create_job("alpha");
   auto a =
       http_call(port(), "GET", "/v1/projects/beta/jobs/" + j.id.to_string(),
@@ -144,7 +144,7 @@ TEST_F(auth, AnotherProjectsJobIsNotFound) {
   EXPECT_EQ(get("/v1/api/jobs/" + j.id.to_string()).status, 404);
 }
 
-TEST_F(auth, ScaleGpRequiresTheSelectedAccountHeader) {
+TEST_F(Auth, ScaleGpRequiresTheSelectedAccountHeader) {
   const job j = create_job();
   auto a =
       http_call(port(), "GET", "/v1/projects/default/jobs/" + j.id.to_string(),

@@ -12,9 +12,9 @@ namespace {
 
 using std::chrono::milliseconds;
 
-class bad_input : public server_test {
+class BadInput : public server_test {
  protected:
-  bad_input() { deferred_start_ = true; }
+  BadInput() { deferred_start_ = true; }
   void SetUp() override {
     server_test::SetUp();
     options_.body_limit = 64 * 1024;
@@ -33,19 +33,20 @@ class bad_input : public server_test {
   }
 };
 
-TEST_F(bad_input, MalformedJsonIs400) {
+TEST_F(BadInput, MalformedJsonIs400) {
   expect_error(post(jobs_, "{\"kind\": "), 400, "invalid_json",
                "not valid JSON");
   expect_error(post(jobs_, "[1, 2]"), 400, "invalid_json", "JSON object");
 }
 
-TEST_F(bad_input, WrongTypesAndUnknownMembersAre400) {
+TEST_F(BadInput, WrongTypesAndUnknownMembersAre400) {
   expect_error(post(jobs_, R"({"kind": 5})"), 400, "invalid_argument",
                "body.kind: expected a string, got the number 5");
   expect_error(post(jobs_, R"({})"), 400, "invalid_argument",
                "body.kind: required member is missing");
   expect_error(post(jobs_, R"({"kind": "a", "knid": 1})"), 400,
-               "invalid_argument", "body.knid: unknown member (expected: kind,");
+               "invalid_argument",
+               "body.knid: unknown member (expected: kind,");
   const std::string id =
       std::string(post(jobs_, R"({"kind": "a"})").json().at("id").as_string());
   post(jobs_ + "/" + id + "/start");
@@ -65,7 +66,7 @@ TEST_F(bad_input, WrongTypesAndUnknownMembersAre400) {
   EXPECT_EQ(a.status, 400) << a.body;
 }
 
-TEST_F(bad_input, UnknownRoutesAndMethodsAreJsonErrors) {
+TEST_F(BadInput, UnknownRoutesAndMethodsAreJsonErrors) {
   expect_error(get("/v1/native/nothing"), 404, "no_route",
                "/v1/native/nothing");
   auto jobs = get("/v1/api/nothing");
@@ -85,7 +86,7 @@ TEST_F(bad_input, UnknownRoutesAndMethodsAreJsonErrors) {
 
 // Found by fuzzing: an error quoting bytes that are not UTF-8 (raw in the
 // path, or percent-encoded in an id) must still be a valid JSON body.
-TEST_F(bad_input, ErrorsQuotingBytesThatAreNotUtf8AreValidJson) {
+TEST_F(BadInput, ErrorsQuotingBytesThatAreNotUtf8AreValidJson) {
   raw_connection c(port());
   c.send("GET /v1/native/\xf4\xf4x HTTP/1.1\r\nHost: x\r\n\r\n");
   const auto text = c.read_until("}\n", milliseconds(3000));
@@ -100,7 +101,7 @@ TEST_F(bad_input, ErrorsQuotingBytesThatAreNotUtf8AreValidJson) {
                "not_found", "???");
 }
 
-TEST_F(bad_input, OversizedBodyIs413AndHeadersAre431) {
+TEST_F(BadInput, OversizedBodyIs413AndHeadersAre431) {
   const std::string big(100 * 1024, 'x');
   auto a = post(jobs_, "{\"kind\": \"" + big + "\"}");
   EXPECT_EQ(a.status, 413);
@@ -113,7 +114,7 @@ TEST_F(bad_input, OversizedBodyIs413AndHeadersAre431) {
   EXPECT_TRUE(c.closed_within(milliseconds(3000)));
 }
 
-TEST_F(bad_input, GarbageIs400AndTheConnectionCloses) {
+TEST_F(BadInput, GarbageIs400AndTheConnectionCloses) {
   raw_connection c(port());
   c.send("THIS IS NOT HTTP\r\n\r\n");
   auto text = c.read_until("}", milliseconds(3000));
@@ -121,7 +122,7 @@ TEST_F(bad_input, GarbageIs400AndTheConnectionCloses) {
   EXPECT_TRUE(c.closed_within(milliseconds(3000)));
 }
 
-TEST_F(bad_input, IdleAndSlowClientsTimeOut) {
+TEST_F(BadInput, IdleAndSlowClientsTimeOut) {
   raw_connection idle(port());
   EXPECT_TRUE(idle.closed_within(milliseconds(3000)));
   raw_connection slow(port());

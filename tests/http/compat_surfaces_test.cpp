@@ -16,7 +16,7 @@ std::vector<std::string> keys_of(const json::value& v) {
   return keys;
 }
 
-class compat_surfaces : public server_test {
+class CompatSurfaces : public server_test {
  protected:
   job finished(job_status st, json::value result = nullptr) {
     create_request r;
@@ -42,7 +42,7 @@ class compat_surfaces : public server_test {
   }
 };
 
-TEST_F(compat_surfaces, ScaleGpGetJobHasTheDocumentedShape) {
+TEST_F(CompatSurfaces, ScaleGpGetJobHasTheDocumentedShape) {
   const job j = finished(job_status::succeeded, json::object{{"pages", 3}});
   auto a = scale_get(j);
   ASSERT_EQ(a.status, 200) << a.body;
@@ -76,7 +76,7 @@ TEST_F(compat_surfaces, ScaleGpGetJobHasTheDocumentedShape) {
   EXPECT_TRUE(history[2].at("duration_ms").is_int64());
 }
 
-TEST_F(compat_surfaces, ScaleGpKeepsPartiallySucceededAndGivesErrorAsAString) {
+TEST_F(CompatSurfaces, ScaleGpKeepsPartiallySucceededAndGivesErrorAsAString) {
   auto partial = scale_get(finished(job_status::partially_succeeded));
   EXPECT_EQ(partial.json().at("status"), "partially_succeeded");
   auto failed = scale_get(finished(job_status::failed));
@@ -84,7 +84,7 @@ TEST_F(compat_surfaces, ScaleGpKeepsPartiallySucceededAndGivesErrorAsAString) {
   EXPECT_EQ(failed.json().at("error"), "page 3 is blank");
 }
 
-TEST_F(compat_surfaces, ScaleGpBatchProgressListsChildJobs) {
+TEST_F(CompatSurfaces, ScaleGpBatchProgressListsChildJobs) {
   batch_request b;
   b.parent.account_id = "acme";
   b.parent.project_id = "alpha";
@@ -120,7 +120,7 @@ TEST_F(compat_surfaces, ScaleGpBatchProgressListsChildJobs) {
   EXPECT_TRUE(children[1].at("parse_result_id").is_null());
 }
 
-TEST_F(compat_surfaces, JobsApiUsesTheEnvelopeAndCamelCase) {
+TEST_F(CompatSurfaces, JobsApiUsesTheEnvelopeAndCamelCase) {
   const job pending = create_job();
   auto a = get("/v1/api/jobs/" + pending.id.to_string());
   ASSERT_EQ(a.status, 200) << a.body;
@@ -161,7 +161,7 @@ TEST_F(compat_surfaces, JobsApiUsesTheEnvelopeAndCamelCase) {
       "cancelled");
 }
 
-TEST_F(compat_surfaces, JobsApiRerunMakesANewPendingJob) {
+TEST_F(CompatSurfaces, JobsApiRerunMakesANewPendingJob) {
   const job original = finished(job_status::failed);
   auto a = post("/v1/api/jobs/" + original.id.to_string() + "/rerun");
   ASSERT_EQ(a.status, 201) << a.body;
@@ -174,7 +174,7 @@ TEST_F(compat_surfaces, JobsApiRerunMakesANewPendingJob) {
   EXPECT_EQ(a.header("retry-after"), "");  // a creation answer, not a poll
 }
 
-TEST_F(compat_surfaces, JobsApiRefusesToRerunAnUnfinishedJob) {
+TEST_F(CompatSurfaces, JobsApiRefusesToRerunAnUnfinishedJob) {
   const job j = create_job();
   engine_->start(ref(j)).value();
   auto a = post("/v1/api/jobs/" + j.id.to_string() + "/rerun");
@@ -186,7 +186,7 @@ TEST_F(compat_surfaces, JobsApiRefusesToRerunAnUnfinishedJob) {
             std::string::npos);
 }
 
-TEST_F(compat_surfaces, GcAiAnswers202WhileRunningAnd200WhenDone) {
+TEST_F(CompatSurfaces, GcAiAnswers202WhileRunningAnd200WhenDone) {
   const job j = create_job("default", "chat/completions");
   auto a = http_call(port(), "GET", "/api/external/v1/jobs/" + j.id.to_string(),
                      {{"Authorization", key_}});

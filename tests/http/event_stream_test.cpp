@@ -11,9 +11,9 @@ namespace {
 
 using std::chrono::milliseconds;
 
-class event_stream : public server_test {
+class EventStream : public server_test {
  protected:
-  event_stream() { deferred_start_ = true; }
+  EventStream() { deferred_start_ = true; }
   void SetUp() override {
     server_test::SetUp();
     options_.sse_heartbeat = milliseconds(200);
@@ -35,7 +35,7 @@ class event_stream : public server_test {
   }
 };
 
-TEST_F(event_stream, StreamsChangesAndResumesFromLastEventId) {
+TEST_F(EventStream, StreamsChangesAndResumesFromLastEventId) {
   const job j = create_job();
   raw_connection stream(port());
   stream.send(open_request());
@@ -63,7 +63,7 @@ TEST_F(event_stream, StreamsChangesAndResumesFromLastEventId) {
   EXPECT_EQ(text.find("globex"), std::string::npos);
 }
 
-TEST_F(event_stream, IdleStreamSendsKeepAlivesWithItsPosition) {
+TEST_F(EventStream, IdleStreamSendsKeepAlivesWithItsPosition) {
   create_job();
   raw_connection stream(port());
   stream.send(open_request("Last-Event-ID: 1\r\n"));
@@ -71,7 +71,7 @@ TEST_F(event_stream, IdleStreamSendsKeepAlivesWithItsPosition) {
   EXPECT_NE(text.find(": keep-alive\nid: 1\n"), std::string::npos) << text;
 }
 
-TEST_F(event_stream, BadPositionIs400) {
+TEST_F(EventStream, BadPositionIs400) {
   raw_connection stream(port());
   stream.send(open_request("Last-Event-ID: banana\r\n"));
   auto text = stream.read_until("}", milliseconds(3000));
@@ -82,7 +82,7 @@ TEST_F(event_stream, BadPositionIs400) {
   EXPECT_NE(text.find("400 Bad Request"), std::string::npos) << text;
 }
 
-TEST_F(event_stream, DrainEndsOpenStreams) {
+TEST_F(EventStream, DrainEndsOpenStreams) {
   raw_connection stream(port());
   stream.send(open_request());
   stream.read_until("retry:", milliseconds(3000));

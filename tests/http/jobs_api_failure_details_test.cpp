@@ -12,7 +12,7 @@ namespace {
 
 namespace json = boost::json;
 
-class jobs_api_failure_details : public server_test {
+class JobsApiFailureDetails : public server_test {
  protected:
   job failed(job_error e, json::value result = nullptr) {
     const job j = create_job();
@@ -40,14 +40,14 @@ class jobs_api_failure_details : public server_test {
   }
 };
 
-TEST_F(jobs_api_failure_details, AFailedJobsResultCarriesItsError) {
+TEST_F(JobsApiFailureDetails, AFailedJobsResultCarriesItsError) {
   const json::value d = data_of(failed({"bad_pdf", "cannot read page 3"}));
   EXPECT_EQ(d.at("status"), "failed");
   EXPECT_EQ(d.at("result"),
             with_error({}, error_of("bad_pdf", "cannot read page 3")));
 }
 
-TEST_F(jobs_api_failure_details, AFailedJobsOwnResultKeepsItsMembers) {
+TEST_F(JobsApiFailureDetails, AFailedJobsOwnResultKeepsItsMembers) {
   const json::value d =
       data_of(failed({"bad_pdf", "cannot read page 3"},
                      json::object{{"documentsProcessed", 2}, {"errors", 1}}));
@@ -62,7 +62,7 @@ TEST_F(jobs_api_failure_details, AFailedJobsOwnResultKeepsItsMembers) {
                        error_of("bad_pdf", "cannot read page 3")));
 }
 
-TEST_F(jobs_api_failure_details, AFailedJobWithoutDetailsHasANullError) {
+TEST_F(JobsApiFailureDetails, AFailedJobWithoutDetailsHasANullError) {
   // A batch fails when its children do; it records no error of its own
   // (each child has its own).
   batch_request b;
@@ -85,7 +85,7 @@ TEST_F(jobs_api_failure_details, AFailedJobWithoutDetailsHasANullError) {
   EXPECT_EQ(d.at("result"), with_error({}, nullptr));
 }
 
-TEST_F(jobs_api_failure_details, ACancelledJobsResultCarriesTheReason) {
+TEST_F(JobsApiFailureDetails, ACancelledJobsResultCarriesTheReason) {
   const job j = create_job();
   engine_->cancel(ref(j), "not needed").value();
   const json::value d = data_of(j);
@@ -94,7 +94,7 @@ TEST_F(jobs_api_failure_details, ACancelledJobsResultCarriesTheReason) {
             with_error({}, error_of("cancelled", "not needed")));
 }
 
-TEST_F(jobs_api_failure_details, ACompletedJobsResultIsUnchanged) {
+TEST_F(JobsApiFailureDetails, ACompletedJobsResultIsUnchanged) {
   const job j = create_job();
   engine_->start(ref(j)).value();
   completion c;

@@ -11,7 +11,7 @@ namespace {
 
 namespace json = boost::json;
 
-class jobs_api_progress : public server_test {
+class JobsApiProgress : public server_test {
  protected:
   created_batch batch_of(std::size_t children) {
     batch_request b;
@@ -32,7 +32,7 @@ class jobs_api_progress : public server_test {
   }
 };
 
-TEST_F(jobs_api_progress, ShowsAtMost99BeforeTheJobCompletes) {
+TEST_F(JobsApiProgress, ShowsAtMost99BeforeTheJobCompletes) {
   for (const double percent : {99.4, 99.5, 99.6, 99.99, 100.0}) {
     const job j = running();
     progress p;
@@ -51,7 +51,7 @@ TEST_F(jobs_api_progress, ShowsAtMost99BeforeTheJobCompletes) {
   EXPECT_EQ(progress_of(j), 43);
 }
 
-TEST_F(jobs_api_progress, CountersCompleteButStillRunningShow99) {
+TEST_F(JobsApiProgress, CountersCompleteButStillRunningShow99) {
   const job j = running();
   progress p;
   p.counts = progress_counts{};
@@ -66,7 +66,7 @@ TEST_F(jobs_api_progress, CountersCompleteButStillRunningShow99) {
   EXPECT_EQ(progress_of(j), 75);
 }
 
-TEST_F(jobs_api_progress, BatchOneChildShortOfDoneShows99) {
+TEST_F(JobsApiProgress, BatchOneChildShortOfDoneShows99) {
   // 399 of 400 children finished, the last one running: the parent runs,
   // and its own percent is 99.75.
   const created_batch batch = batch_of(400);
@@ -80,8 +80,7 @@ TEST_F(jobs_api_progress, BatchOneChildShortOfDoneShows99) {
   EXPECT_EQ(progress_of(parent), 99);
 }
 
-TEST_F(jobs_api_progress,
-       Shows100OnceCompletedAndAtMost99WhenFailedOrCancelled) {
+TEST_F(JobsApiProgress, Shows100OnceCompletedAndAtMost99WhenFailedOrCancelled) {
   const job done = running();
   progress p;
   p.percent = 50;

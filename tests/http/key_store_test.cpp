@@ -17,7 +17,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class key_store_file : public ::testing::Test {
+class KeyStoreFile : public ::testing::Test {
  protected:
   std::unique_ptr<http::key_store> open_store() {
     auto s = http::key_store::open(http::key_store::file_in(dir_.path()));
@@ -29,7 +29,7 @@ class key_store_file : public ::testing::Test {
   temp_dir dir_{"key-store"};
 };
 
-TEST_F(key_store_file, AKeyRevokedByAnotherStoreFailsAtTheNextRequest) {
+TEST_F(KeyStoreFile, AKeyRevokedByAnotherStoreFailsAtTheNextRequest) {
   auto server = open_store();
   auto command = open_store();
   const auto issued = command->create_key("acme").value();
@@ -38,7 +38,7 @@ TEST_F(key_store_file, AKeyRevokedByAnotherStoreFailsAtTheNextRequest) {
   EXPECT_EQ(server->authenticate(issued.key), std::nullopt);
 }
 
-TEST_F(key_store_file, AKeyCreatedByAnotherStoreWorksAtTheNextRequest) {
+TEST_F(KeyStoreFile, AKeyCreatedByAnotherStoreWorksAtTheNextRequest) {
   auto server = open_store();
   auto command = open_store();
   const auto first = command->create_key("acme").value();
@@ -48,7 +48,7 @@ TEST_F(key_store_file, AKeyCreatedByAnotherStoreWorksAtTheNextRequest) {
   EXPECT_EQ(server->authenticate(first.key), "acme");
 }
 
-TEST_F(key_store_file, RemovingTheFileRemovesEveryKey) {
+TEST_F(KeyStoreFile, RemovingTheFileRemovesEveryKey) {
   auto server = open_store();
   const auto issued = server->create_key("acme").value();
   EXPECT_EQ(server->authenticate(issued.key), "acme");
@@ -57,7 +57,7 @@ TEST_F(key_store_file, RemovingTheFileRemovesEveryKey) {
   EXPECT_TRUE(server->empty());
 }
 
-TEST_F(key_store_file, ADamagedFileKeepsTheLastGoodKeysUntilRepaired) {
+TEST_F(KeyStoreFile, ADamagedFileKeepsTheLastGoodKeysUntilRepaired) {
   auto server = open_store();
   const auto issued = server->create_key("acme").value();
   const fs::path good = dir_.sub("good.json");
@@ -71,7 +71,7 @@ TEST_F(key_store_file, ADamagedFileKeepsTheLastGoodKeysUntilRepaired) {
   EXPECT_EQ(server->authenticate(issued.key), std::nullopt);
 }
 
-TEST_F(key_store_file, AnEditInPlaceIsSeenAtItsClose) {
+TEST_F(KeyStoreFile, AnEditInPlaceIsSeenAtItsClose) {
   auto server = open_store();
   const auto issued = server->create_key("acme").value();
   auto other = open_store();
@@ -89,14 +89,14 @@ TEST_F(key_store_file, AnEditInPlaceIsSeenAtItsClose) {
   EXPECT_EQ(server->authenticate(issued.key), "acme");
 }
 
-TEST(file_watch, WithoutADirectoryItAlwaysSaysMaybe) {
+TEST(FileWatch, WithoutADirectoryItAlwaysSaysMaybe) {
   temp_dir dir("file-watch");
   http::file_watch watch(dir.sub("absent") / "keys.json");
   EXPECT_TRUE(watch.maybe_changed());
   EXPECT_TRUE(watch.maybe_changed());
 }
 
-TEST(file_watch, SeesOnlyItsOwnFile) {
+TEST(FileWatch, SeesOnlyItsOwnFile) {
   temp_dir dir("file-watch");
   const fs::path file = dir.sub("keys.json");
   http::file_watch watch(file);
@@ -114,7 +114,7 @@ TEST(file_watch, SeesOnlyItsOwnFile) {
   EXPECT_TRUE(watch.maybe_changed());
 }
 
-TEST(file_watch, ItsDirectoryRemovedItAlwaysSaysMaybe) {
+TEST(FileWatch, ItsDirectoryRemovedItAlwaysSaysMaybe) {
   temp_dir dir("file-watch");
   const fs::path sub = dir.sub("db");
   fs::create_directories(sub);

@@ -14,9 +14,9 @@ namespace {
 using std::chrono::milliseconds;
 using clock_type = std::chrono::steady_clock;
 
-class long_poll_http : public server_test {
+class LongPollHttp : public server_test {
  protected:
-  long_poll_http() { deferred_start_ = true; }
+  LongPollHttp() { deferred_start_ = true; }
   void SetUp() override {
     server_test::SetUp();
     options_.long_poll.max_wait = std::chrono::seconds(1);
@@ -38,7 +38,7 @@ class long_poll_http : public server_test {
   std::thread worker_;
 };
 
-TEST_F(long_poll_http, WaitWakesUpWhenTheJobFinishes) {
+TEST_F(LongPollHttp, WaitWakesUpWhenTheJobFinishes) {
   // max_wait is 1 s here; the job finishes well within it.
   const job j = create_job();
   finish_later(j, milliseconds(200));
@@ -54,7 +54,7 @@ TEST_F(long_poll_http, WaitWakesUpWhenTheJobFinishes) {
   EXPECT_LT(took, milliseconds(950));
 }
 
-TEST_F(long_poll_http, EverySurfaceWaits) {
+TEST_F(LongPollHttp, EverySurfaceWaits) {
   for (const std::string surface : {"scale", "jobs", "gc", "native"}) {
     const job j = create_job();
     finish_later(j, milliseconds(100));
@@ -80,7 +80,7 @@ TEST_F(long_poll_http, EverySurfaceWaits) {
   }
 }
 
-TEST_F(long_poll_http, WaitIsClampedToTheMaximum) {
+TEST_F(LongPollHttp, WaitIsClampedToTheMaximum) {
   const job j = create_job();
   const auto began = clock_type::now();
   auto a =
@@ -93,7 +93,7 @@ TEST_F(long_poll_http, WaitIsClampedToTheMaximum) {
   EXPECT_LT(took, milliseconds(5000));
 }
 
-TEST_F(long_poll_http, WaitZeroAnswersAtOnce) {
+TEST_F(LongPollHttp, WaitZeroAnswersAtOnce) {
   const job j = create_job();
   const auto began = clock_type::now();
   auto a = get("/v1/api/jobs/" + j.id.to_string() + "?wait=0",
@@ -104,7 +104,7 @@ TEST_F(long_poll_http, WaitZeroAnswersAtOnce) {
   EXPECT_EQ(a.header("retry-after"), "1");
 }
 
-TEST_F(long_poll_http, QueryAndPreferThatDisagreeAre400) {
+TEST_F(LongPollHttp, QueryAndPreferThatDisagreeAre400) {
   const std::string id = create_job().id.to_string();
   auto gc =
       get("/api/external/v1/jobs/" + id + "?wait=5", {{"Prefer", "wait=6"}});
@@ -127,7 +127,7 @@ TEST_F(long_poll_http, QueryAndPreferThatDisagreeAre400) {
       200);
 }
 
-TEST_F(long_poll_http, MalformedWaitIs400) {
+TEST_F(LongPollHttp, MalformedWaitIs400) {
   const std::string id = create_job().id.to_string();
   for (const std::string bad : {"-1", "abc", "", "1e3"}) {
     auto a = get("/api/external/v1/jobs/" + id + "?wait=" + bad);
@@ -135,7 +135,7 @@ TEST_F(long_poll_http, MalformedWaitIs400) {
   }
 }
 
-TEST_F(long_poll_http, NativeAfterRevisionWakesOnAnyChange) {
+TEST_F(LongPollHttp, NativeAfterRevisionWakesOnAnyChange) {
   const job j = create_job();
   worker_ = std::thread([this, r = ref(j)] {
     std::this_thread::sleep_for(milliseconds(150));
@@ -148,7 +148,7 @@ TEST_F(long_poll_http, NativeAfterRevisionWakesOnAnyChange) {
   EXPECT_EQ(a.header("retry-after"), "1");
 }
 
-TEST_F(long_poll_http, ChangeFeedLongPollWakesOnCommit) {
+TEST_F(LongPollHttp, ChangeFeedLongPollWakesOnCommit) {
   auto first = get("/v1/native/changes?after=0");
   const auto position =
       first.json().at("last_sequence").to_number<std::uint64_t>();

@@ -12,7 +12,7 @@ namespace {
 
 namespace json = boost::json;
 
-class native_api : public server_test {
+class NativeApi : public server_test {
  protected:
   const std::string jobs_ = "/v1/native/projects/alpha/jobs";
   std::string create(const std::string& body) {
@@ -22,7 +22,7 @@ class native_api : public server_test {
   }
 };
 
-TEST_F(native_api, CreateIsIdempotentPerKey) {
+TEST_F(NativeApi, CreateIsIdempotentPerKey) {
   auto a = post(jobs_, R"({"kind": "parse", "input": {"file": "a.pdf"},
                            "idempotency_key": "k1", "source_id": "a.pdf"})");
   ASSERT_EQ(a.status, 201) << a.body;
@@ -44,7 +44,7 @@ TEST_F(native_api, CreateIsIdempotentPerKey) {
   EXPECT_EQ(clash.json().at("error").at("code"), "already_exists");
 }
 
-TEST_F(native_api, WorkerOperationsWalkAJobThroughItsLife) {
+TEST_F(NativeApi, WorkerOperationsWalkAJobThroughItsLife) {
   const std::string id = create(R"({"kind": "parse"})");
   const std::string job = jobs_ + "/" + id;
   auto started = post(job + "/start");
@@ -76,7 +76,7 @@ TEST_F(native_api, WorkerOperationsWalkAJobThroughItsLife) {
   EXPECT_EQ(fetched.json().at("result"), (json::object{{"pages", 3}}));
 }
 
-TEST_F(native_api, FailCancelAndRerun) {
+TEST_F(NativeApi, FailCancelAndRerun) {
   const std::string a = create(R"({"kind": "parse", "input": 7})");
   post(jobs_ + "/" + a + "/start");
   auto failed =
@@ -106,7 +106,7 @@ TEST_F(native_api, FailCancelAndRerun) {
   EXPECT_EQ(missing_error.status, 400);
 }
 
-TEST_F(native_api, ListFiltersAndPagesWithACursor) {
+TEST_F(NativeApi, ListFiltersAndPagesWithACursor) {
   std::vector<std::string> ids;
   for (int i = 0; i < 5; ++i) {
     ids.push_back(create(i < 2 ? R"({"kind": "a"})" : R"({"kind": "b"})"));
@@ -140,7 +140,7 @@ TEST_F(native_api, ListFiltersAndPagesWithACursor) {
   EXPECT_EQ(get(jobs_ + "?parent_id=nope").status, 400);
 }
 
-TEST_F(native_api, BatchesAndTheirChildren) {
+TEST_F(NativeApi, BatchesAndTheirChildren) {
   auto a = post("/v1/native/projects/alpha/batches",
                 R"({"kind": "batch_parse", "idempotency_key": "b1",
                     "children": [{"kind": "parse", "source_id": "d1"},
@@ -179,7 +179,7 @@ TEST_F(native_api, BatchesAndTheirChildren) {
             400);
 }
 
-TEST_F(native_api, ChangeFeedPagesThroughChanges) {
+TEST_F(NativeApi, ChangeFeedPagesThroughChanges) {
   const std::string id = create(R"({"kind": "parse"})");
   post(jobs_ + "/" + id + "/start");
   auto a = get("/v1/native/changes?after=0&limit=1");

@@ -10,7 +10,7 @@ namespace {
 
 namespace json = boost::json;
 
-class scale_gp_child_jobs : public server_test {
+class ScaleGpChildJobs : public server_test {
  protected:
   created_batch batch_of(std::size_t children) {
     batch_request b;
@@ -45,15 +45,15 @@ class scale_gp_child_jobs : public server_test {
   }
 };
 
-TEST_F(scale_gp_child_jobs, ABatchOf1005ListsItsFirstThousandOldestFirst) {
+TEST_F(ScaleGpChildJobs, ABatchOf1005ListsItsFirstThousandOldestFirst) {
   expect_first_thousand(1005);
 }
 
-TEST_F(scale_gp_child_jobs, ABatchOf2000ListsItsFirstThousandOldestFirst) {
+TEST_F(ScaleGpChildJobs, ABatchOf2000ListsItsFirstThousandOldestFirst) {
   expect_first_thousand(2000);
 }
 
-TEST_F(scale_gp_child_jobs, ASmallBatchListsEveryChildOldestFirst) {
+TEST_F(ScaleGpChildJobs, ASmallBatchListsEveryChildOldestFirst) {
   const created_batch batch = batch_of(3);
   const json::array listed = child_jobs(batch.parent);
   ASSERT_EQ(listed.size(), 3u);

@@ -14,9 +14,9 @@ namespace {
 
 using std::chrono::milliseconds;
 
-class server_lifecycle : public server_test {};
+class ServerLifecycle : public server_test {};
 
-TEST_F(server_lifecycle, KeepAliveServesSeveralRequestsOnOneConnection) {
+TEST_F(ServerLifecycle, KeepAliveServesSeveralRequestsOnOneConnection) {
   raw_connection c(port());
   const std::string request = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
   c.send(request);
@@ -32,7 +32,7 @@ TEST_F(server_lifecycle, KeepAliveServesSeveralRequestsOnOneConnection) {
   EXPECT_EQ(answers, 2u) << text;
 }
 
-TEST_F(server_lifecycle, HealthzAndMetrics) {
+TEST_F(ServerLifecycle, HealthzAndMetrics) {
   auto health = http_call(port(), "GET", "/healthz");
   EXPECT_EQ(health.status, 200);
   EXPECT_EQ(health.json().at("status"), "ok");
@@ -71,9 +71,9 @@ TEST_F(server_lifecycle, HealthzAndMetrics) {
   EXPECT_EQ(poll.get().json().at("data").at("status"), "completed");
 }
 
-class connection_limit : public server_test {
+class ConnectionLimit : public server_test {
  protected:
-  connection_limit() { deferred_start_ = true; }
+  ConnectionLimit() { deferred_start_ = true; }
   void SetUp() override {
     server_test::SetUp();
     options_.max_connections = 2;
@@ -81,7 +81,7 @@ class connection_limit : public server_test {
   }
 };
 
-TEST_F(connection_limit, ConnectionsPastTheLimitGet503) {
+TEST_F(ConnectionLimit, ConnectionsPastTheLimitGet503) {
   raw_connection a(port());
   raw_connection b(port());
   // Make sure both are accepted before the third arrives.
@@ -103,7 +103,7 @@ TEST_F(connection_limit, ConnectionsPastTheLimitGet503) {
 
 // Overload: hundreds of long-polls held open cost no thread each; the
 // server keeps answering everyone else meanwhile, and wakes them all.
-TEST_F(server_lifecycle, AFloodOfLongPollsLeavesTheServerServingOthers) {
+TEST_F(ServerLifecycle, AFloodOfLongPollsLeavesTheServerServingOthers) {
   constexpr std::size_t polls = 300;
   const job j = create_job();
   const job other = create_job();
@@ -136,7 +136,7 @@ TEST_F(server_lifecycle, AFloodOfLongPollsLeavesTheServerServingOthers) {
   EXPECT_EQ(server_->counters().long_polls_pending.load(), 0u);
 }
 
-TEST_F(server_lifecycle, DrainAnswersPendingLongPollsAndRefusesNewConnections) {
+TEST_F(ServerLifecycle, DrainAnswersPendingLongPollsAndRefusesNewConnections) {
   const job j = create_job();
   std::vector<std::future<http_answer>> polls;
   for (int i = 0; i < 8; ++i) {

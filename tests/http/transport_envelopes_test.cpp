@@ -91,9 +91,9 @@ std::string case_name(const ::testing::TestParamInfo<surface_case>& info) {
 }
 
 /// A server with small limits, so that a test can pass them cheaply.
-class small_limits : public server_test {
+class SmallLimits : public server_test {
  protected:
-  small_limits() { deferred_start_ = true; }
+  SmallLimits() { deferred_start_ = true; }
   void SetUp() override {
     server_test::SetUp();
     options_.body_limit = 64 * 1024;
@@ -103,13 +103,13 @@ class small_limits : public server_test {
   }
 };
 
-class transport_envelopes : public small_limits,
-                            public ::testing::WithParamInterface<surface_case> {
+class TransportEnvelopes : public SmallLimits,
+                           public ::testing::WithParamInterface<surface_case> {
  protected:
   const surface_case& s() const { return GetParam(); }
 };
 
-TEST_P(transport_envelopes, BodyOverTheLimitIs413) {
+TEST_P(TransportEnvelopes, BodyOverTheLimitIs413) {
   // Refused on the header's Content-Length, before any body byte.
   auto a = raw_exchange(port(), "POST " + s().route +
                                     " HTTP/1.1\r\nHost: x\r\n"
@@ -118,7 +118,7 @@ TEST_P(transport_envelopes, BodyOverTheLimitIs413) {
   EXPECT_EQ(a.header("connection"), "close");
 }
 
-TEST_P(transport_envelopes, ChunkedBodyOverTheLimitIs413) {
+TEST_P(TransportEnvelopes, ChunkedBodyOverTheLimitIs413) {
   // Refused on the size of the first chunk (70 KiB), before its bytes.
   auto a = raw_exchange(port(), "POST " + s().route +
                                     " HTTP/1.1\r\nHost: x\r\n"
@@ -127,21 +127,21 @@ TEST_P(transport_envelopes, ChunkedBodyOverTheLimitIs413) {
   expect_envelope(s().envelope, a, 413, "body_too_large");
 }
 
-TEST_P(transport_envelopes, HeadersOverTheLimitAre431) {
+TEST_P(TransportEnvelopes, HeadersOverTheLimitAre431) {
   auto a = raw_exchange(port(), "GET " + s().route +
                                     " HTTP/1.1\r\nHost: x\r\nX-Big: " +
                                     std::string(8 * 1024, 'y') + "\r\n\r\n");
   expect_envelope(s().envelope, a, 431, "headers_too_large");
 }
 
-TEST_P(transport_envelopes, MalformedContentLengthIs400) {
+TEST_P(TransportEnvelopes, MalformedContentLengthIs400) {
   auto a = raw_exchange(port(), "POST " + s().route +
                                     " HTTP/1.1\r\nHost: x\r\n"
                                     "Content-Length: abc\r\n\r\n");
   expect_envelope(s().envelope, a, 400, "bad_request");
 }
 
-TEST_P(transport_envelopes, MalformedRequestLineIs400) {
+TEST_P(TransportEnvelopes, MalformedRequestLineIs400) {
   // The version is wrong: the request line does not parse, but its target
   // still names the surface.
   auto a =
@@ -149,27 +149,27 @@ TEST_P(transport_envelopes, MalformedRequestLineIs400) {
   expect_envelope(s().envelope, a, 400, "bad_request");
 }
 
-TEST_P(transport_envelopes, MalformedPercentEscapeIs400) {
+TEST_P(TransportEnvelopes, MalformedPercentEscapeIs400) {
   auto a = http_call(port(), "GET", s().route + "%zz", bearer(key_));
   expect_envelope(s().envelope, a, 400, "invalid_argument");
 }
 
-TEST_P(transport_envelopes, MissingKeyIs401) {
+TEST_P(TransportEnvelopes, MissingKeyIs401) {
   expect_envelope(s().envelope, http_call(port(), "GET", s().route), 401,
                   "unauthorized");
 }
 
-TEST_P(transport_envelopes, UnknownPathIs404) {
+TEST_P(TransportEnvelopes, UnknownPathIs404) {
   expect_envelope(s().envelope, get(s().unknown), 404, "no_route");
 }
 
-TEST_P(transport_envelopes, OtherMethodIs405) {
+TEST_P(TransportEnvelopes, OtherMethodIs405) {
   auto a = http_call(port(), s().wrong_method, s().route, bearer(key_));
   expect_envelope(s().envelope, a, 405, "method_not_allowed");
   EXPECT_FALSE(a.header("allow").empty());
 }
 
-TEST_P(transport_envelopes, PercentEncodedPrefixKeepsTheSurface) {
+TEST_P(TransportEnvelopes, PercentEncodedPrefixKeepsTheSurface) {
   // "/v1/%61pi/nothing" is "/v1/api/nothing" once decoded, as the routes
   // read paths: the surface follows the decoded path too.
   std::string path = s().unknown;
@@ -181,14 +181,14 @@ TEST_P(transport_envelopes, PercentEncodedPrefixKeepsTheSurface) {
   expect_envelope(s().envelope, get(path), 404, "no_route");
 }
 
-INSTANTIATE_TEST_SUITE_P(surfaces, transport_envelopes,
+INSTANTIATE_TEST_SUITE_P(Surfaces, TransportEnvelopes,
                          ::testing::ValuesIn(surfaces), case_name);
 
-class connection_limit_envelopes
+class ConnectionLimitEnvelopes
     : public server_test,
       public ::testing::WithParamInterface<surface_case> {
  protected:
-  connection_limit_envelopes() { deferred_start_ = true; }
+  ConnectionLimitEnvelopes() { deferred_start_ = true; }
   void SetUp() override {
     server_test::SetUp();
     options_.max_connections = 1;
@@ -197,7 +197,7 @@ class connection_limit_envelopes
   const surface_case& s() const { return GetParam(); }
 };
 
-TEST_P(connection_limit_envelopes, OverTheLimitIs503) {
+TEST_P(ConnectionLimitEnvelopes, OverTheLimitIs503) {
   raw_connection held(port());
   held.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
   held.read_until("}\n", milliseconds(3000));  // accepted: the limit is met
@@ -210,18 +210,18 @@ TEST_P(connection_limit_envelopes, OverTheLimitIs503) {
   EXPECT_EQ(a.header("connection"), "close");
 }
 
-INSTANTIATE_TEST_SUITE_P(surfaces, connection_limit_envelopes,
+INSTANTIATE_TEST_SUITE_P(Surfaces, ConnectionLimitEnvelopes,
                          ::testing::ValuesIn(surfaces), case_name);
 
 // A target that cannot be read at all falls back to the native envelope.
-class unreadable_target : public small_limits {};
+class UnreadableTarget : public SmallLimits {};
 
-TEST_F(unreadable_target, GarbageGetsTheNativeEnvelope) {
+TEST_F(UnreadableTarget, GarbageGetsTheNativeEnvelope) {
   auto a = raw_exchange(port(), "THIS IS NOT HTTP\r\n\r\n");
   expect_envelope(http::surface::native, a, 400, "bad_request");
 }
 
-TEST_F(unreadable_target, AnOverlongRequestLineGetsTheNativeEnvelope) {
+TEST_F(UnreadableTarget, AnOverlongRequestLineGetsTheNativeEnvelope) {
   auto a =
       raw_exchange(port(), "GET /v1/api/jobs/" + std::string(8 * 1024, 'x') +
                                " HTTP/1.1\r\nHost: x\r\n\r\n");

@@ -15,7 +15,7 @@
 namespace jobstate::test {
 namespace {
 
-TEST(engine_stats, CountsJobsByStatusAndChangesByStep) {
+TEST(EngineStats, CountsJobsByStatusAndChangesByStep) {
   test_engine e;
   auto empty = e->stats();
   ASSERT_TRUE(empty) << empty.error().message();
@@ -40,7 +40,7 @@ TEST(engine_stats, CountsJobsByStatusAndChangesByStep) {
   EXPECT_EQ(steps["cancelled"], 1u);
 }
 
-TEST(engine_stats, CommitLatencyHistogramAddsUp) {
+TEST(EngineStats, CommitLatencyHistogramAddsUp) {
   test_engine e;
   for (int i = 0; i < 5; ++i) create_job(*e);
   auto s = e->stats().value();
@@ -55,7 +55,7 @@ TEST(engine_stats, CommitLatencyHistogramAddsUp) {
   EXPECT_GT(c.sum_seconds, 0.0);
 }
 
-TEST(engine_stats, ReportsPendingWaits) {
+TEST(EngineStats, ReportsPendingWaits) {
   test_engine e;
   const job j = create_job(*e);
   std::thread waiter([&] {
