@@ -76,13 +76,16 @@ TEST(EngineExecutor, HandlerThatSleepsDelaysNoCommit) {
   std::atomic<int> committed{0};
   std::atomic<int> failed{0};
   std::atomic<int> committed_while_sleeping{0};
+  std::atomic<bool> blocking_done{false};
   constexpr int n = 1000;
 
   // A plain callback: it runs on the engine's executor and sleeps there for
-  // at least a second, and until the 1,000 others are durable.
+  // at least a second, and until the 1,000 others are durable and the
+  // blocking create below has returned (so that no check depends on how
+  // fast they commit: under ThreadSanitizer they take more than a second).
   async_create(*eng, make_request("sleeper"), [&](error_code ec, created_job) {
     EXPECT_FALSE(ec) << ec.message();
-    s.sleep(1s, [&] { return committed.load() == n; });
+    s.sleep(1s, [&] { return committed.load() == n && blocking_done.load(); });
   });
   ASSERT_EQ(started.wait_for(hang_guard), std::future_status::ready)
       << "the sleeping handler never ran";
@@ -99,6 +102,7 @@ TEST(EngineExecutor, HandlerThatSleepsDelaysNoCommit) {
   // A blocking mutation commits meanwhile too.
   EXPECT_TRUE(eng->create(make_request("blocking")));
   EXPECT_TRUE(s.sleeping.load()) << "the handler stopped sleeping early";
+  blocking_done = true;
 
   ASSERT_TRUE(eventually([&] { return committed.load() == n; }))
       << committed.load() << " of " << n
