@@ -2,7 +2,10 @@
 
 #include "store/environment.hpp"
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
+#include <sys/stat.h>
 #include <system_error>
 
 namespace jobstate::store {
@@ -73,10 +76,25 @@ result<void> check_directory(const std::string& path) {
     }
     return {};
   }
-  std::filesystem::create_directories(path, ec);
-  if (ec) {
-    return error(errc::io_error,
-                 "cannot create directory " + path + ": " + ec.message());
+  // Each missing component with mkdir, an existing one being no error. Not
+  // std::filesystem::create_directories: libstdc++ 12's crashed (SEGV, seen
+  // under ASan) when eight threads created one directory at once through
+  // spellings such as "db/.", which is what concurrent opens do.
+  std::filesystem::path so_far;
+  for (const auto& part : std::filesystem::path(path).lexically_normal()) {
+    if (part.empty()) continue;  // The trailing "" of "db/".
+    so_far /= part;
+    if (::mkdir(so_far.c_str(), 0777) != 0 && errno != EEXIST) {
+      const int saved = errno;
+      return error(errc::io_error, "cannot create directory " +
+                                       so_far.string() + ": " +
+                                       std::strerror(saved));
+    }
+  }
+  if (!std::filesystem::is_directory(path, ec)) {
+    return error(errc::invalid_argument,
+                 "options.path " + path +
+                     " is not a directory; name a directory for the database");
   }
   return {};
 }
