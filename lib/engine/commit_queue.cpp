@@ -2,6 +2,8 @@
 
 #include "model/time.hpp"
 
+#include <algorithm>
+
 namespace jobstate::engine_detail {
 namespace {
 
@@ -91,67 +93,74 @@ void commit_queue::run() {
 
 void commit_queue::commit_batch(
     std::vector<std::unique_ptr<pending_write>>& batch, committed_by who) {
-  room_state room;
+  batch_state state(batch.size());
   const auto began = clock::now();
-  for (int attempt = 1;; ++attempt) {
+  for (int attempt = 1;;) {
     const bool may_ask_room = attempt < max_attempts;
-    const auto needed = try_commit(batch, who, began, may_ask_room);
-    if (!needed) return;
+    const auto next = try_commit(batch, state, who, began, may_ask_room);
+    if (next == attempt_outcome::done) return;
+    if (next == attempt_outcome::retry_without_dropped) continue;
     // The write transaction has ended: the map may be resized now. When no
     // room can be made, the next attempt commits what fits.
-    if (!make_room(*needed, room)) {
-      try_commit(batch, who, began, /*may_ask_room=*/false);
-      return;
-    }
+    attempt = make_room(state) ? attempt + 1 : max_attempts;
   }
 }
 
-std::optional<commit_queue::room_request> commit_queue::try_commit(
-    std::vector<std::unique_ptr<pending_write>>& batch, committed_by who,
-    clock::time_point began, bool may_ask_room) {
+commit_queue::attempt_outcome commit_queue::try_commit(
+    std::vector<std::unique_ptr<pending_write>>& batch, batch_state& state,
+    committed_by who, clock::time_point began, bool may_ask_room) {
   const timestamp now = model::now();
   auto w = store_.begin_write();
   if (!w) {
     for (auto& p : batch) p->finish(&w.error());
-    return std::nullopt;
+    return attempt_outcome::done;
   }
-  bool full = false;
-  room_request needed;
-  // A lone mutation needs no savepoint (an LMDB nested transaction, a
-  // noticeable part of a small commit's cost): if it fails, the whole
-  // transaction is abandoned instead.
-  const bool alone = batch.size() == 1;
-  bool alone_failed = false;
-  for (auto& p : batch) {
-    auto applied = alone ? p->apply(*w, now) : apply_in_savepoint(*w, *p, now);
-    if (!applied && applied.code() == errc::storage_full) {
-      full = true;
-      needed.for_purge = needed.for_purge || p->frees_space();
+  // Each mutation computes its effects from what the transaction holds
+  // (earlier mutations of the batch included) and writes them only when
+  // it succeeds, so a mutation that fails writes nothing and needs no
+  // savepoint. A write that fails part-way (a full map, an I/O error)
+  // leaves the transaction half-written: it is abandoned, and the batch
+  // runs again, without that mutation unless room can be made.
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (state.dropped[i]) continue;
+    auto& p = *batch[i];
+    const auto applied = p.apply(*w, now);
+    if (applied || !w->tainted()) continue;
+    w->abort();
+    if (applied.code() == errc::storage_full && may_ask_room) {
+      state.for_purge = p.frees_space();
+      return attempt_outcome::need_room;
     }
-    alone_failed = alone && !applied;
+    state.dropped[i] = true;  // It keeps its error as its outcome.
+    return attempt_outcome::retry_without_dropped;
   }
-  // A full map: end the transaction (LMDB resizes only with none active)
-  // and ask for room; the whole batch runs again. Past the limit, the
-  // mutations that did not fit fail alone with storage_full and the others
-  // commit.
-  if (full && may_ask_room) {
+  if (!w->written()) {
+    // Nothing to commit: every mutation failed or found its answer stored
+    // (an idempotent create). Their outcomes stand as they are.
     w->abort();
-    return needed;
+    for (auto& p : batch) p->finish(nullptr);
+    return attempt_outcome::done;
   }
-  if (alone_failed) {
-    // Nothing of it may commit; its outcome is its own error.
-    w->abort();
-    batch.front()->finish(nullptr);
-    return std::nullopt;
+  if (!state.skip_trim) {
+    if (!trim_feed(*w, now)) {
+      // Trimming failed part-way (deleting needs pages too): run the batch
+      // again without trimming; the next commit trims instead.
+      w->abort();
+      state.skip_trim = true;
+      return attempt_outcome::retry_without_dropped;
+    }
   }
-  if (!w->changes().empty()) trim_feed(*w, now);
   auto committed = w->commit();
   if (!committed && committed.code() == errc::storage_full && may_ask_room) {
-    return needed;  // Writing the meta or free pages found the map full.
+    // Writing the meta or free pages found the map full.
+    state.for_purge =
+        std::any_of(batch.begin(), batch.end(),
+                    [](const auto& p) { return p->frees_space(); });
+    return attempt_outcome::need_room;
   }
   if (!committed) {
     for (auto& p : batch) p->finish(&committed.error());
-    return std::nullopt;
+    return attempt_outcome::done;
   }
   const auto durable = clock::now();
   last_durable_.store(durable.time_since_epoch().count(),
@@ -162,41 +171,24 @@ std::optional<commit_queue::room_request> commit_queue::try_commit(
   // wake-ups (on a busy machine, each can cost a time slice).
   if (listener_ && !w->changes().empty()) listener_(w->changes(), who);
   for (auto& p : batch) p->finish(nullptr);
-  return std::nullopt;
+  return attempt_outcome::done;
 }
 
-result<void> commit_queue::apply_in_savepoint(store::write_txn& w,
-                                              pending_write& p, timestamp now) {
-  auto applied = w.begin_savepoint();
-  if (!applied) return applied;
-  applied = p.apply(w, now);
-  if (!applied) {
-    w.rollback_savepoint();
-    return applied;
-  }
-  return w.release_savepoint();
-}
-
-void commit_queue::trim_feed(store::write_txn& w, timestamp now) {
+bool commit_queue::trim_feed(store::write_txn& w, timestamp now) {
   // Trim a little more than was appended, so the feed converges on its
-  // retention without any one commit paying for a long backlog. A failure
-  // (a full map) only postpones trimming; it must not fail the batch. Most
-  // commits have nothing to trim: they skip the savepoint.
+  // retention without any one commit paying for a long backlog. Most
+  // commits have nothing to trim. A read that fails only postpones
+  // trimming; false only when a delete failed and tainted the transaction.
   const timestamp cutoff = now - feed_retention_age_;
   if (auto due = w.changes_to_trim(feed_retention_count_, cutoff);
-      due && !*due) {
-    return;
+      !due || !*due) {
+    return true;
   }
-  if (!w.begin_savepoint()) return;
   const std::size_t budget = 2 * w.changes().size() + 16;
-  if (w.trim_changes(feed_retention_count_, cutoff, budget) &&
-      w.release_savepoint()) {
-    return;
-  }
-  w.rollback_savepoint();
+  return w.trim_changes(feed_retention_count_, cutoff, budget) || !w.tainted();
 }
 
-bool commit_queue::make_room(const room_request& needed, room_state& room) {
+bool commit_queue::make_room(batch_state& room) {
   if (store_.can_grow()) {
     auto grew = store_.grow();
     return grew && *grew;
@@ -208,7 +200,7 @@ bool commit_queue::make_room(const room_request& needed, room_state& room) {
     room.recycled = true;
     if (store_.advance_transaction_id()) return true;
   }
-  if (needed.for_purge && !room.headroom_granted) {
+  if (room.for_purge && !room.headroom_granted) {
     room.headroom_granted = true;
     return static_cast<bool>(store_.grow_for_purge(purge_headroom));
   }

@@ -1,8 +1,8 @@
 // Group commit: mutations from any number of threads queue here; one
 // thread at a time applies as many as are waiting in one LMDB write
-// transaction, each in its own savepoint, and acknowledges each after the
-// transaction is durable. A lone mutation is committed at once: nobody
-// waits for company.
+// transaction (each computes its effects, then writes them: one that fails
+// writes nothing), and acknowledges each after the transaction is durable. A
+// lone mutation is committed at once: nobody waits for company.
 //
 // Who commits: a blocking caller that finds no commit under way commits the
 // queue itself (lead()), which spares it two thread hand-offs; otherwise the
@@ -30,7 +30,8 @@ namespace jobstate::engine_detail {
 class pending_write {
  public:
   virtual ~pending_write() = default;
-  /// Applies the change inside `w`; an error rolls back this change alone.
+  /// Applies the change inside `w`: computes it, then writes it. An error
+  /// before the writes leaves `w` untouched; one during them taints `w`.
   virtual result<void> apply(store::write_txn& w, timestamp now) = 0;
   /// Delivers the outcome: the applied result, or `batch_error` when the
   /// transaction as a whole failed to commit.
@@ -122,31 +123,33 @@ class commit_queue {
   /// Moves up to max_batch_ queued writes into `batch`.
   void take_batch(std::vector<std::unique_ptr<pending_write>>& batch)
       JOBSTATE_REQUIRES(mutex_);
-  // What a batch that found the map full needs before it runs again.
-  struct room_request {
-    bool for_purge = false;  // A purge (which frees space) did not fit.
-  };
-  // What one batch has been granted so far.
-  struct room_state {
-    bool recycled = false;  // advance_transaction_id() ran.
+  // What one batch has learnt and been granted over its attempts.
+  struct batch_state {
+    explicit batch_state(std::size_t size) : dropped(size, false) {}
+    std::vector<bool> dropped;  // Failed part-way through a write: left out.
+    bool skip_trim = false;     // Trimming the feed failed part-way.
+    bool for_purge = false;     // A purge (which frees space) did not fit.
+    bool recycled = false;      // advance_transaction_id() ran.
     bool headroom_granted = false;
+  };
+  enum class attempt_outcome {
+    done,                   // Every write is finished.
+    need_room,              // The map is full: make room, then run again.
+    retry_without_dropped,  // Run again, leaving out what state drops.
   };
 
   void commit_batch(std::vector<std::unique_ptr<pending_write>>& batch,
                     committed_by who);
-  /// One attempt in one write transaction, ended before this returns. Every
-  /// write is finished, or (when `may_ask_room`) none is and the room the
-  /// batch needs is returned.
-  std::optional<room_request> try_commit(
-      std::vector<std::unique_ptr<pending_write>>& batch, committed_by who,
-      clock::time_point began, bool may_ask_room);
-  static result<void> apply_in_savepoint(store::write_txn& w, pending_write& p,
-                                         timestamp now);
-  void trim_feed(store::write_txn& w, timestamp now);
+  /// One attempt in one write transaction, ended before this returns.
+  attempt_outcome try_commit(std::vector<std::unique_ptr<pending_write>>& batch,
+                             batch_state& state, committed_by who,
+                             clock::time_point began, bool may_ask_room);
+  /// False when trimming tainted the transaction.
+  bool trim_feed(store::write_txn& w, timestamp now);
   /// Grows the map, makes freed pages reusable, or grants a purge its
   /// headroom, in that order; false when none is left to try.
   /// REQUIRES: no transaction alive in the calling thread.
-  bool make_room(const room_request& needed, room_state& room);
+  bool make_room(batch_state& room);
 
   store::job_store& store_;
   const std::size_t max_batch_;

@@ -8,31 +8,39 @@
 namespace jobstate::engine_detail {
 namespace {
 
+using effect = store::job_effect;
+
 error not_found(const job_id& id) {
   return error(errc::not_found, "job " + id.to_string());
 }
 
-// Writes a job's new state and records the change. A state that breaks the
-// record rules (model/invariants.hpp) is never written: it comes of a
-// damaged record (or a bug), and is refused as corrupt, naming the job.
-result<void> store_change(store::write_txn& w, const job& before,
-                          const job& after, std::string_view step,
-                          timestamp now) {
+// A state that breaks the record rules (model/invariants.hpp) is never
+// written: it comes of a damaged record (or a bug), and is refused as
+// corrupt, naming the job.
+result<void> check_writable(const job& before, const job& after) {
   if (auto broken = model::check_invariants(after); !broken.empty()) {
     return error(errc::corrupt,
                  "job " + after.id.to_string() +
                      " would be left inconsistent: " + broken.front().detail)
         .with_job_state(before.status, before.revision);
   }
-  if (auto r = w.update(before, after); !r) return r;
-  if (auto r = w.record_change(after, step, now); !r) return r.error();
   return {};
 }
 
-// Rolls a child's status change up into its batch parent, in the same
-// transaction: the parent's counters are never recomputed by a scan.
-result<void> roll_up(store::write_txn& w, const job& child, job_status from,
-                     timestamp now) {
+// A batch parent's new state after one child moved `from` to `child`'s
+// status: the parent's counters are rolled up in the same transaction,
+// never recomputed by a scan.
+struct rolled_up {
+  job before;
+  job after;
+  std::string_view step() const {
+    return after.status != before.status
+               ? std::string_view(after.history.back().step)
+               : std::string_view("progress");
+  }
+};
+result<rolled_up> roll_up(const store::write_txn& w, const job& child,
+                          job_status from, timestamp now) {
   auto found = w.find(*child.parent_id);
   if (!found) return found.error();
   if (!*found) {
@@ -40,19 +48,18 @@ result<void> roll_up(store::write_txn& w, const job& child, job_status from,
                  "job " + child.id.to_string() + " names parent " +
                      child.parent_id->to_string() + ", which is missing");
   }
-  const job before = std::move(**found);
-  job after = before;
-  model::apply_child_change(after, from, child.status, now);
-  const std::string_view step =
-      after.status != before.status
-          ? std::string_view(after.history.back().step)
-          : std::string_view("progress");
-  return store_change(w, before, after, step, now);
+  rolled_up parent{std::move(**found), {}};
+  parent.after = parent.before;
+  model::apply_child_change(parent.after, from, child.status, now);
+  if (auto r = check_writable(parent.before, parent.after); !r) {
+    return r.error();
+  }
+  return parent;
 }
 
-// Loads, changes with `change` (a model transition), writes back and records
-// the change, rolling a status change up into the batch parent, if any.
-// `change` leaves the job untouched when it fails.
+// Loads, changes with `change` (a model transition) and rolls a status
+// change up into the batch parent, if any; only then writes both, so a
+// failure at any step writes nothing.
 template <class Change>
 result<job> update(store::write_txn& w, const job_ref& ref, timestamp now,
                    Change&& change) {
@@ -60,13 +67,19 @@ result<job> update(store::write_txn& w, const job_ref& ref, timestamp now,
   if (!before) return before;
   job after = *before;
   if (auto r = change(after); !r) return r.error();
-  if (auto r = store_change(w, *before, after, after.history.back().step, now);
-      !r) {
-    return r.error();
-  }
+  if (auto r = check_writable(*before, after); !r) return r.error();
+  std::optional<rolled_up> parent;
   if (after.parent_id && after.status != before->status) {
-    if (auto r = roll_up(w, after, before->status, now); !r) return r.error();
+    auto p = roll_up(w, after, before->status, now);
+    if (!p) return p.error();
+    parent.emplace(std::move(*p));
   }
+  const effect effects[] = {
+      effect::updated(*before, after, after.history.back().step),
+      parent ? effect::updated(parent->before, parent->after, parent->step())
+             : effect{}};
+  const std::size_t n = parent ? 2 : 1;
+  if (auto r = w.apply(std::span(effects, n), now); !r) return r.error();
   return after;
 }
 
@@ -109,32 +122,32 @@ result<std::optional<job>> find_idempotent(store::write_txn& w,
   return std::optional<job>{};
 }
 
-// Inserts the children of `parent` (already inserted) built from `specs`.
-template <class MakeChild>
-result<std::vector<job_id>> insert_children(store::write_txn& w,
-                                            const job& parent,
-                                            std::size_t count,
-                                            MakeChild&& make_child,
-                                            timestamp now) {
+// Writes a new batch parent and its children (in that order, so the feed
+// shows the parent first); returns the children's ids.
+result<std::vector<job_id>> insert_batch(store::write_txn& w, const job& parent,
+                                         std::vector<job>& children,
+                                         timestamp now) {
+  std::vector<effect> effects;
+  effects.reserve(children.size() + 1);
+  effects.push_back(effect::inserted(parent));
   std::vector<job_id> ids;
-  ids.reserve(count);
-  for (std::size_t i = 0; i < count; ++i) {
-    job child = make_child(i, job_id::generate());
+  ids.reserve(children.size());
+  for (job& child : children) {
     child.parent_id = parent.id;
-    if (auto ins = w.insert(child); !ins) return ins.error();
-    if (auto c = w.record_change(child, "created", now); !c) return c.error();
+    effects.push_back(effect::inserted(child));
     ids.push_back(child.id);
   }
+  if (auto r = w.apply(effects, now); !r) return r.error();
   return ids;
 }
 
 // Cancels a batch parent and, in the same transaction, every child that
-// has not finished.
+// has not finished. Every new state is computed before any is written.
 result<job> cancel_batch(store::write_txn& w, job before,
                          std::string_view reason, const mutation_options& opts,
                          timestamp now, const limits& lim) {
   job parent = before;
-  // Check first, so that nothing is written when the parent cannot move.
+  // Check first, so that no child is read when the parent cannot move.
   {
     job probe = parent;
     if (auto r = model::apply_cancel(probe, reason, opts, now, lim); !r) {
@@ -144,6 +157,7 @@ result<job> cancel_batch(store::write_txn& w, job before,
   const std::string child_reason =
       "batch " + parent.id.to_string() + " was cancelled" +
       (reason.empty() ? "" : ": " + std::string(reason));
+  std::vector<std::pair<job, job>> children;  // before, after
   for (job_status s : {job_status::pending, job_status::running}) {
     auto ids = w.children(parent.id, s);
     if (!ids) return ids.error();
@@ -155,9 +169,8 @@ result<job> cancel_batch(store::write_txn& w, job before,
       if (auto r = model::apply_cancel(after, child_reason, {}, now, lim); !r) {
         return r.error();
       }
-      if (auto r = store_change(w, **child, after, "cancelled", now); !r) {
-        return r.error();
-      }
+      if (auto r = check_writable(**child, after); !r) return r.error();
+      children.emplace_back(std::move(**child), std::move(after));
       model::count_child(*parent.progress.counts, s, -1);
       model::count_child(*parent.progress.counts, job_status::cancelled, +1);
     }
@@ -166,9 +179,14 @@ result<job> cancel_batch(store::write_txn& w, job before,
   if (auto r = model::apply_cancel(parent, reason, opts, now, lim); !r) {
     return r.error();
   }
-  if (auto r = store_change(w, before, parent, "cancelled", now); !r) {
-    return r.error();
+  if (auto r = check_writable(before, parent); !r) return r.error();
+  std::vector<effect> effects;
+  effects.reserve(children.size() + 1);
+  for (const auto& [child_before, child_after] : children) {
+    effects.push_back(effect::updated(child_before, child_after, "cancelled"));
   }
+  effects.push_back(effect::updated(before, parent, "cancelled"));
+  if (auto r = w.apply(effects, now); !r) return r.error();
   return parent;
 }
 
@@ -190,28 +208,23 @@ result<job> rerun_batch(store::write_txn& w, const job& original,
     chosen = std::move(*ids);
   }
   std::sort(chosen.begin(), chosen.end());  // Keep the original order.
-  std::vector<job> originals;
-  originals.reserve(chosen.size());
+  std::vector<job> children;
+  children.reserve(chosen.size());
   for (const job_id& id : chosen) {
     auto child = w.find(id);
     if (!child) return child.error();
-    if (*child) originals.push_back(std::move(**child));
+    if (*child) {
+      children.push_back(
+          model::make_rerun(**child, rerun_options{}, job_id::generate(), now));
+    }
   }
   job parent = model::make_rerun(original, opts, job_id::generate(), now);
   parent.is_batch = true;
   progress_counts counts;
-  counts.total = counts.pending = originals.size();
+  counts.total = counts.pending = children.size();
   parent.progress.counts = counts;
-  parent.progress.percent = originals.empty() ? 100.0 : 0.0;
-  if (auto ins = w.insert(parent); !ins) return ins.error();
-  if (auto c = w.record_change(parent, "created", now); !c) return c.error();
-  auto ids = insert_children(
-      w, parent, originals.size(),
-      [&](std::size_t i, job_id id) {
-        return model::make_rerun(originals[i], rerun_options{}, id, now);
-      },
-      now);
-  if (!ids) return ids.error();
+  parent.progress.percent = children.empty() ? 100.0 : 0.0;
+  if (auto r = insert_batch(w, parent, children, now); !r) return r.error();
   return parent;
 }
 
@@ -256,8 +269,8 @@ result<created_job> create(store::write_txn& w, const create_request& r,
   if (!existing) return existing.error();
   if (*existing) return created_job{std::move(**existing), false};
   job j = model::make_job(r, job_id::generate(), now);
-  if (auto ins = w.insert(j); !ins) return ins.error();
-  if (auto c = w.record_change(j, "created", now); !c) return c.error();
+  const effect inserted[] = {effect::inserted(j)};
+  if (auto ins = w.apply(inserted, now); !ins) return ins.error();
   return created_job{std::move(j), true};
 }
 
@@ -272,18 +285,15 @@ result<created_batch> create_batch(store::write_txn& w, const batch_request& r,
   }
   job parent = model::make_batch_parent(r.parent, r.children.size(),
                                         job_id::generate(), now);
-  if (auto ins = w.insert(parent); !ins) return ins.error();
-  if (auto c = w.record_change(parent, "created", now); !c) return c.error();
-  auto ids = insert_children(
-      w, parent, r.children.size(),
-      [&](std::size_t i, job_id id) {
-        const batch_child& spec = r.children[i];
-        create_request child{
-            r.parent.account_id, r.parent.project_id, spec.kind,    spec.input,
-            spec.source_id,      spec.correlation_id, std::nullopt, nullptr};
-        return model::make_job(child, id, now);
-      },
-      now);
+  std::vector<job> children;
+  children.reserve(r.children.size());
+  for (const batch_child& spec : r.children) {
+    create_request child{
+        r.parent.account_id, r.parent.project_id, spec.kind,    spec.input,
+        spec.source_id,      spec.correlation_id, std::nullopt, nullptr};
+    children.push_back(model::make_job(child, job_id::generate(), now));
+  }
+  auto ids = insert_batch(w, parent, children, now);
   if (!ids) return ids.error();
   return created_batch{std::move(parent), std::move(*ids), true};
 }
@@ -331,8 +341,8 @@ result<job> rerun(store::write_txn& w, const job_ref& ref,
   if (auto r = model::check_rerun(*original); !r) return r.error();
   if (original->is_batch) return rerun_batch(w, *original, opts, now);
   job j = model::make_rerun(*original, opts, job_id::generate(), now);
-  if (auto ins = w.insert(j); !ins) return ins.error();
-  if (auto c = w.record_change(j, "created", now); !c) return c.error();
+  const effect inserted[] = {effect::inserted(j)};
+  if (auto ins = w.apply(inserted, now); !ins) return ins.error();
   return j;
 }
 
@@ -344,6 +354,9 @@ result<purge_result> purge(store::write_txn& w, const purge_request& r,
   if (!ids) return ids.error();
   out.more = ids->size() > r.max_jobs;
   if (out.more) ids->pop_back();
+  // Read everything first: a damaged record found half-way writes nothing.
+  std::vector<job> jobs;
+  jobs.reserve(ids->size());
   for (const job_id& id : *ids) {
     auto j = w.find(id);
     if (!j) return j.error();
@@ -351,14 +364,18 @@ result<purge_result> purge(store::write_txn& w, const purge_request& r,
       return error(errc::corrupt, "completion index names job " +
                                       id.to_string() + ", which is missing");
     }
-    if (auto p = w.purge(**j, now); !p) return p.error();
-    if (auto c = w.record_change(**j, "purged", now); !c) return c.error();
-    ++out.purged;
+    jobs.push_back(std::move(**j));
   }
-  auto expired = w.expire_tombstones(now - tombstone_retention, r.max_jobs);
-  if (!expired) return expired.error();
-  out.tombstones_expired = *expired;
-  out.more = out.more || *expired == r.max_jobs;
+  auto expiring = w.tombstones_to_expire(now - tombstone_retention, r.max_jobs);
+  if (!expiring) return expiring.error();
+  std::vector<effect> effects;
+  effects.reserve(jobs.size());
+  for (const job& j : jobs) effects.push_back(effect::purged(j));
+  if (auto p = w.apply(effects, now); !p) return p.error();
+  if (auto e = w.expire(*expiring); !e) return e.error();
+  out.purged = jobs.size();
+  out.tombstones_expired = expiring->size();
+  out.more = out.more || expiring->size() == r.max_jobs;
   return out;
 }
 

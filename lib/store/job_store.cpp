@@ -376,45 +376,51 @@ result<job_page> txn_view::list(const list_query& q) const {
 
 // ---------------------------------------------------------------- writes
 
-result<void> write_txn::begin_savepoint() {
-  auto t = lmdb::txn::begin(mdb_txn_env(root_.get()), root_.get(), 0);
-  if (!t) return t.error();
-  savepoint_ = std::move(*t);
-  txn_ = savepoint_.get();
-  savepoint_seq_ = last_seq_;
-  savepoint_changes_ = changes_.size();
-  return {};
-}
-
-result<void> write_txn::release_savepoint() {
-  txn_ = root_.get();
-  return savepoint_.commit();
-}
-
-void write_txn::rollback_savepoint() {
-  savepoint_.abort();
-  txn_ = root_.get();
-  last_seq_ = savepoint_seq_;
-  changes_.resize(savepoint_changes_);
-}
-
-result<void> write_txn::put_indexes(const job& j) {
-  for (const index_entry& e : index_entries(j)) {
-    if (auto r = lmdb::put(txn_, dbs_->*e.dbi, e.key, {}); !r) return r;
+result<void> write_txn::put(MDB_dbi dbi, std::string_view key,
+                            std::string_view value, unsigned flags) {
+  auto r = lmdb::put(txn_, dbi, key, value, flags);
+  if (r) {
+    written_ = true;
+  } else {
+    tainted_ = true;
   }
-  return {};
+  return r;
 }
 
-result<void> write_txn::delete_indexes(const job& j) {
-  for (const index_entry& e : index_entries(j)) {
-    if (auto r = lmdb::del(txn_, dbs_->*e.dbi, e.key); !r) return r;
+result<void> write_txn::del(MDB_dbi dbi, std::string_view key) {
+  auto r = lmdb::del(txn_, dbi, key);
+  if (r) {
+    written_ = true;
+  } else {
+    tainted_ = true;
+  }
+  return r;
+}
+
+result<void> write_txn::apply(std::span<const job_effect> effects,
+                              timestamp now) {
+  for (const job_effect& e : effects) {
+    const job& j = e.what == job_effect::kind::purge ? *e.before : *e.after;
+    result<void> r;
+    switch (e.what) {
+      case job_effect::kind::insert:
+        r = insert(j);
+        break;
+      case job_effect::kind::update:
+        r = update(*e.before, j);
+        break;
+      case job_effect::kind::purge:
+        r = purge(j, now);
+        break;
+    }
+    if (r) r = record_change(j, e.step, now);
+    if (!r) return r;
   }
   return {};
 }
 
 result<void> write_txn::insert(const job& j) {
-  if (auto r = lmdb::put(txn_, dbs_->jobs, keys::id(j.id), encode(j),
-                         MDB_NOOVERWRITE);
+  if (auto r = put(dbs_->jobs, keys::id(j.id), encode(j), MDB_NOOVERWRITE);
       !r) {
     if (r.code() == errc::io_error) {
       return error(errc::corrupt,
@@ -425,16 +431,18 @@ result<void> write_txn::insert(const job& j) {
   if (j.idempotency_key) {
     const std::string key = keys::idempotency(
         keys::scope(j.account_id, j.project_id), *j.idempotency_key);
-    if (auto r = lmdb::put(txn_, dbs_->idempotency, key, keys::id(j.id)); !r)
-      return r;
+    if (auto r = put(dbs_->idempotency, key, keys::id(j.id)); !r) return r;
   }
-  return put_indexes(j);
+  for (const index_entry& e : index_entries(j)) {
+    if (auto r = put(dbs_->*e.dbi, e.key, {}); !r) return r;
+  }
+  return {};
 }
 
 result<void> write_txn::update(const job& before, const job& after) {
-  if (auto r = lmdb::put(txn_, dbs_->jobs, keys::id(after.id), encode(after));
-      !r)
+  if (auto r = put(dbs_->jobs, keys::id(after.id), encode(after)); !r) {
     return r;
+  }
   // Only status and completion time move index entries.
   if (before.status == after.status &&
       before.completed_at == after.completed_at) {
@@ -442,22 +450,22 @@ result<void> write_txn::update(const job& before, const job& after) {
   }
   const keys::digest scope = keys::scope(after.account_id, after.project_id);
   if (before.status != after.status) {
-    if (auto r = lmdb::del(txn_, dbs_->by_status,
-                           keys::by_status(scope, before.status, before.id));
+    if (auto r = del(dbs_->by_status,
+                     keys::by_status(scope, before.status, before.id));
         !r)
       return r;
-    if (auto r = lmdb::put(txn_, dbs_->by_status,
-                           keys::by_status(scope, after.status, after.id), {});
+    if (auto r = put(dbs_->by_status,
+                     keys::by_status(scope, after.status, after.id), {});
         !r)
       return r;
     if (after.parent_id) {
-      if (auto r = lmdb::del(txn_, dbs_->by_parent_status,
-                             keys::by_parent_status(*after.parent_id,
-                                                    before.status, after.id));
+      if (auto r = del(dbs_->by_parent_status,
+                       keys::by_parent_status(*after.parent_id, before.status,
+                                              after.id));
           !r)
         return r;
-      if (auto r = lmdb::put(
-              txn_, dbs_->by_parent_status,
+      if (auto r = put(
+              dbs_->by_parent_status,
               keys::by_parent_status(*after.parent_id, after.status, after.id),
               {});
           !r)
@@ -466,14 +474,14 @@ result<void> write_txn::update(const job& before, const job& after) {
   }
   if (before.completed_at != after.completed_at) {
     if (before.completed_at) {
-      if (auto r = lmdb::del(txn_, dbs_->by_completed,
-                             keys::by_time(*before.completed_at, before.id));
+      if (auto r = del(dbs_->by_completed,
+                       keys::by_time(*before.completed_at, before.id));
           !r)
         return r;
     }
     if (after.completed_at) {
-      if (auto r = lmdb::put(txn_, dbs_->by_completed,
-                             keys::by_time(*after.completed_at, after.id), {});
+      if (auto r = put(dbs_->by_completed,
+                       keys::by_time(*after.completed_at, after.id), {});
           !r)
         return r;
     }
@@ -482,15 +490,16 @@ result<void> write_txn::update(const job& before, const job& after) {
 }
 
 result<void> write_txn::purge(const job& j, timestamp now) {
-  if (auto r = delete_indexes(j); !r) return r;
-  if (auto r = lmdb::del(txn_, dbs_->jobs, keys::id(j.id)); !r) return r;
+  for (const index_entry& e : index_entries(j)) {
+    if (auto r = del(dbs_->*e.dbi, e.key); !r) return r;
+  }
+  if (auto r = del(dbs_->jobs, keys::id(j.id)); !r) return r;
   // The idempotency entry stays while the tombstone lasts, so that the key
   // keeps naming this (now purged) job instead of making a new one.
   const tombstone t{j.id,       j.account_id,      j.project_id, j.status,
                     j.revision, j.idempotency_key, now};
-  if (auto r = lmdb::put(txn_, dbs_->tombstones, keys::id(j.id), encode(t)); !r)
-    return r;
-  return lmdb::put(txn_, dbs_->by_tombstone_age, keys::by_time(now, j.id), {});
+  if (auto r = put(dbs_->tombstones, keys::id(j.id), encode(t)); !r) return r;
+  return put(dbs_->by_tombstone_age, keys::by_time(now, j.id), {});
 }
 
 result<std::vector<job_id>> write_txn::completed_before(timestamp cutoff,
@@ -506,55 +515,58 @@ result<std::vector<job_id>> write_txn::completed_before(timestamp cutoff,
   return ids;
 }
 
-result<std::uint64_t> write_txn::expire_tombstones(timestamp cutoff,
-                                                   std::size_t max) {
-  std::vector<std::string> expired;
+result<std::vector<expiring_tombstone>> write_txn::tombstones_to_expire(
+    timestamp cutoff, std::size_t max) const {
+  std::vector<expiring_tombstone> due;
   {
     auto cur = lmdb::cursor::open(txn_, dbs_->by_tombstone_age);
     if (!cur) return cur.error();
-    for (auto found = cur->first(); expired.size() < max; found = cur->next()) {
+    for (auto found = cur->first(); due.size() < max; found = cur->next()) {
       if (!found) return found.error();
       if (!*found || keys::time_at(cur->key()) >= cutoff) break;
-      expired.emplace_back(cur->key());
+      due.push_back({std::string(cur->key()), keys::id_at(cur->key(), 8), {}});
     }
   }
-  for (const std::string& age_key : expired) {
-    const job_id id = keys::id_at(age_key, 8);
-    auto t = find_tombstone(id);
+  for (expiring_tombstone& e : due) {
+    auto t = find_tombstone(e.id);
     if (!t) return t.error();
-    if (*t && (*t)->idempotency_key) {
-      const auto& ts = **t;
-      auto mapped =
-          find_idempotent(ts.account_id, ts.project_id, *ts.idempotency_key);
-      if (!mapped) return mapped.error();
-      if (*mapped == id) {
-        const std::string key = keys::idempotency(
-            keys::scope(ts.account_id, ts.project_id), *ts.idempotency_key);
-        if (auto r = lmdb::del(txn_, dbs_->idempotency, key); !r)
-          return r.error();
-      }
+    if (!*t || !(*t)->idempotency_key) continue;
+    const tombstone& ts = **t;
+    auto mapped =
+        find_idempotent(ts.account_id, ts.project_id, *ts.idempotency_key);
+    if (!mapped) return mapped.error();
+    // The key may name a newer job by now; that entry stays.
+    if (*mapped == e.id) {
+      e.idempotency_key = keys::idempotency(
+          keys::scope(ts.account_id, ts.project_id), *ts.idempotency_key);
     }
-    if (auto r = lmdb::del(txn_, dbs_->tombstones, keys::id(id)); !r)
-      return r.error();
-    if (auto r = lmdb::del(txn_, dbs_->by_tombstone_age, age_key); !r)
-      return r.error();
   }
-  return std::uint64_t{expired.size()};
+  return due;
 }
 
-result<std::uint64_t> write_txn::record_change(const job& j,
-                                               std::string_view step,
-                                               timestamp at) {
+result<void> write_txn::expire(std::span<const expiring_tombstone> tombstones) {
+  for (const expiring_tombstone& e : tombstones) {
+    if (e.idempotency_key) {
+      if (auto r = del(dbs_->idempotency, *e.idempotency_key); !r) return r;
+    }
+    if (auto r = del(dbs_->tombstones, keys::id(e.id)); !r) return r;
+    if (auto r = del(dbs_->by_tombstone_age, e.age_key); !r) return r;
+  }
+  return {};
+}
+
+result<void> write_txn::record_change(const job& j, std::string_view step,
+                                      timestamp at) {
   change_record c{last_seq_ + 1, at,       j.id,       j.account_id,
                   j.project_id,  j.status, j.revision, std::string(step)};
-  if (auto r = lmdb::put(txn_, dbs_->changes, keys::sequence(c.sequence),
-                         encode(c), MDB_APPEND);
+  if (auto r =
+          put(dbs_->changes, keys::sequence(c.sequence), encode(c), MDB_APPEND);
       !r) {
-    return r.error();
+    return r;
   }
   last_seq_ = c.sequence;
   changes_.push_back(std::move(c));
-  return last_seq_;
+  return {};
 }
 
 result<bool> write_txn::changes_to_trim(std::uint64_t keep_count,
@@ -587,17 +599,18 @@ result<void> write_txn::trim_changes(std::uint64_t keep_count, timestamp cutoff,
       if (c->at >= cutoff) break;
     }
     if (int rc = mdb_cursor_del(cur->get(), 0); rc != 0) {
+      tainted_ = true;
       return lmdb::to_error(rc, "trimming the change feed");
     }
+    written_ = true;
   }
   return {};
 }
 
 result<void> write_txn::commit() {
-  txn_ = root_.get();
   result<void> r;
   if (!changes_.empty()) {
-    r = lmdb::put(txn_, dbs_->meta, meta_last_seq_key, encode_u64(last_seq_));
+    r = put(dbs_->meta, meta_last_seq_key, encode_u64(last_seq_));
   }
   if (r) {
     r = root_.commit();
@@ -610,7 +623,6 @@ result<void> write_txn::commit() {
 }
 
 void write_txn::abort() noexcept {
-  savepoint_.abort();
   root_.abort();
   txn_ = nullptr;
   pass_.release();
@@ -708,8 +720,7 @@ result<void> job_store::advance_transaction_id() {
   if (!w) return w.error();
   // Rewriting the schema version with its own value dirties a page, so the
   // commit writes a new meta page with the next transaction id.
-  if (auto r = lmdb::put(w->txn_, dbs_.meta, meta_schema_key,
-                         encode_u64(schema_version));
+  if (auto r = w->put(dbs_.meta, meta_schema_key, encode_u64(schema_version));
       !r) {
     w->abort();
     return r;

@@ -16,6 +16,7 @@
 #include <array>
 #include <memory>
 #include <optional>
+#include <span>
 #include <vector>
 
 namespace jobstate::store {
@@ -161,8 +162,42 @@ class read_txn : public txn_view {
   lmdb::txn handle_;
 };
 
-/// The single writer's transaction. Each mutation runs in a savepoint (an
-/// LMDB nested transaction) so that a failing mutation fails alone.
+/// One job's part in a mutation, computed before anything is written:
+/// write_txn::apply turns it into puts and deletes of keys (the record, its
+/// index entries, a tombstone, a change-log entry). Refers to jobs the
+/// mutation owns; valid while they live.
+struct job_effect {
+  enum class kind : std::uint8_t { insert, update, purge };
+  kind what = kind::insert;
+  const job* before = nullptr;  ///< update, purge: the job as stored.
+  const job* after = nullptr;   ///< insert, update: the job to store.
+  std::string_view step;        ///< The step its change records.
+
+  static job_effect inserted(const job& j) {
+    return {kind::insert, nullptr, &j, "created"};
+  }
+  static job_effect updated(const job& before, const job& after,
+                            std::string_view step) {
+    return {kind::update, &before, &after, step};
+  }
+  static job_effect purged(const job& j) {
+    return {kind::purge, &j, nullptr, "purged"};
+  }
+};
+
+/// A tombstone due to be forgotten, as tombstones_to_expire finds it.
+struct expiring_tombstone {
+  std::string age_key;  ///< Its key in idx_tombstone_age.
+  job_id id;
+  /// The idempotency entry that still names the purged job, if any.
+  std::optional<std::string> idempotency_key;
+};
+
+/// The single writer's transaction. Mutations read through it, compute
+/// their effects, then write them with apply(): a mutation that fails
+/// before apply() writes nothing, so no mutation needs a savepoint of its
+/// own. Writes of earlier mutations are visible to later reads, so two
+/// mutations of one job in one batch see each other.
 class write_txn : public txn_view {
  public:
   write_txn(resize_gate::pass pass, lmdb::txn t, const databases& dbs,
@@ -172,35 +207,31 @@ class write_txn : public txn_view {
         root_(std::move(t)),
         last_seq_(last_seq) {}
 
-  /// Starts a savepoint. REQUIRES: no savepoint open.
-  result<void> begin_savepoint();
-  /// Keeps what was written since begin_savepoint.
-  result<void> release_savepoint();
-  /// Undoes what was written since begin_savepoint.
-  void rollback_savepoint();
+  /// Writes one mutation's effects, in order, each with its change-log
+  /// entry. On error (a full map, an I/O error) the transaction is
+  /// tainted(): part of the effects may be written, so it must be aborted.
+  result<void> apply(std::span<const job_effect> effects, timestamp now);
 
-  /// Writes a new job with all its index entries.
-  result<void> insert(const job& j);
-  /// Replaces `before` by `after` (same id), adjusting index entries.
-  result<void> update(const job& before, const job& after);
-  /// Removes a terminal job and its index entries, leaving a tombstone.
-  result<void> purge(const job& j, timestamp now);
   /// Terminal jobs completed before `cutoff`, oldest first, at most `max`.
   result<std::vector<job_id>> completed_before(timestamp cutoff,
                                                std::size_t max) const;
-  /// Forgets up to `max` tombstones made before `cutoff`; returns how many.
-  result<std::uint64_t> expire_tombstones(timestamp cutoff, std::size_t max);
+  /// Up to `max` tombstones made before `cutoff`, oldest first. Reads only.
+  result<std::vector<expiring_tombstone>> tombstones_to_expire(
+      timestamp cutoff, std::size_t max) const;
+  /// Forgets the tombstones tombstones_to_expire found. An error taints.
+  result<void> expire(std::span<const expiring_tombstone> tombstones);
 
-  /// Appends a change for `j` to the log; returns its sequence number.
-  result<std::uint64_t> record_change(const job& j, std::string_view step,
-                                      timestamp at);
-  /// Changes recorded (and not rolled back) in this transaction.
+  /// Changes recorded in this transaction, in sequence order.
   const std::vector<change_record>& changes() const noexcept {
     return changes_;
   }
+  /// Whether anything was written (if not, there is nothing to commit).
+  bool written() const noexcept { return written_; }
+  /// Whether a write failed part-way: the transaction must be aborted.
+  bool tainted() const noexcept { return tainted_; }
 
   /// Trims the change log to its retention (at most `budget` entries, so
-  /// that one commit never pays for a long backlog).
+  /// that one commit never pays for a long backlog). An error taints.
   result<void> trim_changes(std::uint64_t keep_count, timestamp cutoff,
                             std::size_t budget);
   /// Whether trim_changes would remove anything: the oldest change is
@@ -209,7 +240,7 @@ class write_txn : public txn_view {
                                timestamp cutoff) const;
 
   /// Commits everything; the transaction is finished either way, and the map
-  /// may be resized once this returns.
+  /// may be resized once this returns. REQUIRES: !tainted().
   result<void> commit();
   /// Abandons everything written; the map may be resized once this returns.
   void abort() noexcept;
@@ -217,18 +248,24 @@ class write_txn : public txn_view {
  private:
   friend class job_store;  // advance_transaction_id writes the meta table.
 
-  result<void> put_indexes(const job& j);
-  result<void> delete_indexes(const job& j);
+  // Every write goes through these two, which keep written_ and tainted_.
+  result<void> put(MDB_dbi dbi, std::string_view key, std::string_view value,
+                   unsigned flags = 0);
+  result<void> del(MDB_dbi dbi, std::string_view key);
 
-  // Declared first, released last: the transactions end before the map may
+  result<void> insert(const job& j);
+  result<void> update(const job& before, const job& after);
+  result<void> purge(const job& j, timestamp now);
+  result<void> record_change(const job& j, std::string_view step, timestamp at);
+
+  // Declared first, released last: the transaction ends before the map may
   // be resized.
   resize_gate::pass pass_;
   lmdb::txn root_;
-  lmdb::txn savepoint_;
   std::uint64_t last_seq_;
-  std::uint64_t savepoint_seq_ = 0;
   std::vector<change_record> changes_;
-  std::size_t savepoint_changes_ = 0;
+  bool written_ = false;
+  bool tainted_ = false;
 };
 
 /// An open LMDB environment holding jobs. Thread-safe: any thread may read;

@@ -19,6 +19,11 @@
 //                                          database opened with that initial
 //                                          map size and durability (to make
 //                                          the map grow); prints each id
+//   hold     <marker-file> <ms>           holds the database's write lock
+//                                          (a raw LMDB write transaction)
+//                                          for ms milliseconds, creating
+//                                          marker-file once it holds it; no
+//                                          engine is opened
 //
 // After the mutations it prints "done <ns>", ns being the steady clock
 // (CLOCK_MONOTONIC, shared by every process on the machine) read when the
@@ -26,13 +31,17 @@
 // on stderr), 2 bad usage.
 #include <jobstate/jobstate.hpp>
 
+#include "support/raw_db.hpp"
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -42,7 +51,7 @@ using namespace jobstate;
 int usage() {
   std::cerr
       << "usage: jobstate_test_writer <db-path> "
-         "create|start|complete|cancel|cycle|run|fill <account> <project> "
+         "create|start|complete|cancel|cycle|run|fill|hold <account> <project> "
          "[<id>|<count>] [status|<bytes> <map-size> <durability>]\n";
   return 2;
 }
@@ -101,6 +110,18 @@ int main(int argc, char** argv) {
   const std::string& command = args[1];
   const std::string& account = args[2];
   const std::string& project = args[3];
+
+  if (command == "hold") {
+    // The engine's committer blocks in its next write transaction until
+    // this ends, so that whatever is queued meanwhile commits as one batch.
+    const long ms = std::atol(args[3].c_str());
+    if (ms < 1) return usage();
+    jobstate::test::raw_db held(args[0]);
+    std::ofstream(args[2]) << "held\n";
+    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    std::cout << "done 0\n";
+    return 0;  // The transaction is abandoned: nothing was written.
+  }
 
   // As tests/support/test_engine.cpp's fast_options.
   options opts;
