@@ -9,6 +9,7 @@ namespace jobstate::engine_detail {
 namespace {
 
 using effect = store::job_effect;
+using store::stored_state;
 
 error not_found(const job_id& id) {
   return error(errc::not_found, "job " + id.to_string());
@@ -17,7 +18,7 @@ error not_found(const job_id& id) {
 // A state that breaks the record rules (model/invariants.hpp) is never
 // written: it comes of a damaged record (or a bug), and is refused as
 // corrupt, naming the job.
-result<void> check_writable(const job& before, const job& after) {
+result<void> check_writable(const stored_state& before, const job& after) {
   if (auto broken = model::check_invariants(after); !broken.empty()) {
     return error(errc::corrupt,
                  "job " + after.id.to_string() +
@@ -31,7 +32,7 @@ result<void> check_writable(const job& before, const job& after) {
 // status: the parent's counters are rolled up in the same transaction,
 // never recomputed by a scan.
 struct rolled_up {
-  job before;
+  stored_state before;
   job after;
   std::string_view step() const {
     return after.status != before.status
@@ -48,8 +49,7 @@ result<rolled_up> roll_up(const store::write_txn& w, const job& child,
                  "job " + child.id.to_string() + " names parent " +
                      child.parent_id->to_string() + ", which is missing");
   }
-  rolled_up parent{std::move(**found), {}};
-  parent.after = parent.before;
+  rolled_up parent{stored_state::of(**found), std::move(**found)};
   model::apply_child_change(parent.after, from, child.status, now);
   if (auto r = check_writable(parent.before, parent.after); !r) {
     return r.error();
@@ -63,19 +63,21 @@ result<rolled_up> roll_up(const store::write_txn& w, const job& child,
 template <class Change>
 result<job> update(store::write_txn& w, const job_ref& ref, timestamp now,
                    Change&& change) {
-  auto before = load(w, ref);
-  if (!before) return before;
-  job after = *before;
+  auto loaded = load(w, ref);
+  if (!loaded) return loaded;
+  // The loaded job becomes the new one: a failure discards it anyway.
+  const stored_state before = stored_state::of(*loaded);
+  job after = std::move(*loaded);
   if (auto r = change(after); !r) return r.error();
-  if (auto r = check_writable(*before, after); !r) return r.error();
+  if (auto r = check_writable(before, after); !r) return r.error();
   std::optional<rolled_up> parent;
-  if (after.parent_id && after.status != before->status) {
-    auto p = roll_up(w, after, before->status, now);
+  if (after.parent_id && after.status != before.status) {
+    auto p = roll_up(w, after, before.status, now);
     if (!p) return p.error();
     parent.emplace(std::move(*p));
   }
   const effect effects[] = {
-      effect::updated(*before, after, after.history.back().step),
+      effect::updated(before, after, after.history.back().step),
       parent ? effect::updated(parent->before, parent->after, parent->step())
              : effect{}};
   const std::size_t n = parent ? 2 : 1;
@@ -143,10 +145,10 @@ result<std::vector<job_id>> insert_batch(store::write_txn& w, const job& parent,
 
 // Cancels a batch parent and, in the same transaction, every child that
 // has not finished. Every new state is computed before any is written.
-result<job> cancel_batch(store::write_txn& w, job before,
+result<job> cancel_batch(store::write_txn& w, job parent,
                          std::string_view reason, const mutation_options& opts,
                          timestamp now, const limits& lim) {
-  job parent = before;
+  const stored_state parent_before = stored_state::of(parent);
   // Check first, so that no child is read when the parent cannot move.
   {
     job probe = parent;
@@ -157,7 +159,7 @@ result<job> cancel_batch(store::write_txn& w, job before,
   const std::string child_reason =
       "batch " + parent.id.to_string() + " was cancelled" +
       (reason.empty() ? "" : ": " + std::string(reason));
-  std::vector<std::pair<job, job>> children;  // before, after
+  std::vector<std::pair<stored_state, job>> children;  // before, after
   for (job_status s : {job_status::pending, job_status::running}) {
     auto ids = w.children(parent.id, s);
     if (!ids) return ids.error();
@@ -165,12 +167,13 @@ result<job> cancel_batch(store::write_txn& w, job before,
       auto child = w.find(id);
       if (!child) return child.error();
       if (!*child) continue;
-      job after = **child;
+      const stored_state child_before = stored_state::of(**child);
+      job after = std::move(**child);
       if (auto r = model::apply_cancel(after, child_reason, {}, now, lim); !r) {
         return r.error();
       }
-      if (auto r = check_writable(**child, after); !r) return r.error();
-      children.emplace_back(std::move(**child), std::move(after));
+      if (auto r = check_writable(child_before, after); !r) return r.error();
+      children.emplace_back(child_before, std::move(after));
       model::count_child(*parent.progress.counts, s, -1);
       model::count_child(*parent.progress.counts, job_status::cancelled, +1);
     }
@@ -179,13 +182,13 @@ result<job> cancel_batch(store::write_txn& w, job before,
   if (auto r = model::apply_cancel(parent, reason, opts, now, lim); !r) {
     return r.error();
   }
-  if (auto r = check_writable(before, parent); !r) return r.error();
+  if (auto r = check_writable(parent_before, parent); !r) return r.error();
   std::vector<effect> effects;
   effects.reserve(children.size() + 1);
   for (const auto& [child_before, child_after] : children) {
     effects.push_back(effect::updated(child_before, child_after, "cancelled"));
   }
-  effects.push_back(effect::updated(before, parent, "cancelled"));
+  effects.push_back(effect::updated(parent_before, parent, "cancelled"));
   if (auto r = w.apply(effects, now); !r) return r.error();
   return parent;
 }

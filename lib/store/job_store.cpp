@@ -400,14 +400,14 @@ result<void> write_txn::del(MDB_dbi dbi, std::string_view key) {
 result<void> write_txn::apply(std::span<const job_effect> effects,
                               timestamp now) {
   for (const job_effect& e : effects) {
-    const job& j = e.what == job_effect::kind::purge ? *e.before : *e.after;
+    const job& j = *e.subject;
     result<void> r;
     switch (e.what) {
       case job_effect::kind::insert:
         r = insert(j);
         break;
       case job_effect::kind::update:
-        r = update(*e.before, j);
+        r = update(e.before, j);
         break;
       case job_effect::kind::purge:
         r = purge(j, now);
@@ -439,7 +439,7 @@ result<void> write_txn::insert(const job& j) {
   return {};
 }
 
-result<void> write_txn::update(const job& before, const job& after) {
+result<void> write_txn::update(const stored_state& before, const job& after) {
   if (auto r = put(dbs_->jobs, keys::id(after.id), encode(after)); !r) {
     return r;
   }
@@ -451,7 +451,7 @@ result<void> write_txn::update(const job& before, const job& after) {
   const keys::digest scope = keys::scope(after.account_id, after.project_id);
   if (before.status != after.status) {
     if (auto r = del(dbs_->by_status,
-                     keys::by_status(scope, before.status, before.id));
+                     keys::by_status(scope, before.status, after.id));
         !r)
       return r;
     if (auto r = put(dbs_->by_status,
@@ -475,7 +475,7 @@ result<void> write_txn::update(const job& before, const job& after) {
   if (before.completed_at != after.completed_at) {
     if (before.completed_at) {
       if (auto r = del(dbs_->by_completed,
-                       keys::by_time(*before.completed_at, before.id));
+                       keys::by_time(*before.completed_at, after.id));
           !r)
         return r;
     }

@@ -162,6 +162,18 @@ class read_txn : public txn_view {
   lmdb::txn handle_;
 };
 
+/// What an update must know of a job as stored: the fields its index
+/// entries are keyed by that a mutation may change, and its revision. Small,
+/// so that a mutation changes the job it loaded instead of a copy of it.
+struct stored_state {
+  job_status status = job_status::pending;
+  std::optional<timestamp> completed_at;
+  std::uint64_t revision = 0;
+  static stored_state of(const job& j) {
+    return {j.status, j.completed_at, j.revision};
+  }
+};
+
 /// One job's part in a mutation, computed before anything is written:
 /// write_txn::apply turns it into puts and deletes of keys (the record, its
 /// index entries, a tombstone, a change-log entry). Refers to jobs the
@@ -169,19 +181,20 @@ class read_txn : public txn_view {
 struct job_effect {
   enum class kind : std::uint8_t { insert, update, purge };
   kind what = kind::insert;
-  const job* before = nullptr;  ///< update, purge: the job as stored.
-  const job* after = nullptr;   ///< insert, update: the job to store.
-  std::string_view step;        ///< The step its change records.
+  /// The job to store (insert, update) or to remove (purge).
+  const job* subject = nullptr;
+  stored_state before;    ///< update: the job as stored.
+  std::string_view step;  ///< The step its change records.
 
   static job_effect inserted(const job& j) {
-    return {kind::insert, nullptr, &j, "created"};
+    return {kind::insert, &j, {}, "created"};
   }
-  static job_effect updated(const job& before, const job& after,
+  static job_effect updated(const stored_state& before, const job& after,
                             std::string_view step) {
-    return {kind::update, &before, &after, step};
+    return {kind::update, &after, before, step};
   }
   static job_effect purged(const job& j) {
-    return {kind::purge, &j, nullptr, "purged"};
+    return {kind::purge, &j, {}, "purged"};
   }
 };
 
@@ -254,7 +267,7 @@ class write_txn : public txn_view {
   result<void> del(MDB_dbi dbi, std::string_view key);
 
   result<void> insert(const job& j);
-  result<void> update(const job& before, const job& after);
+  result<void> update(const stored_state& before, const job& after);
   result<void> purge(const job& j, timestamp now);
   result<void> record_change(const job& j, std::string_view step, timestamp at);
 
