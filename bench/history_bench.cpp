@@ -1,0 +1,86 @@
+// What a job's history costs its next write: one progress report on a
+// running job, timed alone (manual time), at durability no_sync so that the
+// CPU is measured rather than the disk:
+//  - history/progress/events:2: on a job just created and started (two
+//    history events), a new one for every report;
+//  - history/progress/events:N: on jobs that already have N events (N =
+//    1,000 by default, JOBSTATE_BENCH_HISTORY), reports spread over a pool
+//    so that each job grows by at most a tenth during the run.
+// The target is events:1000 at no more than 1.2x events:2.
+#include "bench_support.hpp"
+
+namespace jobstate::bench {
+namespace {
+
+constexpr std::size_t pool_size = 20;
+
+job_id start_new_job(engine& e, std::uint64_t n) {
+  auto created = e.create(make_create(n));
+  if (!created) fail("create", created.error());
+  const job_ref ref = ref_to(created->job.id);
+  if (auto s = e.start(ref, make_start_options()); !s) fail("start", s.error());
+  return created->job.id;
+}
+
+void report(benchmark::State& state, engine& e, const job_id& id) {
+  const auto began = clock::now();
+  auto p = e.report_progress(ref_to(id), make_progress());
+  const auto ended = clock::now();
+  if (!p) fail("report_progress", p.error());
+  state.SetIterationTime(std::chrono::duration<double>(ended - began).count());
+}
+
+void bm_progress_on_new_job(benchmark::State& state) {
+  scratch_dir dir("history-new");
+  auto eng = open_engine(engine_options(dir.path(), durability::no_sync));
+  std::uint64_t n = 0;
+  for (auto _ : state) report(state, *eng, start_new_job(*eng, n++));
+  state.counters["events_before"] = 2;
+}
+
+void bm_progress_on_long_history(benchmark::State& state) {
+  const auto events = static_cast<std::uint64_t>(state.range(0));
+  scratch_dir dir("history-long");
+  auto eng = open_engine(engine_options(dir.path(), durability::no_sync));
+  std::vector<job_id> pool;
+  for (std::size_t i = 0; i < pool_size; ++i) {
+    pool.push_back(start_new_job(*eng, i));
+    for (std::uint64_t k = 2; k < events; ++k) {
+      if (auto p = eng->report_progress(ref_to(pool.back()), make_progress());
+          !p) {
+        fail("report_progress", p.error());
+      }
+    }
+  }
+  std::size_t next = 0;
+  for (auto _ : state) {
+    report(state, *eng, pool[next]);
+    next = (next + 1) % pool.size();
+  }
+  state.counters["events_before"] = static_cast<double>(events);
+}
+
+void register_history_benchmarks() {
+  const auto events =
+      static_cast<std::int64_t>(env_size("JOBSTATE_BENCH_HISTORY", 1000));
+  benchmark::RegisterBenchmark("history/progress/events:2",
+                               bm_progress_on_new_job)
+      ->UseManualTime()
+      ->Iterations(2000)
+      ->Unit(benchmark::kMicrosecond);
+  benchmark::RegisterBenchmark("history/progress", bm_progress_on_long_history)
+      ->ArgName("events")
+      ->Arg(events)
+      ->UseManualTime()
+      ->Iterations(static_cast<benchmark::IterationCount>(pool_size) *
+                   std::max<std::int64_t>(events / 10, 1))
+      ->Unit(benchmark::kMicrosecond);
+}
+
+}  // namespace
+}  // namespace jobstate::bench
+
+int main(int argc, char** argv) {
+  jobstate::bench::register_history_benchmarks();
+  return jobstate::bench::run_benchmarks(argc, argv);
+}
