@@ -40,7 +40,9 @@ struct change_record {
 };
 
 std::string encode(const job& j);
-result<job> decode_job(std::string_view bytes);
+/// Without `with_history`, the history is left empty: the checksum is
+/// verified over the whole record, but its events are not decoded.
+result<job> decode_job(std::string_view bytes, bool with_history = true);
 
 std::string encode(const tombstone& t);
 result<tombstone> decode_tombstone(std::string_view bytes);

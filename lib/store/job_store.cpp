@@ -156,11 +156,12 @@ result<std::optional<std::string_view>> txn_view::find_record(
   return lmdb::get(txn_, dbs_->jobs, keys::id(id));
 }
 
-result<std::optional<job>> txn_view::find(const job_id& id) const {
+result<std::optional<job>> txn_view::find(const job_id& id,
+                                          bool with_history) const {
   auto v = find_record(id);
   if (!v) return v.error();
   if (!*v) return std::optional<job>{};
-  auto j = decode_job(**v);
+  auto j = decode_job(**v, with_history);
   if (!j) {
     return error(errc::corrupt,
                  "job " + id.to_string() + ": " + j.error().detail());
@@ -359,7 +360,7 @@ result<job_page> txn_view::list(const list_query& q) const {
     if (!found) return found.error();
     if (!*found || !starts_with(cur->key(), prefix)) break;
     const job_id id = keys::id_at(cur->key(), id_offset);
-    auto j = find(id);
+    auto j = find(id, q.with_history);
     if (!j) return j.error();
     if (*j && matches(**j, q)) {
       if (page.jobs.size() == q.limit) {

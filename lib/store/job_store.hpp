@@ -111,7 +111,10 @@ result<std::uint64_t> read_last_sequence(MDB_txn* txn, const databases& dbs);
 /// Reads shared by read and write transactions.
 class txn_view {
  public:
-  result<std::optional<job>> find(const job_id& id) const;
+  /// The job stored under `id`; without `with_history`, its history is
+  /// left empty (and not read).
+  result<std::optional<job>> find(const job_id& id,
+                                  bool with_history = true) const;
   /// The job's record as stored, not decoded nor checked; valid while the
   /// transaction lives. For tools and measurements.
   result<std::optional<std::string_view>> find_record(const job_id& id) const;
