@@ -359,39 +359,40 @@ def batch_section(s, out):
                   "mean µs"], rows)
 
 
-def history_name(events):
-    return "history/progress/events:%d/iterations:%s/manual_time" % (
-        events, "2000")
+def history_runs(s, durability):
+    """{events before the write: run name} of the history bench."""
+    prefix = "history/progress/%s/events:" % durability
+    return {int(name[len(prefix):].split("/")[0]): name
+            for name in s.runs if name.startswith(prefix)}
 
 
 def history_section(s, out):
     """A progress write on a new job against one on a job with a long
-    history (bench/history_bench.cpp)."""
-    new = s.get(history_name(2), "real_time")
+    history (bench/history_bench.cpp), at each durability."""
     rows, figures = [], {}
-    long_runs = sorted(
-        name for name in s.runs
-        if name.startswith("history/progress/events:")
-        and name != history_name(2))
-    for name in long_runs:
-        events = int(name.split("events:")[1].split("/")[0])
-        t = s.get(name, "real_time")
-        figures[events] = {"us": t, "ratio": ratio(t, new)}
-        rows.append(["%d events" % events, fmt(t), fmt(new),
-                     fmt(ratio(t, new), 2) + "×" if ratio(t, new) else "n/a"])
+    for durability in ("no_sync", "full"):
+        runs = history_runs(s, durability)
+        if 2 not in runs:
+            continue
+        new = s.get(runs[2], "real_time")
+        for events in sorted(e for e in runs if e != 2):
+            t = s.get(runs[events], "real_time")
+            r = ratio(t, new)
+            figures["%s/%d" % (durability, events)] = {"us": t, "ratio": r}
+            rows.append(["%d events" % events, durability, fmt(t), fmt(new),
+                         fmt(r, 2) + "×" if r else "n/a"])
     out["history"] = figures
-    return table(["progress write on a job with", "µs", "µs on a new job",
-                  "ratio"], rows)
+    return table(["progress write on a job with", "durability", "µs",
+                  "µs on a new job", "ratio"], rows)
 
 
-def history_ratio(s):
-    long_runs = [name for name in s.runs
-                 if name.startswith("history/progress/events:")
-                 and name != history_name(2)]
-    if not long_runs:
+def history_ratio(s, durability="no_sync"):
+    runs = history_runs(s, durability)
+    longest = max((e for e in runs if e != 2), default=None)
+    if longest is None or 2 not in runs:
         return None
-    return ratio(s.get(max(long_runs), "real_time"),
-                 s.get(history_name(2), "real_time"))
+    return ratio(s.get(runs[longest], "real_time"),
+                 s.get(runs[2], "real_time"))
 
 
 def targets_section(s, out, waiters):
