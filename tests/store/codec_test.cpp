@@ -56,6 +56,27 @@ TEST(Codec, JobRoundTripsExactly) {
   EXPECT_EQ(*decoded, j);
 }
 
+TEST(Codec, JobWithoutHistoryIsTheJobButItsEvents) {
+  const job j = full_job();
+  const auto lean = decode_job(encode(j), /*with_history=*/false);
+  ASSERT_TRUE(lean) << lean.error().message();
+  EXPECT_TRUE(lean->history.empty());
+  job completed = *lean;
+  completed.history = j.history;
+  EXPECT_EQ(completed, j);
+}
+
+TEST(Codec, JobWithoutHistoryStillChecksEveryByte) {
+  const std::string bytes = encode(full_job());
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    std::string damaged = bytes;
+    damaged[i] = static_cast<char>(damaged[i] ^ 0x5a);
+    const auto decoded = decode_job(damaged, /*with_history=*/false);
+    ASSERT_FALSE(decoded) << "byte " << i;
+    EXPECT_EQ(decoded.code(), errc::corrupt);
+  }
+}
+
 TEST(Codec, MinimalJobRoundTrips) {
   job j;
   j.id = job_id::generate();
