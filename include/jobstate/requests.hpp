@@ -92,9 +92,11 @@ struct rerun_options {
 
 /// What a read returns of each job.
 struct read_options {
-  /// False: the job without its history (`job::history` empty), read with
-  /// one lookup whatever the history's length: for status polls and
-  /// listings that do not show the timeline.
+  /// False: the job without its history (`job::history` empty): the whole
+  /// record is still read and its checksum verified, but no history event
+  /// is decoded. For status polls and listings that do not show the
+  /// timeline. Such a read may succeed where a full one reports the record
+  /// corrupt (damage behind a valid checksum, in the events).
   bool with_history = true;
 };
 

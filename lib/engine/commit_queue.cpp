@@ -2,8 +2,6 @@
 
 #include "model/time.hpp"
 
-#include <algorithm>
-
 namespace jobstate::engine_detail {
 namespace {
 
@@ -106,10 +104,35 @@ void commit_queue::commit_batch(
   }
 }
 
+bool commit_queue::batch_state::any_frees_space(
+    const std::vector<std::unique_ptr<pending_write>>& batch) const {
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (!dropped[i] && batch[i]->frees_space()) return true;
+  }
+  return false;
+}
+
+namespace {
+
+// Whether a mutation that failed without writing may still have left the
+// transaction unusable: LMDB puts a transaction into an error state when a
+// read meets a damaged page (MDB_CORRUPTED, MDB_PAGE_NOTFOUND: corrupt) or
+// fails otherwise (io_error). A damaged record's checksum is also corrupt;
+// abandoning the transaction for it only costs one more attempt.
+bool may_have_broken_the_transaction(std::error_code code) {
+  return code == errc::corrupt || code == errc::io_error;
+}
+
+}  // namespace
+
 commit_queue::attempt_outcome commit_queue::try_commit(
     std::vector<std::unique_ptr<pending_write>>& batch, batch_state& state,
     committed_by who, clock::time_point began, bool may_ask_room) {
   const timestamp now = model::now();
+  // What an abandoned attempt answered does not stand: this one decides.
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (!state.dropped[i]) batch[i]->forget_outcome();
+  }
   auto w = store_.begin_write();
   if (!w) {
     for (auto& p : batch) p->finish(&w.error());
@@ -125,10 +148,13 @@ commit_queue::attempt_outcome commit_queue::try_commit(
     if (state.dropped[i]) continue;
     auto& p = *batch[i];
     const auto applied = p.apply(*w, now);
-    if (applied || !w->tainted()) continue;
+    if (applied ||
+        (!w->tainted() && !may_have_broken_the_transaction(applied.code()))) {
+      continue;
+    }
     w->abort();
     if (applied.code() == errc::storage_full && may_ask_room) {
-      state.for_purge = p.frees_space();
+      state.for_purge = state.any_frees_space(batch);
       return attempt_outcome::need_room;
     }
     state.dropped[i] = true;  // It keeps its error as its outcome.
@@ -153,9 +179,7 @@ commit_queue::attempt_outcome commit_queue::try_commit(
   auto committed = w->commit();
   if (!committed && committed.code() == errc::storage_full && may_ask_room) {
     // Writing the meta or free pages found the map full.
-    state.for_purge =
-        std::any_of(batch.begin(), batch.end(),
-                    [](const auto& p) { return p->frees_space(); });
+    state.for_purge = state.any_frees_space(batch);
     return attempt_outcome::need_room;
   }
   if (!committed) {

@@ -33,6 +33,8 @@ class pending_write {
   /// Applies the change inside `w`: computes it, then writes it. An error
   /// before the writes leaves `w` untouched; one during them taints `w`.
   virtual result<void> apply(store::write_txn& w, timestamp now) = 0;
+  /// Forgets the outcome of an abandoned attempt, before the next one.
+  virtual void forget_outcome() = 0;
   /// Delivers the outcome: the applied result, or `batch_error` when the
   /// transaction as a whole failed to commit.
   virtual void finish(const error* batch_error) = 0;
@@ -55,6 +57,7 @@ class write_op final : public pending_write {
     if (!*outcome_) return outcome_->error();
     return {};
   }
+  void forget_outcome() override { outcome_.reset(); }
   void finish(const error* batch_error) override {
     if (batch_error != nullptr && outcome_ && *outcome_) {
       done_(result<T>(*batch_error));
@@ -127,9 +130,12 @@ class commit_queue {
   struct batch_state {
     explicit batch_state(std::size_t size) : dropped(size, false) {}
     std::vector<bool> dropped;  // Failed part-way through a write: left out.
-    bool skip_trim = false;     // Trimming the feed failed part-way.
-    bool for_purge = false;     // A purge (which frees space) did not fit.
-    bool recycled = false;      // advance_transaction_id() ran.
+    /// Whether a write not dropped frees space (a purge).
+    bool any_frees_space(
+        const std::vector<std::unique_ptr<pending_write>>& batch) const;
+    bool skip_trim = false;  // Trimming the feed failed part-way.
+    bool for_purge = false;  // A purge (which frees space) did not fit.
+    bool recycled = false;   // advance_transaction_id() ran.
     bool headroom_granted = false;
   };
   enum class attempt_outcome {

@@ -213,5 +213,65 @@ TEST(GroupCommit, AtTheMapLimitWhatDoesNotFitFailsAloneInItsBatch) {
   EXPECT_TRUE(checked->ok());
 }
 
+// A purge is the way out of a full database: it may use headroom past the
+// map's limit. Batched behind a write that does not fit, it must still get
+// it (regression: only the first write that found the map full was asked
+// whether it frees space).
+TEST(GroupCommit, AtTheMapLimitAPurgeBatchedBehindAFullWriteStillRuns) {
+  test_engine db([](options& o) {
+    o.map_size = 4 * one_mib;
+    o.max_map_size = 4 * one_mib;
+  });
+  constexpr std::size_t big = 100'000;
+  // Fill with finished jobs, so that the purge has work to do.
+  int finished = 0;
+  for (int i = 0; i < 1000; ++i) {
+    auto created = db->create(make_request(
+        "ingest",
+        boost::json::object{{"n", i}, {"blob", test::text_of_size(big)}}));
+    if (!created) {
+      ASSERT_EQ(created.code(), errc::storage_full);
+      break;
+    }
+    if (!db->cancel(ref_of(created->job), "filling")) break;
+    ++finished;
+  }
+  ASSERT_GE(finished, 20) << "the map held too few jobs to test with";
+  // Then to the brim, so that even the purge's tombstones need headroom.
+  int small = 0;
+  while (small < 100'000 && db->create(make_request("small"))) ++small;
+  ASSERT_LT(small, 100'000) << "small creates never filled the map";
+
+  held_write_lock lock(db, 1000ms);
+  const auto big_request = [&] {
+    return make_request("ingest",
+                        boost::json::object{{"blob", test::text_of_size(big)}});
+  };
+  // The committer takes the first and blocks; the next two queue together.
+  auto first = async_create(*db, big_request(), asio::use_future);
+  auto second = async_create(*db, big_request(), asio::use_future);
+  auto purged = std::async(std::launch::async, [&] {
+    return db->purge(purge_request{std::chrono::seconds(0)});
+  });
+  lock.release();
+
+  ASSERT_TRUE(test::ready_within(purged));
+  const auto p = purged.get();
+  ASSERT_TRUE(p.has_value()) << p.error().message();
+  EXPECT_EQ(p->purged, static_cast<std::uint64_t>(finished));
+  for (auto* f : {&first, &second}) {
+    ASSERT_TRUE(test::ready_within(*f));
+    try {
+      f->get();  // Fits or not: either answer is fine, the purge is not.
+    } catch (const boost::system::system_error& e) {
+      EXPECT_TRUE(test::carries(e.code(), errc::storage_full)) << e.what();
+    }
+  }
+  db.close();
+  auto checked = check_database(db.options().path);
+  ASSERT_TRUE(checked.has_value()) << checked.error().message();
+  EXPECT_TRUE(checked->ok());
+}
+
 }  // namespace
 }  // namespace jobstate

@@ -763,8 +763,8 @@ class Engine:
         """One page of a project's jobs, newest first, filtered (filters
         combine with AND). Pass ``page.next_cursor`` as *cursor* for the next
         page; pages never repeat or skip a job. See also :meth:`iter_jobs`.
-        With ``with_history=False`` each job's ``history`` is empty: each is
-        read with one lookup, however long its timeline.
+        With ``with_history=False`` each job's ``history`` is empty: no
+        history event is decoded (the record's checksum is still checked).
 
         Raises:
             InvalidArgument: a bad cursor, limit (1 to max_page_size) or id.
