@@ -15,6 +15,8 @@
 #include "store/lmdb.hpp"
 
 #include <algorithm>
+#include <cstdint>
+#include <limits>
 #include <filesystem>
 #include <map>
 #include <unordered_map>
@@ -160,28 +162,48 @@ class checker {
   result<void> check_jobs() {
     auto cur = lmdb::cursor::open(txn_, dbs_.jobs);
     if (!cur) return cur.error();
+    // A record's events follow it in key order: remember the last record,
+    // so that each event key can be matched with it.
+    std::optional<job_id> record_id;
+    std::uint32_t record_events = 0;
     for (auto found = cur->first();; found = cur->next()) {
       if (!found) return found.error();
       if (!*found) break;
-      ++report_.jobs;
       const std::string_view key = cur->key();
+      if (key.size() == keys::history_event_size) {
+        const job_id id = keys::id_at(key, 0);
+        const std::uint32_t n = keys::event_number_at(key);
+        if (record_id != id || n >= record_events) {
+          problem(check_problem_kind::corrupt_record, "jobs", id,
+                  "history event " + std::to_string(n) +
+                      (record_id == id
+                           ? " is beyond the record's " +
+                                 std::to_string(record_events) + " events"
+                           : " has no job record"));
+        }
+        continue;
+      }
+      ++report_.jobs;
       if (key.size() != job_id::size) {
         problem(check_problem_kind::corrupt_record, "jobs", std::nullopt,
-                "key " + hex(key) + " is not a 16-byte job id");
+                "key " + hex(key) +
+                    " is neither a 16-byte job id nor a "
+                    "history event's key");
         continue;
       }
       const job_id id = keys::id_at(key, 0);
-      auto j = store::decode_job(cur->value());
+      record_id = id;
+      // The events of a record that does not decode are not reported
+      // again: the record's problem covers them.
+      auto r = store::decode_record(cur->value());
+      record_events =
+          r ? r->history_length : std::numeric_limits<std::uint32_t>::max();
+      auto j = store::read_job(txn_, dbs_, id, cur->value());
       if (!j) {
+        if (j.code() != errc::corrupt) return j.error();
         unreadable_.insert(id);
         problem(check_problem_kind::corrupt_record, "jobs", id,
-                "the record does not decode: " + j.error().detail());
-        continue;
-      }
-      if (j->id != id) {
-        unreadable_.insert(id);
-        problem(check_problem_kind::corrupt_record, "jobs", id,
-                "the record holds job " + j->id.to_string());
+                "the record does not read: " + j.error().detail());
         continue;
       }
       if (auto r = check_job(*j); !r) return r;
@@ -324,8 +346,9 @@ class checker {
                 "entry " + hex(key) + " names a job that has no record");
         continue;
       }
-      auto j = store::decode_job(**v);
-      if (!j) continue;  // Reported by the pass over the jobs.
+      auto r = store::decode_record(**v);
+      if (!r) continue;  // Reported by the pass over the jobs.
+      const job* j = &r->job;
       const auto entries = store::index_entries(*j);
       const bool expected = std::any_of(entries.begin(), entries.end(),
                                         [&](const store::index_entry& e) {
@@ -361,8 +384,9 @@ class checker {
       auto v = lmdb::get(txn_, dbs_.jobs, keys::id(id));
       if (!v) return v.error();
       if (*v) {
-        auto j = store::decode_job(**v);
-        if (!j) continue;
+        auto r = store::decode_record(**v);
+        if (!r) continue;
+        const job* j = &r->job;
         account = j->account_id, project = j->project_id,
         idem = j->idempotency_key;
       } else {

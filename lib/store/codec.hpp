@@ -39,8 +39,26 @@ struct change_record {
   friend bool operator==(const change_record&, const change_record&) = default;
 };
 
+/// A job record as schema 2 stores it: the job without its history, and
+/// how many history events it has (each stored under a key of its own).
+struct stored_record {
+  jobstate::job job;  ///< Its history is empty.
+  std::uint32_t history_length = 0;
+};
+
+/// The record of `j`, without its history (whose events are encoded one by
+/// one), but with the number of its events.
 std::string encode(const job& j);
-result<job> decode_job(std::string_view bytes);
+/// As encode(job), with the history length given (for tools and tests).
+std::string encode(const stored_record& r);
+result<stored_record> decode_record(std::string_view bytes);
+
+/// One history event, as stored under its own key.
+std::string encode(const history_event& e);
+result<history_event> decode_event(std::string_view bytes);
+
+/// A schema-1 record (history inside), for migrating such a database.
+result<job> decode_job_v1(std::string_view bytes);
 
 std::string encode(const tombstone& t);
 result<tombstone> decode_tombstone(std::string_view bytes);

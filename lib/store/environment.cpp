@@ -1,5 +1,7 @@
 #include "store/environment.hpp"
 
+#include "store/migrate.hpp"
+
 namespace jobstate::store {
 namespace {
 
@@ -106,13 +108,20 @@ result<void> check_meta(environment& e, const std::string& path, access mode) {
                  "database in " + path + " has no schema version");
   }
   const std::uint64_t found = keys::sequence_at(**schema);
-  if (found != schema_version) {
+  if (found == schema_version) return {};
+  if (found < schema_version && found >= 1) {
+    if (mode == access::read_write) return migrate(t, e.dbs, found);
     return error(errc::unsupported_version,
                  "database in " + path + " has schema version " +
-                     std::to_string(found) + "; this build reads version " +
+                     std::to_string(found) +
+                     "; open it once with an engine "
+                     "of this build, which migrates it to version " +
                      std::to_string(schema_version));
   }
-  return {};
+  return error(errc::unsupported_version,
+               "database in " + path + " has schema version " +
+                   std::to_string(found) + "; this build reads version " +
+                   std::to_string(schema_version));
 }
 
 }  // namespace

@@ -160,16 +160,51 @@ result<std::optional<job>> txn_view::find(const job_id& id) const {
   auto v = find_record(id);
   if (!v) return v.error();
   if (!*v) return std::optional<job>{};
-  auto j = decode_job(**v);
-  if (!j) {
+  auto j = read_job(txn_, *dbs_, id, **v);
+  if (!j) return j.error();
+  return std::optional<job>(std::move(*j));
+}
+
+result<job> read_job(MDB_txn* txn, const databases& dbs, const job_id& id,
+                     std::string_view record) {
+  auto r = decode_record(record);
+  if (!r) {
     return error(errc::corrupt,
-                 "job " + id.to_string() + ": " + j.error().detail());
+                 "job " + id.to_string() + ": " + r.error().detail());
   }
-  if (j->id != id) {
+  if (r->job.id != id) {
     return error(errc::corrupt,
                  "job " + id.to_string() + " holds the record of another job");
   }
-  return std::optional<job>(std::move(*j));
+  job& j = r->job;
+  if (r->history_length == 0) return std::move(j);
+  // The events follow the record in key order: one cursor walks them.
+  auto cur = lmdb::cursor::open(txn, dbs.jobs);
+  if (!cur) return cur.error();
+  j.history.reserve(r->history_length);
+  const std::string record_key = keys::id(id);
+  auto found = cur->seek(keys::history_event(id, 0));
+  for (std::uint32_t n = 0; n < r->history_length; ++n) {
+    if (!found) return found.error();
+    const std::string_view key = *found ? cur->key() : std::string_view();
+    if (key.size() != keys::history_event_size ||
+        key.substr(0, job_id::size) != record_key ||
+        keys::event_number_at(key) != n) {
+      return error(errc::corrupt, "job " + id.to_string() + ": history event " +
+                                      std::to_string(n) + " of " +
+                                      std::to_string(r->history_length) +
+                                      " is missing");
+    }
+    auto e = decode_event(cur->value());
+    if (!e) {
+      return error(errc::corrupt, "job " + id.to_string() + ": history event " +
+                                      std::to_string(n) + ": " +
+                                      e.error().detail());
+    }
+    j.history.push_back(std::move(*e));
+    found = cur->next();
+  }
+  return std::move(j);
 }
 
 result<std::optional<tombstone>> txn_view::find_tombstone(
@@ -414,7 +449,11 @@ result<void> write_txn::apply(std::span<const job_effect> effects,
         break;
     }
     if (r) r = record_change(j, e.step, now);
-    if (!r) return r;
+    if (!r) {
+      // Earlier effects may be written: the transaction is not whole.
+      tainted_ = true;
+      return r;
+    }
   }
   return {};
 }
@@ -433,16 +472,40 @@ result<void> write_txn::insert(const job& j) {
         keys::scope(j.account_id, j.project_id), *j.idempotency_key);
     if (auto r = put(dbs_->idempotency, key, keys::id(j.id)); !r) return r;
   }
+  if (auto r = put_events(j, 0, j.history.size()); !r) return r;
   for (const index_entry& e : index_entries(j)) {
     if (auto r = put(dbs_->*e.dbi, e.key, {}); !r) return r;
   }
   return {};
 }
 
+result<void> write_txn::put_events(const job& j, std::size_t from,
+                                   std::size_t to) {
+  for (std::size_t n = from; n < to; ++n) {
+    if (auto r = put(dbs_->jobs,
+                     keys::history_event(j.id, static_cast<std::uint32_t>(n)),
+                     encode(j.history[n]));
+        !r) {
+      return r;
+    }
+  }
+  return {};
+}
+
 result<void> write_txn::update(const stored_state& before, const job& after) {
+  // Events before the last stored one never change; the last one may have
+  // been replaced (a progress event at the history cap) or followed.
+  const std::size_t stored = before.history_length;
+  const std::size_t now_has = after.history.size();
+  if (now_has < stored || now_has == 0) {
+    return error(errc::corrupt,
+                 "job " + after.id.to_string() + " would lose history events");
+  }
   if (auto r = put(dbs_->jobs, keys::id(after.id), encode(after)); !r) {
     return r;
   }
+  const std::size_t first_changed = now_has == stored ? stored - 1 : stored;
+  if (auto r = put_events(after, first_changed, now_has); !r) return r;
   // Only status and completion time move index entries.
   if (before.status == after.status &&
       before.completed_at == after.completed_at) {
@@ -494,6 +557,13 @@ result<void> write_txn::purge(const job& j, timestamp now) {
     if (auto r = del(dbs_->*e.dbi, e.key); !r) return r;
   }
   if (auto r = del(dbs_->jobs, keys::id(j.id)); !r) return r;
+  for (std::size_t n = 0; n < j.history.size(); ++n) {
+    if (auto r = del(dbs_->jobs,
+                     keys::history_event(j.id, static_cast<std::uint32_t>(n)));
+        !r) {
+      return r;
+    }
+  }
   // The idempotency entry stays while the tombstone lasts, so that the key
   // keeps naming this (now purged) job instead of making a new one.
   const tombstone t{j.id,       j.account_id,      j.project_id, j.status,

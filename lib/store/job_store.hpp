@@ -22,7 +22,9 @@
 namespace jobstate::store {
 
 /// The schema version this build writes and reads (meta key "schema").
-inline constexpr std::uint32_t schema_version = 1;
+/// Version 1 (history inside the record) is migrated on open
+/// (store/migrate.hpp).
+inline constexpr std::uint32_t schema_version = 2;
 
 /// Handles of the sub-databases, opened once per environment.
 struct databases {
@@ -108,6 +110,12 @@ struct change_feed_page {
 /// The last sequence number committed to the change log (0: none yet).
 result<std::uint64_t> read_last_sequence(MDB_txn* txn, const databases& dbs);
 
+/// The job whose record (as stored under its id in `jobs`) is `record`,
+/// with its history read from its event keys. corrupt when the record or an
+/// event does not decode, holds another job, or an event is missing.
+result<job> read_job(MDB_txn* txn, const databases& dbs, const job_id& id,
+                     std::string_view record);
+
 /// Reads shared by read and write transactions.
 class txn_view {
  public:
@@ -169,8 +177,9 @@ struct stored_state {
   job_status status = job_status::pending;
   std::optional<timestamp> completed_at;
   std::uint64_t revision = 0;
+  std::size_t history_length = 0;  ///< Events stored, each under its key.
   static stored_state of(const job& j) {
-    return {j.status, j.completed_at, j.revision};
+    return {j.status, j.completed_at, j.revision, j.history.size()};
   }
 };
 
@@ -269,6 +278,8 @@ class write_txn : public txn_view {
   result<void> insert(const job& j);
   result<void> update(const stored_state& before, const job& after);
   result<void> purge(const job& j, timestamp now);
+  /// Puts events [from, to) of `j`'s history under their keys.
+  result<void> put_events(const job& j, std::size_t from, std::size_t to);
   result<void> record_change(const job& j, std::string_view step, timestamp at);
 
   // Declared first, released last: the transaction ends before the map may

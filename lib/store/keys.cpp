@@ -12,7 +12,9 @@ constexpr std::uint64_t p1 = 0x9e3779b185ebca87ull;
 constexpr std::uint64_t p2 = 0xc2b2ae3d27d4eb4full;
 constexpr std::uint64_t p3 = 0x165667b19e3779f9ull;
 
-std::uint64_t rotl(std::uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
+std::uint64_t rotl(std::uint64_t x, int r) {
+  return (x << r) | (x >> (64 - r));
+}
 
 std::uint64_t mix(std::uint64_t h, std::uint64_t word) {
   h ^= rotl(word * p2, 31) * p1;
@@ -92,6 +94,25 @@ std::string id(const job_id& i) {
   std::string k;
   append(k, i);
   return k;
+}
+
+std::string history_event(const job_id& i, std::uint32_t n) {
+  std::string k;
+  k.reserve(history_event_size);
+  append(k, i);
+  for (int shift = 24; shift >= 0; shift -= 8) {
+    k.push_back(static_cast<char>((n >> shift) & 0xff));
+  }
+  return k;
+}
+
+std::uint32_t event_number_at(std::string_view key) {
+  std::uint32_t n = 0;
+  for (std::size_t i = job_id::size; i < history_event_size && i < key.size();
+       ++i) {
+    n = (n << 8) | static_cast<std::uint8_t>(key[i]);
+  }
+  return n;
 }
 
 job_id id_at(std::string_view key, std::size_t offset) {

@@ -194,6 +194,63 @@ TEST_F(CheckDatabase, CorruptRecordBytesNameTheJob) {
       << r.problems[0].detail;
 }
 
+TEST_F(CheckDatabase, MissingHistoryEventNamesTheJob) {
+  {
+    raw_db raw(path());
+    raw.del(&databases::jobs, keys::history_event(pop_.running.id, 1));
+    raw.commit();
+  }
+  const check_report r = check();
+  ASSERT_TRUE(one_problem(r, check_problem_kind::corrupt_record, "jobs",
+                          pop_.running.id));
+  EXPECT_NE(r.problems[0].detail.find("history event 1"), std::string::npos)
+      << r.problems[0].detail;
+}
+
+TEST_F(CheckDatabase, DamagedHistoryEventNamesTheJob) {
+  {
+    raw_db raw(path());
+    const std::string key = keys::history_event(pop_.running.id, 0);
+    std::string bytes = *raw.get(&databases::jobs, key);
+    bytes[bytes.size() / 2] ^= 0x20;
+    raw.put(&databases::jobs, key, bytes);
+    raw.commit();
+  }
+  EXPECT_TRUE(one_problem(check(), check_problem_kind::corrupt_record, "jobs",
+                          pop_.running.id));
+}
+
+TEST_F(CheckDatabase, HistoryEventWithoutItsJobIsReported) {
+  const job_id stray = job_id::generate();
+  {
+    raw_db raw(path());
+    raw.put(&databases::jobs, keys::history_event(stray, 0),
+            store::encode(pop_.running.history[0]));
+    raw.commit();
+  }
+  const check_report r = check();
+  ASSERT_TRUE(
+      one_problem(r, check_problem_kind::corrupt_record, "jobs", stray));
+  EXPECT_NE(r.problems[0].detail.find("has no job record"), std::string::npos)
+      << r.problems[0].detail;
+}
+
+TEST_F(CheckDatabase, HistoryEventPastTheRecordsCountIsReported) {
+  {
+    raw_db raw(path());
+    const job stored = raw.read_job(pop_.running.id);
+    const auto past = static_cast<std::uint32_t>(stored.history.size());
+    raw.put(&databases::jobs, keys::history_event(stored.id, past),
+            store::encode(stored.history.back()));
+    raw.commit();
+  }
+  const check_report r = check();
+  ASSERT_TRUE(one_problem(r, check_problem_kind::corrupt_record, "jobs",
+                          pop_.running.id));
+  EXPECT_NE(r.problems[0].detail.find("beyond"), std::string::npos)
+      << r.problems[0].detail;
+}
+
 TEST_F(CheckDatabase, TruncatedRecordIsCorrupt) {
   {
     raw_db raw(path());

@@ -5,7 +5,10 @@
 #include <jobstate/jobstate.hpp>
 #include <jobstate/json.hpp>
 
+#include "store/job_store.hpp"
+#include "store/keys.hpp"
 #include "support/jobs.hpp"
+#include "support/raw_db.hpp"
 #include "support/temp_dir.hpp"
 
 #include <boost/json/parse.hpp>
@@ -76,6 +79,41 @@ TEST_F(SchemaFixture, EveryJobReadsBackAsTheWritingBuildAnswered) {
   auto feed = (*e)->changes(0);
   ASSERT_TRUE(feed.has_value()) << feed.error().message();
   EXPECT_EQ(feed->changes.size(), 29u);
+}
+
+TEST_F(SchemaFixture, TheCheckAsksForAnEngineToMigrateFirst) {
+  auto report = check_database(path());
+  ASSERT_FALSE(report.has_value());
+  EXPECT_EQ(report.code(), errc::unsupported_version);
+  EXPECT_NE(report.error().message().find("schema version 1"),
+            std::string::npos)
+      << report.error().message();
+  EXPECT_NE(report.error().message().find("migrates it"), std::string::npos)
+      << report.error().message();
+}
+
+TEST_F(SchemaFixture, ADamagedRecordStopsTheMigrationAndChangesNothing) {
+  const auto id =
+      job_id::parse(expected_jobs().at(1).as_object().at("id").as_string());
+  ASSERT_TRUE(id.has_value());
+  {
+    test::raw_db raw(path());
+    std::string bytes = *raw.get(&store::databases::jobs, store::keys::id(*id));
+    bytes[bytes.size() / 2] ^= 0x20;
+    raw.put(&store::databases::jobs, store::keys::id(*id), bytes);
+    raw.commit();
+  }
+  options o;
+  o.path = path();
+  auto e = engine::open(o);
+  ASSERT_FALSE(e.has_value());
+  EXPECT_EQ(e.code(), errc::corrupt);
+  EXPECT_NE(e.error().message().find(id->to_string()), std::string::npos)
+      << e.error().message();
+  // Still schema 1, every other record as it was: the check says so.
+  auto report = check_database(path());
+  ASSERT_FALSE(report.has_value());
+  EXPECT_EQ(report.code(), errc::unsupported_version);
 }
 
 TEST_F(SchemaFixture, TakesNewWritesAndChecksClean) {

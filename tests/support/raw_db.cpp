@@ -53,13 +53,18 @@ void raw_db::del(MDB_dbi store::databases::*dbi, std::string_view key) {
 job raw_db::read_job(const job_id& id) const {
   auto v = get(&store::databases::jobs, store::keys::id(id));
   if (!v) throw std::runtime_error("no record for job " + id.to_string());
-  auto j = store::decode_job(*v);
+  auto j = store::read_job(txn_.get(), dbs_, id, *v);
   if (!j) throw std::runtime_error(j.error().message());
   return std::move(*j);
 }
 
 void raw_db::write_job(const job& j) {
   put(&store::databases::jobs, store::keys::id(j.id), store::encode(j));
+  for (std::size_t n = 0; n < j.history.size(); ++n) {
+    put(&store::databases::jobs,
+        store::keys::history_event(j.id, static_cast<std::uint32_t>(n)),
+        store::encode(j.history[n]));
+  }
 }
 
 void raw_db::commit() {

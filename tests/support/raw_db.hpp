@@ -37,7 +37,8 @@ class raw_db {
 
   /// The stored record of job `id`, decoded (throws when it does not).
   job read_job(const job_id& id) const;
-  /// Re-encodes `j` (with a valid checksum) over its record.
+  /// Re-encodes `j` (with valid checksums) over its record and its history
+  /// events (events past j's history, if any, stay).
   void write_job(const job& j);
 
   /// Commits what was written.
