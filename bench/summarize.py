@@ -21,7 +21,8 @@ import json
 import os
 import sys
 
-FILES = ("lifecycle", "read", "wait", "batch", "scale", "scale_big")
+FILES = ("lifecycle", "history", "read", "wait", "batch", "scale",
+         "scale_big")
 
 
 def load_runs(results_dir):
@@ -358,6 +359,41 @@ def batch_section(s, out):
                   "mean µs"], rows)
 
 
+def history_name(events):
+    return "history/progress/events:%d/iterations:%s/manual_time" % (
+        events, "2000")
+
+
+def history_section(s, out):
+    """A progress write on a new job against one on a job with a long
+    history (bench/history_bench.cpp)."""
+    new = s.get(history_name(2), "real_time")
+    rows, figures = [], {}
+    long_runs = sorted(
+        name for name in s.runs
+        if name.startswith("history/progress/events:")
+        and name != history_name(2))
+    for name in long_runs:
+        events = int(name.split("events:")[1].split("/")[0])
+        t = s.get(name, "real_time")
+        figures[events] = {"us": t, "ratio": ratio(t, new)}
+        rows.append(["%d events" % events, fmt(t), fmt(new),
+                     fmt(ratio(t, new), 2) + "×" if ratio(t, new) else "n/a"])
+    out["history"] = figures
+    return table(["progress write on a job with", "µs", "µs on a new job",
+                  "ratio"], rows)
+
+
+def history_ratio(s):
+    long_runs = [name for name in s.runs
+                 if name.startswith("history/progress/events:")
+                 and name != history_name(2)]
+    if not long_runs:
+        return None
+    return ratio(s.get(max(long_runs), "real_time"),
+                 s.get(history_name(2), "real_time"))
+
+
 def targets_section(s, out, waiters):
     L = lifecycle_name
     r = lambda a, b: ratio(a, b)
@@ -391,6 +427,23 @@ def targets_section(s, out, waiters):
         r(jobs(L("engine", "no_sync", 1)),
           jobs(L("lmdb_txn_per_write", "nosync", 1))), ">=", 0.7, "×",
         "engine/no_sync 1 thread ÷ lmdb_txn_per_write/nosync 1 thread")
+    # The write path v2 issue's targets (its medians of three interleaved
+    # repetitions are scripts/bench's).
+    add("v2: no sync, 1 producer, vs raw LMDB MDB_NOSYNC 1 txn/write",
+        r(jobs(L("engine", "no_sync", 1)),
+          jobs(L("lmdb_txn_per_write", "nosync", 1))), ">=", 0.6, "×",
+        "engine/no_sync 1 thread ÷ lmdb_txn_per_write/nosync 1 thread")
+    add("v2: 64 in flight, full, vs raw LMDB 64 writes/txn",
+        r(jobs(L("engine_async", "full", arg="in_flight:64")),
+          jobs(L("lmdb_batched", "full", arg="per_txn:64"))), ">=", 0.7, "×",
+        "engine_async/full jobs/s ÷ lmdb_batched/full/per_txn:64")
+    add("v2: 1 producer, full: time per write vs raw LMDB 1 txn/write",
+        r(per_write(L("engine", "full", 1)),
+          per_write(L("lmdb_txn_per_write", "full", 1))), "<=", 1.1, "×",
+        "as the 1-producer target above, with the v2 limit")
+    add("v2: progress write at 1,000 history events vs a new job",
+        history_ratio(s), "<=", 1.2, "×",
+        "history/progress events:1000 ÷ events:2 (manual time, no_sync)")
     add("get, one thread, 1M jobs",
         s.get("read/get/real_time/threads:1", "gets_per_s"), ">=", 1e6,
         "gets/s", "read/get threads:1 gets_per_s (wall clock)")
@@ -493,6 +546,8 @@ def main():
         ("Lifecycle: create → start → progress → succeed (4 durable writes "
          "per job)", lifecycle_section(s, out)),
         ("Ratios (same run)", ratios_section(s, out)),
+        ("History: what a job's history costs its next write",
+         history_section(s, out)),
         ("Reads", reads_section(s, out)),
         ("Waiting: commit-to-handler latency", waits_section(s, out, waiters)),
         ("Waiting: memory and commit cost", memory_and_cost_section(s, out)),
