@@ -86,6 +86,9 @@ class JOBSTATE_EXPORT engine {
   /// The current snapshot of a job.
   /// Errors: not_found, gone (purged), corrupt, invalid_argument.
   result<job> get(const job_ref& ref) const;
+  /// As get(ref), reading what `opts` asks: without its history, a job is
+  /// read with one lookup however long its timeline.
+  result<job> get(const job_ref& ref, const read_options& opts) const;
 
   /// pending → running. Errors: not_found, gone, illegal_transition (also
   /// for a batch parent, whose status follows its children), conflict,

@@ -79,12 +79,13 @@ JOBSTATE_EXPORT result<rerun_options> rerun_options_from_json(
 
 /// {"account_id", "project_id" (both required), "status", "kind",
 /// "parent_id", "original_job_id", "limit", "cursor", "order":
-/// "newest_first" | "oldest_first"}.
+/// "newest_first" | "oldest_first", "with_history": true (the default) |
+/// false}.
 JOBSTATE_EXPORT result<list_query> list_query_from_json(
     const boost::json::value& v);
 
 /// A query for the children of batch `parent`: {"status", "limit",
-/// "cursor", "order"}, or null.
+/// "cursor", "order", "with_history"}, or null.
 JOBSTATE_EXPORT result<list_query> children_query_from_json(
     const job_ref& parent, const boost::json::value& v);
 

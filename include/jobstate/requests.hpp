@@ -90,6 +90,14 @@ struct rerun_options {
   boost::json::value details;  ///< Recorded on the new job's "created" event.
 };
 
+/// What a read returns of each job.
+struct read_options {
+  /// False: the job without its history (`job::history` empty), read with
+  /// one lookup whatever the history's length: for status polls and
+  /// listings that do not show the timeline.
+  bool with_history = true;
+};
+
 /// The order of `engine::list`'s pages. Ids are time-ordered, so both are
 /// creation order, one way or the other.
 enum class list_order {
@@ -112,6 +120,8 @@ struct list_query {
   /// a job that existed when the listing began. Pass it with the same order.
   std::string cursor;
   list_order order = list_order::newest_first;
+  /// False: the jobs come without their histories (see read_options).
+  bool with_history = true;
 };
 
 /// One page of `engine::list`.

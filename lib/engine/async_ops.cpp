@@ -31,8 +31,7 @@ void initiate_start(engine& e, job_ref ref, mutation_options opts,
 }
 
 void initiate_report_progress(engine& e, job_ref ref, progress p,
-                              mutation_options opts,
-                              mutation_handler handler) {
+                              mutation_options opts, mutation_handler handler) {
   engine_access::of(e).async_mutate(
       progress_op{std::move(ref), std::move(p), std::move(opts)},
       std::move(handler));
@@ -58,9 +57,10 @@ void initiate_rerun(engine& e, job_ref ref, rerun_options opts,
                                     std::move(handler));
 }
 
-void initiate_wait(engine& e, job_ref ref, wait_condition condition,
-                   std::chrono::milliseconds timeout,
-                   boost::asio::any_completion_handler<wait_signature> handler) {
+void initiate_wait(
+    engine& e, job_ref ref, wait_condition condition,
+    std::chrono::milliseconds timeout,
+    boost::asio::any_completion_handler<wait_signature> handler) {
   engine_access::of(e).subs_->add_wait(std::move(ref), condition, timeout,
                                        std::move(handler));
 }

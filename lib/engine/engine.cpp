@@ -40,10 +40,14 @@ result<created_batch> engine::create_batch(const batch_request& request) {
 }
 
 result<job> engine::get(const job_ref& ref) const {
+  return get(ref, read_options{});
+}
+
+result<job> engine::get(const job_ref& ref, const read_options& opts) const {
   if (auto v = model::validate(ref, impl_->opts_.limits); !v) return v.error();
   auto txn = impl_->store_->begin_read();
   if (!txn) return txn.error();
-  return load(*txn, ref);
+  return load(*txn, ref, opts.with_history);
 }
 
 result<job> engine::start(const job_ref& ref, const mutation_options& opts) {

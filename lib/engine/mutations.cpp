@@ -233,8 +233,9 @@ result<job> rerun_batch(store::write_txn& w, const job& original,
 
 }  // namespace
 
-result<job> load(const store::txn_view& txn, const job_ref& ref) {
-  auto found = txn.find(ref.id);
+result<job> load(const store::txn_view& txn, const job_ref& ref,
+                 bool with_history) {
+  auto found = txn.find(ref.id, with_history);
   if (!found) return found.error();
   if (*found) {
     if ((*found)->account_id != ref.account_id ||

@@ -4,11 +4,11 @@
 #ifndef JOBSTATE_ENGINE_MUTATIONS_HPP
 #define JOBSTATE_ENGINE_MUTATIONS_HPP
 
-#include "store/job_store.hpp"
-
 #include <jobstate/options.hpp>
 #include <jobstate/requests.hpp>
 #include <jobstate/result.hpp>
+
+#include "store/job_store.hpp"
 
 #include <variant>
 
@@ -16,15 +16,17 @@ namespace jobstate::engine_detail {
 
 /// The job `ref` names, honouring tenancy: a job of another account or
 /// project is not_found; a purged one is gone.
-result<job> load(const store::txn_view& txn, const job_ref& ref);
+/// Without `with_history`, the job's history is left empty (not read).
+result<job> load(const store::txn_view& txn, const job_ref& ref,
+                 bool with_history = true);
 /// The job with id `id`, whatever its tenancy (for waiters, whose tenancy
 /// was checked when they registered): not_found, or gone when purged.
 result<job> load_by_id(const store::txn_view& txn, const job_id& id);
 
 result<created_job> create(store::write_txn& w, const create_request& r,
                            timestamp now);
-result<created_batch> create_batch(store::write_txn& w,
-                                   const batch_request& r, timestamp now);
+result<created_batch> create_batch(store::write_txn& w, const batch_request& r,
+                                   timestamp now);
 result<job> start(store::write_txn& w, const job_ref& ref,
                   const mutation_options& opts, timestamp now,
                   const limits& lim);

@@ -156,17 +156,18 @@ result<std::optional<std::string_view>> txn_view::find_record(
   return lmdb::get(txn_, dbs_->jobs, keys::id(id));
 }
 
-result<std::optional<job>> txn_view::find(const job_id& id) const {
+result<std::optional<job>> txn_view::find(const job_id& id,
+                                          bool with_history) const {
   auto v = find_record(id);
   if (!v) return v.error();
   if (!*v) return std::optional<job>{};
-  auto j = read_job(txn_, *dbs_, id, **v);
+  auto j = read_job(txn_, *dbs_, id, **v, with_history);
   if (!j) return j.error();
   return std::optional<job>(std::move(*j));
 }
 
 result<job> read_job(MDB_txn* txn, const databases& dbs, const job_id& id,
-                     std::string_view record) {
+                     std::string_view record, bool with_history) {
   auto r = decode_record(record);
   if (!r) {
     return error(errc::corrupt,
@@ -177,7 +178,7 @@ result<job> read_job(MDB_txn* txn, const databases& dbs, const job_id& id,
                  "job " + id.to_string() + " holds the record of another job");
   }
   job& j = r->job;
-  if (r->history_length == 0) return std::move(j);
+  if (r->history_length == 0 || !with_history) return std::move(j);
   // The events follow the record in key order: one cursor walks them.
   auto cur = lmdb::cursor::open(txn, dbs.jobs);
   if (!cur) return cur.error();
@@ -394,7 +395,7 @@ result<job_page> txn_view::list(const list_query& q) const {
     if (!found) return found.error();
     if (!*found || !starts_with(cur->key(), prefix)) break;
     const job_id id = keys::id_at(cur->key(), id_offset);
-    auto j = find(id);
+    auto j = find(id, q.with_history);
     if (!j) return j.error();
     if (*j && matches(**j, q)) {
       if (page.jobs.size() == q.limit) {

@@ -111,15 +111,19 @@ struct change_feed_page {
 result<std::uint64_t> read_last_sequence(MDB_txn* txn, const databases& dbs);
 
 /// The job whose record (as stored under its id in `jobs`) is `record`,
-/// with its history read from its event keys. corrupt when the record or an
-/// event does not decode, holds another job, or an event is missing.
+/// with its history read from its event keys (unless !with_history). corrupt
+/// when the record or an event does not decode, holds another job, or an
+/// event is missing.
 result<job> read_job(MDB_txn* txn, const databases& dbs, const job_id& id,
-                     std::string_view record);
+                     std::string_view record, bool with_history = true);
 
 /// Reads shared by read and write transactions.
 class txn_view {
  public:
-  result<std::optional<job>> find(const job_id& id) const;
+  /// The job stored under `id`; without `with_history`, its history is
+  /// left empty (and not read).
+  result<std::optional<job>> find(const job_id& id,
+                                  bool with_history = true) const;
   /// The job's record as stored, not decoded nor checked; valid while the
   /// transaction lives. For tools and measurements.
   result<std::optional<std::string_view>> find_record(const job_id& id) const;

@@ -74,6 +74,7 @@ void read_page_members(object_reader& o, list_query& q) {
   read_size(o, "limit", q.limit);
   o.optional("cursor", q.cursor);
   read_named(o, "order", order_names, q.order);
+  o.optional("with_history", q.with_history);
 }
 
 // Runs `read_members` over object `v` (strictly) and returns what it read.
@@ -345,7 +346,7 @@ std::chrono::milliseconds timeout_from_ms(std::int64_t ms) noexcept {
 
 result<job_page> list_children(engine& e, const job_ref& parent,
                                const list_query& query) {
-  auto p = e.get(parent);
+  auto p = e.get(parent, read_options{.with_history = false});
   if (!p) return p.error();
   if (!p->is_batch) {
     return error(

@@ -185,6 +185,16 @@ TEST(ListQueryFromJson, ReadsFiltersPagingAndOrder) {
   EXPECT_EQ(q->limit, 5u);
   EXPECT_EQ(q->cursor, "abc");
   EXPECT_EQ(q->order, list_order::oldest_first);
+  EXPECT_TRUE(q->with_history);  // The default.
+
+  auto lean = list_query_from_json(parse(
+      R"({"account_id": "a", "project_id": "p", "with_history": false})"));
+  ASSERT_TRUE(lean.has_value()) << lean.error().detail();
+  EXPECT_FALSE(lean->with_history);
+  EXPECT_EQ(
+      refusal(list_query_from_json(parse(
+          R"({"account_id": "a", "project_id": "p", "with_history": 0})"))),
+      "list query.with_history: expected true or false, got the number 0");
 
   EXPECT_EQ(refusal(list_query_from_json(parse(
                 R"({"account_id": "a", "project_id": "p", "order": "up"})"))),
@@ -205,7 +215,7 @@ TEST(ListQueryFromJson, ReadsFiltersPagingAndOrder) {
   EXPECT_EQ(
       refusal(children_query_from_json(parent, parse(R"({"kind": "x"})"))),
       "children query.kind: unknown member (expected: status, limit, "
-      "cursor, order)");
+      "cursor, order, with_history)");
 }
 
 TEST(WaitConditionFromJson, ReadsEachForm) {

@@ -758,10 +758,13 @@ class Engine:
         original_job_id: Optional[str] = None,
         limit: int = 50,
         cursor: Optional[str] = None,
+        with_history: bool = True,
     ) -> Page:
         """One page of a project's jobs, newest first, filtered (filters
         combine with AND). Pass ``page.next_cursor`` as *cursor* for the next
         page; pages never repeat or skip a job. See also :meth:`iter_jobs`.
+        With ``with_history=False`` each job's ``history`` is empty: each is
+        read with one lookup, however long its timeline.
 
         Raises:
             InvalidArgument: a bad cursor, limit (1 to max_page_size) or id.
@@ -776,6 +779,7 @@ class Engine:
                 "original_job_id": original_job_id,
                 "limit": limit,
                 "cursor": cursor,
+                "with_history": with_history,
             }
         )
         return Page([Job._from_native(j) for j in page["jobs"]], page["next_cursor"])

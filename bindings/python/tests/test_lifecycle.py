@@ -159,6 +159,10 @@ def test_list_pages_and_filters(engine, make_job):
     assert [j.id for j in running.jobs] == [jobs[0].id]
     assert running.next_cursor is None
     assert engine.list(ACCOUNT, "other").jobs == []
+    lean = engine.list(ACCOUNT, PROJECT, status=Status.RUNNING, with_history=False)
+    assert [j.id for j in lean.jobs] == [jobs[0].id]
+    assert lean.jobs[0].history == []
+    assert lean.jobs[0].status is Status.RUNNING
     with pytest.raises(jobstate.InvalidArgument):
         engine.list(ACCOUNT, PROJECT, cursor="garbage")
     with pytest.raises(ValueError):
