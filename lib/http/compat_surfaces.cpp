@@ -65,6 +65,7 @@ void jobs_api::get_job(server_context& ctx, const exchange_ptr& ex, call& c) {
   job_read read;
   read.ref = {c.account_id, ctx.opts.default_project, *id};
   read.api = surface::jobs_api;
+  read.reading.with_history = false;  // Its shape shows no history.
   read.render = [](const job& j) {
     return json_response(status::ok, json::object{{"data", jobs_api_job(j)},
                                                   {"error", nullptr}});
@@ -116,6 +117,7 @@ void gc_ai::get_job(server_context& ctx, const exchange_ptr& ex, call& c) {
   job_read read;
   read.ref = {c.account_id, ctx.opts.default_project, *id};
   read.api = surface::gc_ai;
+  read.reading.with_history = false;  // Its shape shows no history.
   // 200 once terminal; 202 Accepted while the job is still under way (the
   // request was fine, the answer is not ready).
   read.render = [](const job& j) {

@@ -46,7 +46,7 @@ void answer_job_read(server_context& ctx, const exchange_ptr& ex, const call& c,
                              wait.error().detail()));
     return;
   }
-  auto current = ctx.engine.get(read.ref);
+  auto current = ctx.engine.get(read.ref, read.reading);
   if (!current) {
     if (current.code() == errc::not_found) {
       ex->reply(job_not_found(read.api, read.ref.id.to_string()));
@@ -69,7 +69,7 @@ void answer_job_read(server_context& ctx, const exchange_ptr& ex, const call& c,
     ctx.counters.long_polls_pending.fetch_sub(1, std::memory_order_relaxed);
     if (ec == boost::asio::error::operation_aborted) {
       // The server is draining: answer with the job as it is now.
-      auto now = ctx.engine.get(read.ref);
+      auto now = ctx.engine.get(read.ref, read.reading);
       if (now) {
         send_job(ex, read, w, *now);
       } else {

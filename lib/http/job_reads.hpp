@@ -25,6 +25,10 @@ struct job_read {
   /// What ends the wait early; by default the job becoming terminal.
   wait_condition until = wait_condition::terminal();
   job_renderer render;
+  /// What `render` needs read: a shape that shows no history sets
+  /// with_history = false, so a poll reads one record however long the
+  /// job's timeline.
+  read_options reading;
 };
 
 /// The job id in a path segment; a malformed one names no job (not found).
