@@ -9,6 +9,8 @@
 //    gets_per_s_per_thread, gets_per_cpu_s (per second of the thread's own
 //    CPU time: what the machine's other load does not change); p50_us and
 //    p99_us from one get in 16, timed alone.
+//  - read/get_without_history/threads:1: the same, with read_options
+//    {.with_history = false}: the record alone (a status poll).
 //  - read/list/<status>: engine::list, first page of 100 jobs of that status
 //    (newest first). Counters pages_per_s, jobs_per_s, p50_us, p99_us.
 //  - read/floor/lmdb_get/per_txn:T: what a get costs below the engine: an
@@ -63,7 +65,7 @@ void add_database_counters(benchmark::State& state) {
                                        static_cast<double>(db().ids.size());
 }
 
-void bm_get(benchmark::State& state) {
+void bm_get(benchmark::State& state, read_options how) {
   // Built before the threads start (by the first thread to get here; the
   // others wait on the static's initialisation).
   database& d = db();
@@ -78,12 +80,12 @@ void bm_get(benchmark::State& state) {
     ref.id = d.ids[pick(rng)];
     if ((gets & 15) == 0) {
       const auto t0 = clock::now();
-      auto j = d.eng->get(ref);
+      auto j = d.eng->get(ref, how);
       sampled.push_back(static_cast<std::uint32_t>(nanos(t0, clock::now())));
       if (!j) fail("get", j.error());
       benchmark::DoNotOptimize(j);
     } else {
-      auto j = d.eng->get(ref);
+      auto j = d.eng->get(ref, how);
       if (!j) fail("get", j.error());
       benchmark::DoNotOptimize(j);
     }
@@ -202,9 +204,16 @@ void bm_list(benchmark::State& state, job_status status) {
 
 int main(int argc, char** argv) {
   using namespace jobstate::bench;
-  benchmark::RegisterBenchmark("read/get", bm_get)
+  benchmark::RegisterBenchmark("read/get",
+                               [](benchmark::State& s) { bm_get(s, {}); })
       ->Threads(1)
       ->Threads(2)
+      ->UseRealTime();
+  // A status poll: the job without its history (one record, one lookup).
+  benchmark::RegisterBenchmark(
+      "read/get_without_history",
+      [](benchmark::State& s) { bm_get(s, {.with_history = false}); })
+      ->Threads(1)
       ->UseRealTime();
   benchmark::RegisterBenchmark("read/floor/lmdb_get", bm_floor_lmdb_get)
       ->ArgName("per_txn")

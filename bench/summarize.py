@@ -444,6 +444,13 @@ def targets_section(s, out, waiters):
     add("v2: progress write at 1,000 history events vs a new job",
         history_ratio(s), "<=", 1.2, "×",
         "history/progress events:1000 ÷ events:2 (manual time, no_sync)")
+    add("v2: get without history vs an LMDB read txn + lookup (CPU)",
+        r(s.get("read/get_without_history/real_time/threads:1",
+                "gets_per_cpu_s"),
+          s.get("read/floor/lmdb_get/per_txn:1/real_time", "gets_per_cpu_s")),
+        ">=", 0.8, "×",
+        "read/get_without_history gets_per_cpu_s ÷ read/floor/lmdb_get "
+        "per_txn:1 gets_per_cpu_s")
     add("get, one thread, 1M jobs",
         s.get("read/get/real_time/threads:1", "gets_per_s"), ">=", 1e6,
         "gets/s", "read/get threads:1 gets_per_s (wall clock)")
