@@ -1,13 +1,17 @@
 // What a job's history costs its next write: one progress report on a
-// running job, timed alone (manual time), at durability no_sync so that the
-// CPU is measured rather than the disk:
-//  - history/progress/events:2: on a job just created and started (two
-//    history events), a new one for every report;
-//  - history/progress/events:N: on jobs that already have N events (N =
+// running job, timed alone (manual time), at durability no_sync (the CPU)
+// and full (the CPU and the pages each commit writes and syncs):
+//  - history/progress/<durability>/events:2: on a job just created and
+//    started (two history events), a new one for every report;
+//  - history/progress/<durability>/events:N: on jobs that already have N
+//    events (N =
 //    1,000 by default, JOBSTATE_BENCH_HISTORY), reports spread over a pool
 //    so that each job grows by at most a tenth during the run.
 // The target is events:1000 at no more than 1.2x events:2.
 #include "bench_support.hpp"
+
+#include <string>
+#include <utility>
 
 namespace jobstate::bench {
 namespace {
@@ -30,28 +34,33 @@ void report(benchmark::State& state, engine& e, const job_id& id) {
   state.SetIterationTime(std::chrono::duration<double>(ended - began).count());
 }
 
-void bm_progress_on_new_job(benchmark::State& state) {
+void bm_progress_on_new_job(benchmark::State& state, durability d) {
   scratch_dir dir("history-new");
-  auto eng = open_engine(engine_options(dir.path(), durability::no_sync));
+  auto eng = open_engine(engine_options(dir.path(), d));
   std::uint64_t n = 0;
   for (auto _ : state) report(state, *eng, start_new_job(*eng, n++));
   state.counters["events_before"] = 2;
 }
 
-void bm_progress_on_long_history(benchmark::State& state) {
+void bm_progress_on_long_history(benchmark::State& state, durability d) {
   const auto events = static_cast<std::uint64_t>(state.range(0));
   scratch_dir dir("history-long");
-  auto eng = open_engine(engine_options(dir.path(), durability::no_sync));
+  // The pool is built without syncing; the timed writes use `d`.
   std::vector<job_id> pool;
-  for (std::size_t i = 0; i < pool_size; ++i) {
-    pool.push_back(start_new_job(*eng, i));
-    for (std::uint64_t k = 2; k < events; ++k) {
-      if (auto p = eng->report_progress(ref_to(pool.back()), make_progress());
-          !p) {
-        fail("report_progress", p.error());
+  {
+    auto filler = open_engine(engine_options(dir.path(), durability::no_sync));
+    for (std::size_t i = 0; i < pool_size; ++i) {
+      pool.push_back(start_new_job(*filler, i));
+      for (std::uint64_t k = 2; k < events; ++k) {
+        if (auto p =
+                filler->report_progress(ref_to(pool.back()), make_progress());
+            !p) {
+          fail("report_progress", p.error());
+        }
       }
     }
   }
+  auto eng = open_engine(engine_options(dir.path(), d));
   std::size_t next = 0;
   for (auto _ : state) {
     report(state, *eng, pool[next]);
@@ -63,18 +72,25 @@ void bm_progress_on_long_history(benchmark::State& state) {
 void register_history_benchmarks() {
   const auto events =
       static_cast<std::int64_t>(env_size("JOBSTATE_BENCH_HISTORY", 1000));
-  benchmark::RegisterBenchmark("history/progress/events:2",
-                               bm_progress_on_new_job)
-      ->UseManualTime()
-      ->Iterations(2000)
-      ->Unit(benchmark::kMicrosecond);
-  benchmark::RegisterBenchmark("history/progress", bm_progress_on_long_history)
-      ->ArgName("events")
-      ->Arg(events)
-      ->UseManualTime()
-      ->Iterations(static_cast<benchmark::IterationCount>(pool_size) *
-                   std::max<std::int64_t>(events / 10, 1))
-      ->Unit(benchmark::kMicrosecond);
+  for (const auto& [name, d] : {std::pair{"no_sync", durability::no_sync},
+                                std::pair{"full", durability::full}}) {
+    const std::string prefix = std::string("history/progress/") + name;
+    benchmark::RegisterBenchmark(
+        (prefix + "/events:2").c_str(),
+        [d = d](benchmark::State& s) { bm_progress_on_new_job(s, d); })
+        ->UseManualTime()
+        ->Iterations(2000)
+        ->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark(
+        prefix.c_str(),
+        [d = d](benchmark::State& s) { bm_progress_on_long_history(s, d); })
+        ->ArgName("events")
+        ->Arg(events)
+        ->UseManualTime()
+        ->Iterations(static_cast<benchmark::IterationCount>(pool_size) *
+                     std::max<std::int64_t>(events / 10, 1))
+        ->Unit(benchmark::kMicrosecond);
+  }
 }
 
 }  // namespace
