@@ -268,6 +268,14 @@ def waits_section(s, out, waiters):
         rows.append(["baseline: asio::post → handler on another thread, %s"
                      % ("64 lifecycles in flight" if load else "idle"),
                      fmt(f["p50_us"]), fmt(f["p99_us"]), fmt(f["samples"])])
+    for load in (0, 1):
+        name = "wait/condvar_baseline/load:%d/real_time" % load
+        f = {k: s.get(name, k) for k in ("p50_us", "p99_us", "samples")}
+        figures[name] = f
+        rows.append(["floor: std::condition_variable hand-off to a sleeping "
+                     "thread, %s" % ("64 lifecycles in flight" if load
+                                     else "idle"),
+                     fmt(f["p50_us"]), fmt(f["p99_us"]), fmt(f["samples"])])
     out["waits"] = figures
     return table(["wait", "p50 µs", "p99 µs", "samples"], rows)
 

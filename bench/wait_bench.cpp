@@ -28,6 +28,8 @@
 //  - wait/post_baseline/load:L — the floor under that latency: a handler
 //    posted from one thread to an io_context run by another (the last step
 //    of the engine's delivery), with and without the same load.
+//  - wait/condvar_baseline/load:L — the floor under that: a bare
+//    std::condition_variable hand-off to a thread asleep on it.
 //  - wait/memory: heap (mallinfo2) and resident memory added by
 //    JOBSTATE_BENCH_PENDING_WAITERS (default 10000, scripts/bench 100000)
 //    pending waits on as many jobs, per waiter.
@@ -55,7 +57,9 @@
 #include <boost/asio/post.hpp>
 
 #include <atomic>
+#include <condition_variable>
 #include <future>
+#include <mutex>
 #include <thread>
 
 namespace jobstate::bench {
@@ -270,6 +274,64 @@ void bm_post_baseline(benchmark::State& state) {
   set_latency_counters(state, latencies);
 }
 
+// The floor under the post: one thread asleep on a condition variable,
+// woken by another, as the bare hand-off any delivery to another thread
+// pays. Same load and pacing as bm_post_baseline.
+void bm_condvar_baseline(benchmark::State& state) {
+  const bool loaded = state.range(0) != 0;
+  scratch_dir dir("wait-condvar");
+  std::unique_ptr<engine> eng;
+  std::unique_ptr<lifecycle_load> load;
+  if (loaded) {
+    eng = open_engine(engine_options(dir.path(), durability::full));
+    load = std::make_unique<lifecycle_load>(*eng);
+  }
+  std::mutex mutex;
+  std::condition_variable wake;
+  std::uint64_t rung = 0;  // Guarded by mutex.
+  bool stop = false;       // Guarded by mutex.
+  std::atomic<std::uint64_t> answered{0};
+  std::atomic<clock::rep> woke_at{0};
+  std::thread sleeper([&] {
+    std::uint64_t seen = 0;
+    std::unique_lock lock(mutex);
+    while (true) {
+      wake.wait(lock, [&] { return stop || rung != seen; });
+      if (stop) return;
+      woke_at.store(clock::now().time_since_epoch().count());
+      seen = rung;
+      answered.store(seen);
+      answered.notify_one();
+    }
+  });
+  std::vector<std::uint32_t> latencies;
+  std::uint64_t n = 0;
+  for (auto _ : state) {
+    const auto rang = clock::now();
+    {
+      std::lock_guard lock(mutex);
+      rung = ++n;
+    }
+    wake.notify_one();
+    for (auto a = answered.load(); a != n; a = answered.load()) {
+      answered.wait(a);
+    }
+    const clock::time_point woke{clock::duration(woke_at.load())};
+    latencies.push_back(static_cast<std::uint32_t>(nanos(rang, woke)));
+    std::this_thread::sleep_for(std::chrono::microseconds(500));
+  }
+  {
+    std::lock_guard lock(mutex);
+    stop = true;
+  }
+  wake.notify_one();
+  sleeper.join();
+  load.reset();
+  state.counters["load_in_flight"] = loaded ? 64 : 0;
+  state.counters["samples"] = static_cast<double>(latencies.size());
+  set_latency_counters(state, latencies);
+}
+
 void bm_wait_memory(benchmark::State& state) {
   const std::uint64_t count = env_size("JOBSTATE_BENCH_PENDING_WAITERS", 10000);
   scratch_dir dir("wait-memory");
@@ -398,6 +460,12 @@ int main(int argc, char** argv) {
       ->UseRealTime()
       ->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark("wait/post_baseline", bm_post_baseline)
+      ->ArgName("load")
+      ->Arg(0)
+      ->Arg(1)
+      ->UseRealTime()
+      ->Unit(benchmark::kMicrosecond);
+  benchmark::RegisterBenchmark("wait/condvar_baseline", bm_condvar_baseline)
       ->ArgName("load")
       ->Arg(0)
       ->Arg(1)
