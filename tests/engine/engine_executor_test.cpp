@@ -17,6 +17,7 @@
 
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -232,6 +233,39 @@ TEST(EngineExecutor, HandlerMayCallBlockingMembers) {
   auto f = done.get_future();
   ASSERT_EQ(f.wait_for(hang_guard), std::future_status::ready);
   EXPECT_TRUE(f.get());
+}
+
+// A blocking caller that commits hands the waiters' handlers to their
+// executors itself, by post: even when its thread runs a waiter's executor
+// (a blocking call made inside a handler), the waiter's handler runs after
+// the call returns, never inside it.
+TEST(EngineExecutor, BlockingCallersCommitNeverRunsAWaiterInsideTheCall) {
+  io_runner host;
+  test_engine eng;
+  const job j = create_job(*eng);
+  std::atomic<bool> in_call{false};
+  std::promise<std::pair<bool, bool>> woke;  // {inside the call, on host}
+  async_wait(*eng, ref_of(j), wait_condition::changed_after(j.revision),
+             test::long_timeout,
+             asio::bind_executor(host.io, [&](error_code ec, wait_result r) {
+               EXPECT_FALSE(ec) << ec.message();
+               EXPECT_EQ(r.job.status, job_status::running);
+               woke.set_value({in_call.load(), host.on_runner_thread()});
+             }));
+  ASSERT_TRUE(eventually([&] { return test::waits_pending(*eng) == 1; }));
+  std::promise<bool> started;
+  asio::post(host.io, [&] {
+    in_call = true;
+    const bool ok = eng->start(ref_of(j)).has_value();
+    in_call = false;
+    started.set_value(ok);
+  });
+  auto f = woke.get_future();
+  ASSERT_EQ(f.wait_for(hang_guard), std::future_status::ready);
+  const auto [inside, on_host] = f.get();
+  EXPECT_FALSE(inside) << "the waiter's handler ran inside the blocking call";
+  EXPECT_TRUE(on_host);
+  EXPECT_TRUE(started.get_future().get());
 }
 
 // The destructor runs what is queued on the engine's own handler thread
