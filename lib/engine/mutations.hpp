@@ -16,7 +16,7 @@ namespace jobstate::engine_detail {
 
 /// The job `ref` names, honouring tenancy: a job of another account or
 /// project is not_found; a purged one is gone.
-/// Without `with_history`, the job's history is left empty (not read).
+/// Without `with_history`, the job's history is left empty (not decoded).
 result<job> load(const store::txn_view& txn, const job_ref& ref,
                  bool with_history = true);
 /// The job with id `id`, whatever its tenancy (for waiters, whose tenancy

@@ -26,8 +26,7 @@ struct job_read {
   wait_condition until = wait_condition::terminal();
   job_renderer render;
   /// What `render` needs read: a shape that shows no history sets
-  /// with_history = false, so a poll reads one record however long the
-  /// job's timeline.
+  /// with_history = false, so a poll decodes no history event.
   read_options reading;
 };
 

@@ -126,8 +126,9 @@ class reader {
     }
     std::uint32_t stored = 0;
     for (int i = 0; i < 4; ++i) {
-      stored |= std::uint32_t{static_cast<std::uint8_t>(in_[in_.size() - 4 + i])}
-                << (8 * i);
+      stored |=
+          std::uint32_t{static_cast<std::uint8_t>(in_[in_.size() - 4 + i])}
+          << (8 * i);
     }
     if (crc32c(in_.substr(0, in_.size() - 4)) != stored) return fail();
     in_ = in_.substr(1, in_.size() - 5);
@@ -184,13 +185,20 @@ class reader {
   }
   boost::json::value json(int depth = 0) {
     switch (u8()) {
-      case json_null: return nullptr;
-      case json_false: return false;
-      case json_true: return true;
-      case json_int64: return i64();
-      case json_uint64: return varint();
-      case json_double: return f64();
-      case json_string: return boost::json::string(view());
+      case json_null:
+        return nullptr;
+      case json_false:
+        return false;
+      case json_true:
+        return true;
+      case json_int64:
+        return i64();
+      case json_uint64:
+        return varint();
+      case json_double:
+        return f64();
+      case json_string:
+        return boost::json::string(view());
       case json_array: {
         const std::uint64_t n = count(depth);
         boost::json::array a;
@@ -233,7 +241,6 @@ class reader {
   }
 
  public:
-
  private:
   bool fail() {
     ok_ = false;

@@ -112,7 +112,7 @@ result<std::uint64_t> read_last_sequence(MDB_txn* txn, const databases& dbs);
 class txn_view {
  public:
   /// The job stored under `id`; without `with_history`, its history is
-  /// left empty (and not read).
+  /// left empty (not decoded; the record's checksum is still verified).
   result<std::optional<job>> find(const job_id& id,
                                   bool with_history = true) const;
   /// The job's record as stored, not decoded nor checked; valid while the
