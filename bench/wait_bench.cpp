@@ -1,20 +1,19 @@
 // Waiting: how soon a waiter hears of a commit, what a pending waiter
 // costs, and what a commit pays for notifications when nobody waits.
 //
-//  - wait/latency/waiters:W/load:L/xproc:X/inline:I — commit-to-handler
-//    latency. A measuring
-//    thread runs lifecycles (default durability); before each of a job's
-//    start, progress and complete it registers async_wait(changed_after(
-//    revision)) with a callback, bound to an io_context run by a thread of
-//    its own, that stamps steady_clock::now(). The mutation goes through the
-//    engine's commit queue exactly as engine::start & co. do, except that its
-//    completion reads the commit stamp: the time its commit became durable
-//    (commit_queue::last_durable, taken before waiters are notified).
-//    p50_us/p99_us: handler stamp minus commit stamp. W - 1 further waiters
-//    stay pending on other jobs that never change (W = 1, or
-//    JOBSTATE_BENCH_WAITERS, 1000 by default, scripts/bench uses 10000). With L
-//    = 1 the engine also carries the lifecycle load: 64 lifecycles in flight
-//    through the asynchronous API from another thread.
+//  - wait/latency/waiters:W/load:L/xproc:X/inline:I/blocking:B —
+//    commit-to-handler latency. A measuring thread runs lifecycles (default
+//    durability); before each of a job's start, progress and complete it
+//    registers async_wait(changed_after(revision)) with a callback, bound to
+//    an io_context run by a thread of its own, that stamps steady_clock::now().
+//    The mutation goes through the engine's commit queue exactly as
+//    engine::start & co. do, except that its completion reads the commit stamp:
+//    the time its commit became durable (commit_queue::last_durable, taken
+//    before waiters are notified). p50_us/p99_us: handler stamp minus commit
+//    stamp. W - 1 further waiters stay pending on other jobs that never change
+//    (W = 1, or JOBSTATE_BENCH_WAITERS, 1000 by default, scripts/bench uses
+//    10000). With L = 1 the engine also carries the lifecycle load: 64
+//    lifecycles in flight through the asynchronous API from another thread.
 //    caller_p50_us/caller_p99_us: handler stamp minus the time the blocking
 //    call returned in the measuring thread (the approximation available without
 //    the commit stamp; can be negative). X = 1: default options; X = 0:
@@ -25,6 +24,12 @@
 //    (engine::get_executor(), the engine's own handler thread); before that
 //    executor existed, the engine ran such a callback inline on the thread that
 //    delivered it. Pending waiters' callbacks always go to the io_context.
+//    B = 1: the measuring thread makes the public blocking calls
+//    (engine::start & co.) instead, which commit on its own thread (no
+//    commit is ever under way without load, so only with L = 0): the
+//    commit stamp is last_durable read after the call returned, exact here
+//    since only its own writes commit. Shows the blocking caller handing
+//    the waiter over itself rather than through the notifier thread.
 //  - wait/post_baseline/load:L — the floor under that latency: a handler
 //    posted from one thread to an io_context run by another (the last step
 //    of the engine's delivery), with and without the same load.
@@ -109,6 +114,21 @@ job mutate_stamped(engine& e, engine_detail::job_mutation m,
   return std::move(*r);
 }
 
+// The same mutation through the public blocking call, which commits on the
+// calling thread when no commit is under way (always, without load).
+job mutate_blocking(engine& e, const engine_detail::job_mutation& m) {
+  result<job> r = error(errc::invalid_argument, "not a lifecycle step");
+  if (const auto* s = std::get_if<engine_detail::start_op>(&m)) {
+    r = e.start(s->ref, s->opts);
+  } else if (const auto* p = std::get_if<engine_detail::progress_op>(&m)) {
+    r = e.report_progress(p->ref, p->p, p->opts);
+  } else if (const auto* c = std::get_if<engine_detail::complete_op>(&m)) {
+    r = e.complete(c->ref, c->c, c->opts);
+  }
+  if (!r) fail("mutation", r.error());
+  return std::move(*r);
+}
+
 // Background lifecycle load: 64 in flight from a thread of its own.
 class lifecycle_load {
  public:
@@ -155,6 +175,7 @@ void bm_wait_latency(benchmark::State& state) {
   const bool loaded = state.range(1) != 0;
   const bool cross_process = state.range(2) != 0;
   const bool run_inline = state.range(3) != 0;
+  const bool blocking = state.range(4) != 0;
   // Declared first: pending waiters' handlers use it until `handlers` stops.
   std::atomic<std::uint64_t> unexpected{0};
   scratch_dir dir("wait-latency");
@@ -213,7 +234,12 @@ void bm_wait_latency(benchmark::State& state) {
         m = engine_detail::complete_op{ref, make_completion(n), done};
       }
       clock::time_point committed;
-      revision = mutate_stamped(*eng, std::move(m), committed).revision;
+      if (blocking) {
+        revision = mutate_blocking(*eng, m).revision;
+        committed = engine_access::of(*eng).queue_->last_durable();
+      } else {
+        revision = mutate_stamped(*eng, std::move(m), committed).revision;
+      }
       const auto returned = clock::now();
       s->fired.wait(false);
       latencies.push_back(static_cast<std::uint32_t>(
@@ -229,6 +255,7 @@ void bm_wait_latency(benchmark::State& state) {
   state.counters["waiters"] = static_cast<double>(waiters);
   state.counters["cross_process"] = cross_process ? 1 : 0;
   state.counters["inline_handler"] = run_inline ? 1 : 0;
+  state.counters["blocking_caller"] = blocking ? 1 : 0;
   state.counters["load_in_flight"] = loaded ? 64 : 0;
   state.counters["samples"] = static_cast<double>(latencies.size());
   state.counters["load_jobs_per_s"] = benchmark::Counter(
@@ -454,16 +481,18 @@ int main(int argc, char** argv) {
   const auto many =
       static_cast<std::int64_t>(env_size("JOBSTATE_BENCH_WAITERS", 1000));
   benchmark::RegisterBenchmark("wait/latency", bm_wait_latency)
-      ->ArgNames({"waiters", "load", "xproc", "inline"})
-      ->Args({1, 0, 1, 0})
-      ->Args({many, 0, 1, 0})
-      ->Args({1, 1, 1, 0})
-      ->Args({many, 1, 1, 0})
-      ->Args({1, 0, 0, 0})
-      ->Args({1, 1, 0, 0})
-      ->Args({1, 0, 1, 1})
-      ->Args({1, 1, 1, 1})
-      ->Args({many, 1, 1, 1})
+      ->ArgNames({"waiters", "load", "xproc", "inline", "blocking"})
+      ->Args({1, 0, 1, 0, 0})
+      ->Args({many, 0, 1, 0, 0})
+      ->Args({1, 1, 1, 0, 0})
+      ->Args({many, 1, 1, 0, 0})
+      ->Args({1, 0, 0, 0, 0})
+      ->Args({1, 1, 0, 0, 0})
+      ->Args({1, 0, 1, 1, 0})
+      ->Args({1, 1, 1, 1, 0})
+      ->Args({many, 1, 1, 1, 0})
+      ->Args({1, 0, 1, 0, 1})
+      ->Args({1, 0, 0, 0, 1})
       ->UseRealTime()
       ->Unit(benchmark::kMillisecond);
   struct baseline {

@@ -15,11 +15,14 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/prefer.hpp>
+#include <boost/asio/query.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/system/error_code.hpp>
 
 #include <atomic>
 #include <memory>
 #include <thread>
+#include <type_traits>
 #include <utility>
 
 namespace jobstate::engine_detail {
@@ -38,6 +41,49 @@ inline boost::asio::any_io_executor handler_fallback(
     const boost::asio::any_io_executor& engine_executor) {
   return boost::asio::prefer(engine_executor,
                              boost::asio::execution::blocking.never);
+}
+
+/// Whether a handler whose associated executor is `ex` may be handed to it
+/// from the calling thread without running inside the caller's own frame:
+/// true when `ex` always queues (blocking.never, as handler_fallback
+/// makes the engine's executor), or when it is an io_context's executor, or
+/// a strand of one, that this thread is not running. Boost 1.81's
+/// any_completion_executor drops blocking.never, so a posted handler could
+/// otherwise run inline where the caller runs that io_context; executors of
+/// other kinds answer false, and their handlers go through the engine's
+/// notifier thread.
+inline bool queues_from_this_thread(
+    const boost::asio::io_context::executor_type& ex) {
+  return boost::asio::query(ex, boost::asio::execution::blocking) ==
+             boost::asio::execution::blocking.never ||
+         !ex.running_in_this_thread();
+}
+inline bool queues_from_this_thread(
+    const boost::asio::strand<boost::asio::io_context::executor_type>& ex) {
+  return !ex.running_in_this_thread() &&
+         queues_from_this_thread(ex.get_inner_executor());
+}
+/// For the polymorphic wrappers (any_io_executor, any_completion_executor):
+/// judged by the executor they hold.
+template <class Polymorphic>
+bool queues_from_this_thread(const Polymorphic& ex) requires requires {
+  ex.template target<boost::asio::any_io_executor>();
+}
+{
+  using io_executor = boost::asio::io_context::executor_type;
+  if (const auto* io = ex.template target<io_executor>()) {
+    return queues_from_this_thread(*io);
+  }
+  if (const auto* strand =
+          ex.template target<boost::asio::strand<io_executor>>()) {
+    return queues_from_this_thread(*strand);
+  }
+  if constexpr (!std::is_same_v<Polymorphic, boost::asio::any_io_executor>) {
+    if (const auto* any = ex.template target<boost::asio::any_io_executor>()) {
+      return queues_from_this_thread(*any);
+    }
+  }
+  return false;
 }
 
 /// A handler waiting for its answer, with its associated executor's work
@@ -66,6 +112,13 @@ class pending_handler {
 
   auto get_cancellation_slot() const {
     return handler_.get_cancellation_slot();
+  }
+
+  /// Whether complete() may run on this thread without the handler running
+  /// inside the caller's frame (see queues_from_this_thread).
+  bool completes_elsewhere_from_this_thread() const {
+    return queues_from_this_thread(
+        boost::asio::get_associated_executor(handler_, fallback_));
   }
 
   /// Runs the handler with `args` on its associated executor. The

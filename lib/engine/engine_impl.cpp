@@ -95,18 +95,15 @@ void engine::impl::on_commit(const std::vector<store::change_record>& changes,
     signal_->announce(changes.back().sequence);
   }
   if (subs_->idle()) return;
-  if (who == commit_queue::committed_by::caller) {
-    // A blocking caller's thread never runs other operations' handlers (an
-    // unbound one would run inside its call, perhaps under its locks): the
-    // notifier thread wakes the waiters.
-    boost::asio::post(io_, [this, changed = job_changes_of(changes)] {
-      subs_->jobs_changed(changed);
-      subs_->feed_changed();
-    });
-    return;
-  }
-  subs_->jobs_changed(job_changes_of(changes));
-  subs_->feed_changed();
+  // A blocking caller's thread reaches the waiters itself, without waking
+  // the notifier thread first, but never runs another operation's handler
+  // inside its call (perhaps under its locks): handlers that could run
+  // inline there go through the notifier thread.
+  const reporter by = who == commit_queue::committed_by::caller
+                          ? reporter::blocking_caller
+                          : reporter::engine_thread;
+  subs_->jobs_changed(job_changes_of(changes), by);
+  subs_->feed_changed(by);
 }
 
 void engine::impl::advance_signal_seen(std::uint64_t to) noexcept {

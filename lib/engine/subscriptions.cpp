@@ -220,16 +220,28 @@ std::vector<job_change> job_changes_of(
   return out;
 }
 
-void subscriptions::jobs_changed(const std::vector<job_change>& changes) {
-  complete_satisfied(changes, {});
+template <class Handler, class T>
+void subscriptions::hand_over(pending_handler<Handler> h, result<T> r,
+                              reporter who) {
+  if (who == reporter::blocking_caller &&
+      !h.completes_elsewhere_from_this_thread()) {
+    return complete_later(io_, std::move(h), std::move(r));
+  }
+  std::move(h).complete_result(std::move(r));
+}
+
+void subscriptions::jobs_changed(const std::vector<job_change>& changes,
+                                 reporter who) {
+  complete_satisfied(changes, {}, who);
 }
 
 void subscriptions::jobs_to_recheck(const std::vector<job_id>& ids) {
-  complete_satisfied({}, ids);
+  complete_satisfied({}, ids, reporter::engine_thread);
 }
 
 void subscriptions::complete_satisfied(const std::vector<job_change>& changes,
-                                       const std::vector<job_id>& recheck) {
+                                       const std::vector<job_id>& recheck,
+                                       reporter who) {
   if (waits_pending_.load(std::memory_order_acquire) == 0) return;
   // The changes of each job that has waiters, oldest first.
   std::unordered_map<job_id, std::vector<const job_change*>> watched;
@@ -296,7 +308,7 @@ void subscriptions::complete_satisfied(const std::vector<job_change>& changes,
       }
     }
   }
-  for (auto& [e, r] : ready) std::move(e.handler).complete_result(std::move(r));
+  for (auto& [e, r] : ready) hand_over(std::move(e.handler), std::move(r), who);
 }
 
 std::vector<job_id> subscriptions::watched_jobs() const {
@@ -403,7 +415,7 @@ void subscriptions::advance_watch(std::uint64_t key, std::uint64_t examined) {
   }
 }
 
-void subscriptions::feed_changed() {
+void subscriptions::feed_changed(reporter who) {
   if (watches_pending_.load(std::memory_order_acquire) == 0) return;
   std::vector<std::pair<std::uint64_t, watch_request>> pending;
   {
@@ -417,7 +429,7 @@ void subscriptions::feed_changed() {
       continue;
     }
     if (auto e = take_watch(key)) {
-      std::move(e->handler).complete_result(std::move(batch));
+      hand_over(std::move(e->handler), std::move(batch), who);
     }
   }
 }

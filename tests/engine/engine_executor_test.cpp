@@ -18,6 +18,7 @@
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -266,6 +267,86 @@ TEST(EngineExecutor, BlockingCallersCommitNeverRunsAWaiterInsideTheCall) {
   EXPECT_FALSE(inside) << "the waiter's handler ran inside the blocking call";
   EXPECT_TRUE(on_host);
   EXPECT_TRUE(started.get_future().get());
+}
+
+// A blocking caller whose own write satisfies a waiter hands the waiter's
+// handler to its executor before the call returns (it does not leave that to
+// another engine thread): the handler is queued on an io_context nobody runs
+// yet, and one poll after the call runs it.
+TEST(EngineExecutor, BlockingCallerQueuesTheWaitersHandlerBeforeItReturns) {
+  test_engine eng;
+  asio::io_context waiter_io;
+  const job j = create_job(*eng);
+  int ran = 0;
+  async_wait(*eng, ref_of(j), wait_condition::changed_after(j.revision),
+             test::long_timeout,
+             asio::bind_executor(waiter_io, [&](error_code ec, wait_result r) {
+               EXPECT_FALSE(ec) << ec.message();
+               EXPECT_EQ(r.job.status, job_status::running);
+               ++ran;
+             }));
+  ASSERT_TRUE(eventually([&] { return test::waits_pending(*eng) == 1; }));
+  ASSERT_TRUE(eng->start(ref_of(j)).has_value());
+  waiter_io.poll();
+  EXPECT_EQ(ran, 1) << "the waiter's handler was not queued by the call";
+}
+
+// The same for a change-feed watch.
+TEST(EngineExecutor, BlockingCallerQueuesTheWatchersHandlerBeforeItReturns) {
+  test_engine eng;
+  asio::io_context watcher_io;
+  const job j = create_job(*eng);
+  auto last = eng->last_sequence();
+  ASSERT_TRUE(last.has_value());
+  watch_request request;
+  request.after = *last;
+  std::size_t seen = 0;
+  async_watch(
+      *eng, request,
+      asio::bind_executor(watcher_io, [&](error_code ec, change_batch batch) {
+        EXPECT_FALSE(ec) << ec.message();
+        seen = batch.changes.size();
+      }));
+  ASSERT_TRUE(eventually([&] { return !test::subscriptions_idle(*eng); }));
+  ASSERT_TRUE(eng->start(ref_of(j)).has_value());
+  watcher_io.poll();
+  EXPECT_EQ(seen, 1u) << "the watch's handler was not queued by the call";
+}
+
+// A blocking call made inside a handler that runs on a strand: a waiter
+// bound to that strand, or to another strand of the same io_context (whose
+// handlers this thread could also run), never runs inside the call.
+TEST(EngineExecutor, BlockingCallOnAStrandNeverRunsAWaiterInsideTheCall) {
+  io_runner host;
+  test_engine eng;
+  auto caller_strand = asio::make_strand(host.io);
+  for (const bool same_strand : {true, false}) {
+    SCOPED_TRACE(same_strand ? "same strand" : "another strand");
+    auto waiter_strand =
+        same_strand ? caller_strand : asio::make_strand(host.io);
+    const job j = create_job(*eng);
+    std::atomic<bool> in_call{false};
+    std::promise<bool> woke;  // Whether inside the call.
+    async_wait(
+        *eng, ref_of(j), wait_condition::changed_after(j.revision),
+        test::long_timeout,
+        asio::bind_executor(waiter_strand, [&](error_code ec, wait_result) {
+          EXPECT_FALSE(ec) << ec.message();
+          woke.set_value(in_call.load());
+        }));
+    ASSERT_TRUE(eventually([&] { return test::waits_pending(*eng) == 1; }));
+    std::promise<bool> started;
+    asio::post(caller_strand, [&] {
+      in_call = true;
+      const bool ok = eng->start(ref_of(j)).has_value();
+      in_call = false;
+      started.set_value(ok);
+    });
+    auto f = woke.get_future();
+    ASSERT_EQ(f.wait_for(hang_guard), std::future_status::ready);
+    EXPECT_FALSE(f.get()) << "the waiter's handler ran inside the call";
+    EXPECT_TRUE(started.get_future().get());
+  }
 }
 
 // The destructor runs what is queued on the engine's own handler thread
