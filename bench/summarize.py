@@ -240,14 +240,19 @@ def reads_section(s, out):
                   "per CPU-s", "p50 µs", "p99 µs"], rows)
 
 
+def latency_name(waiters, load, xproc, inline, blocking):
+    return ("wait/latency/waiters:%d/load:%d/xproc:%d/inline:%d/blocking:%d"
+            "/real_time" % (waiters, load, xproc, inline, blocking))
+
+
 def waits_section(s, out, waiters):
     rows, figures = [], {}
-    for w, load, xproc, inline in (
-            (1, 0, 1, 0), (1, 1, 1, 0), (waiters, 0, 1, 0),
-            (waiters, 1, 1, 0), (1, 0, 0, 0), (1, 1, 0, 0), (1, 0, 1, 1),
-            (1, 1, 1, 1), (waiters, 1, 1, 1)):
-        name = ("wait/latency/waiters:%d/load:%d/xproc:%d/inline:%d/real_time"
-                % (w, load, xproc, inline))
+    for w, load, xproc, inline, blocking in (
+            (1, 0, 1, 0, 0), (1, 1, 1, 0, 0), (waiters, 0, 1, 0, 0),
+            (waiters, 1, 1, 0, 0), (1, 0, 0, 0, 0), (1, 1, 0, 0, 0),
+            (1, 0, 1, 1, 0), (1, 1, 1, 1, 0), (waiters, 1, 1, 1, 0),
+            (1, 0, 1, 0, 1), (1, 0, 0, 0, 1)):
+        name = latency_name(w, load, xproc, inline, blocking)
         f = {k: s.get(name, k) for k in
              ("p50_us", "p99_us", "mean_us", "caller_p50_us",
               "caller_p99_us", "samples", "load_jobs_per_s")}
@@ -258,6 +263,8 @@ def waits_section(s, out, waiters):
                         "" if xproc else
                         ", cross_process_notifications off",
                         ", handler inline on the engine's thread" if inline
+                        else "",
+                        ", committed by a blocking caller" if blocking
                         else ""),
                      fmt(f["p50_us"]), fmt(f["p99_us"]),
                      fmt(f["samples"])])
@@ -464,9 +471,13 @@ def targets_section(s, out, waiters):
     add("get, one thread, 1M jobs",
         s.get("read/get/real_time/threads:1", "gets_per_s"), ">=", 1e6,
         "gets/s", "read/get threads:1 gets_per_s (wall clock)")
+    name = latency_name(1, 0, 1, 0, 1)
+    add("wait p50, 1 waiter, idle, committed by a blocking caller",
+        s.get(name, "p50_us"), "<=", 10, "µs", name + " p50_us")
+    add("wait p99, 1 waiter, idle, committed by a blocking caller",
+        s.get(name, "p99_us"), "<=", 100, "µs", name + " p99_us")
     for w in (1, waiters):
-        name = ("wait/latency/waiters:%d/load:1/xproc:1/inline:0/real_time"
-                % w)
+        name = latency_name(w, 1, 1, 0, 0)
         add("wait p50, %d waiter%s, under lifecycle load"
             % (w, "s" if w > 1 else ""), s.get(name, "p50_us"), "<=", 10,
             "µs", name + " p50_us")
