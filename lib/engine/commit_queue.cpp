@@ -2,6 +2,8 @@
 
 #include "model/time.hpp"
 
+#include <algorithm>
+
 namespace jobstate::engine_detail {
 namespace {
 
@@ -10,6 +12,35 @@ namespace {
 constexpr int max_attempts = 8;
 // Headroom granted past max_map_size to a purge that hit the limit.
 constexpr std::uint64_t purge_headroom = std::uint64_t{1} << 20;
+
+// The batch's jobs as its commit left them. A job's state counts only when
+// the write that holds it made the job's last change of the commit (same
+// revision): a job changed again later in the batch as a side effect (a
+// batch parent's counters, rolled up by a child's write) or purged is read
+// instead.
+class batch_jobs final : public committed_jobs {
+ public:
+  batch_jobs(const std::vector<store::change_record>& changes,
+             const std::vector<std::unique_ptr<pending_write>>& batch)
+      : changes_(changes), batch_(batch) {}
+
+  const job* find(const job_id& id) const override {
+    const auto last = std::find_if(changes_.rbegin(), changes_.rend(),
+                                   [&](const auto& c) { return c.id == id; });
+    if (last == changes_.rend() || last->step == "purged") return nullptr;
+    for (auto w = batch_.rbegin(); w != batch_.rend(); ++w) {
+      const job* j = (*w)->written_job();
+      if (j != nullptr && j->id == id) {
+        return j->revision == last->revision ? j : nullptr;
+      }
+    }
+    return nullptr;
+  }
+
+ private:
+  const std::vector<store::change_record>& changes_;
+  const std::vector<std::unique_ptr<pending_write>>& batch_;
+};
 
 }  // namespace
 
@@ -193,7 +224,9 @@ commit_queue::attempt_outcome commit_queue::try_commit(
   // Waiters first, then the writers: both only after the commit is
   // durable, and a waiter's wake-up does not queue behind the writers' own
   // wake-ups (on a busy machine, each can cost a time slice).
-  if (listener_ && !w->changes().empty()) listener_(w->changes(), who);
+  if (listener_ && !w->changes().empty()) {
+    listener_(w->changes(), who, batch_jobs(w->changes(), batch));
+  }
   for (auto& p : batch) p->finish(nullptr);
   return attempt_outcome::done;
 }

@@ -11,6 +11,7 @@
 #define JOBSTATE_ENGINE_COMMIT_QUEUE_HPP
 
 #include "engine/commit_stats.hpp"
+#include "engine/committed_jobs.hpp"
 #include "store/job_store.hpp"
 #include "support/mutex.hpp"
 
@@ -21,6 +22,7 @@
 #include <memory>
 #include <optional>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 namespace jobstate::engine_detail {
@@ -40,6 +42,9 @@ class pending_write {
   virtual void finish(const error* batch_error) = 0;
   /// Purges may use headroom past the map limit: they free space.
   virtual bool frees_space() const { return false; }
+  /// The job this write left, once applied successfully (a single-job
+  /// mutation or a create); null for other writes and before or after that.
+  virtual const job* written_job() const { return nullptr; }
 };
 
 /// A pending_write around a function `result<T>(write_txn&, timestamp)` and
@@ -68,6 +73,16 @@ class write_op final : public pending_write {
     }
   }
   bool frees_space() const override { return frees_space_; }
+  const job* written_job() const override {
+    if (!outcome_ || !*outcome_) return nullptr;
+    if constexpr (std::is_same_v<T, job>) {
+      return &**outcome_;
+    } else if constexpr (std::is_same_v<T, created_job>) {
+      return &(*outcome_)->job;
+    } else {
+      return nullptr;
+    }
+  }
 
  private:
   Apply apply_;
@@ -89,10 +104,11 @@ class commit_queue {
   /// lead(), which must not run other operations' handlers.
   enum class committed_by { committer, caller };
   /// Called on the committing thread after each successful commit with the
-  /// changes it made durable (in sequence order), before the writers of the
-  /// batch are acknowledged.
-  using commit_listener = std::function<void(
-      const std::vector<store::change_record>&, committed_by)>;
+  /// changes it made durable (in sequence order) and the jobs as the batch's
+  /// writes left them, before the writers of the batch are acknowledged.
+  using commit_listener =
+      std::function<void(const std::vector<store::change_record>&, committed_by,
+                         const committed_jobs&)>;
 
   commit_queue(store::job_store& store, const options& opts,
                commit_listener listener);

@@ -24,8 +24,9 @@ engine::impl::impl(const jobstate::options& opts,
       keep_running_(io_.get_executor()),
       keep_handlers_running_(handler_io_.get_executor()) {
   queue_ = std::make_unique<commit_queue>(
-      *store_, opts_,
-      [this](const auto& changes, auto who) { on_commit(changes, who); });
+      *store_, opts_, [this](const auto& changes, auto who, const auto& jobs) {
+        on_commit(changes, who, jobs);
+      });
   io_thread_ = std::thread([this] { io_.run(); });
   if (!opts.executor)
     handler_thread_ = std::thread([this] { handler_io_.run(); });
@@ -85,7 +86,8 @@ result<void> engine::impl::start_signal() {
 
 // On the committing thread, after the commit is durable.
 void engine::impl::on_commit(const std::vector<store::change_record>& changes,
-                             commit_queue::committed_by who) {
+                             commit_queue::committed_by who,
+                             const committed_jobs& jobs) {
   if (signal_) {
     // Notified here: the doorbell's echo need not notify them again, unless
     // another process's changes came first, which it must still read.
@@ -102,7 +104,7 @@ void engine::impl::on_commit(const std::vector<store::change_record>& changes,
   const reporter by = who == commit_queue::committed_by::caller
                           ? reporter::blocking_caller
                           : reporter::engine_thread;
-  subs_->jobs_changed(job_changes_of(changes), by);
+  subs_->jobs_changed(job_changes_of(changes), by, &jobs);
   subs_->feed_changed(by);
 }
 

@@ -112,7 +112,8 @@ class __attribute__((visibility("hidden"))) engine::impl {
 
  private:
   void on_commit(const std::vector<store::change_record>& changes,
-                 engine_detail::commit_queue::committed_by who);
+                 engine_detail::commit_queue::committed_by who,
+                 const engine_detail::committed_jobs& jobs);
   void on_signal();  // on the io thread
 
   // The feed position up to which every change has been notified here: the

@@ -231,17 +231,18 @@ void subscriptions::hand_over(pending_handler<Handler> h, result<T> r,
 }
 
 void subscriptions::jobs_changed(const std::vector<job_change>& changes,
-                                 reporter who) {
-  complete_satisfied(changes, {}, who);
+                                 reporter who, const committed_jobs* known) {
+  complete_satisfied(changes, {}, who, known);
 }
 
 void subscriptions::jobs_to_recheck(const std::vector<job_id>& ids) {
-  complete_satisfied({}, ids, reporter::engine_thread);
+  complete_satisfied({}, ids, reporter::engine_thread, nullptr);
 }
 
 void subscriptions::complete_satisfied(const std::vector<job_change>& changes,
                                        const std::vector<job_id>& recheck,
-                                       reporter who) {
+                                       reporter who,
+                                       const committed_jobs* known) {
   if (waits_pending_.load(std::memory_order_acquire) == 0) return;
   // The changes of each job that has waiters, oldest first.
   std::unordered_map<job_id, std::vector<const job_change*>> watched;
@@ -256,13 +257,30 @@ void subscriptions::complete_satisfied(const std::vector<job_change>& changes,
   }
   if (watched.empty()) return;
 
-  // Read outside the lock, decide under it, deliver outside it.
-  std::vector<std::pair<job_id, result<job>>> snapshots;
-  {
+  // Read outside the lock, decide under it, deliver outside it. A job the
+  // commit holds in memory as it left it needs no read.
+  std::vector<std::pair<job_id, result<job>>> read;
+  std::vector<std::pair<job_id, const job*>> in_memory;
+  for (const auto& [id, job_changes] : watched) {
+    if (const job* j = known != nullptr ? known->find(id) : nullptr) {
+      in_memory.emplace_back(id, j);
+    } else {
+      read.emplace_back(id, error(errc::not_found, "not read yet"));
+    }
+  }
+  if (!read.empty()) {
     auto txn = store_.begin_read();
     if (!txn) return;  // The waiters stay; a later change or timeout answers.
-    for (const auto& [id, job_changes] : watched) {
-      snapshots.emplace_back(id, load_by_id(*txn, id));
+    for (auto& [id, j] : read) j = load_by_id(*txn, id);
+  }
+  std::vector<std::pair<job_id, result<const job*>>> snapshots;
+  snapshots.reserve(watched.size());
+  for (const auto& [id, j] : in_memory) snapshots.emplace_back(id, j);
+  for (const auto& [id, j] : read) {
+    if (j) {
+      snapshots.emplace_back(id, &*j);
+    } else {
+      snapshots.emplace_back(id, j.error());
     }
   }
   // Entries leave the registry whole: their handlers carry their tracked
@@ -270,16 +288,16 @@ void subscriptions::complete_satisfied(const std::vector<job_change>& changes,
   std::vector<std::pair<wait_entry, result<wait_result>>> ready;
   {
     support::mutex_lock lock(mutex_);
-    for (auto& [id, j] : snapshots) {
+    for (auto& [id, found] : snapshots) {
       const auto& job_changes = watched[id];
       auto [first, last] = by_job_.equal_range(id);
       for (auto b = first; b != last;) {
         auto w = waits_.find(b->second);
         wait_entry& e = w->second;
         std::optional<result<wait_result>> answer;
-        if (!j) {
-          answer.emplace(j.error());
-        } else if (!e.in_scope(*j)) {
+        if (!found) {
+          answer.emplace(found.error());
+        } else if (const job& j = **found; !e.in_scope(j)) {
           answer.emplace(error(errc::not_found, "job " + id.to_string()));
         } else {
           std::optional<std::uint64_t> satisfied;
@@ -292,9 +310,8 @@ void subscriptions::complete_satisfied(const std::vector<job_change>& changes,
           }
           // The job as it is now was committed after the wait began (its
           // first read would have answered otherwise).
-          if (!satisfied && e.condition.satisfied_by(*j))
-            satisfied = j->revision;
-          if (satisfied) answer.emplace(wait_result{*j, false, *satisfied});
+          if (!satisfied && e.condition.satisfied_by(j)) satisfied = j.revision;
+          if (satisfied) answer.emplace(wait_result{j, false, *satisfied});
         }
         if (!answer) {
           ++b;

@@ -10,6 +10,7 @@
 
 #include <jobstate/async.hpp>
 
+#include "engine/committed_jobs.hpp"
 #include "engine/completion.hpp"
 #include "store/job_store.hpp"
 #include "support/mutex.hpp"
@@ -64,8 +65,11 @@ class subscriptions : public std::enable_shared_from_this<subscriptions> {
   /// After a commit (here or in another process): these changes committed,
   /// in sequence order. A wait is satisfied by any of them that meets its
   /// condition and committed after the wait began.
+  /// `known`, when given, holds the jobs as the commit left them: their
+  /// waiters are answered without reading them again.
   void jobs_changed(const std::vector<job_change>& changes,
-                    reporter who = reporter::engine_thread);
+                    reporter who = reporter::engine_thread,
+                    const committed_jobs* known = nullptr);
   /// `ids` changed in ways no longer known (the feed was trimmed past them):
   /// their waits are judged by the jobs as they are now.
   void jobs_to_recheck(const std::vector<job_id>& ids);
@@ -132,7 +136,8 @@ class subscriptions : public std::enable_shared_from_this<subscriptions> {
   // The waits on `changes`' jobs (or on `recheck`, judged by their current
   // state) that are now satisfied, taken from the registry and completed.
   void complete_satisfied(const std::vector<job_change>& changes,
-                          const std::vector<job_id>& recheck, reporter who);
+                          const std::vector<job_id>& recheck, reporter who,
+                          const committed_jobs* known);
   // Completes `h` with `r` from this thread, or, where `who` is a blocking
   // caller whose thread could run it inline, from the notifier thread.
   template <class Handler, class T>

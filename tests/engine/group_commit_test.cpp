@@ -278,5 +278,71 @@ TEST(GroupCommit, AtTheMapLimitAPurgeBatchedBehindAFullWriteStillRuns) {
   EXPECT_TRUE(checked->ok());
 }
 
+// Waiters answered after a commit get each job exactly as a read afterwards
+// returns it, history included: a job the batch wrote three times as the
+// last write left it, and a batch parent, changed only by its child's writes
+// (its counters), as they rolled it up, not as any one write returned it.
+// Terminal conditions: whichever commit answers, the job changes no more.
+TEST(GroupCommit, WaitersGetEachJobAsTheWholeBatchLeftIt) {
+  test_engine db;
+  const job a = create_job(*db);
+  batch_request br;
+  br.parent = make_request("batch_parse");
+  br.children.push_back(batch_child{"parse", boost::json::object{{"page", 1}},
+                                    "doc-1", std::nullopt});
+  const auto batch = db->create_batch(br);
+  ASSERT_TRUE(batch.has_value());
+  const job parent = batch->parent;
+  job_ref child = ref_of(parent);
+  child.id = batch->child_ids.at(0);
+
+  std::future<answer<wait_result>> on_a, on_parent, on_child;
+  async_wait(*db, ref_of(a), wait_condition::terminal(), test::long_timeout,
+             to(on_a));
+  async_wait(*db, ref_of(parent), wait_condition::terminal(),
+             test::long_timeout, to(on_parent));
+  async_wait(*db, child, wait_condition::terminal(), test::long_timeout,
+             to(on_child));
+  ASSERT_TRUE(test::eventually([&] { return test::waits_pending(*db) == 3; }));
+
+  held_write_lock lock(db, 1000ms);
+  std::future<answer<job>> a_started, a_progressed, a_done, child_started,
+      child_done;
+  async_start(*db, ref_of(a), {}, to(a_started));
+  progress p;
+  p.percent = 40;
+  async_report_progress(*db, ref_of(a), p, {}, to(a_progressed));
+  async_complete(*db, ref_of(a), completion_for(job_status::succeeded), {},
+                 to(a_done));
+  async_start(*db, child, {}, to(child_started));
+  async_complete(*db, child, completion_for(job_status::succeeded), {},
+                 to(child_done));
+  lock.release();
+  for (auto* f :
+       {&a_started, &a_progressed, &a_done, &child_started, &child_done}) {
+    ASSERT_TRUE(test::ready_within(*f)) << "a mutation never completed";
+    EXPECT_FALSE(f->get().ec);
+  }
+  for (auto* f : {&on_a, &on_parent, &on_child}) {
+    ASSERT_TRUE(test::ready_within(*f)) << "a waiter was never answered";
+  }
+  const auto answered_a = on_a.get();
+  const auto answered_parent = on_parent.get();
+  const auto answered_child = on_child.get();
+  for (const auto* w : {&answered_a, &answered_parent, &answered_child}) {
+    ASSERT_FALSE(w->ec) << w->ec.message();
+    EXPECT_FALSE(w->value.timed_out);
+    const auto now = db->get(ref_of(w->value.job));
+    ASSERT_TRUE(now.has_value());
+    // A terminal job changes no more: the answer is the job as it is.
+    EXPECT_EQ(w->value.job, *now) << "job " << now->id.to_string();
+  }
+  EXPECT_EQ(answered_a.value.job.status, job_status::succeeded);
+  EXPECT_EQ(answered_a.value.job.history.size(), 4u);
+  EXPECT_EQ(answered_child.value.job.status, job_status::succeeded);
+  ASSERT_TRUE(answered_parent.value.job.progress.counts);
+  EXPECT_EQ(answered_parent.value.job.progress.counts->succeeded, 1u);
+}
+
 }  // namespace
 }  // namespace jobstate

@@ -1,0 +1,25 @@
+// The jobs as a commit left them, while the committing thread still holds
+// them in memory: a waiter answered from here costs no read transaction and
+// no decode of the record it just wrote.
+#ifndef JOBSTATE_ENGINE_COMMITTED_JOBS_HPP
+#define JOBSTATE_ENGINE_COMMITTED_JOBS_HPP
+
+#include <jobstate/job.hpp>
+
+namespace jobstate::engine_detail {
+
+class committed_jobs {
+ public:
+  /// The job `id` exactly as the commit left it, or null when the commit's
+  /// writes do not hold that state in memory (the job changed only as a
+  /// side effect of another job's write, was purged, or did not change):
+  /// then read it. Valid until the commit listener returns.
+  virtual const job* find(const job_id& id) const = 0;
+
+ protected:
+  ~committed_jobs() = default;
+};
+
+}  // namespace jobstate::engine_detail
+
+#endif  // JOBSTATE_ENGINE_COMMITTED_JOBS_HPP
