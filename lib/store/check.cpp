@@ -12,7 +12,7 @@
 #include "store/environment.hpp"
 #include "store/job_store.hpp"
 #include "store/keys.hpp"
-#include "store/lmdb.hpp"
+#include "store/lmdb_backend.hpp"
 
 #include <algorithm>
 #include <filesystem>
@@ -59,8 +59,7 @@ std::string to_string(const check_problem& p) {
 
 namespace {
 
-using store::databases;
-namespace lmdb = store::lmdb;
+using store::table;
 namespace keys = store::keys;
 
 std::string hex(std::string_view bytes) {
@@ -73,18 +72,12 @@ std::string hex(std::string_view bytes) {
   return s;
 }
 
-const char* db_name(MDB_dbi databases::*dbi) {
-  for (const auto& n : store::all_databases) {
-    if (n.dbi == dbi) return n.name;
-  }
-  return "?";
-}
-
 using store::record_indexes;
 
-std::size_t index_slot(MDB_dbi databases::*dbi) {
+std::size_t index_slot(table index) {
   std::size_t slot = 0;
-  while (slot + 1 < std::size(record_indexes) && record_indexes[slot] != dbi) {
+  while (slot + 1 < std::size(record_indexes) &&
+         record_indexes[slot] != index) {
     ++slot;
   }
   return slot;
@@ -106,9 +99,9 @@ struct feed_job {
 
 class checker {
  public:
-  checker(MDB_txn* txn, const databases& dbs, const check_options& opts,
+  checker(const store::snapshot& view, const check_options& opts,
           check_report& report)
-      : txn_(txn), dbs_(dbs), opts_(opts), report_(report) {}
+      : view_(view), opts_(opts), report_(report) {}
 
   result<void> run(bool schema_present) {
     if (auto r = check_meta(schema_present); !r) return r;
@@ -141,7 +134,7 @@ class checker {
       problem(check_problem_kind::meta, "meta", std::nullopt,
               "the schema version is missing or malformed");
     }
-    auto last = lmdb::get(txn_, dbs_.meta, store::meta_last_seq_key);
+    auto last = view_.get(table::meta, store::meta_last_seq_key);
     if (!last) return last.error();
     if (*last) {
       if ((*last)->size() != 8) {
@@ -158,20 +151,21 @@ class checker {
   // ------------------------------------------------------------- jobs
 
   result<void> check_jobs() {
-    auto cur = lmdb::cursor::open(txn_, dbs_.jobs);
-    if (!cur) return cur.error();
-    for (auto found = cur->first();; found = cur->next()) {
+    auto opened = view_.open_cursor(table::jobs);
+    if (!opened) return opened.error();
+    store::cursor& cur = **opened;
+    for (auto found = cur.first();; found = cur.next()) {
       if (!found) return found.error();
       if (!*found) break;
       ++report_.jobs;
-      const std::string_view key = cur->key();
+      const std::string_view key = cur.key();
       if (key.size() != job_id::size) {
         problem(check_problem_kind::corrupt_record, "jobs", std::nullopt,
                 "key " + hex(key) + " is not a 16-byte job id");
         continue;
       }
       const job_id id = keys::id_at(key, 0);
-      auto j = store::decode_job(cur->value());
+      auto j = store::decode_job(cur.value());
       if (!j) {
         unreadable_.insert(id);
         problem(check_problem_kind::corrupt_record, "jobs", id,
@@ -199,12 +193,13 @@ class checker {
       model::count_child(c, j.status, +1);
     }
     for (const store::index_entry& e : store::index_entries(j)) {
-      ++expected_[index_slot(e.dbi)];
-      auto v = lmdb::get(txn_, dbs_.*e.dbi, e.key);
+      ++expected_[index_slot(e.index)];
+      auto v = view_.get(e.index, e.key);
       if (!v) return v.error();
       if (!*v) {
-        ++missing_[index_slot(e.dbi)];
-        problem(check_problem_kind::missing_index_entry, db_name(e.dbi), j.id,
+        ++missing_[index_slot(e.index)];
+        problem(check_problem_kind::missing_index_entry,
+                std::string(store::table_name(e.index)), j.id,
                 "no entry " + hex(e.key) + " (status " +
                     std::string(to_string(j.status)) + ")");
       }
@@ -212,7 +207,7 @@ class checker {
     if (j.idempotency_key) {
       const std::string key = keys::idempotency(
           keys::scope(j.account_id, j.project_id), *j.idempotency_key);
-      auto v = lmdb::get(txn_, dbs_.idempotency, key);
+      auto v = view_.get(table::idempotency, key);
       if (!v) return v.error();
       if (!*v) {
         problem(check_problem_kind::missing_index_entry, "idx_idempotency",
@@ -287,29 +282,28 @@ class checker {
 
   result<void> check_indexes() {
     for (std::size_t slot = 0; slot < std::size(record_indexes); ++slot) {
-      MDB_dbi databases::*dbi = record_indexes[slot];
-      MDB_stat st;
-      if (int rc = mdb_stat(txn_, dbs_.*dbi, &st); rc != 0) {
-        return lmdb::to_error(rc, "mdb_stat");
-      }
-      report_.index_entries += st.ms_entries;
+      const table index = record_indexes[slot];
+      auto entries = view_.count(index);
+      if (!entries) return entries.error();
+      report_.index_entries += *entries;
       // Each implied entry was looked up: when none is missing and the
       // counts agree, there is no entry besides them.
-      if (missing_[slot] == 0 && st.ms_entries == expected_[slot]) continue;
-      if (auto r = find_stale(dbi); !r) return r;
+      if (missing_[slot] == 0 && *entries == expected_[slot]) continue;
+      if (auto r = find_stale(index); !r) return r;
     }
     return {};
   }
 
-  result<void> find_stale(MDB_dbi databases::*dbi) {
-    const char* name = db_name(dbi);
-    auto cur = lmdb::cursor::open(txn_, dbs_.*dbi);
-    if (!cur) return cur.error();
-    for (auto found = cur->first();; found = cur->next()) {
+  result<void> find_stale(table index) {
+    const std::string name(store::table_name(index));
+    auto opened = view_.open_cursor(index);
+    if (!opened) return opened.error();
+    store::cursor& cur = **opened;
+    for (auto found = cur.first();; found = cur.next()) {
       if (!found) return found.error();
       if (!*found) break;
-      const std::string_view key = cur->key();
-      const std::optional<job_id> named = store::indexed_job(dbi, key);
+      const std::string_view key = cur.key();
+      const std::optional<job_id> named = store::indexed_job(index, key);
       if (!named) {
         problem(check_problem_kind::stale_index_entry, name, std::nullopt,
                 "entry " + hex(key) + " has the wrong size");
@@ -317,7 +311,7 @@ class checker {
       }
       const job_id id = *named;
       if (unreadable_.contains(id)) continue;
-      auto v = lmdb::get(txn_, dbs_.jobs, keys::id(id));
+      auto v = view_.get(table::jobs, keys::id(id));
       if (!v) return v.error();
       if (!*v) {
         problem(check_problem_kind::stale_index_entry, name, id,
@@ -327,10 +321,10 @@ class checker {
       auto j = store::decode_job(**v);
       if (!j) continue;  // Reported by the pass over the jobs.
       const auto entries = store::index_entries(*j);
-      const bool expected = std::any_of(entries.begin(), entries.end(),
-                                        [&](const store::index_entry& e) {
-                                          return e.dbi == dbi && e.key == key;
-                                        });
+      const bool expected = std::any_of(
+          entries.begin(), entries.end(), [&](const store::index_entry& e) {
+            return e.index == index && e.key == key;
+          });
       if (!expected) {
         problem(check_problem_kind::stale_index_entry, name, id,
                 "entry " + hex(key) + " does not match the record (status " +
@@ -341,14 +335,15 @@ class checker {
   }
 
   result<void> check_idempotency() {
-    auto cur = lmdb::cursor::open(txn_, dbs_.idempotency);
-    if (!cur) return cur.error();
-    for (auto found = cur->first();; found = cur->next()) {
+    auto opened = view_.open_cursor(table::idempotency);
+    if (!opened) return opened.error();
+    store::cursor& cur = **opened;
+    for (auto found = cur.first();; found = cur.next()) {
       if (!found) return found.error();
       if (!*found) break;
       ++report_.index_entries;
-      const std::string_view key = cur->key();
-      const std::string_view value = cur->value();
+      const std::string_view key = cur.key();
+      const std::string_view value = cur.value();
       if (key.size() != 32 || value.size() != job_id::size) {
         problem(check_problem_kind::stale_index_entry, "idx_idempotency",
                 std::nullopt, "entry " + hex(key) + " has the wrong size");
@@ -358,7 +353,7 @@ class checker {
       if (unreadable_.contains(id)) continue;
       // The entry must name a live job or a tombstone holding that key.
       std::optional<std::string> account, project, idem;
-      auto v = lmdb::get(txn_, dbs_.jobs, keys::id(id));
+      auto v = view_.get(table::jobs, keys::id(id));
       if (!v) return v.error();
       if (*v) {
         auto j = store::decode_job(**v);
@@ -366,7 +361,7 @@ class checker {
         account = j->account_id, project = j->project_id,
         idem = j->idempotency_key;
       } else {
-        auto t = lmdb::get(txn_, dbs_.tombstones, keys::id(id));
+        auto t = view_.get(table::tombstones, keys::id(id));
         if (!t) return t.error();
         if (!*t) {
           problem(check_problem_kind::stale_index_entry, "idx_idempotency", id,
@@ -393,21 +388,22 @@ class checker {
   result<void> check_tombstones() {
     std::uint64_t tombstones = 0;
     {
-      auto cur = lmdb::cursor::open(txn_, dbs_.tombstones);
-      if (!cur) return cur.error();
-      for (auto found = cur->first();; found = cur->next()) {
+      auto opened = view_.open_cursor(table::tombstones);
+      if (!opened) return opened.error();
+      store::cursor& cur = **opened;
+      for (auto found = cur.first();; found = cur.next()) {
         if (!found) return found.error();
         if (!*found) break;
         ++report_.tombstones;
         ++tombstones;
-        const std::string_view key = cur->key();
+        const std::string_view key = cur.key();
         if (key.size() != job_id::size) {
           problem(check_problem_kind::corrupt_record, "tombstones",
                   std::nullopt, "key " + hex(key) + " is not a job id");
           continue;
         }
         const job_id id = keys::id_at(key, 0);
-        auto t = store::decode_tombstone(cur->value());
+        auto t = store::decode_tombstone(cur.value());
         if (!t) {
           problem(check_problem_kind::corrupt_record, "tombstones", id,
                   "the tombstone does not decode: " + t.error().detail());
@@ -427,8 +423,8 @@ class checker {
           problem(check_problem_kind::bad_tombstone, "tombstones", id,
                   "the job has both a record and a tombstone");
         }
-        auto age = lmdb::get(txn_, dbs_.by_tombstone_age,
-                             keys::by_time(t->purged_at, id));
+        auto age =
+            view_.get(table::by_tombstone_age, keys::by_time(t->purged_at, id));
         if (!age) return age.error();
         if (!*age) {
           problem(check_problem_kind::missing_index_entry, "idx_tombstone_age",
@@ -436,25 +432,24 @@ class checker {
         }
       }
     }
-    MDB_stat st;
-    if (int rc = mdb_stat(txn_, dbs_.by_tombstone_age, &st); rc != 0) {
-      return lmdb::to_error(rc, "mdb_stat");
-    }
-    report_.index_entries += st.ms_entries;
-    if (st.ms_entries == tombstones) return {};
-    auto cur = lmdb::cursor::open(txn_, dbs_.by_tombstone_age);
-    if (!cur) return cur.error();
-    for (auto found = cur->first();; found = cur->next()) {
+    auto ages = view_.count(table::by_tombstone_age);
+    if (!ages) return ages.error();
+    report_.index_entries += *ages;
+    if (*ages == tombstones) return {};
+    auto opened = view_.open_cursor(table::by_tombstone_age);
+    if (!opened) return opened.error();
+    store::cursor& cur = **opened;
+    for (auto found = cur.first();; found = cur.next()) {
       if (!found) return found.error();
       if (!*found) break;
-      const std::string_view key = cur->key();
+      const std::string_view key = cur.key();
       if (key.size() != 8 + job_id::size) {
         problem(check_problem_kind::stale_index_entry, "idx_tombstone_age",
                 std::nullopt, "entry " + hex(key) + " has the wrong size");
         continue;
       }
       const job_id id = keys::id_at(key, 8);
-      auto t = lmdb::get(txn_, dbs_.tombstones, keys::id(id));
+      auto t = view_.get(table::tombstones, keys::id(id));
       if (!t) return t.error();
       auto ts = *t ? store::decode_tombstone(**t)
                    : result<store::tombstone>(error(errc::not_found));
@@ -471,13 +466,14 @@ class checker {
   result<void> check_feed() {
     std::unordered_map<job_id, feed_job> latest;
     std::optional<std::uint64_t> previous;
-    auto cur = lmdb::cursor::open(txn_, dbs_.changes);
-    if (!cur) return cur.error();
-    for (auto found = cur->first();; found = cur->next()) {
+    auto opened = view_.open_cursor(table::changes);
+    if (!opened) return opened.error();
+    store::cursor& cur = **opened;
+    for (auto found = cur.first();; found = cur.next()) {
       if (!found) return found.error();
       if (!*found) break;
       ++report_.changes;
-      const std::string_view key = cur->key();
+      const std::string_view key = cur.key();
       if (key.size() != 8) {
         problem(check_problem_kind::corrupt_record, "changes", std::nullopt,
                 "key " + hex(key) + " is not an 8-byte sequence");
@@ -491,7 +487,7 @@ class checker {
                 *previous + 1);
       }
       previous = seq;
-      auto c = store::decode_change(cur->value());
+      auto c = store::decode_change(cur.value());
       if (!c) {
         problem(check_problem_kind::corrupt_record, "changes", std::nullopt,
                 "the change does not decode: " + c.error().detail(), seq);
@@ -556,8 +552,7 @@ class checker {
     return {};
   }
 
-  MDB_txn* txn_;
-  const databases& dbs_;
+  const store::snapshot& view_;
   const check_options& opts_;
   check_report& report_;
 
@@ -590,7 +585,8 @@ result<check_report> check_database(const std::string& path,
                                    "an integrity check");
   if (!e) return e.error();
   check_report report;
-  checker c(e->txn.get(), e->dbs, opts, report);
+  const auto view = store::view_of(e->txn.get(), e->handles);
+  checker c(*view, opts, report);
   if (auto r = c.run(e->schema_present); !r) return r.error();
   return report;
 }

@@ -1,5 +1,10 @@
 #include "store/environment.hpp"
 
+#include "store/keys.hpp"
+#include "store/meta.hpp"
+
+#include <string>
+
 namespace jobstate::store {
 namespace {
 
@@ -62,19 +67,21 @@ result<lmdb::txn> begin_first(MDB_env* raw, access mode) {
   }
 }
 
-result<void> open_databases(MDB_txn* t, databases& d, const std::string& path,
-                            access mode) {
+result<void> open_databases(MDB_txn* t, table_handles& handles,
+                            const std::string& path, access mode) {
   const unsigned flags = mode == access::read_only ? 0 : MDB_CREATE;
-  for (const named_database& n : all_databases) {
-    const int rc = mdb_dbi_open(t, n.name, flags, &(d.*n.dbi));
+  for (const table tb : all_tables) {
+    const std::string name(table_name(tb));
+    const int rc = mdb_dbi_open(t, name.c_str(), flags,
+                                &handles[static_cast<std::size_t>(tb)]);
     if (rc == 0) continue;
     if (rc == MDB_INCOMPATIBLE || rc == MDB_NOTFOUND) {
       return error(errc::unsupported_version,
-                   std::string("sub-database ") + n.name +
+                   "sub-database " + name +
                        " is missing or has another layout; " + path +
                        " does not hold a jobstate database");
     }
-    return lmdb::to_error(rc, std::string("opening sub-database ") + n.name);
+    return lmdb::to_error(rc, "opening sub-database " + name);
   }
   return {};
 }
@@ -83,19 +90,18 @@ result<void> open_databases(MDB_txn* t, databases& d, const std::string& path,
 // with them.
 result<void> check_meta(environment& e, const std::string& path, access mode) {
   MDB_txn* t = e.txn.get();
-  auto magic = lmdb::get(t, e.dbs.meta, meta_magic_key);
+  const MDB_dbi meta = e.handles[static_cast<std::size_t>(table::meta)];
+  auto magic = lmdb::get(t, meta, meta_magic_key);
   if (!magic) return magic.error();
   if (!*magic && mode == access::read_write) {
-    if (auto r = lmdb::put(t, e.dbs.meta, meta_magic_key, meta_magic); !r)
-      return r;
-    return lmdb::put(t, e.dbs.meta, meta_schema_key,
-                     keys::sequence(schema_version));
+    if (auto r = lmdb::put(t, meta, meta_magic_key, meta_magic); !r) return r;
+    return lmdb::put(t, meta, meta_schema_key, keys::sequence(schema_version));
   }
   if (!*magic || **magic != meta_magic) {
     return error(errc::unsupported_version,
                  path + " holds an LMDB database that jobstate did not write");
   }
-  auto schema = lmdb::get(t, e.dbs.meta, meta_schema_key);
+  auto schema = lmdb::get(t, meta, meta_schema_key);
   if (!schema) return schema.error();
   if (!*schema || (*schema)->size() != 8) {
     if (mode == access::read_only) {
@@ -131,7 +137,7 @@ result<environment> open_environment(const options& opts, access mode,
   auto first = begin_first(raw, mode);
   if (!first) return first.error();
   e.txn = std::move(*first);
-  if (auto r = open_databases(e.txn.get(), e.dbs, opts.path, mode); !r)
+  if (auto r = open_databases(e.txn.get(), e.handles, opts.path, mode); !r)
     return r.error();
   if (auto r = check_meta(e, opts.path, mode); !r) return r.error();
   return e;

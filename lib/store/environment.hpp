@@ -8,9 +8,11 @@
 #include <jobstate/options.hpp>
 #include <jobstate/result.hpp>
 
+#include "store/backend.hpp"
 #include "store/directory_claim.hpp"
-#include "store/job_store.hpp"
 #include "store/lmdb.hpp"
+
+#include <array>
 
 namespace jobstate::store {
 
@@ -26,10 +28,14 @@ enum class access {
 /// An open environment and the transaction its sub-databases were opened
 /// in. Members are destroyed in reverse order: the transaction ends, then
 /// the environment closes, then the directory's claim is released.
+/// The sub-database handle of each table (indexed by the table's value),
+/// opened once per environment.
+using table_handles = std::array<MDB_dbi, table_count>;
+
 struct environment {
   directory_claim claim;
   lmdb::env env;
-  databases dbs;
+  table_handles handles{};
   /// Still open: read-write, commit it to keep the sub-database handles
   /// (and a new database's stamp); read-only, read in it.
   lmdb::txn txn;

@@ -1,6 +1,6 @@
 #include "store/job_store.hpp"
 
-#include "store/environment.hpp"
+#include "store/lmdb_backend.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -107,29 +107,25 @@ std::vector<index_entry> index_entries(const job& j) {
   const keys::digest scope = keys::scope(j.account_id, j.project_id);
   std::vector<index_entry> out;
   out.reserve(7);
-  out.push_back({&databases::by_scope, keys::by_scope(scope, j.id)});
-  out.push_back(
-      {&databases::by_status, keys::by_status(scope, j.status, j.id)});
-  out.push_back({&databases::by_kind, keys::by_kind(scope, j.kind, j.id)});
+  out.push_back({table::by_scope, keys::by_scope(scope, j.id)});
+  out.push_back({table::by_status, keys::by_status(scope, j.status, j.id)});
+  out.push_back({table::by_kind, keys::by_kind(scope, j.kind, j.id)});
   if (j.parent_id) {
-    out.push_back(
-        {&databases::by_parent, keys::by_related(*j.parent_id, j.id)});
-    out.push_back({&databases::by_parent_status,
+    out.push_back({table::by_parent, keys::by_related(*j.parent_id, j.id)});
+    out.push_back({table::by_parent_status,
                    keys::by_parent_status(*j.parent_id, j.status, j.id)});
   }
   if (j.original_job_id) {
     out.push_back(
-        {&databases::by_original, keys::by_related(*j.original_job_id, j.id)});
+        {table::by_original, keys::by_related(*j.original_job_id, j.id)});
   }
   if (j.completed_at) {
-    out.push_back(
-        {&databases::by_completed, keys::by_time(*j.completed_at, j.id)});
+    out.push_back({table::by_completed, keys::by_time(*j.completed_at, j.id)});
   }
   return out;
 }
 
-std::optional<job_id> indexed_job(MDB_dbi databases::*dbi,
-                                  std::string_view key) {
+std::optional<job_id> indexed_job(table index, std::string_view key) {
   // Every index key has a fixed size and ends with the job's id: measured
   // once, on the entries of a job that has one in every index.
   static const auto sizes = [] {
@@ -137,14 +133,14 @@ std::optional<job_id> indexed_job(MDB_dbi databases::*dbi,
     j.parent_id = job_id{};
     j.original_job_id = job_id{};
     j.completed_at = timestamp{};
-    std::vector<std::pair<MDB_dbi databases::*, std::size_t>> out;
+    std::vector<std::pair<table, std::size_t>> out;
     for (const index_entry& e : index_entries(j)) {
-      out.emplace_back(e.dbi, e.key.size());
+      out.emplace_back(e.index, e.key.size());
     }
     return out;
   }();
-  for (const auto& [index, size] : sizes) {
-    if (index != dbi) continue;
+  for (const auto& [entry_index, size] : sizes) {
+    if (entry_index != index) continue;
     if (key.size() != size) return std::nullopt;
     return keys::id_at(key, size - job_id::size);
   }
@@ -153,7 +149,7 @@ std::optional<job_id> indexed_job(MDB_dbi databases::*dbi,
 
 result<std::optional<std::string_view>> txn_view::find_record(
     const job_id& id) const {
-  return lmdb::get(txn_, dbs_->jobs, keys::id(id));
+  return view_->get(table::jobs, keys::id(id));
 }
 
 result<std::optional<job>> txn_view::find(const job_id& id,
@@ -175,7 +171,7 @@ result<std::optional<job>> txn_view::find(const job_id& id,
 
 result<std::optional<tombstone>> txn_view::find_tombstone(
     const job_id& id) const {
-  auto v = lmdb::get(txn_, dbs_->tombstones, keys::id(id));
+  auto v = view_->get(table::tombstones, keys::id(id));
   if (!v) return v.error();
   if (!*v) return std::optional<tombstone>{};
   auto t = decode_tombstone(**v);
@@ -194,8 +190,8 @@ result<std::optional<job_id>> txn_view::find_idempotent(
     std::string_view account_id, std::string_view project_id,
     std::string_view key) const {
   auto v =
-      lmdb::get(txn_, dbs_->idempotency,
-                keys::idempotency(keys::scope(account_id, project_id), key));
+      view_->get(table::idempotency,
+                 keys::idempotency(keys::scope(account_id, project_id), key));
   if (!v) return v.error();
   if (!*v) return std::optional<job_id>{};
   if ((*v)->size() != job_id::size) {
@@ -205,11 +201,11 @@ result<std::optional<job_id>> txn_view::find_idempotent(
 }
 
 result<std::uint64_t> txn_view::last_sequence() const {
-  return read_last_sequence(txn_, *dbs_);
+  return read_last_sequence(*view_);
 }
 
-result<std::uint64_t> read_last_sequence(MDB_txn* txn, const databases& dbs) {
-  auto v = lmdb::get(txn, dbs.meta, meta_last_seq_key);
+result<std::uint64_t> read_last_sequence(const snapshot& view) {
+  auto v = view.get(table::meta, meta_last_seq_key);
   if (!v) return v.error();
   if (!*v) return std::uint64_t{0};
   if ((*v)->size() != 8) return error(errc::corrupt, "meta last_sequence");
@@ -232,11 +228,12 @@ result<change_feed_page> txn_view::read_changes(std::uint64_t after,
   change_feed_page page;
   page.last_examined = *last;
   if (after == *last) return page;
-  auto cur = lmdb::cursor::open(txn_, dbs_->changes);
-  if (!cur) return cur.error();
-  auto found = cur->seek(keys::sequence(after + 1));
+  auto opened = view_->open_cursor(table::changes);
+  if (!opened) return opened.error();
+  cursor& cur = **opened;
+  auto found = cur.seek(keys::sequence(after + 1));
   if (!found) return found.error();
-  if (!*found || keys::sequence_at(cur->key()) != after + 1) {
+  if (!*found || keys::sequence_at(cur.key()) != after + 1) {
     return error(errc::expired, "sequence " + std::to_string(after + 1) +
                                     " was trimmed from the change feed");
   }
@@ -244,39 +241,40 @@ result<change_feed_page> txn_view::read_changes(std::uint64_t after,
   while (true) {
     if (!found) return found.error();
     if (!*found) break;
-    auto c = decode_change(cur->value());
+    auto c = decode_change(cur.value());
     if (!c) {
       return error(errc::corrupt,
-                   "change " + std::to_string(keys::sequence_at(cur->key())) +
+                   "change " + std::to_string(keys::sequence_at(cur.key())) +
                        " of the feed: " + c.error().detail());
     }
     page.last_examined = c->sequence;
     if (filter.matches(*c)) page.changes.push_back(std::move(*c));
     if (page.changes.size() == limit || ++examined == scan_limit) break;
-    found = cur->next();
+    found = cur.next();
   }
   return page;
 }
 
 result<std::vector<job_id>> txn_view::child_ids(const job_id& parent) const {
-  return ids_with_prefix(dbs_->by_parent, keys::id(parent));
+  return ids_with_prefix(table::by_parent, keys::id(parent));
 }
 
 result<std::vector<job_id>> txn_view::children(const job_id& parent,
                                                job_status s) const {
-  return ids_with_prefix(dbs_->by_parent_status,
+  return ids_with_prefix(table::by_parent_status,
                          keys::parent_status_prefix(parent, s));
 }
 
 result<std::array<std::uint64_t, 6>> txn_view::count_by_status() const {
   // idx_status keys are scope(16) status(1) id(16): the status byte is at 16.
   std::array<std::uint64_t, 6> counts{};
-  auto cur = lmdb::cursor::open(txn_, dbs_->by_status);
-  if (!cur) return cur.error();
-  for (auto found = cur->first();; found = cur->next()) {
+  auto opened = view_->open_cursor(table::by_status);
+  if (!opened) return opened.error();
+  cursor& cur = **opened;
+  for (auto found = cur.first();; found = cur.next()) {
     if (!found) return found.error();
     if (!*found) break;
-    const auto key = cur->key();
+    const auto key = cur.key();
     if (key.size() <= 16) continue;
     const auto status = static_cast<std::uint8_t>(key[16]);
     if (status < counts.size()) ++counts[status];
@@ -285,14 +283,15 @@ result<std::array<std::uint64_t, 6>> txn_view::count_by_status() const {
 }
 
 result<std::vector<job_id>> txn_view::ids_with_prefix(
-    MDB_dbi dbi, const std::string& prefix) const {
+    table index, const std::string& prefix) const {
   std::vector<job_id> ids;
-  auto cur = lmdb::cursor::open(txn_, dbi);
-  if (!cur) return cur.error();
-  for (auto found = cur->seek(prefix);; found = cur->next()) {
+  auto opened = view_->open_cursor(index);
+  if (!opened) return opened.error();
+  cursor& cur = **opened;
+  for (auto found = cur.seek(prefix);; found = cur.next()) {
     if (!found) return found.error();
-    if (!*found || !starts_with(cur->key(), prefix)) break;
-    ids.push_back(keys::id_at(cur->key(), prefix.size()));
+    if (!*found || !starts_with(cur.key(), prefix)) break;
+    ids.push_back(keys::id_at(cur.key(), prefix.size()));
   }
   return ids;
 }
@@ -310,30 +309,31 @@ result<job_page> txn_view::list(const list_query& q) const {
   }
   // Pick the narrowest index the query allows; matches() checks the rest.
   const keys::digest scope = keys::scope(q.account_id, q.project_id);
-  MDB_dbi dbi;
+  table index;
   std::string prefix;
   if (q.parent_id && q.status) {
-    dbi = dbs_->by_parent_status;
+    index = table::by_parent_status;
     prefix = keys::parent_status_prefix(*q.parent_id, *q.status);
   } else if (q.parent_id) {
-    dbi = dbs_->by_parent;
+    index = table::by_parent;
     prefix = keys::id(*q.parent_id);
   } else if (q.original_job_id) {
-    dbi = dbs_->by_original;
+    index = table::by_original;
     prefix = keys::id(*q.original_job_id);
   } else if (q.status) {
-    dbi = dbs_->by_status;
+    index = table::by_status;
     prefix = keys::status_prefix(scope, *q.status);
   } else if (q.kind) {
-    dbi = dbs_->by_kind;
+    index = table::by_kind;
     prefix = keys::kind_prefix(scope, *q.kind);
   } else {
-    dbi = dbs_->by_scope;
+    index = table::by_scope;
     prefix = digest_text(scope);
   }
 
-  auto cur = lmdb::cursor::open(txn_, dbi);
-  if (!cur) return cur.error();
+  auto opened = view_->open_cursor(index);
+  if (!opened) return opened.error();
+  cursor& cur = **opened;
   // Newest first: start just below the cursor's id (or past the prefix's
   // end) and walk backwards. Ids only grow, so jobs created meanwhile sort
   // above the cursor and never shift a page. Oldest first: start just above
@@ -346,20 +346,20 @@ result<job_page> txn_view::list(const list_query& q) const {
   } else if (!forward) {
     start.append(job_id::size, '\xff');
   }
-  auto found = cur->seek(start);
+  auto found = cur.seek(start);
   if (!found) return found.error();
   if (!forward) {
-    found = *found ? cur->prev() : cur->last();
-  } else if (*found && after && cur->key() == start) {
-    found = cur->next();  // the cursor's own job was on the previous page
+    found = *found ? cur.prev() : cur.last();
+  } else if (*found && after && cur.key() == start) {
+    found = cur.next();  // the cursor's own job was on the previous page
   }
 
   job_page page;
   const std::size_t id_offset = prefix.size();
   while (true) {
     if (!found) return found.error();
-    if (!*found || !starts_with(cur->key(), prefix)) break;
-    const job_id id = keys::id_at(cur->key(), id_offset);
+    if (!*found || !starts_with(cur.key(), prefix)) break;
+    const job_id id = keys::id_at(cur.key(), id_offset);
     auto j = find(id, q.with_history);
     if (!j) return j.error();
     if (*j && matches(**j, q)) {
@@ -370,16 +370,16 @@ result<job_page> txn_view::list(const list_query& q) const {
       }
       page.jobs.push_back(std::move(**j));
     }
-    found = forward ? cur->next() : cur->prev();
+    found = forward ? cur.next() : cur.prev();
   }
   return page;
 }
 
 // ---------------------------------------------------------------- writes
 
-result<void> write_txn::put(MDB_dbi dbi, std::string_view key,
-                            std::string_view value, unsigned flags) {
-  auto r = lmdb::put(txn_, dbi, key, value, flags);
+result<void> write_txn::put(table t, std::string_view key,
+                            std::string_view value, put_mode mode) {
+  auto r = batch_->put(t, key, value, mode);
   if (r) {
     written_ = true;
   } else {
@@ -388,8 +388,8 @@ result<void> write_txn::put(MDB_dbi dbi, std::string_view key,
   return r;
 }
 
-result<void> write_txn::del(MDB_dbi dbi, std::string_view key) {
-  auto r = lmdb::del(txn_, dbi, key);
+result<void> write_txn::del(table t, std::string_view key) {
+  auto r = batch_->del(t, key);
   if (r) {
     written_ = true;
   } else {
@@ -421,7 +421,8 @@ result<void> write_txn::apply(std::span<const job_effect> effects,
 }
 
 result<void> write_txn::insert(const job& j) {
-  if (auto r = put(dbs_->jobs, keys::id(j.id), encode(j), MDB_NOOVERWRITE);
+  if (auto r =
+          put(table::jobs, keys::id(j.id), encode(j), put_mode::insert_new);
       !r) {
     if (r.code() == errc::io_error) {
       return error(errc::corrupt,
@@ -432,16 +433,16 @@ result<void> write_txn::insert(const job& j) {
   if (j.idempotency_key) {
     const std::string key = keys::idempotency(
         keys::scope(j.account_id, j.project_id), *j.idempotency_key);
-    if (auto r = put(dbs_->idempotency, key, keys::id(j.id)); !r) return r;
+    if (auto r = put(table::idempotency, key, keys::id(j.id)); !r) return r;
   }
   for (const index_entry& e : index_entries(j)) {
-    if (auto r = put(dbs_->*e.dbi, e.key, {}); !r) return r;
+    if (auto r = put(e.index, e.key, {}); !r) return r;
   }
   return {};
 }
 
 result<void> write_txn::update(const stored_state& before, const job& after) {
-  if (auto r = put(dbs_->jobs, keys::id(after.id), encode(after)); !r) {
+  if (auto r = put(table::jobs, keys::id(after.id), encode(after)); !r) {
     return r;
   }
   // Only status and completion time move index entries.
@@ -451,22 +452,22 @@ result<void> write_txn::update(const stored_state& before, const job& after) {
   }
   const keys::digest scope = keys::scope(after.account_id, after.project_id);
   if (before.status != after.status) {
-    if (auto r = del(dbs_->by_status,
+    if (auto r = del(table::by_status,
                      keys::by_status(scope, before.status, after.id));
         !r)
       return r;
-    if (auto r = put(dbs_->by_status,
+    if (auto r = put(table::by_status,
                      keys::by_status(scope, after.status, after.id), {});
         !r)
       return r;
     if (after.parent_id) {
-      if (auto r = del(dbs_->by_parent_status,
+      if (auto r = del(table::by_parent_status,
                        keys::by_parent_status(*after.parent_id, before.status,
                                               after.id));
           !r)
         return r;
       if (auto r = put(
-              dbs_->by_parent_status,
+              table::by_parent_status,
               keys::by_parent_status(*after.parent_id, after.status, after.id),
               {});
           !r)
@@ -475,13 +476,13 @@ result<void> write_txn::update(const stored_state& before, const job& after) {
   }
   if (before.completed_at != after.completed_at) {
     if (before.completed_at) {
-      if (auto r = del(dbs_->by_completed,
+      if (auto r = del(table::by_completed,
                        keys::by_time(*before.completed_at, after.id));
           !r)
         return r;
     }
     if (after.completed_at) {
-      if (auto r = put(dbs_->by_completed,
+      if (auto r = put(table::by_completed,
                        keys::by_time(*after.completed_at, after.id), {});
           !r)
         return r;
@@ -492,26 +493,27 @@ result<void> write_txn::update(const stored_state& before, const job& after) {
 
 result<void> write_txn::purge(const job& j, timestamp now) {
   for (const index_entry& e : index_entries(j)) {
-    if (auto r = del(dbs_->*e.dbi, e.key); !r) return r;
+    if (auto r = del(e.index, e.key); !r) return r;
   }
-  if (auto r = del(dbs_->jobs, keys::id(j.id)); !r) return r;
+  if (auto r = del(table::jobs, keys::id(j.id)); !r) return r;
   // The idempotency entry stays while the tombstone lasts, so that the key
   // keeps naming this (now purged) job instead of making a new one.
   const tombstone t{j.id,       j.account_id,      j.project_id, j.status,
                     j.revision, j.idempotency_key, now};
-  if (auto r = put(dbs_->tombstones, keys::id(j.id), encode(t)); !r) return r;
-  return put(dbs_->by_tombstone_age, keys::by_time(now, j.id), {});
+  if (auto r = put(table::tombstones, keys::id(j.id), encode(t)); !r) return r;
+  return put(table::by_tombstone_age, keys::by_time(now, j.id), {});
 }
 
 result<std::vector<job_id>> write_txn::completed_before(timestamp cutoff,
                                                         std::size_t max) const {
   std::vector<job_id> ids;
-  auto cur = lmdb::cursor::open(txn_, dbs_->by_completed);
-  if (!cur) return cur.error();
-  for (auto found = cur->first(); ids.size() < max; found = cur->next()) {
+  auto opened = view_->open_cursor(table::by_completed);
+  if (!opened) return opened.error();
+  cursor& cur = **opened;
+  for (auto found = cur.first(); ids.size() < max; found = cur.next()) {
     if (!found) return found.error();
-    if (!*found || keys::time_at(cur->key()) >= cutoff) break;
-    ids.push_back(keys::id_at(cur->key(), 8));
+    if (!*found || keys::time_at(cur.key()) >= cutoff) break;
+    ids.push_back(keys::id_at(cur.key(), 8));
   }
   return ids;
 }
@@ -520,12 +522,13 @@ result<std::vector<expiring_tombstone>> write_txn::tombstones_to_expire(
     timestamp cutoff, std::size_t max) const {
   std::vector<expiring_tombstone> due;
   {
-    auto cur = lmdb::cursor::open(txn_, dbs_->by_tombstone_age);
-    if (!cur) return cur.error();
-    for (auto found = cur->first(); due.size() < max; found = cur->next()) {
+    auto opened = view_->open_cursor(table::by_tombstone_age);
+    if (!opened) return opened.error();
+    cursor& cur = **opened;
+    for (auto found = cur.first(); due.size() < max; found = cur.next()) {
       if (!found) return found.error();
-      if (!*found || keys::time_at(cur->key()) >= cutoff) break;
-      due.push_back({std::string(cur->key()), keys::id_at(cur->key(), 8), {}});
+      if (!*found || keys::time_at(cur.key()) >= cutoff) break;
+      due.push_back({std::string(cur.key()), keys::id_at(cur.key(), 8), {}});
     }
   }
   for (expiring_tombstone& e : due) {
@@ -548,10 +551,10 @@ result<std::vector<expiring_tombstone>> write_txn::tombstones_to_expire(
 result<void> write_txn::expire(std::span<const expiring_tombstone> tombstones) {
   for (const expiring_tombstone& e : tombstones) {
     if (e.idempotency_key) {
-      if (auto r = del(dbs_->idempotency, *e.idempotency_key); !r) return r;
+      if (auto r = del(table::idempotency, *e.idempotency_key); !r) return r;
     }
-    if (auto r = del(dbs_->tombstones, keys::id(e.id)); !r) return r;
-    if (auto r = del(dbs_->by_tombstone_age, e.age_key); !r) return r;
+    if (auto r = del(table::tombstones, keys::id(e.id)); !r) return r;
+    if (auto r = del(table::by_tombstone_age, e.age_key); !r) return r;
   }
   return {};
 }
@@ -560,8 +563,8 @@ result<void> write_txn::record_change(const job& j, std::string_view step,
                                       timestamp at) {
   change_record c{last_seq_ + 1, at,       j.id,       j.account_id,
                   j.project_id,  j.status, j.revision, std::string(step)};
-  if (auto r =
-          put(dbs_->changes, keys::sequence(c.sequence), encode(c), MDB_APPEND);
+  if (auto r = put(table::changes, keys::sequence(c.sequence), encode(c),
+                   put_mode::append);
       !r) {
     return r;
   }
@@ -572,38 +575,37 @@ result<void> write_txn::record_change(const job& j, std::string_view step,
 
 result<bool> write_txn::changes_to_trim(std::uint64_t keep_count,
                                         timestamp cutoff) const {
-  auto cur = lmdb::cursor::open(txn_, dbs_->changes);
-  if (!cur) return cur.error();
-  auto found = cur->first();
+  auto opened = view_->open_cursor(table::changes);
+  if (!opened) return opened.error();
+  cursor& cur = **opened;
+  auto found = cur.first();
   if (!found) return found.error();
   if (!*found) return false;
-  if (last_seq_ - keys::sequence_at(cur->key()) >= keep_count) return true;
-  auto c = decode_change(cur->value());
+  if (last_seq_ - keys::sequence_at(cur.key()) >= keep_count) return true;
+  auto c = decode_change(cur.value());
   if (!c) return c.error();
   return c->at < cutoff;
 }
 
 result<void> write_txn::trim_changes(std::uint64_t keep_count, timestamp cutoff,
                                      std::size_t budget) {
-  auto cur = lmdb::cursor::open(txn_, dbs_->changes);
-  if (!cur) return cur.error();
+  auto opened = view_->open_cursor(table::changes);
+  if (!opened) return opened.error();
+  cursor& cur = **opened;
   for (std::size_t n = 0; n < budget; ++n) {
-    auto found = cur->first();
+    auto found = cur.first();
     if (!found) return found.error();
     if (!*found) break;
-    const std::uint64_t seq = keys::sequence_at(cur->key());
+    const std::uint64_t seq = keys::sequence_at(cur.key());
     const bool beyond_count = last_seq_ - seq >= keep_count;
     if (!beyond_count) {
       // Within the count: trim only if older than the age limit.
-      auto c = decode_change(cur->value());
+      auto c = decode_change(cur.value());
       if (!c) return c.error();
       if (c->at >= cutoff) break;
     }
-    if (int rc = mdb_cursor_del(cur->get(), 0); rc != 0) {
-      tainted_ = true;
-      return lmdb::to_error(rc, "trimming the change feed");
-    }
-    written_ = true;
+    const std::string oldest(cur.key());
+    if (auto r = del(table::changes, oldest); !r) return r;
   }
   return {};
 }
@@ -611,137 +613,44 @@ result<void> write_txn::trim_changes(std::uint64_t keep_count, timestamp cutoff,
 result<void> write_txn::commit() {
   result<void> r;
   if (!changes_.empty()) {
-    r = put(dbs_->meta, meta_last_seq_key, encode_u64(last_seq_));
+    r = put(table::meta, meta_last_seq_key, encode_u64(last_seq_));
   }
   if (r) {
-    r = root_.commit();
+    r = batch_->commit();
   } else {
-    root_.abort();
+    batch_->abort();
   }
-  txn_ = nullptr;
-  pass_.release();
   return r;
 }
 
-void write_txn::abort() noexcept {
-  root_.abort();
-  txn_ = nullptr;
-  pass_.release();
-}
+void write_txn::abort() noexcept { batch_->abort(); }
 
 // ---------------------------------------------------------------- store
 
 result<std::unique_ptr<job_store>> job_store::open(const options& opts) {
   if (auto r = check_directory(opts.path); !r) return r.error();
-  auto e = open_environment(opts, access::read_write, "an engine");
-  if (!e) return e.error();
-  // The sub-database handles (and a new database's stamp) outlive the
-  // first transaction only once it commits.
-  if (auto r = e->txn.commit(); !r) return r.error();
-  std::unique_ptr<job_store> s(new job_store());
-  s->claim_ = std::move(e->claim);
-  s->env_ = std::move(e->env);
-  s->dbs_ = e->dbs;
-  s->opts_ = opts;
-  return s;
+  auto storage = lmdb_backend::open(opts);
+  if (!storage) return storage.error();
+  return std::make_unique<job_store>(std::move(*storage));
 }
+
+job_store::job_store(std::unique_ptr<backend> storage)
+    : storage_(std::move(storage)) {}
 
 job_store::~job_store() = default;
 
-result<void> job_store::adopt_resized_map() const {
-  return gate_.exclusively([this]() -> result<void> {
-    // Size 0 adopts the size another process set.
-    if (int rc = mdb_env_set_mapsize(env_.get(), 0); rc != 0) {
-      return lmdb::to_error(rc, "mdb_env_set_mapsize");
-    }
-    return {};
-  });
-}
-
 result<read_txn> job_store::begin_read() const {
-  for (int attempt = 0;; ++attempt) {
-    resize_gate::pass pass = gate_.enter();
-    MDB_txn* t = nullptr;
-    const int rc = mdb_txn_begin(env_.get(), nullptr, MDB_RDONLY, &t);
-    if (rc == 0) return read_txn(std::move(pass), lmdb::txn(t), dbs_);
-    if (rc != MDB_MAP_RESIZED || attempt >= max_resize_adoptions)
-      return lmdb::to_error(rc, "beginning a read transaction");
-    pass.release();
-    if (auto r = adopt_resized_map(); !r) return r.error();
-  }
+  auto view = storage_->begin_read();
+  if (!view) return view.error();
+  return read_txn(std::move(*view));
 }
 
 result<write_txn> job_store::begin_write() {
-  for (int attempt = 0;; ++attempt) {
-    resize_gate::pass pass = gate_.enter();
-    MDB_txn* t = nullptr;
-    const int rc = mdb_txn_begin(env_.get(), nullptr, 0, &t);
-    if (rc == 0) {
-      lmdb::txn handle(t);
-      auto seq = read_last_sequence(t, dbs_);
-      if (!seq) return seq.error();
-      return write_txn(std::move(pass), std::move(handle), dbs_, *seq);
-    }
-    if (rc != MDB_MAP_RESIZED || attempt >= max_resize_adoptions)
-      return lmdb::to_error(rc, "beginning a write transaction");
-    pass.release();
-    if (auto r = adopt_resized_map(); !r) return r.error();
-  }
-}
-
-result<bool> job_store::grow() {
-  return gate_.exclusively([this]() -> result<bool> {
-    MDB_envinfo info;
-    mdb_env_info(env_.get(), &info);
-    const std::uint64_t current = info.me_mapsize;
-    if (current >= opts_.max_map_size) return false;
-    const std::uint64_t next =
-        std::min<std::uint64_t>(current * 2, opts_.max_map_size);
-    if (int rc = mdb_env_set_mapsize(env_.get(), next); rc != 0) {
-      return lmdb::to_error(rc, "growing the map");
-    }
-    return true;
-  });
-}
-
-result<void> job_store::grow_for_purge(std::uint64_t bytes) {
-  return gate_.exclusively([this, bytes]() -> result<void> {
-    MDB_envinfo info;
-    mdb_env_info(env_.get(), &info);
-    if (int rc = mdb_env_set_mapsize(env_.get(), info.me_mapsize + bytes);
-        rc != 0) {
-      return lmdb::to_error(rc, "growing the map for purge");
-    }
-    return {};
-  });
-}
-
-result<void> job_store::advance_transaction_id() {
-  auto w = begin_write();
-  if (!w) return w.error();
-  // Rewriting the schema version with its own value dirties a page, so the
-  // commit writes a new meta page with the next transaction id.
-  if (auto r = w->put(dbs_.meta, meta_schema_key, encode_u64(schema_version));
-      !r) {
-    w->abort();
-    return r;
-  }
-  return w->commit();
-}
-
-bool job_store::can_grow() const {
-  // Inside the gate: a reader adopting another process's size changes it.
-  resize_gate::pass pass = gate_.enter();
-  MDB_envinfo info;
-  mdb_env_info(env_.get(), &info);
-  return info.me_mapsize < opts_.max_map_size;
-}
-
-std::uint64_t job_store::map_size() const {
-  resize_gate::pass pass = gate_.enter();
-  MDB_envinfo info;
-  mdb_env_info(env_.get(), &info);
-  return info.me_mapsize;
+  auto batch = storage_->begin_write();
+  if (!batch) return batch.error();
+  auto seq = read_last_sequence(**batch);
+  if (!seq) return seq.error();
+  return write_txn(std::move(*batch), *seq);
 }
 
 }  // namespace jobstate::store

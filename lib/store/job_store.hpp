@@ -1,4 +1,5 @@
-// The LMDB job store: records, indexes, tombstones and the change log.
+// The job store: records, indexes, tombstones and the change log, laid out
+// in the tables of a storage backend (backend.hpp; LMDB by default).
 // Knows nothing of Asio or of waiting; the engine drives it.
 #ifndef JOBSTATE_STORE_JOB_STORE_HPP
 #define JOBSTATE_STORE_JOB_STORE_HPP
@@ -7,11 +8,10 @@
 #include <jobstate/requests.hpp>
 #include <jobstate/result.hpp>
 
+#include "store/backend.hpp"
 #include "store/codec.hpp"
-#include "store/directory_claim.hpp"
 #include "store/keys.hpp"
-#include "store/lmdb.hpp"
-#include "store/resize_gate.hpp"
+#include "store/meta.hpp"
 
 #include <array>
 #include <memory>
@@ -21,73 +21,24 @@
 
 namespace jobstate::store {
 
-/// The schema version this build writes and reads (meta key "schema").
-inline constexpr std::uint32_t schema_version = 1;
-
-/// Handles of the sub-databases, opened once per environment.
-struct databases {
-  MDB_dbi meta = 0;
-  MDB_dbi jobs = 0;
-  MDB_dbi by_scope = 0;
-  MDB_dbi by_status = 0;
-  MDB_dbi by_kind = 0;
-  MDB_dbi by_parent = 0;
-  MDB_dbi by_parent_status = 0;
-  MDB_dbi by_original = 0;
-  MDB_dbi idempotency = 0;
-  MDB_dbi by_completed = 0;
-  MDB_dbi tombstones = 0;
-  MDB_dbi by_tombstone_age = 0;
-  MDB_dbi changes = 0;
-};
-
-/// A sub-database's name on disk and its handle in `databases`.
-struct named_database {
-  const char* name;
-  MDB_dbi databases::*dbi;
-};
-/// Every sub-database, in the order they are opened (docs/storage.md).
-inline constexpr named_database all_databases[] = {
-    {"meta", &databases::meta},
-    {"jobs", &databases::jobs},
-    {"idx_scope", &databases::by_scope},
-    {"idx_status", &databases::by_status},
-    {"idx_kind", &databases::by_kind},
-    {"idx_parent", &databases::by_parent},
-    {"idx_parent_status", &databases::by_parent_status},
-    {"idx_original", &databases::by_original},
-    {"idx_idempotency", &databases::idempotency},
-    {"idx_completed", &databases::by_completed},
-    {"tombstones", &databases::tombstones},
-    {"idx_tombstone_age", &databases::by_tombstone_age},
-    {"changes", &databases::changes},
-};
-
-/// The meta keys (docs/storage.md).
-inline constexpr std::string_view meta_magic_key = "magic";
-inline constexpr std::string_view meta_magic = "jobstate";
-inline constexpr std::string_view meta_schema_key = "schema";
-inline constexpr std::string_view meta_last_seq_key = "last_sequence";
-
 /// One index entry a job record implies: the index and the key (values are
 /// empty). The idempotency entry, whose value is the job id, is not among
 /// them.
 struct index_entry {
-  MDB_dbi databases::*dbi;
+  table index;
   std::string key;
 };
 /// Every entry that `j` has in the indexes, as written by insert and update.
 std::vector<index_entry> index_entries(const job& j);
 /// The indexes index_entries() lists entries of, in a fixed order.
-inline constexpr MDB_dbi databases::*record_indexes[] = {
-    &databases::by_scope,         &databases::by_status,
-    &databases::by_kind,          &databases::by_parent,
-    &databases::by_parent_status, &databases::by_original,
-    &databases::by_completed};
-/// The job an entry of `dbi` (one of record_indexes) names: the id its key
-/// ends with. Nothing when the key has not the size of that index's keys.
-std::optional<job_id> indexed_job(MDB_dbi databases::*dbi,
-                                  std::string_view key);
+inline constexpr table record_indexes[] = {
+    table::by_scope,    table::by_status,        table::by_kind,
+    table::by_parent,   table::by_parent_status, table::by_original,
+    table::by_completed};
+/// The job an entry of `index` (one of record_indexes) names: the id its
+/// key ends with. Nothing when the key has not the size of that index's
+/// keys.
+std::optional<job_id> indexed_job(table index, std::string_view key);
 
 /// Restricts a change feed read to one account (and project).
 struct change_filter {
@@ -106,7 +57,7 @@ struct change_feed_page {
 };
 
 /// The last sequence number committed to the change log (0: none yet).
-result<std::uint64_t> read_last_sequence(MDB_txn* txn, const databases& dbs);
+result<std::uint64_t> read_last_sequence(const snapshot& view);
 
 /// Reads shared by read and write transactions.
 class txn_view {
@@ -142,12 +93,11 @@ class txn_view {
                                         std::size_t scan_limit) const;
 
  protected:
-  txn_view(MDB_txn* t, const databases& dbs) : txn_(t), dbs_(&dbs) {}
-  /// Ids that end the keys of `dbi` starting with `prefix`, in key order.
-  result<std::vector<job_id>> ids_with_prefix(MDB_dbi dbi,
+  explicit txn_view(const snapshot& view) : view_(&view) {}
+  /// Ids that end the keys of `index` starting with `prefix`, in key order.
+  result<std::vector<job_id>> ids_with_prefix(table index,
                                               const std::string& prefix) const;
-  MDB_txn* txn_;
-  const databases* dbs_;
+  const snapshot* view_;
 };
 
 /// A consistent snapshot for reading. Cheap; hold it briefly (it pins the
@@ -155,14 +105,13 @@ class txn_view {
 /// most one transaction at a time.
 class read_txn : public txn_view {
  public:
-  read_txn(resize_gate::pass pass, lmdb::txn t, const databases& dbs)
-      : txn_view(t.get(), dbs), pass_(std::move(pass)), handle_(std::move(t)) {}
+  explicit read_txn(std::unique_ptr<snapshot> view)
+      : txn_view(*view), owned_(std::move(view)) {}
+  /// Over a snapshot someone else owns (the integrity check's).
+  explicit read_txn(const snapshot& view) : txn_view(view) {}
 
  private:
-  // Declared first, released last: the transaction ends before the map may
-  // be resized.
-  resize_gate::pass pass_;
-  lmdb::txn handle_;
+  std::unique_ptr<snapshot> owned_;
 };
 
 /// What an update must know of a job as stored: the fields its index
@@ -216,12 +165,8 @@ struct expiring_tombstone {
 /// mutations of one job in one batch see each other.
 class write_txn : public txn_view {
  public:
-  write_txn(resize_gate::pass pass, lmdb::txn t, const databases& dbs,
-            std::uint64_t last_seq)
-      : txn_view(t.get(), dbs),
-        pass_(std::move(pass)),
-        root_(std::move(t)),
-        last_seq_(last_seq) {}
+  write_txn(std::unique_ptr<write_batch> batch, std::uint64_t last_seq)
+      : txn_view(*batch), batch_(std::move(batch)), last_seq_(last_seq) {}
 
   /// Writes one mutation's effects, in order, each with its change-log
   /// entry. On error (a full map, an I/O error) the transaction is
@@ -255,40 +200,39 @@ class write_txn : public txn_view {
   result<bool> changes_to_trim(std::uint64_t keep_count,
                                timestamp cutoff) const;
 
-  /// Commits everything; the transaction is finished either way, and the map
-  /// may be resized once this returns. REQUIRES: !tainted().
+  /// Commits everything; the transaction is finished either way, and the
+  /// store may grow once this returns. REQUIRES: !tainted().
   result<void> commit();
-  /// Abandons everything written; the map may be resized once this returns.
+  /// Abandons everything written; the store may grow once this returns.
   void abort() noexcept;
 
  private:
-  friend class job_store;  // advance_transaction_id writes the meta table.
-
   // Every write goes through these two, which keep written_ and tainted_.
-  result<void> put(MDB_dbi dbi, std::string_view key, std::string_view value,
-                   unsigned flags = 0);
-  result<void> del(MDB_dbi dbi, std::string_view key);
+  result<void> put(table t, std::string_view key, std::string_view value,
+                   put_mode mode = put_mode::upsert);
+  result<void> del(table t, std::string_view key);
 
   result<void> insert(const job& j);
   result<void> update(const stored_state& before, const job& after);
   result<void> purge(const job& j, timestamp now);
   result<void> record_change(const job& j, std::string_view step, timestamp at);
 
-  // Declared first, released last: the transaction ends before the map may
-  // be resized.
-  resize_gate::pass pass_;
-  lmdb::txn root_;
+  std::unique_ptr<write_batch> batch_;
   std::uint64_t last_seq_;
   std::vector<change_record> changes_;
   bool written_ = false;
   bool tainted_ = false;
 };
 
-/// An open LMDB environment holding jobs. Thread-safe: any thread may read;
-/// one thread at a time may write (the engine's committer).
+/// Jobs in a storage backend. Thread-safe: any thread may read; one thread
+/// at a time may write (the engine's committer).
 class job_store {
  public:
+  /// Opens the embedded default: the LMDB database in `opts.path`, created
+  /// (directory included) when missing.
   static result<std::unique_ptr<job_store>> open(const options& opts);
+  /// Jobs in `storage`, which must hold this schema version's tables.
+  explicit job_store(std::unique_ptr<backend> storage);
   ~job_store();
 
   /// REQUIRES: no transaction alive in the calling thread.
@@ -297,36 +241,19 @@ class job_store {
   /// alive in the calling thread.
   result<write_txn> begin_write();
 
-  /// Doubles the map, up to `max_map_size`; false when already there. Waits for
-  /// the transactions of this process to end; transactions that begin meanwhile
-  /// wait for it. REQUIRES: no transaction alive in the calling thread.
-  result<bool> grow();
-  /// Grows the map by `bytes` past max_map_size: the headroom that lets a
-  /// purge run in a full database (deleting needs pages too). REQUIRES: as
-  /// grow.
-  result<void> grow_for_purge(std::uint64_t bytes);
-  /// Commits a transaction that changes nothing but its own id, so that the
-  /// next one may reuse the pages the last commit freed (LMDB reuses a
-  /// page only two transactions after the one that freed it). For a write
-  /// that found the map full right after a purge. REQUIRES: as begin_write.
-  result<void> advance_transaction_id();
-
-  std::uint64_t map_size() const;
-  /// True while the map is below max_map_size. REQUIRES: as begin_read.
-  bool can_grow() const;
+  /// Room for a write that found the store full (see backend): each
+  /// REQUIRES no transaction alive in the calling thread.
+  bool can_grow() const { return storage_->can_grow(); }
+  result<bool> grow() { return storage_->grow(); }
+  result<void> grow_for_purge(std::uint64_t bytes) {
+    return storage_->grow_beyond_limit(bytes);
+  }
+  result<void> advance_transaction_id() {
+    return storage_->recycle_freed_space();
+  }
 
  private:
-  job_store() = default;
-  result<void> adopt_resized_map() const;
-
-  // Declared before env_, so released after the environment is closed.
-  directory_claim claim_;
-  lmdb::env env_;
-  databases dbs_;
-  options opts_;
-  // Every transaction holds a pass; resizing the map closes the gate, since
-  // LMDB requires that no transaction of the process is active then.
-  mutable resize_gate gate_;
+  std::unique_ptr<backend> storage_;
 };
 
 }  // namespace jobstate::store

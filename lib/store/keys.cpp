@@ -12,7 +12,9 @@ constexpr std::uint64_t p1 = 0x9e3779b185ebca87ull;
 constexpr std::uint64_t p2 = 0xc2b2ae3d27d4eb4full;
 constexpr std::uint64_t p3 = 0x165667b19e3779f9ull;
 
-std::uint64_t rotl(std::uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
+std::uint64_t rotl(std::uint64_t x, int r) {
+  return (x << r) | (x >> (64 - r));
+}
 
 std::uint64_t mix(std::uint64_t h, std::uint64_t word) {
   h ^= rotl(word * p2, 31) * p1;

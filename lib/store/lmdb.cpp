@@ -18,6 +18,10 @@ error to_error(int rc, std::string_view what) {
     case MDB_INVALID:
     case MDB_VERSION_MISMATCH:
       return error(errc::unsupported_version, std::move(detail));
+    case MDB_KEYEXIST:
+      return error(errc::already_exists, std::move(detail));
+    case MDB_BAD_VALSIZE:
+      return error(errc::too_large, std::move(detail));
     default:
       return error(errc::io_error, std::move(detail));
   }

@@ -135,7 +135,7 @@ TEST(EngineOpen, OpenThatFailsHalfWayReleasesTheDirectory) {
   const std::string magic = std::string(store::meta_magic);
   {
     test::raw_db raw(db.options().path);
-    raw.put(&store::databases::meta, store::meta_magic_key, "not ours");
+    raw.put(store::table::meta, store::meta_magic_key, "not ours");
     raw.commit();
   }
   // Fails after LMDB opened the environment; twice the same way, so the
@@ -146,7 +146,7 @@ TEST(EngineOpen, OpenThatFailsHalfWayReleasesTheDirectory) {
       failed_with(engine::open(db.options()), errc::unsupported_version));
   {
     test::raw_db raw(db.options().path);
-    raw.put(&store::databases::meta, store::meta_magic_key, magic);
+    raw.put(store::table::meta, store::meta_magic_key, magic);
     raw.commit();
   }
   db.reopen();

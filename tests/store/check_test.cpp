@@ -25,7 +25,7 @@
 namespace jobstate {
 namespace {
 
-using store::databases;
+using store::table;
 namespace keys = store::keys;
 using test::completion_for;
 using test::create_in_status;
@@ -181,9 +181,9 @@ TEST_F(CheckDatabase, HealthyAfterTrimmingTheFeed) {
 TEST_F(CheckDatabase, CorruptRecordBytesNameTheJob) {
   {
     raw_db raw(path());
-    std::string bytes = *raw.get(&databases::jobs, keys::id(pop_.running.id));
+    std::string bytes = *raw.get(table::jobs, keys::id(pop_.running.id));
     bytes[bytes.size() / 2] ^= 0x20;
-    raw.put(&databases::jobs, keys::id(pop_.running.id), bytes);
+    raw.put(table::jobs, keys::id(pop_.running.id), bytes);
     raw.commit();
   }
   const check_report r = check();
@@ -197,8 +197,8 @@ TEST_F(CheckDatabase, CorruptRecordBytesNameTheJob) {
 TEST_F(CheckDatabase, TruncatedRecordIsCorrupt) {
   {
     raw_db raw(path());
-    std::string bytes = *raw.get(&databases::jobs, keys::id(pop_.keyed.id));
-    raw.put(&databases::jobs, keys::id(pop_.keyed.id), bytes.substr(0, 7));
+    std::string bytes = *raw.get(table::jobs, keys::id(pop_.keyed.id));
+    raw.put(table::jobs, keys::id(pop_.keyed.id), bytes.substr(0, 7));
     raw.commit();
   }
   EXPECT_TRUE(one_problem(check(), check_problem_kind::corrupt_record, "jobs",
@@ -209,7 +209,7 @@ TEST_F(CheckDatabase, RecordUnderAnotherJobsKey) {
   {
     raw_db raw(path());
     job other = raw.read_job(pop_.pending.id);
-    raw.put(&databases::jobs, keys::id(pop_.running.id), store::encode(other));
+    raw.put(table::jobs, keys::id(pop_.running.id), store::encode(other));
     raw.commit();
   }
   const check_report r = check();
@@ -221,7 +221,7 @@ TEST_F(CheckDatabase, RecordUnderAnotherJobsKey) {
 TEST_F(CheckDatabase, MissingIndexEntryIsReported) {
   {
     raw_db raw(path());
-    raw.del(&databases::by_status,
+    raw.del(table::by_status,
             keys::by_status(keys::scope(test::account, test::project),
                             job_status::running, pop_.running.id));
     raw.commit();
@@ -241,7 +241,7 @@ TEST_F(CheckDatabase, EveryIndexEntryIsRequired) {
   for (const store::index_entry& e : entries) {
     {
       raw_db raw(path());
-      raw.del(e.dbi, e.key);
+      raw.del(e.index, e.key);
       raw.commit();
     }
     const check_report r = check();
@@ -250,7 +250,7 @@ TEST_F(CheckDatabase, EveryIndexEntryIsRequired) {
     EXPECT_EQ(r.problems[0].job, child.id);
     {
       raw_db raw(path());
-      raw.put(e.dbi, e.key, {});
+      raw.put(e.index, e.key, {});
       raw.commit();
     }
     EXPECT_TRUE(check().ok());
@@ -263,9 +263,9 @@ TEST_F(CheckDatabase, EntryUnderTheWrongStatusIsMissingAndStale) {
   {
     raw_db raw(path());
     const auto scope = keys::scope(test::account, test::project);
-    raw.del(&databases::by_status,
+    raw.del(table::by_status,
             keys::by_status(scope, job_status::running, pop_.running.id));
-    raw.put(&databases::by_status,
+    raw.put(table::by_status,
             keys::by_status(scope, job_status::pending, pop_.running.id), {});
     raw.commit();
   }
@@ -283,12 +283,12 @@ TEST_F(CheckDatabase, StaleIndexEntryIsReported) {
   {
     raw_db raw(path());
     // The running job also listed as succeeded.
-    raw.put(&databases::by_status,
+    raw.put(table::by_status,
             keys::by_status(keys::scope(test::account, test::project),
                             job_status::succeeded, pop_.running.id),
             {});
     // And an entry for a job that does not exist.
-    raw.put(&databases::by_kind,
+    raw.put(table::by_kind,
             keys::by_kind(keys::scope(test::account, test::project), "ghost",
                           job_id::generate()),
             {});
@@ -308,7 +308,7 @@ TEST_F(CheckDatabase, MissingIdempotencyEntryIsReported) {
   {
     raw_db raw(path());
     raw.del(
-        &databases::idempotency,
+        table::idempotency,
         keys::idempotency(keys::scope(test::account, test::project), "key-1"));
     raw.commit();
   }
@@ -359,8 +359,9 @@ TEST_F(CheckDatabase, ChildStatusChangedBehindTheBatchIsReported) {
     after.history.back().step = "failed";
     after.history.back().status = job_status::failed;
     after.revision += 1;
-    for (const auto& e : store::index_entries(before)) raw.del(e.dbi, e.key);
-    for (const auto& e : store::index_entries(after)) raw.put(e.dbi, e.key, {});
+    for (const auto& e : store::index_entries(before)) raw.del(e.index, e.key);
+    for (const auto& e : store::index_entries(after))
+      raw.put(e.index, e.key, {});
     raw.write_job(after);
     raw.commit();
   }
@@ -387,7 +388,7 @@ TEST_F(CheckDatabase, RemovedFeedEntryIsAGap) {
   {
     raw_db raw(path());
     removed = 3;
-    raw.del(&databases::changes, keys::sequence(removed));
+    raw.del(table::changes, keys::sequence(removed));
     raw.commit();
   }
   const check_report r = check();
@@ -399,9 +400,8 @@ TEST_F(CheckDatabase, RemovedFeedEntryIsAGap) {
 TEST_F(CheckDatabase, RemovedLatestFeedEntryIsReported) {
   {
     raw_db raw(path());
-    const auto last =
-        keys::sequence_at(*raw.get(&databases::meta, "last_sequence"));
-    raw.del(&databases::changes, keys::sequence(last));
+    const auto last = keys::sequence_at(*raw.get(table::meta, "last_sequence"));
+    raw.del(table::changes, keys::sequence(last));
     raw.commit();
   }
   const check_report r = check();
@@ -427,9 +427,9 @@ TEST_F(CheckDatabase, StatusAgainstHistoryIsChecked) {
     job j = raw.read_job(pop_.pending.id);
     j.status = job_status::running;  // History says pending; no started_at.
     for (const auto& e : store::index_entries(raw.read_job(pop_.pending.id))) {
-      raw.del(e.dbi, e.key);
+      raw.del(e.index, e.key);
     }
-    for (const auto& e : store::index_entries(j)) raw.put(e.dbi, e.key, {});
+    for (const auto& e : store::index_entries(j)) raw.put(e.index, e.key, {});
     raw.write_job(j);
     raw.commit();
   }
@@ -476,8 +476,8 @@ TEST_F(CheckDatabase, TombstoneShadowingALiveJobIsReported) {
                        pop_.failed.project_id,   job_status::failed,
                        pop_.failed.revision,     std::nullopt,
                        *pop_.failed.completed_at};
-    raw.put(&databases::tombstones, keys::id(t.id), store::encode(t));
-    raw.put(&databases::by_tombstone_age, keys::by_time(t.purged_at, t.id), {});
+    raw.put(table::tombstones, keys::id(t.id), store::encode(t));
+    raw.put(table::by_tombstone_age, keys::by_time(t.purged_at, t.id), {});
     raw.commit();
   }
   EXPECT_TRUE(one_problem(check(), check_problem_kind::bad_tombstone,
@@ -488,8 +488,8 @@ TEST_F(CheckDatabase, TombstoneWithoutItsAgeEntryIsReported) {
   {
     raw_db raw(path());
     const store::tombstone t = *store::decode_tombstone(
-        *raw.get(&databases::tombstones, keys::id(pop_.succeeded.id)));
-    raw.del(&databases::by_tombstone_age, keys::by_time(t.purged_at, t.id));
+        *raw.get(table::tombstones, keys::id(pop_.succeeded.id)));
+    raw.del(table::by_tombstone_age, keys::by_time(t.purged_at, t.id));
     raw.commit();
   }
   EXPECT_TRUE(one_problem(check(), check_problem_kind::missing_index_entry,
@@ -500,7 +500,7 @@ TEST_F(CheckDatabase, ListsAtMostMaxProblems) {
   {
     raw_db raw(path());
     for (int i = 0; i < 5; ++i) {
-      raw.put(&databases::by_scope,
+      raw.put(table::by_scope,
               keys::by_scope(keys::scope(test::account, test::project),
                              job_id::generate()),
               {});
@@ -525,7 +525,7 @@ TEST_F(CheckDatabase, ListsAtMostMaxProblems) {
 TEST_F(CheckDatabase, NeverWrites) {
   {
     raw_db raw(path());  // Some damage, so that problems are found too.
-    raw.del(&databases::changes, keys::sequence(2));
+    raw.del(table::changes, keys::sequence(2));
     raw.commit();
   }
   const auto data = std::filesystem::path(path()) / "data.mdb";
@@ -601,7 +601,7 @@ TEST_F(CheckDatabase, CommandExitsZeroOnAHealthyDatabase) {
 TEST_F(CheckDatabase, CommandListsProblemsAndExitsOne) {
   {
     raw_db raw(path());
-    raw.del(&databases::by_status,
+    raw.del(table::by_status,
             keys::by_status(keys::scope(test::account, test::project),
                             job_status::pending, pop_.pending.id));
     raw.commit();

@@ -23,7 +23,7 @@ namespace jobstate {
 namespace {
 
 using namespace std::chrono_literals;
-using store::databases;
+using store::table;
 namespace keys = store::keys;
 using test::completion_for;
 using test::create_in_status;
@@ -64,9 +64,9 @@ class DamagedRecord : public ::testing::Test {
   // Flips one byte in the middle of job `id`'s record.
   void flip_byte_of(const job_id& id) {
     damage([&](raw_db& raw) {
-      std::string bytes = *raw.get(&databases::jobs, keys::id(id));
+      std::string bytes = *raw.get(table::jobs, keys::id(id));
       bytes[bytes.size() / 2] = static_cast<char>(bytes[bytes.size() / 2] ^ 1);
-      raw.put(&databases::jobs, keys::id(id), bytes);
+      raw.put(table::jobs, keys::id(id), bytes);
     });
   }
 
@@ -89,7 +89,7 @@ TEST_F(DamagedRecord, EveryKindOfDamageIsCorrupt) {
   std::string original;
   {
     raw_db raw(db_.options().path);
-    original = *raw.get(&databases::jobs, key);
+    original = *raw.get(table::jobs, key);
   }
   std::vector<std::string> damaged = {
       "",                                       // Empty.
@@ -108,7 +108,7 @@ TEST_F(DamagedRecord, EveryKindOfDamageIsCorrupt) {
     SCOPED_TRACE("damage " + std::to_string(n));
     {
       raw_db raw(db_.options().path);
-      raw.put(&databases::jobs, key, damaged[n]);
+      raw.put(table::jobs, key, damaged[n]);
       raw.commit();
     }
     db_.reopen();
@@ -122,8 +122,7 @@ TEST_F(DamagedRecord, RecordOfAnotherJobUnderThisKeyIsCorrupt) {
   const job a = create_in_status(*db_, job_status::pending);
   const job b = create_in_status(*db_, job_status::pending);
   damage([&](raw_db& raw) {
-    raw.put(&databases::jobs, keys::id(a.id),
-            *raw.get(&databases::jobs, keys::id(b.id)));
+    raw.put(table::jobs, keys::id(a.id), *raw.get(table::jobs, keys::id(b.id)));
   });
   EXPECT_TRUE(corrupt_naming(db_->get(ref_of(a)), a.id.to_string()));
 }
@@ -230,9 +229,9 @@ TEST_F(DamagedRecord, DamagedTombstoneIsCorruptNamingTheJob) {
   ASSERT_EQ(db_->purge(purge_request{0s, 100}).value().purged, 1u);
   EXPECT_TRUE(failed_with(db_->get(ref_of(j)), errc::gone));
   damage([&](raw_db& raw) {
-    std::string bytes = *raw.get(&databases::tombstones, keys::id(j.id));
+    std::string bytes = *raw.get(table::tombstones, keys::id(j.id));
     bytes[3] = static_cast<char>(bytes[3] ^ 0x10);
-    raw.put(&databases::tombstones, keys::id(j.id), bytes);
+    raw.put(table::tombstones, keys::id(j.id), bytes);
   });
   EXPECT_TRUE(corrupt_naming(db_->get(ref_of(j)), j.id.to_string()));
 }
@@ -240,9 +239,9 @@ TEST_F(DamagedRecord, DamagedTombstoneIsCorruptNamingTheJob) {
 TEST_F(DamagedRecord, DamagedChangeIsCorruptNamingItsSequence) {
   create_in_status(*db_, job_status::succeeded);  // Changes 1, 2, 3.
   damage([&](raw_db& raw) {
-    std::string bytes = *raw.get(&databases::changes, keys::sequence(2));
+    std::string bytes = *raw.get(table::changes, keys::sequence(2));
     bytes[bytes.size() - 1] = static_cast<char>(bytes[bytes.size() - 1] ^ 4);
-    raw.put(&databases::changes, keys::sequence(2), bytes);
+    raw.put(table::changes, keys::sequence(2), bytes);
   });
   EXPECT_TRUE(corrupt_naming(db_->changes(0), "change 2"));
   // Past the damage the feed reads again.

@@ -24,34 +24,39 @@ raw_db::raw_db(const std::filesystem::path& dir) {
   MDB_txn* t = nullptr;
   must(mdb_txn_begin(raw, nullptr, 0, &t), "mdb_txn_begin");
   txn_ = store::lmdb::txn(t);
-  for (const store::named_database& n : store::all_databases) {
-    must(mdb_dbi_open(t, n.name, 0, &(dbs_.*n.dbi)), n.name);
+  for (const store::table tb : store::all_tables) {
+    const std::string name(store::table_name(tb));
+    must(mdb_dbi_open(t, name.c_str(), 0,
+                      &handles_[static_cast<std::size_t>(tb)]),
+         name);
   }
 }
 
 raw_db::~raw_db() = default;
 
-std::optional<std::string> raw_db::get(MDB_dbi store::databases::*dbi,
+std::optional<std::string> raw_db::get(store::table t,
                                        std::string_view key) const {
-  auto v = store::lmdb::get(txn_.get(), dbs_.*dbi, key);
+  auto v =
+      store::lmdb::get(txn_.get(), handles_[static_cast<std::size_t>(t)], key);
   if (!v) throw std::runtime_error(v.error().message());
   if (!*v) return std::nullopt;
   return std::string(**v);
 }
 
-void raw_db::put(MDB_dbi store::databases::*dbi, std::string_view key,
-                 std::string_view value) {
-  auto r = store::lmdb::put(txn_.get(), dbs_.*dbi, key, value);
+void raw_db::put(store::table t, std::string_view key, std::string_view value) {
+  auto r = store::lmdb::put(txn_.get(), handles_[static_cast<std::size_t>(t)],
+                            key, value);
   if (!r) throw std::runtime_error(r.error().message());
 }
 
-void raw_db::del(MDB_dbi store::databases::*dbi, std::string_view key) {
+void raw_db::del(store::table t, std::string_view key) {
   MDB_val k = store::lmdb::to_val(key);
-  must(mdb_del(txn_.get(), dbs_.*dbi, &k, nullptr), "mdb_del");
+  must(mdb_del(txn_.get(), handles_[static_cast<std::size_t>(t)], &k, nullptr),
+       "mdb_del");
 }
 
 job raw_db::read_job(const job_id& id) const {
-  auto v = get(&store::databases::jobs, store::keys::id(id));
+  auto v = get(store::table::jobs, store::keys::id(id));
   if (!v) throw std::runtime_error("no record for job " + id.to_string());
   auto j = store::decode_job(*v);
   if (!j) throw std::runtime_error(j.error().message());
@@ -59,7 +64,7 @@ job raw_db::read_job(const job_id& id) const {
 }
 
 void raw_db::write_job(const job& j) {
-  put(&store::databases::jobs, store::keys::id(j.id), store::encode(j));
+  put(store::table::jobs, store::keys::id(j.id), store::encode(j));
 }
 
 void raw_db::commit() {

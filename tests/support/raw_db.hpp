@@ -7,6 +7,7 @@
 #include <jobstate/job.hpp>
 
 #include "store/codec.hpp"
+#include "store/environment.hpp"
 #include "store/job_store.hpp"
 #include "store/lmdb.hpp"
 
@@ -27,13 +28,11 @@ class raw_db {
   raw_db& operator=(const raw_db&) = delete;
   ~raw_db();
 
-  /// The value at `key` in sub-database `dbi`, or nothing.
-  std::optional<std::string> get(MDB_dbi store::databases::*dbi,
-                                 std::string_view key) const;
-  void put(MDB_dbi store::databases::*dbi, std::string_view key,
-           std::string_view value);
+  /// The value at `key` in table `t`, or nothing.
+  std::optional<std::string> get(store::table t, std::string_view key) const;
+  void put(store::table t, std::string_view key, std::string_view value);
   /// Deletes `key`; throws when it is missing.
-  void del(MDB_dbi store::databases::*dbi, std::string_view key);
+  void del(store::table t, std::string_view key);
 
   /// The stored record of job `id`, decoded (throws when it does not).
   job read_job(const job_id& id) const;
@@ -46,7 +45,7 @@ class raw_db {
  private:
   store::lmdb::env env_;
   store::lmdb::txn txn_;
-  store::databases dbs_;
+  store::table_handles handles_{};
 };
 
 }  // namespace jobstate::test

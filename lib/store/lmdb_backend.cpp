@@ -1,0 +1,231 @@
+#include "store/lmdb_backend.hpp"
+
+#include "store/environment.hpp"
+#include "store/keys.hpp"
+#include "store/meta.hpp"
+
+#include <algorithm>
+
+namespace jobstate::store {
+namespace {
+
+unsigned put_flags(put_mode mode) {
+  switch (mode) {
+    case put_mode::upsert:
+      return 0;
+    case put_mode::insert_new:
+      return MDB_NOOVERWRITE;
+    case put_mode::append:
+      return MDB_APPEND;
+  }
+  return 0;
+}
+
+class lmdb_cursor final : public cursor {
+ public:
+  explicit lmdb_cursor(lmdb::cursor c) : cur_(std::move(c)) {}
+  result<bool> seek(std::string_view key) override { return cur_.seek(key); }
+  result<bool> first() override { return cur_.first(); }
+  result<bool> last() override { return cur_.last(); }
+  result<bool> next() override { return cur_.next(); }
+  result<bool> prev() override { return cur_.prev(); }
+  std::string_view key() const noexcept override { return cur_.key(); }
+  std::string_view value() const noexcept override { return cur_.value(); }
+
+ private:
+  lmdb::cursor cur_;
+};
+
+// Reads through a transaction, whoever owns it.
+class lmdb_view : public write_batch {
+ public:
+  lmdb_view(MDB_txn* txn, const table_handles& handles)
+      : txn_(txn), handles_(handles) {}
+
+  result<std::optional<std::string_view>> get(
+      table t, std::string_view key) const override {
+    return lmdb::get(txn_, dbi(t), key);
+  }
+  result<std::unique_ptr<cursor>> open_cursor(table t) const override {
+    auto c = lmdb::cursor::open(txn_, dbi(t));
+    if (!c) return c.error();
+    return std::unique_ptr<cursor>(new lmdb_cursor(std::move(*c)));
+  }
+  result<std::uint64_t> count(table t) const override {
+    MDB_stat st;
+    if (int rc = mdb_stat(txn_, dbi(t), &st); rc != 0) {
+      return lmdb::to_error(rc, "mdb_stat");
+    }
+    return std::uint64_t{st.ms_entries};
+  }
+  result<void> put(table t, std::string_view key, std::string_view value,
+                   put_mode mode) override {
+    return lmdb::put(txn_, dbi(t), key, value, put_flags(mode));
+  }
+  result<void> del(table t, std::string_view key) override {
+    return lmdb::del(txn_, dbi(t), key);
+  }
+  // A borrowed transaction is ended by its owner.
+  result<void> commit() override {
+    return error(errc::invalid_argument, "a borrowed transaction");
+  }
+  void abort() noexcept override {}
+
+ protected:
+  MDB_dbi dbi(table t) const noexcept {
+    return handles_[static_cast<std::size_t>(t)];
+  }
+  MDB_txn* txn_;
+  const table_handles& handles_;
+};
+
+// A transaction of the backend's own, holding a pass through the resize
+// gate for its whole life.
+class owned_txn final : public lmdb_view {
+ public:
+  owned_txn(resize_gate::pass pass, lmdb::txn t, const table_handles& handles)
+      : lmdb_view(t.get(), handles),
+        pass_(std::move(pass)),
+        handle_(std::move(t)) {}
+  result<void> commit() override {
+    auto r = handle_.commit();
+    end();
+    return r;
+  }
+  void abort() noexcept override {
+    handle_.abort();
+    end();
+  }
+
+ private:
+  void end() noexcept {
+    txn_ = nullptr;
+    pass_.release();
+  }
+  // Declared first, released last: the transaction ends before the map may
+  // be resized.
+  resize_gate::pass pass_;
+  lmdb::txn handle_;
+};
+
+}  // namespace
+
+std::unique_ptr<snapshot> view_of(MDB_txn* txn, const table_handles& handles) {
+  return std::make_unique<lmdb_view>(txn, handles);
+}
+
+result<std::unique_ptr<lmdb_backend>> lmdb_backend::open(const options& opts) {
+  auto e = open_environment(opts, access::read_write, "an engine");
+  if (!e) return e.error();
+  // The sub-database handles (and a new database's stamp) outlive the
+  // first transaction only once it commits.
+  if (auto r = e->txn.commit(); !r) return r.error();
+  std::unique_ptr<lmdb_backend> b(new lmdb_backend());
+  b->claim_ = std::move(e->claim);
+  b->env_ = std::move(e->env);
+  b->handles_ = e->handles;
+  b->opts_ = opts;
+  return b;
+}
+
+lmdb_backend::~lmdb_backend() = default;
+
+result<void> lmdb_backend::adopt_resized_map() const {
+  return gate_.exclusively([this]() -> result<void> {
+    // Size 0 adopts the size another process set.
+    if (int rc = mdb_env_set_mapsize(env_.get(), 0); rc != 0) {
+      return lmdb::to_error(rc, "mdb_env_set_mapsize");
+    }
+    return {};
+  });
+}
+
+result<std::unique_ptr<snapshot>> lmdb_backend::begin_read() const {
+  for (int attempt = 0;; ++attempt) {
+    resize_gate::pass pass = gate_.enter();
+    MDB_txn* t = nullptr;
+    const int rc = mdb_txn_begin(env_.get(), nullptr, MDB_RDONLY, &t);
+    if (rc == 0) {
+      return std::unique_ptr<snapshot>(
+          new owned_txn(std::move(pass), lmdb::txn(t), handles_));
+    }
+    if (rc != MDB_MAP_RESIZED || attempt >= max_resize_adoptions)
+      return lmdb::to_error(rc, "beginning a read transaction");
+    pass.release();
+    if (auto r = adopt_resized_map(); !r) return r.error();
+  }
+}
+
+result<std::unique_ptr<write_batch>> lmdb_backend::begin_write() {
+  for (int attempt = 0;; ++attempt) {
+    resize_gate::pass pass = gate_.enter();
+    MDB_txn* t = nullptr;
+    const int rc = mdb_txn_begin(env_.get(), nullptr, 0, &t);
+    if (rc == 0) {
+      return std::unique_ptr<write_batch>(
+          new owned_txn(std::move(pass), lmdb::txn(t), handles_));
+    }
+    if (rc != MDB_MAP_RESIZED || attempt >= max_resize_adoptions)
+      return lmdb::to_error(rc, "beginning a write transaction");
+    pass.release();
+    if (auto r = adopt_resized_map(); !r) return r.error();
+  }
+}
+
+result<bool> lmdb_backend::grow() {
+  return gate_.exclusively([this]() -> result<bool> {
+    MDB_envinfo info;
+    mdb_env_info(env_.get(), &info);
+    const std::uint64_t current = info.me_mapsize;
+    if (current >= opts_.max_map_size) return false;
+    const std::uint64_t next =
+        std::min<std::uint64_t>(current * 2, opts_.max_map_size);
+    if (int rc = mdb_env_set_mapsize(env_.get(), next); rc != 0) {
+      return lmdb::to_error(rc, "growing the map");
+    }
+    return true;
+  });
+}
+
+result<void> lmdb_backend::grow_beyond_limit(std::uint64_t bytes) {
+  return gate_.exclusively([this, bytes]() -> result<void> {
+    MDB_envinfo info;
+    mdb_env_info(env_.get(), &info);
+    if (int rc = mdb_env_set_mapsize(env_.get(), info.me_mapsize + bytes);
+        rc != 0) {
+      return lmdb::to_error(rc, "growing the map past its limit");
+    }
+    return {};
+  });
+}
+
+result<void> lmdb_backend::recycle_freed_space() {
+  auto w = begin_write();
+  if (!w) return w.error();
+  // Rewriting the schema version with its own value dirties a page, so the
+  // commit writes a new meta page with the next transaction id.
+  if (auto r = (*w)->put(table::meta, meta_schema_key,
+                         keys::sequence(schema_version));
+      !r) {
+    (*w)->abort();
+    return r;
+  }
+  return (*w)->commit();
+}
+
+bool lmdb_backend::can_grow() const {
+  // Inside the gate: a reader adopting another process's size changes it.
+  resize_gate::pass pass = gate_.enter();
+  MDB_envinfo info;
+  mdb_env_info(env_.get(), &info);
+  return info.me_mapsize < opts_.max_map_size;
+}
+
+std::uint64_t lmdb_backend::map_size() const {
+  resize_gate::pass pass = gate_.enter();
+  MDB_envinfo info;
+  mdb_env_info(env_.get(), &info);
+  return info.me_mapsize;
+}
+
+}  // namespace jobstate::store
