@@ -25,7 +25,11 @@ namespace jobstate::store {
 
 /// The key spaces of the job layout (docs/storage.md). Keys sort bytewise
 /// (unsigned, shorter first on a common prefix) within a table; tables are
-/// independent of each other.
+/// independent of each other. A key is 1 byte long at least and at most
+/// what the backend allows (LMDB: 511); an empty or longer one is refused
+/// with too_large. Values may be empty. The meta table belongs to the job
+/// store, but a backend may keep its own stamp there (LMDB's recycling
+/// rewrites the schema key with its value).
 enum class table : std::uint8_t {
   meta,
   jobs,
@@ -77,7 +81,7 @@ enum class put_mode : std::uint8_t {
 class cursor {
  public:
   virtual ~cursor() = default;
-  /// Positions at the first key >= `key`.
+  /// Positions at the first key >= `key` (the first key for "").
   virtual result<bool> seek(std::string_view key) = 0;
   virtual result<bool> first() = 0;
   virtual result<bool> last() = 0;
@@ -128,7 +132,8 @@ class write_batch : public snapshot {
   /// Applies every write at once. The batch is finished either way.
   /// Errors: storage_full, io_error.
   virtual result<void> commit() = 0;
-  /// Drops every write. Idempotent.
+  /// Drops every write; the batch is finished (the store may grow once
+  /// this returns). Idempotent.
   virtual void abort() noexcept = 0;
 };
 

@@ -424,7 +424,9 @@ result<void> write_txn::insert(const job& j) {
   if (auto r =
           put(table::jobs, keys::id(j.id), encode(j), put_mode::insert_new);
       !r) {
-    if (r.code() == errc::io_error) {
+    if (r.code() == errc::already_exists) {
+      // Ids are generated unique: a record under a new job's id means the
+      // database holds what it should not.
       return error(errc::corrupt,
                    "job id " + j.id.to_string() + " already stored");
     }

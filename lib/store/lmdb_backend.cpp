@@ -24,7 +24,12 @@ unsigned put_flags(put_mode mode) {
 class lmdb_cursor final : public cursor {
  public:
   explicit lmdb_cursor(lmdb::cursor c) : cur_(std::move(c)) {}
-  result<bool> seek(std::string_view key) override { return cur_.seek(key); }
+  result<bool> seek(std::string_view key) override {
+    // LMDB refuses an empty key even to position at; every key sorts at or
+    // after it.
+    if (key.empty()) return cur_.first();
+    return cur_.seek(key);
+  }
   result<bool> first() override { return cur_.first(); }
   result<bool> last() override { return cur_.last(); }
   result<bool> next() override { return cur_.next(); }
