@@ -257,7 +257,7 @@ def waits_section(s, out, waiters):
              ("p50_us", "p99_us", "mean_us", "caller_p50_us",
               "caller_p99_us", "samples", "load_jobs_per_s")}
         figures[name] = f
-        rows.append(["commit → handler, %d waiter%s, %s%s%s"
+        rows.append(["commit → handler, %d waiter%s, %s%s%s%s"
                      % (w, "s" if w > 1 else "",
                         "64 lifecycles in flight" if load else "idle",
                         "" if xproc else

@@ -13,6 +13,10 @@ constexpr int max_attempts = 8;
 // Headroom granted past max_map_size to a purge that hit the limit.
 constexpr std::uint64_t purge_headroom = std::uint64_t{1} << 20;
 
+// Set while this thread commits in lead() (see
+// committing_for_a_blocking_caller).
+thread_local bool leading = false;
+
 // The batch's jobs as its commit left them. A job's state counts only when
 // the write that holds it made the job's last change of the commit (same
 // revision): a job changed again later in the batch as a side effect (a
@@ -79,11 +83,17 @@ std::unique_ptr<pending_write> commit_queue::lead(
     committing_ = true;
     take_batch(batch);
   }
+  leading = true;
   commit_batch(batch, committed_by::caller);
+  leading = false;
   support::mutex_lock lock(mutex_);
   committing_ = false;
   if (!queue_.empty() || closing_) wake_.notify_one();
   return nullptr;
+}
+
+bool commit_queue::committing_for_a_blocking_caller() noexcept {
+  return leading;
 }
 
 void commit_queue::take_batch(

@@ -64,7 +64,8 @@ inline bool queues_from_this_thread(
          queues_from_this_thread(ex.get_inner_executor());
 }
 /// For the polymorphic wrappers (any_io_executor, any_completion_executor):
-/// judged by the executor they hold.
+/// judged by the executor they hold. Others (strands of other executors,
+/// thread pools, executors of a host's own) answer false.
 template <class Polymorphic>
 bool queues_from_this_thread(const Polymorphic& ex) requires requires {
   ex.template target<boost::asio::any_io_executor>();
@@ -78,11 +79,8 @@ bool queues_from_this_thread(const Polymorphic& ex) requires requires {
           ex.template target<boost::asio::strand<io_executor>>()) {
     return queues_from_this_thread(*strand);
   }
-  if constexpr (!std::is_same_v<Polymorphic, boost::asio::any_io_executor>) {
-    if (const auto* any = ex.template target<boost::asio::any_io_executor>()) {
-      return queues_from_this_thread(*any);
-    }
-  }
+  // Converting one polymorphic executor into another adopts the executor
+  // inside, so no wrapper wraps a wrapper here.
   return false;
 }
 
@@ -214,6 +212,18 @@ void complete_later(boost::asio::io_context& io,
                                               r = std::move(r)]() mutable {
         std::move(pending).complete_result(std::move(r));
       }));
+}
+
+/// complete_later with the completion's arguments as they are.
+template <class Handler, class... Args>
+void complete_later_with(boost::asio::io_context& io,
+                         pending_handler<Handler> pending, Args... args) {
+  auto alloc = pending.get_allocator();
+  boost::asio::post(io, boost::asio::bind_allocator(
+                            alloc, [pending = std::move(pending),
+                                    ... args = std::move(args)]() mutable {
+                              std::move(pending).complete(std::move(args)...);
+                            }));
 }
 
 /// complete_later for a handler that was never pending.

@@ -11,6 +11,14 @@ namespace jobstate {
 
 using namespace engine_detail;
 
+namespace {
+
+// The most watches a blocking caller's commit answers on the caller's own
+// thread (each reads the feed); with more pending, the notifier does it.
+constexpr std::size_t watches_a_caller_serves = 8;
+
+}  // namespace
+
 engine::impl::impl(const jobstate::options& opts,
                    std::unique_ptr<store::job_store> s)
     : opts_(opts),
@@ -105,6 +113,13 @@ void engine::impl::on_commit(const std::vector<store::change_record>& changes,
                           ? reporter::blocking_caller
                           : reporter::engine_thread;
   subs_->jobs_changed(job_changes_of(changes), by, &jobs);
+  if (by == reporter::blocking_caller &&
+      subs_->watches_pending() > watches_a_caller_serves) {
+    // Each watch costs a read of the feed: a blocking caller does not pay
+    // for many of them before its own call returns.
+    boost::asio::post(io_, [this] { subs_->feed_changed(); });
+    return;
+  }
   subs_->feed_changed(by);
 }
 
@@ -174,9 +189,9 @@ void engine::impl::async_create_batch(
       [request = std::move(request)](store::write_txn& w, timestamp now) {
         return engine_detail::create_batch(w, request, now);
       },
-      [pending = pending_handler(std::move(handler), handler_executor_)](
+      [this, pending = pending_handler(std::move(handler), handler_executor_)](
           result<created_batch> r) mutable {
-        std::move(pending).complete_result(std::move(r));
+        answer_result(std::move(pending), std::move(r));
       });
 }
 
@@ -198,9 +213,9 @@ void engine::impl::async_create(create_request request,
       [request = std::move(request)](store::write_txn& w, timestamp now) {
         return engine_detail::create(w, request, now);
       },
-      [pending = pending_handler(std::move(handler), handler_executor_)](
+      [this, pending = pending_handler(std::move(handler), handler_executor_)](
           result<created_job> r) mutable {
-        std::move(pending).complete_result(std::move(r));
+        answer_result(std::move(pending), std::move(r));
       });
 }
 
@@ -222,12 +237,12 @@ void engine::impl::async_mutate(job_mutation m, mutation_handler handler) {
         if (!r && r.error().current_status()) {
           if (auto txn = store_->begin_read()) {
             if (auto now = load_by_id(*txn, id)) {
-              return std::move(pending).complete(to_error_code(r.error()),
-                                                 std::move(*now));
+              return answer(std::move(pending), to_error_code(r.error()),
+                            std::move(*now));
             }
           }
         }
-        std::move(pending).complete_result(std::move(r));
+        answer_result(std::move(pending), std::move(r));
       });
 }
 

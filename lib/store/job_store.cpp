@@ -568,6 +568,13 @@ result<void> write_txn::record_change(const job& j, std::string_view step,
   if (auto r = put(table::changes, keys::sequence(c.sequence), encode(c),
                    put_mode::append);
       !r) {
+    if (r.code() == errc::already_exists) {
+      // The log already holds this sequence or a later one: the meta
+      // data's last_sequence lags the log it should end.
+      return error(errc::corrupt, "change-log sequence " +
+                                      std::to_string(c.sequence) +
+                                      " is already taken");
+    }
     return r;
   }
   last_seq_ = c.sequence;

@@ -107,8 +107,6 @@ class read_txn : public txn_view {
  public:
   explicit read_txn(std::unique_ptr<snapshot> view)
       : txn_view(*view), owned_(std::move(view)) {}
-  /// Over a snapshot someone else owns (the integrity check's).
-  explicit read_txn(const snapshot& view) : txn_view(view) {}
 
  private:
   std::unique_ptr<snapshot> owned_;

@@ -146,32 +146,29 @@ result<void> lmdb_backend::adopt_resized_map() const {
 }
 
 result<std::unique_ptr<snapshot>> lmdb_backend::begin_read() const {
-  for (int attempt = 0;; ++attempt) {
-    resize_gate::pass pass = gate_.enter();
-    MDB_txn* t = nullptr;
-    const int rc = mdb_txn_begin(env_.get(), nullptr, MDB_RDONLY, &t);
-    if (rc == 0) {
-      return std::unique_ptr<snapshot>(
-          new owned_txn(std::move(pass), lmdb::txn(t), handles_));
-    }
-    if (rc != MDB_MAP_RESIZED || attempt >= max_resize_adoptions)
-      return lmdb::to_error(rc, "beginning a read transaction");
-    pass.release();
-    if (auto r = adopt_resized_map(); !r) return r.error();
-  }
+  auto t = begin(MDB_RDONLY);
+  if (!t) return t.error();
+  return std::unique_ptr<snapshot>(std::move(*t));
 }
 
 result<std::unique_ptr<write_batch>> lmdb_backend::begin_write() {
+  return begin(0);
+}
+
+result<std::unique_ptr<write_batch>> lmdb_backend::begin(unsigned flags) const {
   for (int attempt = 0;; ++attempt) {
     resize_gate::pass pass = gate_.enter();
     MDB_txn* t = nullptr;
-    const int rc = mdb_txn_begin(env_.get(), nullptr, 0, &t);
+    const int rc = mdb_txn_begin(env_.get(), nullptr, flags, &t);
     if (rc == 0) {
       return std::unique_ptr<write_batch>(
           new owned_txn(std::move(pass), lmdb::txn(t), handles_));
     }
-    if (rc != MDB_MAP_RESIZED || attempt >= max_resize_adoptions)
-      return lmdb::to_error(rc, "beginning a write transaction");
+    if (rc != MDB_MAP_RESIZED || attempt >= max_resize_adoptions) {
+      return lmdb::to_error(rc, (flags & MDB_RDONLY) != 0
+                                    ? "beginning a read transaction"
+                                    : "beginning a write transaction");
+    }
     pass.release();
     if (auto r = adopt_resized_map(); !r) return r.error();
   }

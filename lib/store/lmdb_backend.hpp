@@ -36,6 +36,9 @@ class lmdb_backend final : public backend {
  private:
   lmdb_backend() = default;
   result<void> adopt_resized_map() const;
+  // A transaction with `flags` (MDB_RDONLY or 0), holding a pass through
+  // the resize gate; adopts another process's larger map on the way.
+  result<std::unique_ptr<write_batch>> begin(unsigned flags) const;
 
   // Declared before env_, so released after the environment is closed.
   directory_claim claim_;

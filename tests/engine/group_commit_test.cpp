@@ -344,5 +344,51 @@ TEST(GroupCommit, WaitersGetEachJobAsTheWholeBatchLeftIt) {
   EXPECT_EQ(answered_parent.value.job.progress.counts->succeeded, 1u);
 }
 
+// A job one write of the batch returned and a later write changed as a side
+// effect (a child started, then cancelled with its batch parent): its waiter
+// gets the job as the side effect left it, not as the first write returned
+// it. A first, unrelated write is queued ahead, so that the committer, which
+// may take one write before it blocks on the held lock, leaves these two to
+// one batch.
+TEST(GroupCommit, AWaiterSeesASideEffectThatFollowsADirectWrite) {
+  test_engine db;
+  const job unrelated = create_job(*db);
+  batch_request br;
+  br.parent = make_request("batch_parse");
+  for (int i = 0; i < 2; ++i) {
+    br.children.push_back(batch_child{"parse", boost::json::object{{"page", i}},
+                                      "doc-" + std::to_string(i),
+                                      std::nullopt});
+  }
+  const auto batch = db->create_batch(br);
+  ASSERT_TRUE(batch.has_value());
+  job_ref child = ref_of(batch->parent);
+  child.id = batch->child_ids.at(0);
+
+  std::future<answer<wait_result>> on_child;
+  async_wait(*db, child, wait_condition::terminal(), test::long_timeout,
+             to(on_child));
+  ASSERT_TRUE(test::eventually([&] { return test::waits_pending(*db) == 1; }));
+
+  held_write_lock lock(db, 1000ms);
+  std::future<answer<job>> ahead, started, cancelled;
+  async_start(*db, ref_of(unrelated), {}, to(ahead));
+  async_start(*db, child, {}, to(started));
+  async_cancel(*db, ref_of(batch->parent), "stop", {}, to(cancelled));
+  lock.release();
+  for (auto* f : {&ahead, &started, &cancelled}) {
+    ASSERT_TRUE(test::ready_within(*f)) << "a mutation never completed";
+    const auto a = f->get();
+    EXPECT_FALSE(a.ec) << a.ec.message();
+  }
+  ASSERT_TRUE(test::ready_within(on_child)) << "the waiter was never answered";
+  const auto answered = on_child.get();
+  ASSERT_FALSE(answered.ec) << answered.ec.message();
+  EXPECT_EQ(answered.value.job.status, job_status::cancelled);
+  const auto now = db->get(child);
+  ASSERT_TRUE(now.has_value());
+  EXPECT_EQ(answered.value.job, *now);
+}
+
 }  // namespace
 }  // namespace jobstate
