@@ -247,7 +247,17 @@ bool commit_queue::trim_feed(store::write_txn& w, timestamp now) {
   // commits have nothing to trim. A read that fails only postpones
   // trimming; false only when a delete failed and tainted the transaction.
   const timestamp cutoff = now - feed_retention_age_;
-  if (auto due = w.changes_to_trim(feed_retention_count_, cutoff);
+  // Changes leave the log only from its oldest end, and the oldest left
+  // is no older, in sequence or commit time, than the one read last: while
+  // that one is not due, none is, and the log need not be read.
+  if (oldest_change_ &&
+      w.last_appended() - oldest_change_->sequence < feed_retention_count_ &&
+      oldest_change_->at >= cutoff) {
+    return true;
+  }
+  oldest_change_.reset();
+  if (auto due =
+          w.changes_to_trim(feed_retention_count_, cutoff, &oldest_change_);
       !due || !*due) {
     return true;
   }

@@ -190,6 +190,9 @@ class commit_queue {
   bool closing_ JOBSTATE_GUARDED_BY(mutex_) = false;
   bool committing_ JOBSTATE_GUARDED_BY(mutex_) = false;
   std::atomic<clock::rep> last_durable_{0};
+  // The change log's oldest entry as trim_feed last read it (see there).
+  // Used by whichever thread commits, one at a time (committing_).
+  std::optional<store::change_position> oldest_change_;
   std::thread committer_;
 };
 

@@ -582,8 +582,9 @@ result<void> write_txn::record_change(const job& j, std::string_view step,
   return {};
 }
 
-result<bool> write_txn::changes_to_trim(std::uint64_t keep_count,
-                                        timestamp cutoff) const {
+result<bool> write_txn::changes_to_trim(
+    std::uint64_t keep_count, timestamp cutoff,
+    std::optional<change_position>* oldest) const {
   auto opened = view_->open_cursor(table::changes);
   if (!opened) return opened.error();
   cursor& cur = **opened;
@@ -593,7 +594,9 @@ result<bool> write_txn::changes_to_trim(std::uint64_t keep_count,
   if (last_seq_ - keys::sequence_at(cur.key()) >= keep_count) return true;
   auto c = decode_change(cur.value());
   if (!c) return c.error();
-  return c->at < cutoff;
+  if (c->at < cutoff) return true;
+  if (oldest != nullptr) *oldest = change_position{c->sequence, c->at};
+  return false;
 }
 
 result<void> write_txn::trim_changes(std::uint64_t keep_count, timestamp cutoff,

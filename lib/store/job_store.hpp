@@ -50,6 +50,12 @@ struct change_filter {
   }
 };
 
+/// Where a change stands in the log: its sequence and commit time.
+struct change_position {
+  std::uint64_t sequence = 0;
+  timestamp at{};
+};
+
 /// A page read from the change log.
 struct change_feed_page {
   std::vector<change_record> changes;
@@ -194,9 +200,14 @@ class write_txn : public txn_view {
   result<void> trim_changes(std::uint64_t keep_count, timestamp cutoff,
                             std::size_t budget);
   /// Whether trim_changes would remove anything: the oldest change is
-  /// beyond `keep_count` or older than `cutoff`. Reads only.
-  result<bool> changes_to_trim(std::uint64_t keep_count,
-                               timestamp cutoff) const;
+  /// beyond `keep_count` or older than `cutoff`. Reads only. When the
+  /// answer is no and the log is not empty, `oldest` (if given) receives
+  /// the oldest change's place.
+  result<bool> changes_to_trim(
+      std::uint64_t keep_count, timestamp cutoff,
+      std::optional<change_position>* oldest = nullptr) const;
+  /// The sequence of the latest change, this transaction's included.
+  std::uint64_t last_appended() const noexcept { return last_seq_; }
 
   /// Commits everything; the transaction is finished either way, and the
   /// store may grow once this returns. REQUIRES: !tainted().
