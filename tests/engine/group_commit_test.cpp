@@ -77,6 +77,21 @@ auto to(std::future<answer<T>>& out) {
   };
 }
 
+// The answers of a job's start, a 40% progress report and its success,
+// queued in that order by queue_lifecycle.
+struct queued_lifecycle {
+  std::future<answer<job>> started, progressed, done;
+};
+queued_lifecycle queue_lifecycle(engine& e, const job_ref& ref) {
+  queued_lifecycle q;
+  async_start(e, ref, {}, to(q.started));
+  progress p;
+  p.percent = 40;
+  async_report_progress(e, ref, p, {}, to(q.progressed));
+  async_complete(e, ref, completion_for(job_status::succeeded), {}, to(q.done));
+  return q;
+}
+
 std::uint64_t commits_made(const engine& e) {
   auto s = e.stats();
   EXPECT_TRUE(s.has_value());
@@ -92,14 +107,8 @@ TEST(GroupCommit, OneBatchsMutationsOfOneJobSeeEachOther) {
   held_write_lock lock(db, 1000ms);
   // Queued while the committer is blocked: at most two commits (one that
   // took the first mutation before blocking, one for the rest).
-  std::future<answer<job>> a_started, a_progressed, a_done, b_started, b_again,
-      b_stale, nobody;
-  async_start(*db, ref_of(a), {}, to(a_started));
-  progress p;
-  p.percent = 40;
-  async_report_progress(*db, ref_of(a), p, {}, to(a_progressed));
-  async_complete(*db, ref_of(a), completion_for(job_status::succeeded), {},
-                 to(a_done));
+  auto [a_started, a_progressed, a_done] = queue_lifecycle(*db, ref_of(a));
+  std::future<answer<job>> b_started, b_again, b_stale, nobody;
   async_start(*db, ref_of(b), {}, to(b_started));
   async_start(*db, ref_of(b), {}, to(b_again));  // illegal
   mutation_options stale;
@@ -306,14 +315,8 @@ TEST(GroupCommit, WaitersGetEachJobAsTheWholeBatchLeftIt) {
   ASSERT_TRUE(test::eventually([&] { return test::waits_pending(*db) == 3; }));
 
   held_write_lock lock(db, 1000ms);
-  std::future<answer<job>> a_started, a_progressed, a_done, child_started,
-      child_done;
-  async_start(*db, ref_of(a), {}, to(a_started));
-  progress p;
-  p.percent = 40;
-  async_report_progress(*db, ref_of(a), p, {}, to(a_progressed));
-  async_complete(*db, ref_of(a), completion_for(job_status::succeeded), {},
-                 to(a_done));
+  auto [a_started, a_progressed, a_done] = queue_lifecycle(*db, ref_of(a));
+  std::future<answer<job>> child_started, child_done;
   async_start(*db, child, {}, to(child_started));
   async_complete(*db, child, completion_for(job_status::succeeded), {},
                  to(child_done));
