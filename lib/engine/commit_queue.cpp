@@ -1,5 +1,6 @@
 #include "engine/commit_queue.hpp"
 
+#include "engine/completion.hpp"
 #include "model/time.hpp"
 
 #include <algorithm>
@@ -12,10 +13,6 @@ namespace {
 constexpr int max_attempts = 8;
 // Headroom granted past max_map_size to a purge that hit the limit.
 constexpr std::uint64_t purge_headroom = std::uint64_t{1} << 20;
-
-// Set while this thread commits in lead() (see
-// committing_for_a_blocking_caller).
-thread_local bool leading = false;
 
 // The batch's jobs as its commit left them. A job's state counts only when
 // the write that holds it made the job's last change of the commit (same
@@ -83,17 +80,16 @@ std::unique_ptr<pending_write> commit_queue::lead(
     committing_ = true;
     take_batch(batch);
   }
-  leading = true;
-  commit_batch(batch, committed_by::caller);
-  leading = false;
+  {
+    // The batch may hold other callers' asynchronous writes: their handlers
+    // must not run inside this call.
+    blocking_call_scope inside;
+    commit_batch(batch, committed_by::caller);
+  }
   support::mutex_lock lock(mutex_);
   committing_ = false;
   if (!queue_.empty() || closing_) wake_.notify_one();
   return nullptr;
-}
-
-bool commit_queue::committing_for_a_blocking_caller() noexcept {
-  return leading;
 }
 
 void commit_queue::take_batch(

@@ -126,10 +126,6 @@ class commit_queue {
       std::unique_ptr<pending_write> w);
   /// Commits everything queued so far and stops accepting more.
   void close();
-  /// True on a blocking caller's thread while it commits in lead(): the
-  /// batch it took may hold other callers' asynchronous writes, whose
-  /// handlers must not run inside its call.
-  static bool committing_for_a_blocking_caller() noexcept;
 
   using clock = std::chrono::steady_clock;
   /// When the latest commit became durable: read from a write's completion,

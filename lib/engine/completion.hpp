@@ -200,21 +200,8 @@ class pending_handler {
   Handler handler_;
 };
 
-/// Completes later, from `io`'s thread: for answers known inside an
-/// initiating function, which must never call the handler itself, and for
-/// answers decided on a thread that must not wait for the hand-off.
-template <class Handler, class T>
-void complete_later(boost::asio::io_context& io,
-                    pending_handler<Handler> pending, result<T> r) {
-  auto alloc = pending.get_allocator();
-  boost::asio::post(
-      io, boost::asio::bind_allocator(alloc, [pending = std::move(pending),
-                                              r = std::move(r)]() mutable {
-        std::move(pending).complete_result(std::move(r));
-      }));
-}
-
-/// complete_later with the completion's arguments as they are.
+/// Completes later, from `io`'s thread, with the completion's arguments as
+/// they are.
 template <class Handler, class... Args>
 void complete_later_with(boost::asio::io_context& io,
                          pending_handler<Handler> pending, Args... args) {
@@ -224,6 +211,59 @@ void complete_later_with(boost::asio::io_context& io,
                                     ... args = std::move(args)]() mutable {
                               std::move(pending).complete(std::move(args)...);
                             }));
+}
+
+/// Completes later, from `io`'s thread: for answers known inside an
+/// initiating function, which must never call the handler itself, and for
+/// answers decided on a thread that must not wait for the hand-off. `r` as
+/// (error_code, T), as complete_result does.
+template <class Handler, class T>
+void complete_later(boost::asio::io_context& io,
+                    pending_handler<Handler> pending, result<T> r) {
+  if (r) {
+    return complete_later_with(io, std::move(pending),
+                               boost::system::error_code{}, std::move(*r));
+  }
+  complete_later_with(io, std::move(pending), to_error_code(r.error()), T{});
+}
+
+/// True on a thread inside a blocking call that commits the queue itself
+/// (commit_queue::lead): its commit may complete other operations, whose
+/// handlers must never run inside that call. See blocking_call_scope.
+inline thread_local bool inside_blocking_call = false;
+
+/// Marks the calling thread as inside_blocking_call for its lifetime.
+class blocking_call_scope {
+ public:
+  blocking_call_scope() noexcept { inside_blocking_call = true; }
+  ~blocking_call_scope() { inside_blocking_call = false; }
+  blocking_call_scope(const blocking_call_scope&) = delete;
+  blocking_call_scope& operator=(const blocking_call_scope&) = delete;
+};
+
+/// Completes `pending` from the thread that decided its answer, the one way
+/// every committing thread does it: at once, unless this thread is inside a
+/// blocking call where the handler could run inline; that one goes through
+/// `io`'s thread (the engine's notifier). Reaching a handler from the
+/// committing thread saves waking a second thread first.
+template <class Handler, class... Args>
+void hand_over(boost::asio::io_context& io, pending_handler<Handler> pending,
+               Args... args) {
+  if (inside_blocking_call && !pending.completes_elsewhere_from_this_thread()) {
+    return complete_later_with(io, std::move(pending), std::move(args)...);
+  }
+  std::move(pending).complete(std::move(args)...);
+}
+
+/// hand_over with `r` as (error_code, T).
+template <class Handler, class T>
+void hand_over_result(boost::asio::io_context& io,
+                      pending_handler<Handler> pending, result<T> r) {
+  if (r) {
+    return hand_over(io, std::move(pending), boost::system::error_code{},
+                     std::move(*r));
+  }
+  hand_over(io, std::move(pending), to_error_code(r.error()), T{});
 }
 
 /// complete_later for a handler that was never pending.

@@ -105,22 +105,17 @@ void engine::impl::on_commit(const std::vector<store::change_record>& changes,
     signal_->announce(changes.back().sequence);
   }
   if (subs_->idle()) return;
-  // A blocking caller's thread reaches the waiters itself, without waking
-  // the notifier thread first, but never runs another operation's handler
-  // inside its call (perhaps under its locks): handlers that could run
-  // inline there go through the notifier thread.
-  const reporter by = who == commit_queue::committed_by::caller
-                          ? reporter::blocking_caller
-                          : reporter::engine_thread;
-  subs_->jobs_changed(job_changes_of(changes), by, &jobs);
-  if (by == reporter::blocking_caller &&
+  // A blocking caller's thread reaches the waiters itself (see hand_over),
+  // without waking the notifier thread first.
+  subs_->jobs_changed(job_changes_of(changes), &jobs);
+  if (who == commit_queue::committed_by::caller &&
       subs_->watches_pending() > watches_a_caller_serves) {
     // Each watch costs a read of the feed: a blocking caller does not pay
     // for many of them before its own call returns.
     boost::asio::post(io_, [this] { subs_->feed_changed(); });
     return;
   }
-  subs_->feed_changed(by);
+  subs_->feed_changed();
 }
 
 void engine::impl::advance_signal_seen(std::uint64_t to) noexcept {
@@ -191,7 +186,7 @@ void engine::impl::async_create_batch(
       },
       [this, pending = pending_handler(std::move(handler), handler_executor_)](
           result<created_batch> r) mutable {
-        answer_result(std::move(pending), std::move(r));
+        hand_over_result(io_, std::move(pending), std::move(r));
       });
 }
 
@@ -215,7 +210,7 @@ void engine::impl::async_create(create_request request,
       },
       [this, pending = pending_handler(std::move(handler), handler_executor_)](
           result<created_job> r) mutable {
-        answer_result(std::move(pending), std::move(r));
+        hand_over_result(io_, std::move(pending), std::move(r));
       });
 }
 
@@ -237,12 +232,12 @@ void engine::impl::async_mutate(job_mutation m, mutation_handler handler) {
         if (!r && r.error().current_status()) {
           if (auto txn = store_->begin_read()) {
             if (auto now = load_by_id(*txn, id)) {
-              return answer(std::move(pending), to_error_code(r.error()),
-                            std::move(*now));
+              return hand_over(io_, std::move(pending),
+                               to_error_code(r.error()), std::move(*now));
             }
           }
         }
-        answer_result(std::move(pending), std::move(r));
+        hand_over_result(io_, std::move(pending), std::move(r));
       });
 }
 

@@ -89,28 +89,6 @@ class __attribute__((visibility("hidden"))) engine::impl {
     }
   }
 
-  // An asynchronous write's answer, from the thread that committed it. A
-  // blocking caller's commit may have taken other callers' asynchronous
-  // writes along: their handlers are handed over from its thread only where
-  // none can run inside its call, else from the notifier thread.
-  template <class Handler, class... Args>
-  void answer(engine_detail::pending_handler<Handler> pending, Args... args) {
-    if (engine_detail::commit_queue::committing_for_a_blocking_caller() &&
-        !pending.completes_elsewhere_from_this_thread()) {
-      return engine_detail::complete_later_with(io_, std::move(pending),
-                                                std::move(args)...);
-    }
-    std::move(pending).complete(std::move(args)...);
-  }
-  template <class Handler, class T>
-  void answer_result(engine_detail::pending_handler<Handler> pending,
-                     result<T> r) {
-    if (r)
-      return answer(std::move(pending), boost::system::error_code{},
-                    std::move(*r));
-    answer(std::move(pending), engine_detail::to_error_code(r.error()), T{});
-  }
-
   static const error& closed_error() {
     static const error closed(errc::engine_closed, "the engine is closing");
     return closed;

@@ -220,28 +220,17 @@ std::vector<job_change> job_changes_of(
   return out;
 }
 
-template <class Handler, class T>
-void subscriptions::hand_over(pending_handler<Handler> h, result<T> r,
-                              reporter who) {
-  if (who == reporter::blocking_caller &&
-      !h.completes_elsewhere_from_this_thread()) {
-    return complete_later(io_, std::move(h), std::move(r));
-  }
-  std::move(h).complete_result(std::move(r));
-}
-
 void subscriptions::jobs_changed(const std::vector<job_change>& changes,
-                                 reporter who, const committed_jobs* known) {
-  complete_satisfied(changes, {}, who, known);
+                                 const committed_jobs* known) {
+  complete_satisfied(changes, {}, known);
 }
 
 void subscriptions::jobs_to_recheck(const std::vector<job_id>& ids) {
-  complete_satisfied({}, ids, reporter::engine_thread, nullptr);
+  complete_satisfied({}, ids, nullptr);
 }
 
 void subscriptions::complete_satisfied(const std::vector<job_change>& changes,
                                        const std::vector<job_id>& recheck,
-                                       reporter who,
                                        const committed_jobs* known) {
   if (waits_pending_.load(std::memory_order_acquire) == 0) return;
   // The changes of each job that has waiters, oldest first.
@@ -325,7 +314,8 @@ void subscriptions::complete_satisfied(const std::vector<job_change>& changes,
       }
     }
   }
-  for (auto& [e, r] : ready) hand_over(std::move(e.handler), std::move(r), who);
+  for (auto& [e, r] : ready)
+    hand_over_result(io_, std::move(e.handler), std::move(r));
 }
 
 std::vector<job_id> subscriptions::watched_jobs() const {
@@ -432,7 +422,7 @@ void subscriptions::advance_watch(std::uint64_t key, std::uint64_t examined) {
   }
 }
 
-void subscriptions::feed_changed(reporter who) {
+void subscriptions::feed_changed() {
   if (watches_pending_.load(std::memory_order_acquire) == 0) return;
   std::vector<std::pair<std::uint64_t, watch_request>> pending;
   {
@@ -446,7 +436,7 @@ void subscriptions::feed_changed(reporter who) {
       continue;
     }
     if (auto e = take_watch(key)) {
-      hand_over(std::move(e->handler), std::move(batch), who);
+      hand_over_result(io_, std::move(e->handler), std::move(batch));
     }
   }
 }

@@ -41,14 +41,6 @@ struct job_change {
 std::vector<job_change> job_changes_of(
     const std::vector<store::change_record>& records);
 
-/// Which thread reports a commit, and so how its answers are handed over:
-/// the engine's own threads (committer, notifier) hand every handler to its
-/// executor; a blocking caller's thread (which committed its own write)
-/// hands over those it can without any running inside its call, and leaves
-/// the rest to the notifier thread. Reaching a waiter from the caller's
-/// thread saves waking a second thread first.
-enum class reporter : std::uint8_t { engine_thread, blocking_caller };
-
 class subscriptions : public std::enable_shared_from_this<subscriptions> {
  public:
   /// Timeouts run on `io`'s thread; handlers without an associated executor
@@ -68,13 +60,12 @@ class subscriptions : public std::enable_shared_from_this<subscriptions> {
   /// `known`, when given, holds the jobs as the commit left them: their
   /// waiters are answered without reading them again.
   void jobs_changed(const std::vector<job_change>& changes,
-                    reporter who = reporter::engine_thread,
                     const committed_jobs* known = nullptr);
   /// `ids` changed in ways no longer known (the feed was trimmed past them):
   /// their waits are judged by the jobs as they are now.
   void jobs_to_recheck(const std::vector<job_id>& ids);
   /// After a commit: the change feed grew.
-  void feed_changed(reporter who = reporter::engine_thread);
+  void feed_changed();
   /// True when nothing is pending: commits can skip notification work.
   bool idle() const noexcept {
     return waits_pending_.load(std::memory_order_acquire) == 0 &&
@@ -136,12 +127,8 @@ class subscriptions : public std::enable_shared_from_this<subscriptions> {
   // The waits on `changes`' jobs (or on `recheck`, judged by their current
   // state) that are now satisfied, taken from the registry and completed.
   void complete_satisfied(const std::vector<job_change>& changes,
-                          const std::vector<job_id>& recheck, reporter who,
+                          const std::vector<job_id>& recheck,
                           const committed_jobs* known);
-  // Completes `h` with `r` from this thread, or, where `who` is a blocking
-  // caller whose thread could run it inline, from the notifier thread.
-  template <class Handler, class T>
-  void hand_over(pending_handler<Handler> h, result<T> r, reporter who);
   // A registered wait's second read: changes that committed between its
   // first read and its registration may have been notified before it was
   // registered; the feed still tells them.
