@@ -1,7 +1,8 @@
 // Baselines for the lifecycle benchmark: the same four writes per job, with
 // the same payloads, against
 //  - raw LMDB, one write transaction per write (the floor the engine builds
-//    on), with full durability and with MDB_NOSYNC, 1 to 16 producer threads;
+//    on), with full durability and with MDB_NOSYNC, 1 to 16 producer threads,
+//    and with MDB_NOSYNC | MDB_WRITEMAP, 1 thread;
 //  - raw LMDB, 64 writes per transaction: 64 jobs advance one step each per
 //    transaction (the ceiling group commit can reach);
 //  - SQLite in WAL mode with synchronous=FULL, one transaction per write
@@ -18,11 +19,10 @@
 #include "bench_support.hpp"
 
 #include <boost/json/serialize.hpp>
-
 #include <lmdb.h>
-#include <sqlite3.h>
 
 #include <atomic>
+#include <sqlite3.h>
 
 namespace jobstate::bench {
 namespace {
@@ -50,8 +50,9 @@ struct baseline_job {
     const std::int64_t at = now_micros();
     std::string e = "{\"step\":\"";
     e += step;
-    e += "\",\"at\":" + std::to_string(at) + ",\"duration_ms\":" +
-         std::to_string((at - last_event) / 1000) + ",\"status\":\"";
+    e += "\",\"at\":" + std::to_string(at) +
+         ",\"duration_ms\":" + std::to_string((at - last_event) / 1000) +
+         ",\"status\":\"";
     e += status_name;
     e += "\",\"details\":";
     e += details;
@@ -156,12 +157,15 @@ MDB_val val(std::string_view s) {
 }
 
 struct lmdb_fixture {
-  explicit lmdb_fixture(bool sync) : dir("baseline-lmdb") {
+  explicit lmdb_fixture(bool sync, bool write_map = false)
+      : dir("baseline-lmdb") {
     check(mdb_env_create(&env), "mdb_env_create");
     check(mdb_env_set_maxdbs(env, 4), "mdb_env_set_maxdbs");
-    check(mdb_env_set_mapsize(env, std::size_t{8} << 30), "mdb_env_set_mapsize");
-    check(mdb_env_open(env, dir.path().c_str(), sync ? 0u : MDB_NOSYNC, 0644),
-          "mdb_env_open");
+    check(mdb_env_set_mapsize(env, std::size_t{8} << 30),
+          "mdb_env_set_mapsize");
+    const unsigned flags =
+        (sync ? 0u : MDB_NOSYNC) | (write_map ? MDB_WRITEMAP : 0u);
+    check(mdb_env_open(env, dir.path().c_str(), flags, 0644), "mdb_env_open");
     MDB_txn* t = nullptr;
     check(mdb_txn_begin(env, nullptr, 0, &t), "mdb_txn_begin");
     check(mdb_dbi_open(t, "jobs", MDB_CREATE, &jobs), "mdb_dbi_open jobs");
@@ -232,9 +236,13 @@ void lmdb_lifecycle(lmdb_fixture& f, int,
   moved([](baseline_job& b) { b.complete(); });
 }
 
-void bm_lmdb_txn_per_write(benchmark::State& state, bool sync) {
+void bm_lmdb_txn_per_write(benchmark::State& state, bool sync,
+                           bool write_map = false) {
   run_producers<lmdb_fixture>(
-      state, [sync] { return std::make_unique<lmdb_fixture>(sync); },
+      state,
+      [sync, write_map] {
+        return std::make_unique<lmdb_fixture>(sync, write_map);
+      },
       lmdb_lifecycle);
 }
 
@@ -456,10 +464,13 @@ void register_baseline_benchmarks() {
     const char* name;
     bool sync;
   };
-  for (const lmdb_case c : {lmdb_case{"full", true}, lmdb_case{"nosync", false}}) {
+  for (const lmdb_case c :
+       {lmdb_case{"full", true}, lmdb_case{"nosync", false}}) {
     benchmark::RegisterBenchmark(
         (std::string("lifecycle/lmdb_txn_per_write/") + c.name).c_str(),
-        [sync = c.sync](benchmark::State& s) { bm_lmdb_txn_per_write(s, sync); })
+        [sync = c.sync](benchmark::State& s) {
+          bm_lmdb_txn_per_write(s, sync);
+        })
         ->ThreadRange(1, 16)
         ->UseRealTime()
         ->Unit(benchmark::kMicrosecond);
@@ -471,6 +482,14 @@ void register_baseline_benchmarks() {
         ->UseRealTime()
         ->Unit(benchmark::kMicrosecond);
   }
+  // The engine writes through a writable map (options::write_map): LMDB
+  // with MDB_WRITEMAP too, beside the default above.
+  benchmark::RegisterBenchmark(
+      "lifecycle/lmdb_txn_per_write/nosync_writemap",
+      [](benchmark::State& s) { bm_lmdb_txn_per_write(s, false, true); })
+      ->Threads(1)
+      ->UseRealTime()
+      ->Unit(benchmark::kMicrosecond);
   benchmark::RegisterBenchmark("lifecycle/sqlite_wal/full", bm_sqlite)
       ->ThreadRange(1, 16)
       ->UseRealTime()

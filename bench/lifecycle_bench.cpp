@@ -5,6 +5,8 @@
 //
 //  - lifecycle/engine/<durability>/threads:N: N producer threads on the
 //    blocking API;
+//  - lifecycle/engine_pwrite/<durability>/threads:N: the same without the
+//    writable map (options::write_map = false);
 //  - lifecycle/engine_async/<durability>/in_flight:64: one thread running an
 //    io_context that keeps 64 lifecycles in flight through the asynchronous
 //    mutations (each completion handler starts the job's next write).
@@ -27,16 +29,22 @@ namespace asio = boost::asio;
 // ------------------------------------------------------------ blocking
 
 struct engine_fixture {
-  explicit engine_fixture(durability d)
-      : dir("lifecycle"), eng(open_engine(engine_options(dir.path(), d))) {}
+  engine_fixture(durability d, bool write_map)
+      : dir("lifecycle"), eng(open_engine([&] {
+          options o = engine_options(dir.path(), d);
+          o.write_map = write_map;
+          return o;
+        }())) {}
   scratch_dir dir;
   std::unique_ptr<engine> eng;
   std::atomic<std::uint64_t> next{0};
 };
 
-void bm_engine_blocking(benchmark::State& state, durability d) {
+void bm_engine_blocking(benchmark::State& state, durability d,
+                        bool write_map = true) {
   run_producers<engine_fixture>(
-      state, [d] { return std::make_unique<engine_fixture>(d); },
+      state,
+      [d, write_map] { return std::make_unique<engine_fixture>(d, write_map); },
       [](engine_fixture& f, int, std::vector<std::uint32_t>& latencies) {
         run_lifecycle(*f.eng, f.next.fetch_add(1), &latencies);
       });
@@ -105,6 +113,15 @@ void register_engine_benchmarks() {
         [v = d.value](benchmark::State& s) { bm_engine_async(s, v); })
         ->ArgName("in_flight")
         ->Arg(64)
+        ->UseRealTime()
+        ->Unit(benchmark::kMicrosecond);
+    // Pages copied into the file with pwrite (options::write_map false):
+    // what the writable map saves.
+    benchmark::RegisterBenchmark(
+        (std::string("lifecycle/engine_pwrite/") + d.name).c_str(),
+        [v = d.value](benchmark::State& s) { bm_engine_blocking(s, v, false); })
+        ->Threads(1)
+        ->Threads(8)
         ->UseRealTime()
         ->Unit(benchmark::kMicrosecond);
   }

@@ -180,6 +180,7 @@ JOBSTATE_EXPORT void jobstate_free(void* buffer);
  *   "map_size", "max_map_size" (bytes), "max_readers", "max_batch",
  *   "tombstone_retention_seconds", "feed_retention_count",
  *   "feed_retention_age_seconds", "cross_process_notifications" (boolean),
+ *   "write_map" (boolean),
  *   "limits": {"max_id_size", "max_kind_size", "max_json_size",
  *   "max_text_size", "max_history", "max_page_size",
  *   "max_batch_children"}. See

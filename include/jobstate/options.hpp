@@ -81,12 +81,24 @@ struct options {
 
   /// Commit durability; weaker modes trade safety for speed.
   jobstate::durability durability = jobstate::durability::full;
-  /// Initial size of the memory map. The file grows as data is written, not
-  /// to this size.
+  /// Initial size of the memory map. With `write_map` the file takes this
+  /// much disk at once (reserved, so that a full disk fails a growth with
+  /// storage_full instead of a write through the map); without, the file
+  /// grows as data is written.
   std::uint64_t map_size = std::uint64_t{64} << 20;
   /// The map doubles, up to this bound, when it fills; past it mutations
   /// fail with storage_full. Set equal to map_size to disable growth.
   std::uint64_t max_map_size = std::uint64_t{64} << 30;
+  /// Write through a writable memory map (LMDB's MDB_WRITEMAP) instead of
+  /// copying each changed page into the file: about half the CPU of a
+  /// small write (docs/performance.md). The file is then as long as the
+  /// map and its disk is reserved at open and at each growth; where the
+  /// file system cannot reserve it (no fallocate, or no room at open),
+  /// the engine writes as with `false`. Caveat: a stray write through a
+  /// wild pointer of the host process can then reach the database's pages
+  /// (the checksum on every value detects it on read; it cannot undo it).
+  /// Every process sharing a database should use the same setting.
+  bool write_map = true;
   /// Concurrent read transactions across all processes sharing the database.
   unsigned max_readers = 1024;
   /// Most mutations committed in one write transaction (group commit).

@@ -3,6 +3,7 @@
 #include "store/keys.hpp"
 #include "store/meta.hpp"
 
+#include <algorithm>
 #include <string>
 
 namespace jobstate::store {
@@ -12,17 +13,21 @@ namespace {
 // (LMDB sizes a table of handles by it).
 constexpr unsigned max_databases = 32;
 
-unsigned env_flags(const options& opts, access mode) {
+unsigned env_flags(const options& opts, access mode, bool write_map) {
   // NOTLS: read transactions are not tied to threads, so an Asio handler
   // may read on whichever thread runs it.
   unsigned flags = MDB_NOTLS;
   if (mode == access::read_only) return flags | MDB_RDONLY;
+  if (write_map) flags |= MDB_WRITEMAP;
   if (opts.durability == durability::no_meta_sync) flags |= MDB_NOMETASYNC;
   if (opts.durability == durability::no_sync) flags |= MDB_NOSYNC;
   return flags;
 }
 
-result<void> set_up(MDB_env* raw, const options& opts, access mode) {
+// `map_size`: read-write, the map to ask for (no smaller than the file
+// when it is mapped writable, see map_file.hpp).
+result<void> set_up(MDB_env* raw, const options& opts, access mode,
+                    std::uint64_t map_size, bool write_map) {
   if (int rc = mdb_env_set_maxdbs(raw, max_databases); rc != 0)
     return lmdb::to_error(rc, "mdb_env_set_maxdbs");
   // Read-only too: should this open create lock.mdb, it is sized as an
@@ -30,11 +35,11 @@ result<void> set_up(MDB_env* raw, const options& opts, access mode) {
   if (int rc = mdb_env_set_maxreaders(raw, opts.max_readers); rc != 0)
     return lmdb::to_error(rc, "mdb_env_set_maxreaders");
   if (mode == access::read_write) {
-    if (int rc = mdb_env_set_mapsize(raw, opts.map_size); rc != 0)
+    if (int rc = mdb_env_set_mapsize(raw, map_size); rc != 0)
       return lmdb::to_error(rc, "mdb_env_set_mapsize");
   }
-  if (int rc =
-          mdb_env_open(raw, opts.path.c_str(), env_flags(opts, mode), 0644);
+  if (int rc = mdb_env_open(raw, opts.path.c_str(),
+                            env_flags(opts, mode, write_map), 0644);
       rc != 0) {
     return lmdb::to_error(rc, mode == access::read_only
                                   ? "opening " + opts.path + " read-only"
@@ -44,8 +49,8 @@ result<void> set_up(MDB_env* raw, const options& opts, access mode) {
     // Another process may have grown the map: never shrink below the file.
     MDB_envinfo info;
     mdb_env_info(raw, &info);
-    if (info.me_mapsize < opts.map_size) {
-      if (int rc = mdb_env_set_mapsize(raw, opts.map_size); rc != 0)
+    if (info.me_mapsize < map_size) {
+      if (int rc = mdb_env_set_mapsize(raw, map_size); rc != 0)
         return lmdb::to_error(rc, "mdb_env_set_mapsize");
     }
   }
@@ -54,7 +59,7 @@ result<void> set_up(MDB_env* raw, const options& opts, access mode) {
 
 // Another process may have grown the map since mdb_env_open sized ours:
 // adopt its size (no transaction is active yet) and begin again.
-result<lmdb::txn> begin_first(MDB_env* raw, access mode) {
+result<lmdb::txn> begin_first(MDB_env* raw, access mode, const map_file* file) {
   const unsigned flags = mode == access::read_only ? MDB_RDONLY : 0;
   for (int attempt = 0;; ++attempt) {
     MDB_txn* first = nullptr;
@@ -62,8 +67,9 @@ result<lmdb::txn> begin_first(MDB_env* raw, access mode) {
     if (rc == 0) return lmdb::txn(first);
     if (rc != MDB_MAP_RESIZED || attempt >= max_resize_adoptions)
       return lmdb::to_error(rc, "beginning the first transaction");
-    if (int adopted = mdb_env_set_mapsize(raw, 0); adopted != 0)
-      return lmdb::to_error(adopted, "mdb_env_set_mapsize");
+    if (auto adopted = adopt_map_size(raw, file); !adopted) {
+      return adopted.error();
+    }
   }
 }
 
@@ -121,7 +127,62 @@ result<void> check_meta(environment& e, const std::string& path, access mode) {
   return {};
 }
 
+result<lmdb::env> create_env() {
+  MDB_env* raw = nullptr;
+  if (int rc = mdb_env_create(&raw); rc != 0)
+    return lmdb::to_error(rc, "mdb_env_create");
+  return lmdb::env(raw);
+}
+
+// Opens the environment with a writable map, reserved on disk, if the file
+// system can reserve it; otherwise leaves `e` without an environment.
+// Errors: only those that would fail any open (the directory, LMDB).
+result<void> open_with_write_map(environment& e, const options& opts) {
+  auto file = map_file::open(opts.path);
+  if (!file) return file.error();
+  // Held until the map is reserved: no other process resizes meanwhile.
+  const auto lock = file->lock_for_resize();
+  auto length = file->size();
+  if (!length) return length.error();
+  auto env = create_env();
+  if (!env) return env.error();
+  if (!set_up(env->get(), opts, access::read_write,
+              std::max(opts.map_size, *length), true)) {
+    return {};  // Opened again without: that open reports what is wrong.
+  }
+  MDB_envinfo info;
+  mdb_env_info(env->get(), &info);
+  if (!file->reserve(info.me_mapsize)) return {};  // Not here: pwrite it is.
+  e.env = std::move(*env);
+  e.file = std::move(*file);
+  return {};
+}
+
 }  // namespace
+
+result<void> adopt_map_size(MDB_env* raw, const map_file* file) {
+  if (file == nullptr) {
+    // Size 0 adopts the size another process set.
+    if (int rc = mdb_env_set_mapsize(raw, 0); rc != 0) {
+      return lmdb::to_error(rc, "mdb_env_set_mapsize");
+    }
+    return {};
+  }
+  const auto lock = file->lock_for_resize();
+  auto length = file->size();
+  if (!length) return length.error();
+  MDB_envinfo info;
+  mdb_env_info(raw, &info);
+  // LMDB raises the size to what the committed data needs, which a file
+  // holds already: never below the file, so never cutting it.
+  if (int rc = mdb_env_set_mapsize(
+          raw, std::max<std::uint64_t>(*length, info.me_mapsize));
+      rc != 0) {
+    return lmdb::to_error(rc, "mdb_env_set_mapsize");
+  }
+  mdb_env_info(raw, &info);
+  return file->reserve(info.me_mapsize);
+}
 
 result<environment> open_environment(const options& opts, access mode,
                                      const char* holder) {
@@ -129,12 +190,18 @@ result<environment> open_environment(const options& opts, access mode,
   auto claim = directory_claim::acquire(opts.path, holder);
   if (!claim) return claim.error();
   e.claim = std::move(*claim);
-  MDB_env* raw = nullptr;
-  if (int rc = mdb_env_create(&raw); rc != 0)
-    return lmdb::to_error(rc, "mdb_env_create");
-  e.env = lmdb::env(raw);
-  if (auto r = set_up(raw, opts, mode); !r) return r.error();
-  auto first = begin_first(raw, mode);
+  if (mode == access::read_write && opts.write_map) {
+    if (auto r = open_with_write_map(e, opts); !r) return r.error();
+  }
+  if (e.env.get() == nullptr) {
+    auto env = create_env();
+    if (!env) return env.error();
+    e.env = std::move(*env);
+    if (auto r = set_up(e.env.get(), opts, mode, opts.map_size, false); !r)
+      return r.error();
+  }
+  MDB_env* raw = e.env.get();
+  auto first = begin_first(raw, mode, e.write_map() ? &e.file : nullptr);
   if (!first) return first.error();
   e.txn = std::move(*first);
   if (auto r = open_databases(e.txn.get(), e.handles, opts.path, mode); !r)

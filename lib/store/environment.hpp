@@ -11,6 +11,7 @@
 #include "store/backend.hpp"
 #include "store/directory_claim.hpp"
 #include "store/lmdb.hpp"
+#include "store/map_file.hpp"
 
 #include <array>
 
@@ -34,6 +35,9 @@ using table_handles = std::array<MDB_dbi, table_count>;
 
 struct environment {
   directory_claim claim;
+  /// Open only when the map is writable (MDB_WRITEMAP): the file every
+  /// resize locks and reserves (map_file.hpp).
+  map_file file;
   lmdb::env env;
   table_handles handles{};
   /// Still open: read-write, commit it to keep the sub-database handles
@@ -43,18 +47,30 @@ struct environment {
   /// version (the check reports it; read-write, opening fails with
   /// corrupt).
   bool schema_present = true;
+
+  /// LMDB writes through the map rather than with pwrite.
+  bool write_map() const noexcept { return file.is_open(); }
 };
 
 /// Opens the database in `opts.path` (a directory that exists), claiming
 /// the directory for `holder` ("an engine": named in already_open errors).
-/// Read-write uses `opts.map_size`, `max_readers` and `durability`;
-/// read-only uses `max_readers` only.
+/// Read-write uses `opts.map_size`, `max_readers`, `durability` and
+/// `write_map` (honoured where the file system can reserve the whole map
+/// on disk, else the environment writes with pwrite); read-only uses
+/// `max_readers` only.
 /// Errors: already_open (open in this process already), invalid_argument
 /// (not a directory), unsupported_version
 /// (not a jobstate database, or another schema version), corrupt
 /// (read-write: no schema version), io_error and LMDB's other failures.
 result<environment> open_environment(const options& opts, access mode,
                                      const char* holder);
+
+/// Adopts the larger map another process set (after MDB_MAP_RESIZED; no
+/// transaction of this process may be active). With `file` (a writable
+/// map), under the file's resize lock: never smaller than the file, and
+/// reserved on disk. Errors: storage_full (the map is adopted but could
+/// not be reserved: the caller must not write until it is), io_error.
+result<void> adopt_map_size(MDB_env* raw, const map_file* file);
 
 /// Most times beginning a transaction may meet MDB_MAP_RESIZED: another
 /// process may grow the map again between our adopting its size and

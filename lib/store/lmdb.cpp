@@ -10,6 +10,8 @@ error to_error(int rc, std::string_view what) {
   switch (rc) {
     case MDB_MAP_FULL:
     case ENOSPC:
+    case EDQUOT:
+    case EFBIG:  // The process's file-size limit: as full as a disk.
       return error(errc::storage_full, std::move(detail));
     case MDB_CORRUPTED:
     case MDB_PAGE_NOTFOUND:

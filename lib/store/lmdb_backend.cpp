@@ -127,6 +127,7 @@ result<std::unique_ptr<lmdb_backend>> lmdb_backend::open(const options& opts) {
   if (auto r = e->txn.commit(); !r) return r.error();
   std::unique_ptr<lmdb_backend> b(new lmdb_backend());
   b->claim_ = std::move(e->claim);
+  b->file_ = std::move(e->file);
   b->env_ = std::move(e->env);
   b->handles_ = e->handles;
   b->opts_ = opts;
@@ -137,12 +138,39 @@ lmdb_backend::~lmdb_backend() = default;
 
 result<void> lmdb_backend::adopt_resized_map() const {
   return gate_.exclusively([this]() -> result<void> {
-    // Size 0 adopts the size another process set.
-    if (int rc = mdb_env_set_mapsize(env_.get(), 0); rc != 0) {
-      return lmdb::to_error(rc, "mdb_env_set_mapsize");
+    auto adopted = adopt_map_size(env_.get(), write_map() ? &file_ : nullptr);
+    if (!adopted && adopted.code() == errc::storage_full) {
+      // Adopted, not reserved: readers may go on, writers wait for room.
+      unreserved_.store(true);
+      return {};
     }
-    return {};
+    return adopted;
   });
+}
+
+result<void> lmdb_backend::reserve_adopted_map() const {
+  const auto lock = file_.lock_for_resize();
+  MDB_envinfo info;
+  mdb_env_info(env_.get(), &info);
+  if (auto r = file_.reserve(info.me_mapsize); !r) return r;
+  unreserved_.store(false);
+  return {};
+}
+
+result<void> lmdb_backend::resize_to(std::uint64_t wanted) {
+  if (write_map()) {
+    const auto lock = file_.lock_for_resize();
+    auto length = file_.size();
+    if (!length) return length.error();
+    wanted = std::max(wanted, *length);
+    // Reserved before mapped: a full disk fails here, not in a write.
+    if (auto r = file_.reserve(wanted); !r) return r;
+    unreserved_.store(false);
+  }
+  if (int rc = mdb_env_set_mapsize(env_.get(), wanted); rc != 0) {
+    return lmdb::to_error(rc, "resizing the map");
+  }
+  return {};
 }
 
 result<std::unique_ptr<snapshot>> lmdb_backend::begin_read() const {
@@ -158,6 +186,9 @@ result<std::unique_ptr<write_batch>> lmdb_backend::begin_write() {
 result<std::unique_ptr<write_batch>> lmdb_backend::begin(unsigned flags) const {
   for (int attempt = 0;; ++attempt) {
     resize_gate::pass pass = gate_.enter();
+    if ((flags & MDB_RDONLY) == 0 && unreserved_.load()) {
+      if (auto r = reserve_adopted_map(); !r) return r.error();
+    }
     MDB_txn* t = nullptr;
     const int rc = mdb_txn_begin(env_.get(), nullptr, flags, &t);
     if (rc == 0) {
@@ -182,9 +213,7 @@ result<bool> lmdb_backend::grow() {
     if (current >= opts_.max_map_size) return false;
     const std::uint64_t next =
         std::min<std::uint64_t>(current * 2, opts_.max_map_size);
-    if (int rc = mdb_env_set_mapsize(env_.get(), next); rc != 0) {
-      return lmdb::to_error(rc, "growing the map");
-    }
+    if (auto r = resize_to(next); !r) return r.error();
     return true;
   });
 }
@@ -193,11 +222,7 @@ result<void> lmdb_backend::grow_beyond_limit(std::uint64_t bytes) {
   return gate_.exclusively([this, bytes]() -> result<void> {
     MDB_envinfo info;
     mdb_env_info(env_.get(), &info);
-    if (int rc = mdb_env_set_mapsize(env_.get(), info.me_mapsize + bytes);
-        rc != 0) {
-      return lmdb::to_error(rc, "growing the map past its limit");
-    }
-    return {};
+    return resize_to(info.me_mapsize + bytes);
   });
 }
 

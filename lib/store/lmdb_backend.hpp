@@ -12,7 +12,10 @@
 #include "store/directory_claim.hpp"
 #include "store/environment.hpp"
 #include "store/lmdb.hpp"
+#include "store/map_file.hpp"
 #include "store/resize_gate.hpp"
+
+#include <atomic>
 
 namespace jobstate::store {
 
@@ -32,21 +35,35 @@ class lmdb_backend final : public backend {
 
   /// The map's size now (for tests and measurements).
   std::uint64_t map_size() const;
+  /// LMDB writes through the map (options::write_map, where the file
+  /// system could reserve it).
+  bool write_map() const noexcept { return file_.is_open(); }
 
  private:
   lmdb_backend() = default;
   result<void> adopt_resized_map() const;
+  // Maps `wanted` bytes, or more where another process's writable map made
+  // the file longer; with a write map, reserved first (map_file.hpp).
+  // Inside the gate, closed.
+  result<void> resize_to(std::uint64_t wanted);
+  // With a write map whose last adoption could not be reserved: reserves
+  // it now, or fails with storage_full. Holding a pass.
+  result<void> reserve_adopted_map() const;
   // A transaction with `flags` (MDB_RDONLY or 0), holding a pass through
   // the resize gate; adopts another process's larger map on the way.
   result<std::unique_ptr<write_batch>> begin(unsigned flags) const;
 
   // Declared before env_, so released after the environment is closed.
   directory_claim claim_;
+  map_file file_;
   lmdb::env env_;
   table_handles handles_{};
   options opts_;
   // Every transaction holds a pass; resizing the map closes the gate.
   mutable resize_gate gate_;
+  // A write map adopted from another process but not reserved on disk: no
+  // write transaction may begin until it is.
+  mutable std::atomic<bool> unreserved_{false};
 };
 
 /// A snapshot over an LMDB transaction someone else owns and ends (the

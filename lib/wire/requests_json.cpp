@@ -182,6 +182,7 @@ result<options> options_from_json(std::string path, const json::value& v) {
                            out.feed_retention_age);
         o.optional("cross_process_notifications",
                    out.cross_process_notifications);
+        o.optional("write_map", out.write_map);
         o.optional("limits", out.limits);
       });
   if (read) read->path = std::move(path);

@@ -70,6 +70,14 @@ const backend_kind backends[] = {
        std::filesystem::create_directories(opts.path);
        return std::unique_ptr<backend>(lmdb_backend::open(opts).value());
      }},
+    // Pages copied into the file with pwrite, as where the file system
+    // cannot reserve a writable map.
+    {"lmdb_without_write_map",
+     [](const std::filesystem::path&, options opts) {
+       std::filesystem::create_directories(opts.path);
+       opts.write_map = false;
+       return std::unique_ptr<backend>(lmdb_backend::open(opts).value());
+     }},
 };
 
 class BackendConformance : public ::testing::TestWithParam<backend_kind> {

@@ -279,6 +279,8 @@ class Engine:
             commits (default True).
         max_readers: concurrent readers across processes.
         max_batch: most changes committed in one transaction.
+        write_map: write through a writable memory map (default True; the
+            file then takes ``map_size`` of disk at once, reserved).
         limits: size limits, any of ``max_id_size``, ``max_kind_size``,
             ``max_json_size``, ``max_text_size``, ``max_history``,
             ``max_page_size``, ``max_batch_children``.
@@ -304,6 +306,7 @@ class Engine:
         cross_process_notifications: Optional[bool] = None,
         max_readers: Optional[int] = None,
         max_batch: Optional[int] = None,
+        write_map: Optional[bool] = None,
         limits: Optional[Mapping[str, int]] = None,
     ) -> None:
         self._path = os.fspath(path)
@@ -325,6 +328,7 @@ class Engine:
             ("cross_process_notifications", cross_process_notifications),
             ("max_readers", max_readers),
             ("max_batch", max_batch),
+            ("write_map", write_map),
             ("limits", dict(limits) if limits is not None else None),
         ):
             if value is not None:
