@@ -269,11 +269,16 @@ TEST(OtherRequestsFromJson, PurgeWatchAndOptions) {
 
   auto o = options_from_json("db", parse(R"({"durability": "no_sync",
       "map_size": 1048576, "tombstone_retention_seconds": 5,
-      "limits": {"max_history": 7}})"));
+      "write_map": false, "limits": {"max_history": 7}})"));
   ASSERT_TRUE(o.has_value()) << o.error().detail();
   EXPECT_EQ(o->path, "db");
   EXPECT_EQ(o->durability, durability::no_sync);
   EXPECT_EQ(o->map_size, 1048576u);
+  EXPECT_FALSE(o->write_map);
+  EXPECT_TRUE(options_from_json("db", nullptr)->write_map);
+  EXPECT_EQ(
+      refusal(options_from_json("db", parse(R"({"write_map": 1})"))),
+      "engine options.write_map: expected true or false, got the number 1");
   EXPECT_EQ(o->tombstone_retention, 5s);
   EXPECT_EQ(o->limits.max_history, 7u);
   EXPECT_EQ(

@@ -225,10 +225,19 @@ def test_options(db_path):
         cross_process_notifications=False,
         max_readers=16,
         max_batch=64,
+        write_map=False,
         limits={"max_kind_size": 8},
     ) as e:
         with pytest.raises(jobstate.TooLarge):
             e.create(ACCOUNT, PROJECT, "much-too-long-kind")
+    # Without the writable map the file grows as written, far below 8 MiB.
+    assert (db_path / "data.mdb").stat().st_size < 1 << 20
+    with jobstate.Engine(db_path, map_size=8 << 20) as e:
+        e.create(ACCOUNT, PROJECT, "parse")
+    # With it (the default), the whole map is the file's, reserved.
+    assert (db_path / "data.mdb").stat().st_size >= 8 << 20
+    with pytest.raises(jobstate.InvalidArgument):
+        jobstate.Engine(db_path, write_map="yes")
     with pytest.raises(ValueError):
         jobstate.Engine(db_path, durability="sometimes")
     with pytest.raises(jobstate.InvalidArgument):
