@@ -13,7 +13,8 @@
 //
 // The baselines (same workload, same binary, so one run measures both) are
 // in baseline_bench.cpp. Counters: jobs_per_s, writes_per_s, and the
-// latency of one write (mean_us, p50_us, p99_us).
+// latency of one write (mean_us, p50_us, p99_us); asynchronous runs also
+// writes_per_commit (how many writes each group commit took, on average).
 #include "bench_support.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
@@ -86,6 +87,12 @@ void bm_engine_async(benchmark::State& state, durability d) {
   state.counters["writes_per_s"] =
       Counter(static_cast<double>(jobs * 4), Counter::kIsRate);
   state.counters["in_flight"] = static_cast<double>(in_flight);
+  // How well group commit batches: writes per LMDB transaction.
+  if (auto stats = eng->stats(); stats && stats->commits.count > 0) {
+    state.counters["writes_per_commit"] =
+        static_cast<double>(jobs * 4) /
+        static_cast<double>(stats->commits.count);
+  }
   set_latency_counters(state, driver.latencies());
 }
 

@@ -122,11 +122,21 @@ def lifecycle_section(s, out):
         configs.append(("engine, 64 in flight (async)", durability,
                         lifecycle_name("engine_async", durability,
                                        arg="in_flight:64")))
+        for t in (1, 8):
+            configs.append(("engine without the writable map (pwrite), "
+                            "%d producer%s" % (t, "s" if t > 1 else ""),
+                            durability,
+                            lifecycle_name("engine_pwrite", durability, t)))
         for t in PRODUCERS:
             configs.append(("raw LMDB 1 txn/write, %d thread%s"
                             % (t, "s" if t > 1 else ""), durability,
                             lifecycle_name("lmdb_txn_per_write",
                                            lmdb_durability, t)))
+        if durability == "no_sync":
+            configs.append(("raw LMDB MDB_WRITEMAP 1 txn/write, 1 thread",
+                            durability,
+                            lifecycle_name("lmdb_txn_per_write",
+                                           "nosync_writemap", 1)))
         configs.append(("raw LMDB 64 writes/txn", durability,
                         lifecycle_name("lmdb_batched", lmdb_durability,
                                        arg="per_txn:64")))
@@ -161,6 +171,7 @@ def ratios_section(s, out):
     bat = lambda d: s.get(L("lmdb_batched", d, arg="per_txn:64"),
                           "jobs_per_s")
     sql = lambda t: s.get(L("sqlite_wal", "full", t), "jobs_per_s")
+    pwr = lambda d, t: s.get(L("engine_pwrite", d, t), "jobs_per_s")
     defs = [
         ("64 in flight ÷ raw LMDB 1 txn/write (1 thread)", "full",
          asy("full"), raw("full", 1)),
@@ -180,6 +191,16 @@ def ratios_section(s, out):
          eng("full", 1), sql(1)),
         ("1 producer ÷ raw LMDB MDB_NOSYNC 1 txn/write", "no_sync",
          eng("no_sync", 1), raw("nosync", 1)),
+        ("1 producer ÷ raw LMDB MDB_NOSYNC + MDB_WRITEMAP 1 txn/write",
+         "no_sync", eng("no_sync", 1), raw("nosync_writemap", 1)),
+        ("writable map ÷ pwrite, 1 producer, no_sync", "no_sync",
+         eng("no_sync", 1), pwr("no_sync", 1)),
+        ("writable map ÷ pwrite, 8 producers, no_sync", "no_sync",
+         eng("no_sync", 8), pwr("no_sync", 8)),
+        ("writable map ÷ pwrite, 1 producer, full", "full",
+         eng("full", 1), pwr("full", 1)),
+        ("writable map ÷ pwrite, 8 producers, full", "full",
+         eng("full", 8), pwr("full", 8)),
         ("8 producers ÷ raw LMDB MDB_NOSYNC 1 txn/write, 8 threads",
          "no_sync", eng("no_sync", 8), raw("nosync", 8)),
         ("64 in flight ÷ raw LMDB MDB_NOSYNC 1 txn/write", "no_sync",

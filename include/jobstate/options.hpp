@@ -91,13 +91,15 @@ struct options {
   std::uint64_t max_map_size = std::uint64_t{64} << 30;
   /// Write through a writable memory map (LMDB's MDB_WRITEMAP) instead of
   /// copying each changed page into the file: about half the CPU of a
-  /// small write (docs/performance.md). The file is then as long as the
-  /// map and its disk is reserved at open and at each growth; where the
-  /// file system cannot reserve it (no fallocate, or no room at open),
-  /// the engine writes as with `false`. Caveat: a stray write through a
-  /// wild pointer of the host process can then reach the database's pages
-  /// (the checksum on every value detects it on read; it cannot undo it).
-  /// Every process sharing a database should use the same setting.
+  /// small write (docs/performance.md). The file is then at least as long
+  /// as the map and its disk is reserved at open and at each growth; where
+  /// a reservation cannot be made or cannot hold (no fallocate, no room at
+  /// open, a copy-on-write file system) the engine writes as with `false`.
+  /// Processes with either setting may share a database. Caveats: a stray
+  /// write through a wild pointer of the host process can reach the
+  /// database's pages (the checksum on every value detects it on read; it
+  /// cannot undo it); a database file sharing blocks with a reflink copy
+  /// or snapshot on XFS needs `false` (docs/operations.md).
   bool write_map = true;
   /// Concurrent read transactions across all processes sharing the database.
   unsigned max_readers = 1024;

@@ -59,17 +59,18 @@ result<void> set_up(MDB_env* raw, const options& opts, access mode,
 
 // Another process may have grown the map since mdb_env_open sized ours:
 // adopt its size (no transaction is active yet) and begin again.
-result<lmdb::txn> begin_first(MDB_env* raw, access mode, const map_file* file) {
+result<lmdb::txn> begin_first(environment& e, access mode) {
   const unsigned flags = mode == access::read_only ? MDB_RDONLY : 0;
   for (int attempt = 0;; ++attempt) {
     MDB_txn* first = nullptr;
-    const int rc = mdb_txn_begin(raw, nullptr, flags, &first);
+    const int rc = mdb_txn_begin(e.env.get(), nullptr, flags, &first);
     if (rc == 0) return lmdb::txn(first);
     if (rc != MDB_MAP_RESIZED || attempt >= max_resize_adoptions)
       return lmdb::to_error(rc, "beginning the first transaction");
-    if (auto adopted = adopt_map_size(raw, file); !adopted) {
-      return adopted.error();
-    }
+    // Read-write, the open holds the file's exclusive lock.
+    auto reserved = adopt_map_size(e.env.get(), e.write_map, e.file);
+    if (!reserved) return reserved.error();
+    e.map_unreserved = !*reserved;
   }
 }
 
@@ -135,14 +136,11 @@ result<lmdb::env> create_env() {
 }
 
 // Opens the environment with a writable map, reserved on disk, if the file
-// system can reserve it; otherwise leaves `e` without an environment.
-// Errors: only those that would fail any open (the directory, LMDB).
+// system can reserve it; otherwise leaves `e` without an environment. The
+// caller holds the file's exclusive lock. Errors: only those that would
+// fail any open (LMDB's).
 result<void> open_with_write_map(environment& e, const options& opts) {
-  auto file = map_file::open(opts.path);
-  if (!file) return file.error();
-  // Held until the map is reserved: no other process resizes meanwhile.
-  const auto lock = file->lock_for_resize();
-  auto length = file->size();
+  auto length = e.file.size();
   if (!length) return length.error();
   auto env = create_env();
   if (!env) return env.error();
@@ -152,36 +150,43 @@ result<void> open_with_write_map(environment& e, const options& opts) {
   }
   MDB_envinfo info;
   mdb_env_info(env->get(), &info);
-  if (!file->reserve(info.me_mapsize)) return {};  // Not here: pwrite it is.
+  MDB_stat st;
+  mdb_env_stat(env->get(), &st);
+  // What the file held, or LMDB's first pages of a new database.
+  const std::uint64_t keep = std::max<std::uint64_t>(
+      *length, (info.me_last_pgno + 1) * std::uint64_t{st.ms_psize});
+  if (!e.file.reserve(info.me_mapsize, keep)) return {};  // pwrite it is
   e.env = std::move(*env);
-  e.file = std::move(*file);
+  e.write_map = true;
   return {};
 }
 
 }  // namespace
 
-result<void> adopt_map_size(MDB_env* raw, const map_file* file) {
-  if (file == nullptr) {
+result<bool> adopt_map_size(MDB_env* raw, bool write_map,
+                            const map_file& file) {
+  if (!write_map) {
     // Size 0 adopts the size another process set.
     if (int rc = mdb_env_set_mapsize(raw, 0); rc != 0) {
       return lmdb::to_error(rc, "mdb_env_set_mapsize");
     }
-    return {};
+    return true;
   }
-  const auto lock = file->lock_for_resize();
-  auto length = file->size();
+  auto length = file.size();
   if (!length) return length.error();
   MDB_envinfo info;
   mdb_env_info(raw, &info);
-  // LMDB raises the size to what the committed data needs, which a file
-  // holds already: never below the file, so never cutting it.
+  // Never below the file, so never cutting it (LMDB raises the size to
+  // what the committed data needs, which the file holds already). Our map
+  // was reserved, so the file is no shorter: the length LMDB sets is the
+  // file's own, and setting it cannot fail for want of room.
   if (int rc = mdb_env_set_mapsize(
           raw, std::max<std::uint64_t>(*length, info.me_mapsize));
       rc != 0) {
     return lmdb::to_error(rc, "mdb_env_set_mapsize");
   }
   mdb_env_info(raw, &info);
-  return file->reserve(info.me_mapsize);
+  return static_cast<bool>(file.reserve(info.me_mapsize, *length));
 }
 
 result<environment> open_environment(const options& opts, access mode,
@@ -190,8 +195,18 @@ result<environment> open_environment(const options& opts, access mode,
   auto claim = directory_claim::acquire(opts.path, holder);
   if (!claim) return claim.error();
   e.claim = std::move(*claim);
-  if (mode == access::read_write && opts.write_map) {
-    if (auto r = open_with_write_map(e, opts); !r) return r.error();
+  if (mode == access::read_write) {
+    auto file = map_file::open(opts.path);
+    if (!file) return file.error();
+    e.file = std::move(*file);
+    // Until the first transaction commits: no other process resizes, and
+    // none writes with pwrite, meanwhile (map_file.hpp).
+    auto held = e.file.lock_exclusively();
+    if (!held) return held.error();
+    e.opening_lock = std::move(*held);
+    if (opts.write_map && e.file.reservation_holds()) {
+      if (auto r = open_with_write_map(e, opts); !r) return r.error();
+    }
   }
   if (e.env.get() == nullptr) {
     auto env = create_env();
@@ -200,8 +215,7 @@ result<environment> open_environment(const options& opts, access mode,
     if (auto r = set_up(e.env.get(), opts, mode, opts.map_size, false); !r)
       return r.error();
   }
-  MDB_env* raw = e.env.get();
-  auto first = begin_first(raw, mode, e.write_map() ? &e.file : nullptr);
+  auto first = begin_first(e, mode);
   if (!first) return first.error();
   e.txn = std::move(*first);
   if (auto r = open_databases(e.txn.get(), e.handles, opts.path, mode); !r)

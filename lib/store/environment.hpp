@@ -35,9 +35,17 @@ using table_handles = std::array<MDB_dbi, table_count>;
 
 struct environment {
   directory_claim claim;
-  /// Open only when the map is writable (MDB_WRITEMAP): the file every
-  /// resize locks and reserves (map_file.hpp).
+  /// Read-write: data.mdb, which resizes lock and reserve and pwrite
+  /// writers lock (map_file.hpp).
   map_file file;
+  /// Read-write: the file's exclusive lock, held from before LMDB opens it
+  /// until this is destroyed (after the first transaction commits).
+  map_file::lock opening_lock;
+  /// LMDB writes through the map (MDB_WRITEMAP), reserved on disk.
+  bool write_map = false;
+  /// With a write map: another process's growth was adopted but could not
+  /// be reserved; no write may begin until it is.
+  bool map_unreserved = false;
   lmdb::env env;
   table_handles handles{};
   /// Still open: read-write, commit it to keep the sub-database handles
@@ -47,9 +55,6 @@ struct environment {
   /// version (the check reports it; read-write, opening fails with
   /// corrupt).
   bool schema_present = true;
-
-  /// LMDB writes through the map rather than with pwrite.
-  bool write_map() const noexcept { return file.is_open(); }
 };
 
 /// Opens the database in `opts.path` (a directory that exists), claiming
@@ -66,11 +71,13 @@ result<environment> open_environment(const options& opts, access mode,
                                      const char* holder);
 
 /// Adopts the larger map another process set (after MDB_MAP_RESIZED; no
-/// transaction of this process may be active). With `file` (a writable
-/// map), under the file's resize lock: never smaller than the file, and
-/// reserved on disk. Errors: storage_full (the map is adopted but could
-/// not be reserved: the caller must not write until it is), io_error.
-result<void> adopt_map_size(MDB_env* raw, const map_file* file);
+/// transaction of this process may be active). With `write_map`, the
+/// caller holds `file`'s exclusive lock: the map is never smaller than the
+/// file, and is then reserved on disk. Returns whether it is reserved
+/// (always without a write map); false: adopted, but no write may begin
+/// until a reservation succeeds. Errors: the map could not be set (LMDB's,
+/// io_error).
+result<bool> adopt_map_size(MDB_env* raw, bool write_map, const map_file& file);
 
 /// Most times beginning a transaction may meet MDB_MAP_RESIZED: another
 /// process may grow the map again between our adopting its size and

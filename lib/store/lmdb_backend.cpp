@@ -88,9 +88,11 @@ class lmdb_view : public write_batch {
 // gate for its whole life.
 class owned_txn final : public lmdb_view {
  public:
-  owned_txn(resize_gate::pass pass, lmdb::txn t, const table_handles& handles)
+  owned_txn(resize_gate::pass pass, map_file::lock file_lock, lmdb::txn t,
+            const table_handles& handles)
       : lmdb_view(t.get(), handles),
         pass_(std::move(pass)),
+        file_lock_(std::move(file_lock)),
         handle_(std::move(t)) {}
   result<void> commit() override {
     auto r = handle_.commit();
@@ -105,11 +107,14 @@ class owned_txn final : public lmdb_view {
  private:
   void end() noexcept {
     txn_ = nullptr;
+    file_lock_ = map_file::lock();
     pass_.release();
   }
   // Declared first, released last: the transaction ends before the map may
   // be resized.
   resize_gate::pass pass_;
+  // A pwrite writer's shared lock on data.mdb (map_file.hpp).
+  map_file::lock file_lock_;
   lmdb::txn handle_;
 };
 
@@ -128,6 +133,8 @@ result<std::unique_ptr<lmdb_backend>> lmdb_backend::open(const options& opts) {
   std::unique_ptr<lmdb_backend> b(new lmdb_backend());
   b->claim_ = std::move(e->claim);
   b->file_ = std::move(e->file);
+  b->write_map_ = e->write_map;
+  b->unreserved_.store(e->map_unreserved);
   b->env_ = std::move(e->env);
   b->handles_ = e->handles;
   b->opts_ = opts;
@@ -138,33 +145,44 @@ lmdb_backend::~lmdb_backend() = default;
 
 result<void> lmdb_backend::adopt_resized_map() const {
   return gate_.exclusively([this]() -> result<void> {
-    auto adopted = adopt_map_size(env_.get(), write_map() ? &file_ : nullptr);
-    if (!adopted && adopted.code() == errc::storage_full) {
-      // Adopted, not reserved: readers may go on, writers wait for room.
-      unreserved_.store(true);
-      return {};
+    map_file::lock held;
+    if (write_map_) {
+      auto locked = file_.lock_exclusively();
+      if (!locked) return locked.error();
+      held = std::move(*locked);
     }
-    return adopted;
+    auto reserved = adopt_map_size(env_.get(), write_map_, file_);
+    if (!reserved) return reserved.error();
+    // Adopted but not reserved: readers go on, writers are refused with
+    // storage_full until a reservation succeeds.
+    if (!*reserved) unreserved_.store(true);
+    return {};
   });
 }
 
 result<void> lmdb_backend::reserve_adopted_map() const {
-  const auto lock = file_.lock_for_resize();
+  auto held = file_.lock_exclusively();
+  if (!held) return held.error();
+  auto length = file_.size();
+  if (!length) return length.error();
   MDB_envinfo info;
   mdb_env_info(env_.get(), &info);
-  if (auto r = file_.reserve(info.me_mapsize); !r) return r;
+  if (auto r = file_.reserve(info.me_mapsize, *length); !r) return r;
   unreserved_.store(false);
   return {};
 }
 
 result<void> lmdb_backend::resize_to(std::uint64_t wanted) {
-  if (write_map()) {
-    const auto lock = file_.lock_for_resize();
+  map_file::lock held;
+  if (write_map_) {
+    auto locked = file_.lock_exclusively();
+    if (!locked) return locked.error();
+    held = std::move(*locked);
     auto length = file_.size();
     if (!length) return length.error();
     wanted = std::max(wanted, *length);
     // Reserved before mapped: a full disk fails here, not in a write.
-    if (auto r = file_.reserve(wanted); !r) return r;
+    if (auto r = file_.reserve(wanted, *length); !r) return r;
     unreserved_.store(false);
   }
   if (int rc = mdb_env_set_mapsize(env_.get(), wanted); rc != 0) {
@@ -186,14 +204,24 @@ result<std::unique_ptr<write_batch>> lmdb_backend::begin_write() {
 result<std::unique_ptr<write_batch>> lmdb_backend::begin(unsigned flags) const {
   for (int attempt = 0;; ++attempt) {
     resize_gate::pass pass = gate_.enter();
-    if ((flags & MDB_RDONLY) == 0 && unreserved_.load()) {
-      if (auto r = reserve_adopted_map(); !r) return r.error();
+    map_file::lock file_lock;
+    if ((flags & MDB_RDONLY) == 0) {
+      if (write_map_ && unreserved_.load()) {
+        if (auto r = reserve_adopted_map(); !r) return r.error();
+      }
+      if (!write_map_) {
+        // Its commit may extend the file: no writable map's resize (in
+        // another process) may measure the file meanwhile.
+        auto locked = file_.lock_shared();
+        if (!locked) return locked.error();
+        file_lock = std::move(*locked);
+      }
     }
     MDB_txn* t = nullptr;
     const int rc = mdb_txn_begin(env_.get(), nullptr, flags, &t);
     if (rc == 0) {
-      return std::unique_ptr<write_batch>(
-          new owned_txn(std::move(pass), lmdb::txn(t), handles_));
+      return std::unique_ptr<write_batch>(new owned_txn(
+          std::move(pass), std::move(file_lock), lmdb::txn(t), handles_));
     }
     if (rc != MDB_MAP_RESIZED || attempt >= max_resize_adoptions) {
       return lmdb::to_error(rc, (flags & MDB_RDONLY) != 0
@@ -201,6 +229,7 @@ result<std::unique_ptr<write_batch>> lmdb_backend::begin(unsigned flags) const {
                                     : "beginning a write transaction");
     }
     pass.release();
+    file_lock = map_file::lock();
     if (auto r = adopt_resized_map(); !r) return r.error();
   }
 }

@@ -37,14 +37,14 @@ class lmdb_backend final : public backend {
   std::uint64_t map_size() const;
   /// LMDB writes through the map (options::write_map, where the file
   /// system could reserve it).
-  bool write_map() const noexcept { return file_.is_open(); }
+  bool write_map() const noexcept { return write_map_; }
 
  private:
   lmdb_backend() = default;
   result<void> adopt_resized_map() const;
-  // Maps `wanted` bytes, or more where another process's writable map made
-  // the file longer; with a write map, reserved first (map_file.hpp).
-  // Inside the gate, closed.
+  // Maps `wanted` bytes; with a write map, no less than the file's length
+  // (another process's map may have made it longer) and reserved first,
+  // under the file's exclusive lock (map_file.hpp). Inside the gate, closed.
   result<void> resize_to(std::uint64_t wanted);
   // With a write map whose last adoption could not be reserved: reserves
   // it now, or fails with storage_full. Holding a pass.
@@ -56,6 +56,7 @@ class lmdb_backend final : public backend {
   // Declared before env_, so released after the environment is closed.
   directory_claim claim_;
   map_file file_;
+  bool write_map_ = false;
   lmdb::env env_;
   table_handles handles_{};
   options opts_;

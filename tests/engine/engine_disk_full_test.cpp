@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <string>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <vector>
 
 namespace jobstate {
@@ -67,6 +68,34 @@ options disk_full_options(const std::filesystem::path& dir, bool write_map) {
   return o;
 }
 
+// A tmpfs of `size` mounted at `at` (created) for one test, unmounted at
+// its end.
+class small_tmpfs {
+ public:
+  small_tmpfs(const std::filesystem::path& at, const char* size) : at_(at) {
+    std::filesystem::create_directories(at_);
+    const std::string opts = std::string("size=") + size;
+    if (::mount("jobstate-test", at_.c_str(), "tmpfs", 0, opts.c_str()) == 0) {
+      mounted_ = true;
+    } else {
+      const int e = errno;
+      why_not_ = std::string("cannot mount a tmpfs here: ") + std::strerror(e);
+    }
+  }
+  ~small_tmpfs() {
+    if (mounted_) ::umount2(at_.c_str(), MNT_DETACH);
+  }
+  small_tmpfs(const small_tmpfs&) = delete;
+  small_tmpfs& operator=(const small_tmpfs&) = delete;
+  bool mounted() const { return mounted_; }
+  const std::string& why_not() const { return why_not_; }
+
+ private:
+  std::filesystem::path at_;
+  bool mounted_ = false;
+  std::string why_not_;
+};
+
 class EngineDiskFull : public testing::TestWithParam<bool> {
  protected:
   // With a writable map the disk fills at a growth, which reserves before
@@ -110,17 +139,9 @@ TEST_P(EngineDiskFull, AFileSizeLimitIsStorageFullAndRoomComesBack) {
 // mount, which CI's root has; skipped, saying so, where it is missing.
 TEST_P(EngineDiskFull, AFullFileSystemIsStorageFullNotACrash) {
   test::temp_dir dir("disk-full-fs");
+  small_tmpfs fs(dir.sub("fs"), "8m");
+  if (!fs.mounted()) GTEST_SKIP() << fs.why_not();
   const std::filesystem::path mount_point = dir.sub("fs");
-  std::filesystem::create_directories(mount_point);
-  if (::mount("jobstate-test", mount_point.c_str(), "tmpfs", 0, "size=8m") !=
-      0) {
-    const int e = errno;
-    GTEST_SKIP() << "cannot mount a tmpfs here: " << std::strerror(e);
-  }
-  struct unmount_at_end {
-    std::string at;
-    ~unmount_at_end() { ::umount2(at.c_str(), MNT_DETACH); }
-  } unmount{mount_point.string()};
   options opts = disk_full_options(mount_point, GetParam());
   std::filesystem::create_directories(opts.path);
   std::vector<job> made;
@@ -135,6 +156,29 @@ TEST_P(EngineDiskFull, AFullFileSystemIsStorageFullNotACrash) {
   // Reopened on the full file system: every acknowledged job is there.
   auto eng = test::open_engine(opts);
   expect_all_readable(*eng, made);
+}
+
+// A disk without room for the whole map at open: the engine opens without
+// the writable map, gives back what the failed reservation took, and works.
+TEST(EngineDiskFullAtOpen, AMapThatCannotBeReservedLeavesTheRoomItHad) {
+  test::temp_dir dir("disk-full-open");
+  small_tmpfs fs(dir.sub("fs"), "8m");
+  if (!fs.mounted()) GTEST_SKIP() << fs.why_not();
+  options opts = disk_full_options(dir.sub("fs"), true);
+  opts.map_size = 16 * one_mib;  // twice the file system
+  std::filesystem::create_directories(opts.path);
+  auto eng = test::open_engine(opts);
+  const job made = test::create_job(*eng);
+  EXPECT_TRUE(eng->get(ref_of(made)).has_value());
+  struct stat st {};
+  ASSERT_EQ(::stat((opts.path + "/data.mdb").c_str(), &st), 0);
+  EXPECT_LT(static_cast<std::uint64_t>(st.st_blocks) * 512, one_mib)
+      << "the failed reservation kept its blocks";
+  // The room is there for the jobs themselves.
+  for (int n = 0; n < 40; ++n) {
+    auto r = eng->create(big_request(n));  // 2.5 MiB in all
+    ASSERT_TRUE(r.has_value()) << n << ": " << r.error().message();
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(WriteMapOnAndOff, EngineDiskFull, testing::Bool(),

@@ -2,6 +2,7 @@
 // map is reserved before any transaction may write through it, the file is
 // never cut below another process's map, and where the reservation cannot
 // be made the backend writes with pwrite instead.
+#include <jobstate/check.hpp>
 #include <jobstate/engine.hpp>
 #include <jobstate/options.hpp>
 
@@ -18,7 +19,10 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <sys/stat.h>
+#include <system_error>
+#include <vector>
 
 namespace jobstate::store {
 namespace {
@@ -127,37 +131,74 @@ TEST_F(MapReservation,
   EXPECT_GE(data_file().allocated, 4 * one_mib);
 }
 
-// Opening with a map smaller than another process's must not cut the file
-// under that process's map (LMDB sets a writable map's file to the map's
-// length): the writer would die of SIGBUS writing past the new end.
-TEST(MapReservationAcrossProcesses, ReopeningWithASmallMapWhileAnotherGrows) {
-  test::temp_dir dir("map-reservation");
-  options opts = test::fast_options(dir.path());
-  opts.map_size = one_mib;
-  std::filesystem::create_directories(opts.path);
-  constexpr int other_jobs = 800;
-  constexpr int reopenings = 40;
-  test::writer_process other(
-      {opts.path, "fill", std::string(test::account),
-       std::string(test::project), std::to_string(other_jobs), "3000",
-       std::to_string(one_mib), test::name_of(opts.durability)});
-  for (int i = 0; i < reopenings; ++i) {
-    auto eng = engine::open(opts);
-    ASSERT_TRUE(eng.has_value())
-        << "reopening " << i << ": " << eng.error().message();
-    auto made = (*eng)->create(test::make_request(
-        "ingest",
-        boost::json::object{{"n", i}, {"blob", test::text_of_size(3000)}}));
-    ASSERT_TRUE(made.has_value()) << made.error().message();
+// Another process fills the database (map 1 MiB, growing), with a
+// writable map or with pwrite; this one, with a writable map, opens it
+// again and again with a 1 MiB map and writes, once the other has grown.
+// An open that set the file to its own, smaller map would cut the file
+// under the other process's map (its writes past the new end: SIGBUS) or
+// under its pwrite commit (pages lost); neither may happen.
+class MapReservationAcrossProcesses
+    : public ::testing::TestWithParam<const char*> {
+ protected:
+  void run() {
+    test::temp_dir dir("map-reservation");
+    options opts = test::fast_options(dir.path());
+    opts.map_size = one_mib;
+    std::filesystem::create_directories(opts.path);
+    const std::string data = opts.path + "/data.mdb";
+    // About 12 MB: the other process grows its map four times, and is
+    // still writing while this one reopens.
+    constexpr int other_jobs = 4000;
+    constexpr int reopenings = 40;
+    std::vector<std::string> args = {opts.path,
+                                     "fill",
+                                     std::string(test::account),
+                                     std::string(test::project),
+                                     std::to_string(other_jobs),
+                                     "3000",
+                                     std::to_string(one_mib),
+                                     test::name_of(opts.durability)};
+    if (std::string_view(GetParam()) == "pwrite") args.push_back("pwrite");
+    test::writer_process other(args);
+    // Begin once the other process has grown its map at least once.
+    const auto grown = [&] {
+      std::error_code ec;
+      return std::filesystem::file_size(data, ec) > 2 * one_mib;
+    };
+    ASSERT_TRUE(test::eventually(grown, test::hang_guard))
+        << "the other process never grew the map";
+    for (int i = 0; i < reopenings; ++i) {
+      auto eng = engine::open(opts);
+      ASSERT_TRUE(eng.has_value())
+          << "reopening " << i << ": " << eng.error().message();
+      auto made = (*eng)->create(test::make_request(
+          "ingest",
+          boost::json::object{{"n", i}, {"blob", test::text_of_size(3000)}}));
+      ASSERT_TRUE(made.has_value()) << made.error().message();
+    }
+    const test::writer_output out = other.finish(120s);
+    EXPECT_EQ(out.exit_code, 0)
+        << "the other process failed or died (SIGBUS is " << SIGBUS << ")";
+    EXPECT_EQ(out.ids().size(), static_cast<std::size_t>(other_jobs));
+    {
+      auto eng = test::open_engine(opts);
+      EXPECT_EQ(test::list_all(*eng, test::make_query(1000)).size(),
+                static_cast<std::size_t>(other_jobs + reopenings));
+    }
+    auto report = check_database(opts.path);
+    ASSERT_TRUE(report.has_value()) << report.error().message();
+    EXPECT_TRUE(report->ok())
+        << (report->problems.empty() ? "truncated"
+                                     : report->problems.front().detail);
   }
-  const test::writer_output out = other.finish(120s);
-  EXPECT_EQ(out.exit_code, 0)
-      << "the other process died (SIGBUS is " << SIGBUS << ")";
-  EXPECT_EQ(out.ids().size(), static_cast<std::size_t>(other_jobs));
-  auto eng = test::open_engine(opts);
-  EXPECT_EQ(test::list_all(*eng, test::make_query(1000)).size(),
-            static_cast<std::size_t>(other_jobs + reopenings));
+};
+
+TEST_P(MapReservationAcrossProcesses, ReopeningWithASmallMapWhileAnotherGrows) {
+  run();
 }
+
+INSTANTIATE_TEST_SUITE_P(OtherProcessWrites, MapReservationAcrossProcesses,
+                         ::testing::Values("write_map", "pwrite"));
 
 }  // namespace
 }  // namespace jobstate::store

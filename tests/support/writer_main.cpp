@@ -52,7 +52,8 @@ int usage() {
   std::cerr
       << "usage: jobstate_test_writer <db-path> "
          "create|start|complete|cancel|cycle|run|fill|hold <account> <project> "
-         "[<id>|<count>] [status|<bytes> <map-size> <durability>]\n";
+         "[<id>|<count>] [status|<bytes> <map-size> <durability> "
+         "[pwrite]]\n";
   return 2;
 }
 
@@ -136,6 +137,11 @@ int main(int argc, char** argv) {
     auto d = parse_durability(args[7]);
     if (blob_bytes == 0 || opts.map_size == 0 || !d) return usage();
     opts.durability = *d;
+    // Pages copied with pwrite instead of through a writable map.
+    if (args.size() > 8) {
+      if (args[8] != "pwrite") return usage();
+      opts.write_map = false;
+    }
   }
   auto e = must(engine::open(opts), "open " + opts.path);
 
