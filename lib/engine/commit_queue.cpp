@@ -194,7 +194,10 @@ commit_queue::attempt_outcome commit_queue::try_commit(
       state.for_purge = state.any_frees_space(batch);
       return attempt_outcome::need_room;
     }
-    state.dropped[i] = true;  // It keeps its error as its outcome.
+    state.dropped[i] = true;  // It keeps its error as its outcome,
+    if (applied.code() == errc::storage_full && state.growth_error) {
+      p.explain_failure(*state.growth_error);  // or the growth's.
+    }
     return attempt_outcome::retry_without_dropped;
   }
   if (!w->written()) {
@@ -220,7 +223,11 @@ commit_queue::attempt_outcome commit_queue::try_commit(
     return attempt_outcome::need_room;
   }
   if (!committed) {
-    for (auto& p : batch) p->finish(&committed.error());
+    const error& why =
+        committed.code() == errc::storage_full && state.growth_error
+            ? *state.growth_error
+            : committed.error();
+    for (auto& p : batch) p->finish(&why);
     return attempt_outcome::done;
   }
   const auto durable = clock::now();
@@ -264,7 +271,11 @@ bool commit_queue::trim_feed(store::write_txn& w, timestamp now) {
 bool commit_queue::make_room(batch_state& room) {
   if (store_.can_grow()) {
     auto grew = store_.grow();
-    return grew && *grew;
+    if (!grew) {
+      room.growth_error = grew.error();  // A full disk, say: tell callers.
+      return false;
+    }
+    return *grew;
   }
   // At the limit. Pages freed by the last commit (a purge, say) become
   // reusable only two transactions after it: one empty commit makes them

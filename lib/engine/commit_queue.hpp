@@ -40,6 +40,9 @@ class pending_write {
   /// Delivers the outcome: the applied result, or `batch_error` when the
   /// transaction as a whole failed to commit.
   virtual void finish(const error* batch_error) = 0;
+  /// Replaces a failed outcome's error with `why` (a full map, explained
+  /// by why it could not grow: a full disk, say).
+  virtual void explain_failure(const error& why) = 0;
   /// Purges may use headroom past the map limit: they free space.
   virtual bool frees_space() const { return false; }
   /// The job this write left, once applied successfully (a single-job
@@ -63,6 +66,9 @@ class write_op final : public pending_write {
     return {};
   }
   void forget_outcome() override { outcome_.reset(); }
+  void explain_failure(const error& why) override {
+    if (outcome_ && !*outcome_) outcome_.emplace(why);
+  }
   void finish(const error* batch_error) override {
     if (batch_error != nullptr && outcome_ && *outcome_) {
       done_(result<T>(*batch_error));
@@ -153,6 +159,8 @@ class commit_queue {
     bool for_purge = false;  // A purge (which frees space) did not fit.
     bool recycled = false;   // advance_transaction_id() ran.
     bool headroom_granted = false;
+    /// Why the map could not grow, when growing it failed.
+    std::optional<error> growth_error;
   };
   enum class attempt_outcome {
     done,                   // Every write is finished.
