@@ -160,7 +160,7 @@ void bm_floor_decode(benchmark::State& state) {
   std::uint64_t decodes = 0;
   const auto cpu0 = thread_cpu_nanos();
   for (auto _ : state) {
-    auto j = store::decode_job(records[decodes % records.size()]);
+    auto j = store::decode_record(records[decodes % records.size()]);
     if (!j) fail("decode", j.error());
     benchmark::DoNotOptimize(j);
     ++decodes;

@@ -268,7 +268,9 @@ JOBSTATE_EXPORT int jobstate_engine_last_sequence(jobstate_engine* engine,
  * or project is not found). Functions that change a job take `options_json`:
  * NULL, or {"expected_revision": n (compare-and-set: fail with
  * JOBSTATE_CONFLICT unless the job's revision is n), "details": any JSON
- * (recorded on the history event)}. They return the job's new snapshot in
+ * (recorded on the history event), "with_history": false (the snapshot
+ * without its history, so that the write costs the same however long the
+ * history is; default true)}. They return the job's new snapshot in
  * `job_json` (may be NULL), and fail, besides the errors listed, with
  * JOBSTATE_ENGINE_CLOSED when the engine is closing, JOBSTATE_STORAGE_FULL
  * and JOBSTATE_IO_ERROR.

@@ -58,7 +58,7 @@ JOBSTATE_EXPORT result<create_request> create_request_from_json(
 JOBSTATE_EXPORT result<batch_request> batch_request_from_json(
     const boost::json::value& v, std::size_t max_children);
 
-/// {"expected_revision", "details"}, or null.
+/// {"expected_revision", "details", "with_history"}, or null.
 JOBSTATE_EXPORT result<mutation_options> mutation_options_from_json(
     const boost::json::value& v);
 

@@ -74,6 +74,13 @@ struct mutation_options {
   /// the job's revision is exactly this.
   std::optional<std::uint64_t> expected_revision;
   boost::json::value details;  ///< Recorded on the history event.
+  /// What the mutation returns of the job. True (the default): the whole
+  /// job, its history read in the write's transaction, so a long history
+  /// costs a long read. False: the job without its history (`job::history`
+  /// empty), and the write costs the same however long the history is
+  /// (each event is stored under its own key; docs/storage.md). For
+  /// workers that report progress and do not look at the timeline.
+  bool with_history = true;
 };
 
 /// How a running job ends (see `engine::complete`).

@@ -45,8 +45,9 @@ class pending_write {
   virtual void explain_failure(const error& why) = 0;
   /// Purges may use headroom past the map limit: they free space.
   virtual bool frees_space() const { return false; }
-  /// The job this write left, once applied successfully (a single-job
-  /// mutation or a create); null for other writes and before or after that.
+  /// The job this write left, whole, once applied successfully (a
+  /// single-job mutation or a create); null for other writes, before or
+  /// after that, and when the job was answered without its history.
   virtual const job* written_job() const { return nullptr; }
 };
 
@@ -81,10 +82,15 @@ class write_op final : public pending_write {
   bool frees_space() const override { return frees_space_; }
   const job* written_job() const override {
     if (!outcome_ || !*outcome_) return nullptr;
+    // Every job has its "created" event: an empty history was left out
+    // (mutation_options::with_history), and a waiter must read the job.
+    const auto whole = [](const job& j) {
+      return j.history.empty() ? nullptr : &j;
+    };
     if constexpr (std::is_same_v<T, job>) {
-      return &**outcome_;
+      return whole(**outcome_);
     } else if constexpr (std::is_same_v<T, created_job>) {
-      return &(*outcome_)->job;
+      return whole((*outcome_)->job);
     } else {
       return nullptr;
     }

@@ -17,72 +17,145 @@ error not_found(const job_id& id) {
 
 // A state that breaks the record rules (model/invariants.hpp) is never
 // written: it comes of a damaged record (or a bug), and is refused as
-// corrupt, naming the job.
-result<void> check_writable(const stored_state& before, const job& after) {
-  if (auto broken = model::check_invariants(after); !broken.empty()) {
+// corrupt, naming the job. Checked on the events the write read and added;
+// `before` stands for those it did not read (the integrity check holds the
+// whole history to the rules).
+result<void> check_writable(const stored_state& before, bool ran_before,
+                            const store::stored_job& after) {
+  const model::earlier_history earlier{after.events_before, ran_before};
+  if (auto broken = model::check_invariants(after.value, earlier);
+      !broken.empty()) {
     return error(errc::corrupt,
-                 "job " + after.id.to_string() +
+                 "job " + after.value.id.to_string() +
                      " would be left inconsistent: " + broken.front().detail)
         .with_job_state(before.status, before.revision);
   }
   return {};
 }
 
+// A job as a mutation loaded it, then changed: the state it was stored in
+// and the changed job (its last stored event and those appended).
+struct changed_job {
+  stored_state before;
+  bool ran_before = false;  // started_at was set: an earlier event ran.
+  store::stored_job after;
+
+  explicit changed_job(store::stored_job loaded)
+      : before(stored_state::of(loaded)),
+        ran_before(loaded.value.started_at.has_value()),
+        after(std::move(loaded)) {}
+  result<void> check() const {
+    return check_writable(before, ran_before, after);
+  }
+};
+
+// The job `ref` names (honouring tenancy, as load does), or with no scope
+// the job `id` of any tenancy, with as much history as `how` says.
+result<store::stored_job> read_job(const store::txn_view& txn, const job_id& id,
+                                   const job_ref* scope,
+                                   store::history_read how) {
+  auto found = txn.read(id, how);
+  if (!found) return found.error();
+  if (*found) {
+    if (scope != nullptr && ((*found)->value.account_id != scope->account_id ||
+                             (*found)->value.project_id != scope->project_id)) {
+      return not_found(id);
+    }
+    return std::move(**found);
+  }
+  auto t = txn.find_tombstone(id);
+  if (!t) return t.error();
+  if (*t && (scope == nullptr || ((*t)->account_id == scope->account_id &&
+                                  (*t)->project_id == scope->project_id))) {
+    return error(errc::gone, "job " + id.to_string() + " was purged")
+        .with_job_state((*t)->status, (*t)->revision);
+  }
+  return not_found(id);
+}
+
+// The job `ref` names, for a write: its record and last event.
+result<changed_job> load_for_write(const store::write_txn& w,
+                                   const job_ref& ref) {
+  auto found = read_job(w, ref.id, &ref, store::history_read::last);
+  if (!found) return found.error();
+  return changed_job(std::move(*found));
+}
+
+// What a mutation returns of the job it changed: with its whole history
+// (read now, in the write's transaction) or, when asked, without.
+result<job> answer(const store::write_txn& w, store::stored_job changed,
+                   const mutation_options& opts) {
+  job& j = changed.value;
+  if (!opts.with_history) {
+    j.history.clear();
+    return std::move(j);
+  }
+  if (changed.events_before > 0) {
+    auto earlier = w.read_history(j.id, 0, changed.events_before);
+    if (!earlier) return earlier.error();
+    j.history.insert(j.history.begin(),
+                     std::make_move_iterator(earlier->begin()),
+                     std::make_move_iterator(earlier->end()));
+  }
+  return std::move(j);
+}
+
 // A batch parent's new state after one child moved `from` to `child`'s
 // status: the parent's counters are rolled up in the same transaction,
 // never recomputed by a scan.
-struct rolled_up {
-  stored_state before;
-  job after;
-  std::string_view step() const {
-    return after.status != before.status
-               ? std::string_view(after.history.back().step)
-               : std::string_view("progress");
-  }
-};
-result<rolled_up> roll_up(const store::write_txn& w, const job& child,
-                          job_status from, timestamp now) {
-  auto found = w.find(*child.parent_id);
+std::string_view roll_up_step(const changed_job& parent) {
+  return parent.after.value.status != parent.before.status
+             ? std::string_view(parent.after.value.history.back().step)
+             : std::string_view("progress");
+}
+result<changed_job> roll_up(const store::write_txn& w, const job& child,
+                            job_status from, timestamp now) {
+  auto found = w.read(*child.parent_id, store::history_read::last);
   if (!found) return found.error();
   if (!*found) {
     return error(errc::corrupt,
                  "job " + child.id.to_string() + " names parent " +
                      child.parent_id->to_string() + ", which is missing");
   }
-  rolled_up parent{stored_state::of(**found), std::move(**found)};
-  model::apply_child_change(parent.after, from, child.status, now);
-  if (auto r = check_writable(parent.before, parent.after); !r) {
-    return r.error();
-  }
+  changed_job parent(std::move(**found));
+  model::apply_child_change(parent.after.value, from, child.status, now);
+  if (auto r = parent.check(); !r) return r.error();
   return parent;
 }
 
-// Loads, changes with `change` (a model transition) and rolls a status
-// change up into the batch parent, if any; only then writes both, so a
-// failure at any step writes nothing.
+// Loads, changes with `change` (a model transition, given the job and how
+// many events precede its loaded history) and rolls a status change up
+// into the batch parent, if any; only then writes both, so a failure at
+// any step writes nothing.
 template <class Change>
-result<job> update(store::write_txn& w, const job_ref& ref, timestamp now,
-                   Change&& change) {
-  auto loaded = load(w, ref);
-  if (!loaded) return loaded;
-  // The loaded job becomes the new one: a failure discards it anyway.
-  const stored_state before = stored_state::of(*loaded);
-  job after = std::move(*loaded);
-  if (auto r = change(after); !r) return r.error();
-  if (auto r = check_writable(before, after); !r) return r.error();
-  std::optional<rolled_up> parent;
-  if (after.parent_id && after.status != before.status) {
-    auto p = roll_up(w, after, before.status, now);
+result<job> update(store::write_txn& w, changed_job loaded, timestamp now,
+                   const mutation_options& opts, Change&& change) {
+  job& after = loaded.after.value;
+  if (auto r = change(after, loaded.after.events_before); !r) {
+    return r.error();
+  }
+  if (auto r = loaded.check(); !r) return r.error();
+  std::optional<changed_job> parent;
+  if (after.parent_id && after.status != loaded.before.status) {
+    auto p = roll_up(w, after, loaded.before.status, now);
     if (!p) return p.error();
     parent.emplace(std::move(*p));
   }
   const effect effects[] = {
-      effect::updated(before, after, after.history.back().step),
-      parent ? effect::updated(parent->before, parent->after, parent->step())
+      effect::updated(loaded.before, loaded.after, after.history.back().step),
+      parent ? effect::updated(parent->before, parent->after,
+                               roll_up_step(*parent))
              : effect{}};
   const std::size_t n = parent ? 2 : 1;
   if (auto r = w.apply(std::span(effects, n), now); !r) return r.error();
-  return after;
+  return answer(w, std::move(loaded.after), opts);
+}
+template <class Change>
+result<job> update(store::write_txn& w, const job_ref& ref, timestamp now,
+                   const mutation_options& opts, Change&& change) {
+  auto loaded = load_for_write(w, ref);
+  if (!loaded) return loaded.error();
+  return update(w, std::move(*loaded), now, opts, std::forward<Change>(change));
 }
 
 // The request an idempotency key was first used with must match this one:
@@ -145,52 +218,54 @@ result<std::vector<job_id>> insert_batch(store::write_txn& w, const job& parent,
 
 // Cancels a batch parent and, in the same transaction, every child that
 // has not finished. Every new state is computed before any is written.
-result<job> cancel_batch(store::write_txn& w, job parent,
+result<job> cancel_batch(store::write_txn& w, changed_job parent,
                          std::string_view reason, const mutation_options& opts,
                          timestamp now, const limits& lim) {
-  const stored_state parent_before = stored_state::of(parent);
+  job& parent_job = parent.after.value;
   // Check first, so that no child is read when the parent cannot move.
   {
-    job probe = parent;
+    job probe = parent_job;
     if (auto r = model::apply_cancel(probe, reason, opts, now, lim); !r) {
       return r.error();
     }
   }
   const std::string child_reason =
-      "batch " + parent.id.to_string() + " was cancelled" +
+      "batch " + parent_job.id.to_string() + " was cancelled" +
       (reason.empty() ? "" : ": " + std::string(reason));
-  std::vector<std::pair<stored_state, job>> children;  // before, after
+  std::vector<changed_job> children;
   for (job_status s : {job_status::pending, job_status::running}) {
-    auto ids = w.children(parent.id, s);
+    auto ids = w.children(parent_job.id, s);
     if (!ids) return ids.error();
     for (const job_id& id : *ids) {
-      auto child = w.find(id);
-      if (!child) return child.error();
-      if (!*child) continue;
-      const stored_state child_before = stored_state::of(**child);
-      job after = std::move(**child);
-      if (auto r = model::apply_cancel(after, child_reason, {}, now, lim); !r) {
+      auto found = w.read(id, store::history_read::last);
+      if (!found) return found.error();
+      if (!*found) continue;
+      changed_job child(std::move(**found));
+      if (auto r = model::apply_cancel(child.after.value, child_reason, {}, now,
+                                       lim);
+          !r) {
         return r.error();
       }
-      if (auto r = check_writable(child_before, after); !r) return r.error();
-      children.emplace_back(child_before, std::move(after));
-      model::count_child(*parent.progress.counts, s, -1);
-      model::count_child(*parent.progress.counts, job_status::cancelled, +1);
+      if (auto r = child.check(); !r) return r.error();
+      children.push_back(std::move(child));
+      model::count_child(*parent_job.progress.counts, s, -1);
+      model::count_child(*parent_job.progress.counts, job_status::cancelled,
+                         +1);
     }
   }
-  parent.progress.percent = 100.0;
-  if (auto r = model::apply_cancel(parent, reason, opts, now, lim); !r) {
+  parent_job.progress.percent = 100.0;
+  if (auto r = model::apply_cancel(parent_job, reason, opts, now, lim); !r) {
     return r.error();
   }
-  if (auto r = check_writable(parent_before, parent); !r) return r.error();
+  if (auto r = parent.check(); !r) return r.error();
   std::vector<effect> effects;
   effects.reserve(children.size() + 1);
-  for (const auto& [child_before, child_after] : children) {
-    effects.push_back(effect::updated(child_before, child_after, "cancelled"));
+  for (const changed_job& child : children) {
+    effects.push_back(effect::updated(child.before, child.after, "cancelled"));
   }
-  effects.push_back(effect::updated(parent_before, parent, "cancelled"));
+  effects.push_back(effect::updated(parent.before, parent.after, "cancelled"));
   if (auto r = w.apply(effects, now); !r) return r.error();
-  return parent;
+  return answer(w, std::move(parent.after), opts);
 }
 
 // Reruns a finished batch: a new batch of the children that did not
@@ -214,7 +289,7 @@ result<job> rerun_batch(store::write_txn& w, const job& original,
   std::vector<job> children;
   children.reserve(chosen.size());
   for (const job_id& id : chosen) {
-    auto child = w.find(id);
+    auto child = w.find(id, /*with_history=*/false);
     if (!child) return child.error();
     if (*child) {
       children.push_back(
@@ -235,36 +310,17 @@ result<job> rerun_batch(store::write_txn& w, const job& original,
 
 result<job> load(const store::txn_view& txn, const job_ref& ref,
                  bool with_history) {
-  auto found = txn.find(ref.id, with_history);
+  auto found = read_job(
+      txn, ref.id, &ref,
+      with_history ? store::history_read::all : store::history_read::none);
   if (!found) return found.error();
-  if (*found) {
-    if ((*found)->account_id != ref.account_id ||
-        (*found)->project_id != ref.project_id) {
-      return not_found(ref.id);
-    }
-    return std::move(**found);
-  }
-  auto t = txn.find_tombstone(ref.id);
-  if (!t) return t.error();
-  if (*t && (*t)->account_id == ref.account_id &&
-      (*t)->project_id == ref.project_id) {
-    return error(errc::gone, "job " + ref.id.to_string() + " was purged")
-        .with_job_state((*t)->status, (*t)->revision);
-  }
-  return not_found(ref.id);
+  return std::move(found->value);
 }
 
 result<job> load_by_id(const store::txn_view& txn, const job_id& id) {
-  auto found = txn.find(id);
+  auto found = read_job(txn, id, nullptr, store::history_read::all);
   if (!found) return found.error();
-  if (*found) return std::move(**found);
-  auto t = txn.find_tombstone(id);
-  if (!t) return t.error();
-  if (*t) {
-    return error(errc::gone, "job " + id.to_string() + " was purged")
-        .with_job_state((*t)->status, (*t)->revision);
-  }
-  return not_found(id);
+  return std::move(found->value);
 }
 
 result<created_job> create(store::write_txn& w, const create_request& r,
@@ -305,22 +361,23 @@ result<created_batch> create_batch(store::write_txn& w, const batch_request& r,
 result<job> start(store::write_txn& w, const job_ref& ref,
                   const mutation_options& opts, timestamp now,
                   const limits& lim) {
-  return update(w, ref, now,
-                [&](job& j) { return model::apply_start(j, opts, now, lim); });
+  return update(w, ref, now, opts, [&](job& j, std::size_t) {
+    return model::apply_start(j, opts, now, lim);
+  });
 }
 
 result<job> report_progress(store::write_txn& w, const job_ref& ref,
                             const progress& p, const mutation_options& opts,
                             timestamp now, const limits& lim) {
-  return update(w, ref, now, [&](job& j) {
-    return model::apply_progress(j, p, opts, now, lim);
+  return update(w, ref, now, opts, [&](job& j, std::size_t earlier) {
+    return model::apply_progress(j, p, opts, now, lim, earlier);
   });
 }
 
 result<job> complete(store::write_txn& w, const job_ref& ref,
                      const completion& c, const mutation_options& opts,
                      timestamp now, const limits& lim) {
-  return update(w, ref, now, [&](job& j) {
+  return update(w, ref, now, opts, [&](job& j, std::size_t) {
     return model::apply_complete(j, c, opts, now, lim);
   });
 }
@@ -328,19 +385,19 @@ result<job> complete(store::write_txn& w, const job_ref& ref,
 result<job> cancel(store::write_txn& w, const job_ref& ref,
                    std::string_view reason, const mutation_options& opts,
                    timestamp now, const limits& lim) {
-  auto target = load(w, ref);
-  if (!target) return target;
-  if (target->is_batch) {
+  auto target = load_for_write(w, ref);
+  if (!target) return target.error();
+  if (target->after.value.is_batch) {
     return cancel_batch(w, std::move(*target), reason, opts, now, lim);
   }
-  return update(w, ref, now, [&](job& j) {
+  return update(w, std::move(*target), now, opts, [&](job& j, std::size_t) {
     return model::apply_cancel(j, reason, opts, now, lim);
   });
 }
 
 result<job> rerun(store::write_txn& w, const job_ref& ref,
                   const rerun_options& opts, timestamp now) {
-  auto original = load(w, ref);
+  auto original = load(w, ref, /*with_history=*/false);
   if (!original) return original;
   if (auto r = model::check_rerun(*original); !r) return r.error();
   if (original->is_batch) return rerun_batch(w, *original, opts, now);
@@ -359,10 +416,11 @@ result<purge_result> purge(store::write_txn& w, const purge_request& r,
   out.more = ids->size() > r.max_jobs;
   if (out.more) ids->pop_back();
   // Read everything first: a damaged record found half-way writes nothing.
-  std::vector<job> jobs;
+  // A purge removes the events by number: it need not decode them.
+  std::vector<store::stored_job> jobs;
   jobs.reserve(ids->size());
   for (const job_id& id : *ids) {
-    auto j = w.find(id);
+    auto j = w.read(id, store::history_read::none);
     if (!j) return j.error();
     if (!*j) {
       return error(errc::corrupt, "completion index names job " +
@@ -374,7 +432,7 @@ result<purge_result> purge(store::write_txn& w, const purge_request& r,
   if (!expiring) return expiring.error();
   std::vector<effect> effects;
   effects.reserve(jobs.size());
-  for (const job& j : jobs) effects.push_back(effect::purged(j));
+  for (const store::stored_job& j : jobs) effects.push_back(effect::purged(j));
   if (auto p = w.apply(effects, now); !p) return p.error();
   if (auto e = w.expire(*expiring); !e) return e.error();
   out.purged = jobs.size();

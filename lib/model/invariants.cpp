@@ -7,12 +7,14 @@ namespace {
 
 std::string text(job_status s) { return std::string(to_string(s)); }
 
-void check_history(const job& j, std::vector<invariant_violation>& out) {
+void check_history(const job& j, const earlier_history& earlier,
+                   std::vector<invariant_violation>& out) {
   const auto bad = [&](job_invariant rule, std::string detail) {
     out.push_back(invariant_violation{rule, std::move(detail)});
   };
   const history_event& first = j.history.front();
-  if (first.step != "created" || first.status != job_status::pending) {
+  if (earlier.events == 0 &&
+      (first.step != "created" || first.status != job_status::pending)) {
     bad(job_invariant::history_starts_created,
         "the history starts with \"" + first.step + "\" (" +
             text(first.status) + "), not \"created\" (pending)");
@@ -21,25 +23,27 @@ void check_history(const job& j, std::vector<invariant_violation>& out) {
   // that a progress event may replace the previous one (history cap) and a
   // batch whose children all end before one starts records "started" and
   // its end in one revision.
-  if (j.revision + (j.is_batch ? 1 : 0) < j.history.size()) {
+  const std::size_t length = earlier.events + j.history.size();
+  if (j.revision + (j.is_batch ? 1 : 0) < length) {
     bad(job_invariant::revision_covers_history,
         "revision " + std::to_string(j.revision) + " is below the " +
-            std::to_string(j.history.size()) + " events of its history");
+            std::to_string(length) + " events of its history");
   }
-  bool ran = false;
+  bool ran = earlier.ran || first.status == job_status::running;
   for (std::size_t i = 1; i < j.history.size(); ++i) {
     const job_status from = j.history[i - 1].status;
     const job_status to = j.history[i].status;
+    const std::string number = std::to_string(earlier.events + i);
     if (to == job_status::running) ran = true;
     if (from != to && !is_legal_transition(from, to)) {
       bad(job_invariant::legal_transitions,
-          "history event " + std::to_string(i) + " (\"" + j.history[i].step +
+          "history event " + number + " (\"" + j.history[i].step +
               "\") moves from " + text(from) + " to " + text(to) +
               ", which is illegal");
     }
     if (from == to && from != job_status::running) {
       bad(job_invariant::only_running_repeats,
-          "history event " + std::to_string(i) + " (\"" + j.history[i].step +
+          "history event " + number + " (\"" + j.history[i].step +
               "\") records a change while " + text(from));
     }
   }
@@ -100,6 +104,11 @@ void check_batch(const job& j, std::vector<invariant_violation>& out) {
 }  // namespace
 
 std::vector<invariant_violation> check_invariants(const job& j) {
+  return check_invariants(j, earlier_history{});
+}
+
+std::vector<invariant_violation> check_invariants(
+    const job& j, const earlier_history& earlier) {
   std::vector<invariant_violation> out;
   if (j.revision == 0) {
     out.push_back({job_invariant::revision_starts_at_one,
@@ -113,7 +122,7 @@ std::vector<invariant_violation> check_invariants(const job& j) {
     out.push_back({job_invariant::history_not_empty, "the history is empty"});
     return out;
   }
-  check_history(j, out);
+  check_history(j, earlier, out);
   if (j.is_batch) check_batch(j, out);
   return out;
 }

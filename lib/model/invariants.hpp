@@ -57,6 +57,20 @@ struct invariant_violation {
 /// and a batch without counts for that alone among the batch rules.
 std::vector<invariant_violation> check_invariants(const job& j);
 
+/// What comes before `j.history` when it holds only a job's last events
+/// (the write path reads no further back than the last stored event).
+struct earlier_history {
+  std::size_t events = 0;  ///< How many events come before j.history.
+  bool ran = false;        ///< Whether one of them is `running`.
+};
+/// As check_invariants(j), for a job whose history holds only its last
+/// events: the rules are checked on those, with `earlier` standing for the
+/// rest (so "starts created" is checked only when earlier.events is 0). The
+/// integrity check holds the whole history to every rule; this holds each
+/// write to what it can see.
+std::vector<invariant_violation> check_invariants(
+    const job& j, const earlier_history& earlier);
+
 /// "total 3, succeeded 1 (partially 0), failed 0, ...": a batch's counters
 /// in messages.
 std::string counts_text(const progress_counts& c);

@@ -110,7 +110,7 @@ result<void> apply_start(job& j, const mutation_options& opts, timestamp now,
 
 result<void> apply_progress(job& j, const progress& p,
                             const mutation_options& opts, timestamp now,
-                            const limits& lim) {
+                            const limits& lim, std::size_t earlier_events) {
   if (opts.expected_revision && *opts.expected_revision != j.revision) {
     return check_move(j, j.status, opts);  // Reports the conflict.
   }
@@ -127,7 +127,7 @@ result<void> apply_progress(job& j, const progress& p,
   // progress event replaces the previous progress event instead of growing
   // it, so a chatty worker cannot push the job past its history limit.
   history_event event = make_event(j, "progress", j.status, now, opts.details);
-  if (j.history.size() + 1 >= lim.max_history &&
+  if (earlier_events + j.history.size() + 1 >= lim.max_history &&
       j.history.back().step == "progress") {
     event.duration_ms += j.history.back().duration_ms;
     j.history.back() = std::move(event);

@@ -3,6 +3,11 @@
 // Each function checks the expected revision and the transition table, then
 // changes the record in place, appends one history event and bumps the
 // revision. On error the record is left exactly as it was.
+//
+// `j.history` need hold only the job's last event: a transition looks no
+// further back (the store reads no more for a write, so that a write costs
+// the same however long the history). apply_progress, which keeps the
+// history within its limit, is told how many events come before.
 #ifndef JOBSTATE_MODEL_TRANSITIONS_HPP
 #define JOBSTATE_MODEL_TRANSITIONS_HPP
 
@@ -25,9 +30,11 @@ result<void> check_rerun(const job& original);
 
 result<void> apply_start(job& j, const mutation_options& opts, timestamp now,
                          const limits& lim);
+/// `earlier_events`: how many events of `j`'s history come before
+/// `j.history` (0 when it holds them all).
 result<void> apply_progress(job& j, const progress& p,
                             const mutation_options& opts, timestamp now,
-                            const limits& lim);
+                            const limits& lim, std::size_t earlier_events);
 result<void> apply_complete(job& j, const completion& c,
                             const mutation_options& opts, timestamp now,
                             const limits& lim);

@@ -150,42 +150,121 @@ class checker {
 
   // ------------------------------------------------------------- jobs
 
+  // The jobs table holds each record (16-byte key) followed by its history
+  // events (the id and a 4-byte number), in order: one pass reads a record,
+  // then its events, then checks the job whole.
   result<void> check_jobs() {
     auto opened = view_.open_cursor(table::jobs);
     if (!opened) return opened.error();
     store::cursor& cur = **opened;
+    std::optional<reading_job> reading;
     for (auto found = cur.first();; found = cur.next()) {
       if (!found) return found.error();
       if (!*found) break;
-      ++report_.jobs;
       const std::string_view key = cur.key();
-      if (key.size() != job_id::size) {
+      if (key.size() == job_id::size) {
+        if (auto r = finish(reading); !r) return r;
+        reading = start_job(keys::id_at(key, 0), cur.value());
+      } else if (key.size() == keys::history_event_size) {
+        read_event(reading, key, cur.value());
+      } else {
         problem(check_problem_kind::corrupt_record, "jobs", std::nullopt,
-                "key " + hex(key) + " is not a 16-byte job id");
-        continue;
+                "key " + hex(key) +
+                    " is neither a 16-byte job id nor a history event's");
       }
-      const job_id id = keys::id_at(key, 0);
-      auto j = store::decode_job(cur.value());
-      if (!j) {
-        unreadable_.insert(id);
-        problem(check_problem_kind::corrupt_record, "jobs", id,
-                "the record does not decode: " + j.error().detail());
-        continue;
-      }
-      if (j->id != id) {
-        unreadable_.insert(id);
-        problem(check_problem_kind::corrupt_record, "jobs", id,
-                "the record holds job " + j->id.to_string());
-        continue;
-      }
-      if (auto r = check_job(*j); !r) return r;
     }
-    return {};
+    return finish(reading);
   }
 
-  result<void> check_job(const job& j) {
+  // A record read, while its events are being read.
+  struct reading_job {
+    job_id id;
+    std::optional<job> value;   // Nothing when the record is damaged.
+    std::uint32_t length = 0;   // Events the record says it has.
+    bool history_whole = true;  // No event missing or damaged so far.
+  };
+
+  std::optional<reading_job> start_job(const job_id& id,
+                                       std::string_view bytes) {
+    ++report_.jobs;
+    reading_job r{id, std::nullopt, 0, true};
+    auto decoded = store::decode_record(bytes);
+    if (!decoded) {
+      unreadable_.insert(id);
+      problem(check_problem_kind::corrupt_record, "jobs", id,
+              "the record does not decode: " + decoded.error().detail());
+      return r;
+    }
+    if (decoded->value.id != id) {
+      unreadable_.insert(id);
+      problem(check_problem_kind::corrupt_record, "jobs", id,
+              "the record holds job " + decoded->value.id.to_string());
+      return r;
+    }
+    r.length = decoded->history_length;
+    r.value = std::move(decoded->value);
+    r.value->history.reserve(r.length);
+    return r;
+  }
+
+  void read_event(std::optional<reading_job>& reading, std::string_view key,
+                  std::string_view bytes) {
+    const job_id id = keys::id_at(key, 0);
+    const std::uint32_t n = keys::event_number_at(key);
+    if (!reading || reading->id != id || !reading->value ||
+        n >= reading->length) {
+      // A damaged record's events are not reported again one by one.
+      if (reading && reading->id == id && !reading->value) return;
+      problem(check_problem_kind::corrupt_record, "jobs", id,
+              "history event " + std::to_string(n) + " is stray: " +
+                  (reading && reading->id == id
+                       ? "the record has " + std::to_string(reading->length) +
+                             " events"
+                       : std::string("the job has no record")));
+      return;
+    }
+    job& j = *reading->value;
+    if (n != j.history.size()) {
+      missing_events(*reading, static_cast<std::uint32_t>(j.history.size()), n);
+    }
+    auto e = store::decode_event(bytes);
+    if (!e) {
+      problem(check_problem_kind::corrupt_record, "jobs", id,
+              "history event " + std::to_string(n) +
+                  " does not decode: " + e.error().detail());
+      reading->history_whole = false;
+      // Keep the numbering: a stand-in, never checked against the rules.
+      j.history.emplace_back();
+      return;
+    }
+    j.history.push_back(std::move(*e));
+  }
+
+  void missing_events(reading_job& r, std::uint32_t from, std::uint32_t to) {
+    problem(check_problem_kind::corrupt_record, "jobs", r.id,
+            to == from + 1
+                ? "history event " + std::to_string(from) + " is missing"
+                : "history events " + std::to_string(from) + " to " +
+                      std::to_string(to - 1) + " are missing");
+    r.history_whole = false;
+    r.value->history.resize(to);  // Stand-ins, as for a damaged event.
+  }
+
+  result<void> finish(std::optional<reading_job>& reading) {
+    if (!reading || !reading->value) return {};
+    reading_job& r = *reading;
+    const auto read = static_cast<std::uint32_t>(r.value->history.size());
+    if (read < r.length) missing_events(r, read, r.length);
+    auto checked = check_job(*r.value, r.history_whole);
+    reading.reset();
+    return checked;
+  }
+
+  // `history_whole`: every event was read; else the history rules, which
+  // would only repeat what is missing, are not checked.
+  result<void> check_job(const job& j, bool history_whole) {
     live_.emplace(j.id, live_job{j.status, j.revision});
-    check_history(j);
+    if (history_whole) check_history(j);
     if (j.is_batch) batches_.emplace(j.id, j);
     if (j.parent_id) {
       auto& c = children_[*j.parent_id];
@@ -318,8 +397,9 @@ class checker {
                 "entry " + hex(key) + " names a job that has no record");
         continue;
       }
-      auto j = store::decode_job(**v);
-      if (!j) continue;  // Reported by the pass over the jobs.
+      auto record = store::decode_record(**v);
+      if (!record) continue;  // Reported by the pass over the jobs.
+      const job* j = &record->value;
       const auto entries = store::index_entries(*j);
       const bool expected = std::any_of(
           entries.begin(), entries.end(), [&](const store::index_entry& e) {
@@ -356,10 +436,11 @@ class checker {
       auto v = view_.get(table::jobs, keys::id(id));
       if (!v) return v.error();
       if (*v) {
-        auto j = store::decode_job(**v);
-        if (!j) continue;
-        account = j->account_id, project = j->project_id,
-        idem = j->idempotency_key;
+        auto record = store::decode_record(**v);
+        if (!record) continue;
+        const job& j = record->value;
+        account = j.account_id, project = j.project_id,
+        idem = j.idempotency_key;
       } else {
         auto t = view_.get(table::tombstones, keys::id(id));
         if (!t) return t.error();

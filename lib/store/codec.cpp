@@ -8,13 +8,16 @@
 
 #include <bit>
 #include <cstring>
+#include <limits>
 
 namespace jobstate::store {
 namespace {
 
 // The first byte of each value says what it is and in which format version,
 // so that a reader never mistakes one kind of value for another.
-constexpr std::uint8_t job_format_v1 = 0x11;
+constexpr std::uint8_t job_format_v1 = 0x11;  // Schema 1: history inside.
+constexpr std::uint8_t job_format_v2 = 0x12;  // Schema 2: history apart.
+constexpr std::uint8_t event_format_v1 = 0x41;
 constexpr std::uint8_t tombstone_format_v1 = 0x21;
 constexpr std::uint8_t change_format_v1 = 0x31;
 using model::max_json_depth;
@@ -269,10 +272,8 @@ enum job_flags : std::uint8_t {
 enum progress_flags : std::uint8_t { has_percent = 1, has_counts = 2 };
 enum more_flags : std::uint8_t { is_batch_flag = 1 };
 
-}  // namespace
-
-std::string encode(const job& j) {
-  writer w(job_format_v1);
+// The fields of a job record before its history, in both formats.
+void write_fields(writer& w, const job& j) {
   w.id(j.id);
   w.str(j.account_id);
   w.str(j.project_id);
@@ -319,20 +320,9 @@ std::string encode(const job& j) {
     w.varint(p.counts->partially_succeeded);
   }
   w.json(p.details);
-  w.varint(j.history.size());
-  for (const history_event& e : j.history) {
-    w.str(e.step);
-    w.time(e.at);
-    w.i64(e.duration_ms);
-    w.u8(static_cast<std::uint8_t>(e.status));
-    w.json(e.details);
-  }
-  return std::move(w).finish();
 }
 
-result<job> decode_job(std::string_view bytes, bool with_history) {
-  reader r(bytes);
-  if (!r.open(job_format_v1)) return corrupt("job record");
+job read_fields(reader& r) {
   job j;
   j.id = r.id();
   j.account_id = r.str();
@@ -373,23 +363,81 @@ result<job> decode_job(std::string_view bytes, bool with_history) {
     j.progress.counts = c;
   }
   j.progress.details = r.json();
+  return j;
+}
+
+void write_event(writer& w, const history_event& e) {
+  w.str(e.step);
+  w.time(e.at);
+  w.i64(e.duration_ms);
+  w.u8(static_cast<std::uint8_t>(e.status));
+  w.json(e.details);
+}
+
+history_event read_event(reader& r) {
+  history_event e;
+  e.step = r.str();
+  e.at = r.time();
+  e.duration_ms = r.i64();
+  e.status = r.status();
+  e.details = r.json();
+  return e;
+}
+
+}  // namespace
+
+std::string encode_record(const job& j, std::uint32_t history_length) {
+  writer w(job_format_v2);
+  write_fields(w, j);
+  w.varint(history_length);
+  return std::move(w).finish();
+}
+
+result<stored_record> decode_record(std::string_view bytes) {
+  reader r(bytes);
+  if (!r.open(job_format_v2)) return corrupt("job record");
+  stored_record out{read_fields(r), 0};
   const std::uint64_t events = r.varint();
-  if (!with_history) {
-    // The checksum covered the events too; they are only not decoded.
-    if (!r.good()) return corrupt("job record " + j.id.to_string());
-    return j;
+  if (!r.ok() || events == 0 ||
+      events > std::numeric_limits<std::uint32_t>::max()) {
+    return corrupt("job record " + out.value.id.to_string());
   }
+  out.history_length = static_cast<std::uint32_t>(events);
+  return out;
+}
+
+std::string encode(const history_event& e) {
+  writer w(event_format_v1);
+  write_event(w, e);
+  return std::move(w).finish();
+}
+
+result<history_event> decode_event(std::string_view bytes) {
+  reader r(bytes);
+  if (!r.open(event_format_v1)) return corrupt("history event");
+  history_event e = read_event(r);
+  if (!r.ok()) return corrupt("history event");
+  return e;
+}
+
+std::string encode_v1(const job& j) {
+  writer w(job_format_v1);
+  write_fields(w, j);
+  w.varint(j.history.size());
+  for (const history_event& e : j.history) write_event(w, e);
+  return std::move(w).finish();
+}
+
+result<job> decode_job_v1(std::string_view bytes) {
+  reader r(bytes);
+  if (!r.open(job_format_v1)) return corrupt("job record");
+  job j = read_fields(r);
+  const std::uint64_t events = r.varint();
   // Each event takes at least 5 bytes: never reserve more than could exist.
   if (events > bytes.size() / 5) return corrupt("job record");
   j.history.reserve(events);
   for (std::uint64_t i = 0; i < events && r.good(); ++i) {
-    history_event e;
-    e.step = r.str();
-    e.at = r.time();
-    e.duration_ms = r.i64();
-    e.status = r.status();
-    e.details = r.json();
-    j.history.push_back(std::move(e));
+    j.history.push_back(read_event(r));
   }
   if (!r.ok()) return corrupt("job record " + j.id.to_string());
   return j;

@@ -1,6 +1,7 @@
-// Value encoding of what the store keeps: job records, tombstones and change
-// records. Layout: docs/storage.md. Every value starts with a format byte and
-// ends with a CRC-32C of all bytes before it, so damage is detected on read.
+// Value encoding of what the store keeps: job records, history events,
+// tombstones and change records. Layout: docs/storage.md. Every value starts
+// with a format byte and ends with a CRC-32C of all bytes before it, so damage
+// is detected on read.
 #ifndef JOBSTATE_STORE_CODEC_HPP
 #define JOBSTATE_STORE_CODEC_HPP
 
@@ -39,10 +40,26 @@ struct change_record {
   friend bool operator==(const change_record&, const change_record&) = default;
 };
 
-std::string encode(const job& j);
-/// Without `with_history`, the history is left empty: the checksum is
-/// verified over the whole record, but its events are not decoded.
-result<job> decode_job(std::string_view bytes, bool with_history = true);
+/// A job record as schema 2 stores it: the job without its history, and
+/// how many history events it has (each stored under a key of its own, so
+/// that a write encodes and writes only the record and its new events).
+struct stored_record {
+  jobstate::job value;               ///< Its history is empty.
+  std::uint32_t history_length = 0;  ///< At least 1 ("created").
+};
+
+/// The record of `j`: every field but the history, which is stored apart.
+std::string encode_record(const job& j, std::uint32_t history_length);
+result<stored_record> decode_record(std::string_view bytes);
+
+/// One history event, as stored under its own key.
+std::string encode(const history_event& e);
+result<history_event> decode_event(std::string_view bytes);
+
+/// A schema-1 record (the history inside): read to migrate such a
+/// database, written only by tests that make one.
+std::string encode_v1(const job& j);
+result<job> decode_job_v1(std::string_view bytes);
 
 std::string encode(const tombstone& t);
 result<tombstone> decode_tombstone(std::string_view bytes);

@@ -1,6 +1,7 @@
 #include "store/job_store.hpp"
 
 #include "store/lmdb_backend.hpp"
+#include "store/migrate.hpp"
 
 #include <cerrno>
 #include <cstring>
@@ -152,21 +153,80 @@ result<std::optional<std::string_view>> txn_view::find_record(
   return view_->get(table::jobs, keys::id(id));
 }
 
-result<std::optional<job>> txn_view::find(const job_id& id,
-                                          bool with_history) const {
+result<std::optional<stored_job>> txn_view::read(const job_id& id,
+                                                 history_read how) const {
   auto v = find_record(id);
   if (!v) return v.error();
-  if (!*v) return std::optional<job>{};
-  auto j = decode_job(**v, with_history);
-  if (!j) {
+  if (!*v) return std::optional<stored_job>{};
+  auto record = decode_record(**v);
+  if (!record) {
     return error(errc::corrupt,
-                 "job " + id.to_string() + ": " + j.error().detail());
+                 "job " + id.to_string() + ": " + record.error().detail());
   }
-  if (j->id != id) {
+  if (record->value.id != id) {
     return error(errc::corrupt,
                  "job " + id.to_string() + " holds the record of another job");
   }
-  return std::optional<job>(std::move(*j));
+  const std::uint32_t length = record->history_length;
+  const std::uint32_t from = how == history_read::all    ? 0
+                             : how == history_read::last ? length - 1
+                                                         : length;
+  stored_job out{std::move(record->value), from};
+  if (from < length) {
+    auto events = read_history(id, from, length);
+    if (!events) return events.error();
+    out.value.history = std::move(*events);
+  }
+  return std::optional<stored_job>(std::move(out));
+}
+
+result<std::optional<job>> txn_view::find(const job_id& id,
+                                          bool with_history) const {
+  auto found = read(id, with_history ? history_read::all : history_read::none);
+  if (!found) return found.error();
+  if (!*found) return std::optional<job>{};
+  return std::optional<job>(std::move((*found)->value));
+}
+
+result<std::vector<history_event>> txn_view::read_history(
+    const job_id& id, std::uint32_t from, std::uint32_t to) const {
+  const auto missing = [&](std::uint32_t n) {
+    return error(errc::corrupt, "job " + id.to_string() + ": history event " +
+                                    std::to_string(n) + " of " +
+                                    std::to_string(to) + " is missing");
+  };
+  std::vector<history_event> events;
+  events.reserve(to - from);
+  const auto decode = [&](std::uint32_t n,
+                          std::string_view bytes) -> result<void> {
+    auto e = decode_event(bytes);
+    if (!e) {
+      return error(errc::corrupt, "job " + id.to_string() + ": history event " +
+                                      std::to_string(n) + ": " +
+                                      e.error().detail());
+    }
+    events.push_back(std::move(*e));
+    return {};
+  };
+  // One event (a mutation's read): a lookup is cheaper than a cursor.
+  if (to - from == 1) {
+    auto v = view_->get(table::jobs, keys::history_event(id, from));
+    if (!v) return v.error();
+    if (!*v) return missing(from);
+    if (auto r = decode(from, **v); !r) return r.error();
+    return events;
+  }
+  auto opened = view_->open_cursor(table::jobs);
+  if (!opened) return opened.error();
+  cursor& cur = **opened;
+  const std::string first = keys::history_event(id, from);
+  auto found = cur.seek(first);
+  for (std::uint32_t n = from; n < to; ++n, found = cur.next()) {
+    if (!found) return found.error();
+    if (!*found || cur.key() != keys::history_event(id, n)) return missing(n);
+    if (auto r = decode(n, cur.value()); !r) return r.error();
+  }
+  return events;
 }
 
 result<std::optional<tombstone>> txn_view::find_tombstone(
@@ -408,10 +468,10 @@ result<void> write_txn::apply(std::span<const job_effect> effects,
         r = insert(j);
         break;
       case job_effect::kind::update:
-        r = update(e.before, j);
+        r = update(e);
         break;
       case job_effect::kind::purge:
-        r = purge(j, now);
+        r = purge(e, now);
         break;
     }
     if (r) r = record_change(j, e.step, now);
@@ -420,9 +480,25 @@ result<void> write_txn::apply(std::span<const job_effect> effects,
   return {};
 }
 
+result<void> write_txn::put_events(const job& j, std::uint32_t events_before,
+                                   std::uint32_t from) {
+  const auto length =
+      events_before + static_cast<std::uint32_t>(j.history.size());
+  for (std::uint32_t n = from; n < length; ++n) {
+    // Appended after the job's last key, except an event rewritten in place.
+    if (auto r = put(table::jobs, keys::history_event(j.id, n),
+                     encode(j.history[n - events_before]));
+        !r) {
+      return r;
+    }
+  }
+  return {};
+}
+
 result<void> write_txn::insert(const job& j) {
-  if (auto r =
-          put(table::jobs, keys::id(j.id), encode(j), put_mode::insert_new);
+  const auto length = static_cast<std::uint32_t>(j.history.size());
+  if (auto r = put(table::jobs, keys::id(j.id), encode_record(j, length),
+                   put_mode::insert_new);
       !r) {
     if (r.code() == errc::already_exists) {
       // Ids are generated unique: a record under a new job's id means the
@@ -432,6 +508,7 @@ result<void> write_txn::insert(const job& j) {
     }
     return r;
   }
+  if (auto r = put_events(j, 0, 0); !r) return r;
   if (j.idempotency_key) {
     const std::string key = keys::idempotency(
         keys::scope(j.account_id, j.project_id), *j.idempotency_key);
@@ -443,10 +520,29 @@ result<void> write_txn::insert(const job& j) {
   return {};
 }
 
-result<void> write_txn::update(const stored_state& before, const job& after) {
-  if (auto r = put(table::jobs, keys::id(after.id), encode(after)); !r) {
+result<void> write_txn::update(const job_effect& e) {
+  const stored_state& before = e.before;
+  const job& after = *e.subject;
+  const auto length =
+      e.events_before + static_cast<std::uint32_t>(after.history.size());
+  if (e.events_before + 1 > before.history_length || length == 0) {
+    return error(errc::corrupt, "job " + after.id.to_string() +
+                                    ": an update without its last event");
+  }
+  if (auto r =
+          put(table::jobs, keys::id(after.id), encode_record(after, length));
+      !r) {
     return r;
   }
+  // New events only, and the last stored one if the mutation replaced it
+  // (a progress report at the history limit).
+  std::uint32_t from = before.history_length;
+  const std::uint32_t last = before.history_length - 1;
+  if (before.last_event &&
+      after.history[last - e.events_before] != *before.last_event) {
+    from = last;
+  }
+  if (auto r = put_events(after, e.events_before, from); !r) return r;
   // Only status and completion time move index entries.
   if (before.status == after.status &&
       before.completed_at == after.completed_at) {
@@ -493,11 +589,17 @@ result<void> write_txn::update(const stored_state& before, const job& after) {
   return {};
 }
 
-result<void> write_txn::purge(const job& j, timestamp now) {
-  for (const index_entry& e : index_entries(j)) {
-    if (auto r = del(e.index, e.key); !r) return r;
+result<void> write_txn::purge(const job_effect& e, timestamp now) {
+  const job& j = *e.subject;
+  for (const index_entry& entry : index_entries(j)) {
+    if (auto r = del(entry.index, entry.key); !r) return r;
   }
   if (auto r = del(table::jobs, keys::id(j.id)); !r) return r;
+  const auto length =
+      e.events_before + static_cast<std::uint32_t>(j.history.size());
+  for (std::uint32_t n = 0; n < length; ++n) {
+    if (auto r = del(table::jobs, keys::history_event(j.id, n)); !r) return r;
+  }
   // The idempotency entry stays while the tombstone lasts, so that the key
   // keeps naming this (now purged) job instead of making a new one.
   const tombstone t{j.id,       j.account_id,      j.project_id, j.status,
@@ -643,6 +745,7 @@ result<std::unique_ptr<job_store>> job_store::open(const options& opts) {
   if (auto r = check_directory(opts.path); !r) return r.error();
   auto storage = lmdb_backend::open(opts);
   if (!storage) return storage.error();
+  if (auto r = migrate(**storage); !r) return r.error();
   return std::make_unique<job_store>(std::move(*storage));
 }
 

@@ -65,13 +65,42 @@ struct change_feed_page {
 /// The last sequence number committed to the change log (0: none yet).
 result<std::uint64_t> read_last_sequence(const snapshot& view);
 
+/// How much of a job's history a read decodes. The record is one value
+/// and each event another (codec.hpp), so reading less costs less.
+enum class history_read : std::uint8_t {
+  none,  ///< The record only: `history` is empty.
+  last,  ///< The record and its last event: what a mutation needs.
+  all,   ///< The record and every event.
+};
+
+/// A job as read from the store, with its history read as far as asked:
+/// `value.history` holds the job's last events, and `events_before` says
+/// how many come before them (0 when the whole history was read).
+struct stored_job {
+  job value;
+  std::uint32_t events_before = 0;
+  std::uint32_t history_length() const noexcept {
+    return events_before + static_cast<std::uint32_t>(value.history.size());
+  }
+};
+
 /// Reads shared by read and write transactions.
 class txn_view {
  public:
+  /// The job stored under `id`, with as much of its history as `how` says.
+  /// Errors: corrupt (the record or an event does not decode, holds another
+  /// job, or an event is missing), the backend's.
+  result<std::optional<stored_job>> read(const job_id& id,
+                                         history_read how) const;
   /// The job stored under `id`; without `with_history`, its history is
-  /// left empty (not decoded; the record's checksum is still verified).
+  /// left empty (no event is read).
   result<std::optional<job>> find(const job_id& id,
                                   bool with_history = true) const;
+  /// Events [from, to) of job `id`'s history, which has at least `to`.
+  /// Errors: corrupt (an event is missing or does not decode).
+  result<std::vector<history_event>> read_history(const job_id& id,
+                                                  std::uint32_t from,
+                                                  std::uint32_t to) const;
   /// The job's record as stored, not decoded nor checked; valid while the
   /// transaction lives. For tools and measurements.
   result<std::optional<std::string_view>> find_record(const job_id& id) const;
@@ -119,14 +148,21 @@ class read_txn : public txn_view {
 };
 
 /// What an update must know of a job as stored: the fields its index
-/// entries are keyed by that a mutation may change, and its revision. Small,
-/// so that a mutation changes the job it loaded instead of a copy of it.
+/// entries are keyed by that a mutation may change, its revision, and
+/// where its history ends (the last event, which a progress report at the
+/// history limit replaces). Small, so that a mutation changes the job it
+/// loaded instead of a copy of it.
 struct stored_state {
   job_status status = job_status::pending;
   std::optional<timestamp> completed_at;
   std::uint64_t revision = 0;
-  static stored_state of(const job& j) {
-    return {j.status, j.completed_at, j.revision};
+  std::uint32_t history_length = 0;
+  std::optional<history_event> last_event;  ///< When it was read.
+  /// The state of `j` as read; REQUIRES: its last event was read
+  /// (history_read::last or all).
+  static stored_state of(const stored_job& j) {
+    return {j.value.status, j.value.completed_at, j.value.revision,
+            j.history_length(), j.value.history.back()};
   }
 };
 
@@ -137,20 +173,25 @@ struct stored_state {
 struct job_effect {
   enum class kind : std::uint8_t { insert, update, purge };
   kind what = kind::insert;
-  /// The job to store (insert, update) or to remove (purge).
+  /// The job to store (insert, update) or to remove (purge), with the
+  /// last events of its history (insert: all of them).
   const job* subject = nullptr;
+  /// How many events come before subject->history (see stored_job).
+  std::uint32_t events_before = 0;
   stored_state before;    ///< update: the job as stored.
   std::string_view step;  ///< The step its change records.
 
   static job_effect inserted(const job& j) {
-    return {kind::insert, &j, {}, "created"};
+    return {kind::insert, &j, 0, {}, "created"};
   }
-  static job_effect updated(const stored_state& before, const job& after,
+  /// `after` is the loaded job changed: its history holds the events read
+  /// (at least the last) and those the mutation appended.
+  static job_effect updated(const stored_state& before, const stored_job& after,
                             std::string_view step) {
-    return {kind::update, &after, before, step};
+    return {kind::update, &after.value, after.events_before, before, step};
   }
-  static job_effect purged(const job& j) {
-    return {kind::purge, &j, {}, "purged"};
+  static job_effect purged(const stored_job& j) {
+    return {kind::purge, &j.value, j.events_before, {}, "purged"};
   }
 };
 
@@ -222,8 +263,12 @@ class write_txn : public txn_view {
   result<void> del(table t, std::string_view key);
 
   result<void> insert(const job& j);
-  result<void> update(const stored_state& before, const job& after);
-  result<void> purge(const job& j, timestamp now);
+  result<void> update(const job_effect& e);
+  result<void> purge(const job_effect& e, timestamp now);
+  /// Puts `j`'s events from number `from` on, its history holding those
+  /// from number `events_before`.
+  result<void> put_events(const job& j, std::uint32_t events_before,
+                          std::uint32_t from);
   result<void> record_change(const job& j, std::string_view step, timestamp at);
 
   std::unique_ptr<write_batch> batch_;

@@ -96,6 +96,25 @@ std::string id(const job_id& i) {
   return k;
 }
 
+std::string history_event(const job_id& i, std::uint32_t n) {
+  std::string k;
+  k.reserve(history_event_size);
+  append(k, i);
+  for (int shift = 24; shift >= 0; shift -= 8) {
+    k.push_back(static_cast<char>((n >> shift) & 0xff));
+  }
+  return k;
+}
+
+std::uint32_t event_number_at(std::string_view key) {
+  std::uint32_t n = 0;
+  for (std::size_t i = job_id::size; i < history_event_size && i < key.size();
+       ++i) {
+    n = (n << 8) | static_cast<std::uint8_t>(key[i]);
+  }
+  return n;
+}
+
 job_id id_at(std::string_view key, std::size_t offset) {
   job_id::bytes_type b{};
   if (key.size() >= offset + job_id::size) {

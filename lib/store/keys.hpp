@@ -22,8 +22,17 @@ digest hash128(std::string_view a, std::string_view b = {});
 /// 16 bytes naming an (account, project) pair.
 digest scope(std::string_view account_id, std::string_view project_id);
 
+/// jobs: a job's record is keyed by its id (16).
 std::string id(const job_id& id);
 job_id id_at(std::string_view key, std::size_t offset);
+
+/// jobs: event `n` (from 0) of a job's history is keyed by the job's id (16)
+/// then n (4, big-endian), so that a job's events sort right after its
+/// record, in order, and a new event is appended after the last.
+std::string history_event(const job_id& id, std::uint32_t n);
+inline constexpr std::size_t history_event_size = 16 + 4;
+/// The event number of a history_event key.
+std::uint32_t event_number_at(std::string_view key);
 
 /// idx_scope: scope(16) id(16).
 std::string by_scope(const digest& scope, const job_id& id);

@@ -214,6 +214,7 @@ result<mutation_options> mutation_options_from_json(const json::value& v) {
   return wire::read_request<mutation_options>(
       v, "mutation options", true, [](object_reader& o, mutation_options& out) {
         wire::read_mutation_members(o, "details", out);
+        o.optional("with_history", out.with_history);
       });
 }
 

@@ -129,6 +129,40 @@ TEST(EngineOpen, ReopenOnAnotherThreadAfterCloseOnThisOne) {
   EXPECT_TRUE(ok(engine::open(db.options())));
 }
 
+TEST(EngineOpen, ASchemaThisBuildCannotMigrateIsRefusedAndLeftAlone) {
+  test_engine db;
+  const job made = test::create_job(*db);
+  db.close();
+  for (const std::uint64_t version :
+       {std::uint64_t{0}, std::uint64_t{store::schema_version + 1}}) {
+    {
+      test::raw_db raw(db.options().path);
+      raw.put(store::table::meta, store::meta_schema_key,
+              store::keys::sequence(version));
+      raw.commit();
+    }
+    auto opened = engine::open(db.options());
+    ASSERT_FALSE(opened.has_value()) << version;
+    EXPECT_EQ(opened.error().code(), errc::unsupported_version) << version;
+    EXPECT_NE(opened.error().message().find("schema version " +
+                                            std::to_string(version)),
+              std::string::npos)
+        << opened.error().message();
+    test::raw_db raw(db.options().path);
+    EXPECT_EQ(store::keys::sequence_at(
+                  *raw.get(store::table::meta, store::meta_schema_key)),
+              version);
+  }
+  {
+    test::raw_db raw(db.options().path);
+    raw.put(store::table::meta, store::meta_schema_key,
+            store::keys::sequence(store::schema_version));
+    raw.commit();
+  }
+  db.reopen();
+  EXPECT_TRUE(test::unchanged(*db, made));
+}
+
 TEST(EngineOpen, OpenThatFailsHalfWayReleasesTheDirectory) {
   test_engine db;
   db.close();

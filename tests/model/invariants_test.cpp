@@ -91,7 +91,7 @@ TEST(JobInvariants, RecordsTheTransitionsMakeObeyEveryRule) {
   ASSERT_TRUE(apply_cancel(cancelled, "no longer needed", {}, t0 + 1s, lim));
   job progressed = running_job();
   ASSERT_TRUE(apply_progress(progressed, progress{50.0, {}, nullptr}, {},
-                             t0 + 2s, lim));
+                             t0 + 2s, lim, 0));
   job cancelled_batch = running_batch();
   ASSERT_TRUE(apply_cancel(cancelled_batch, "", {}, t0 + 2s, lim));
   // Counters as cancel_batch leaves them: every unfinished child cancelled.

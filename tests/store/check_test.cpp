@@ -209,13 +209,72 @@ TEST_F(CheckDatabase, RecordUnderAnotherJobsKey) {
   {
     raw_db raw(path());
     job other = raw.read_job(pop_.pending.id);
-    raw.put(table::jobs, keys::id(pop_.running.id), store::encode(other));
+    raw.put(table::jobs, keys::id(pop_.running.id),
+            store::encode_record(
+                other, static_cast<std::uint32_t>(other.history.size())));
     raw.commit();
   }
   const check_report r = check();
   ASSERT_FALSE(r.problems.empty());
   EXPECT_EQ(r.problems[0].kind, check_problem_kind::corrupt_record);
   EXPECT_EQ(r.problems[0].job, pop_.running.id);
+}
+
+TEST_F(CheckDatabase, MissingHistoryEventIsReported) {
+  {
+    raw_db raw(path());
+    raw.del(table::jobs, keys::history_event(pop_.running.id, 1));
+    raw.commit();
+  }
+  const check_report r = check();
+  ASSERT_TRUE(one_problem(r, check_problem_kind::corrupt_record, "jobs",
+                          pop_.running.id));
+  EXPECT_EQ(r.problems[0].detail, "history event 1 is missing");
+}
+
+TEST_F(CheckDatabase, DamagedHistoryEventIsReported) {
+  {
+    raw_db raw(path());
+    const std::string key = keys::history_event(pop_.running.id, 2);
+    std::string bytes = *raw.get(table::jobs, key);
+    bytes[bytes.size() / 2] ^= 0x01;
+    raw.put(table::jobs, key, bytes);
+    raw.commit();
+  }
+  const check_report r = check();
+  ASSERT_TRUE(one_problem(r, check_problem_kind::corrupt_record, "jobs",
+                          pop_.running.id));
+  EXPECT_NE(r.problems[0].detail.find("history event 2 does not decode"),
+            std::string::npos)
+      << r.problems[0].detail;
+}
+
+TEST_F(CheckDatabase, StrayHistoryEventsAreReported) {
+  const job_id nobody = job_id::generate();
+  {
+    raw_db raw(path());
+    const job running = raw.read_job(pop_.running.id);
+    const auto length = static_cast<std::uint32_t>(running.history.size());
+    raw.put(table::jobs, keys::history_event(pop_.running.id, length),
+            store::encode(running.history.back()));
+    raw.put(table::jobs, keys::history_event(nobody, 0),
+            store::encode(running.history.front()));
+    raw.commit();
+  }
+  const check_report r = check();
+  ASSERT_EQ(r.problems.size(), 2u);
+  for (const check_problem& p : r.problems) {
+    EXPECT_EQ(p.kind, check_problem_kind::corrupt_record);
+    EXPECT_NE(p.detail.find("is stray"), std::string::npos) << p.detail;
+  }
+  EXPECT_EQ(std::count_if(r.problems.begin(), r.problems.end(),
+                          [&](const check_problem& p) {
+                            return p.job == pop_.running.id;
+                          }) +
+                std::count_if(
+                    r.problems.begin(), r.problems.end(),
+                    [&](const check_problem& p) { return p.job == nobody; }),
+            2);
 }
 
 TEST_F(CheckDatabase, MissingIndexEntryIsReported) {

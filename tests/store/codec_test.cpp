@@ -9,7 +9,10 @@
 #include <gtest/gtest.h>
 
 #include <bit>
+#include <functional>
 #include <random>
+#include <string>
+#include <vector>
 
 namespace jobstate::store {
 namespace {
@@ -49,40 +52,50 @@ job full_job() {
   return j;
 }
 
-TEST(Codec, JobRoundTripsExactly) {
+job without_history(job j) {
+  j.history.clear();
+  return j;
+}
+
+TEST(Codec, RecordRoundTripsExactlyWithoutItsHistory) {
   const job j = full_job();
-  const auto decoded = decode_job(encode(j));
+  const auto decoded = decode_record(encode_record(j, 3));
+  ASSERT_TRUE(decoded) << decoded.error().message();
+  EXPECT_EQ(decoded->value, without_history(j));
+  EXPECT_EQ(decoded->history_length, 3u);
+  // The history is not in the record: a longer one encodes the same.
+  job longer = j;
+  longer.history.push_back(j.history.back());
+  EXPECT_EQ(encode_record(longer, 3), encode_record(j, 3));
+}
+
+TEST(Codec, EventsRoundTripExactly) {
+  for (const history_event& e : full_job().history) {
+    const auto decoded = decode_event(encode(e));
+    ASSERT_TRUE(decoded) << decoded.error().message();
+    EXPECT_EQ(*decoded, e);
+  }
+}
+
+TEST(Codec, SchemaOneRecordRoundTripsWithItsHistory) {
+  const job j = full_job();
+  const auto decoded = decode_job_v1(encode_v1(j));
   ASSERT_TRUE(decoded) << decoded.error().message();
   EXPECT_EQ(*decoded, j);
 }
 
-TEST(Codec, JobWithoutHistoryIsTheJobButItsEvents) {
-  const job j = full_job();
-  const auto lean = decode_job(encode(j), /*with_history=*/false);
-  ASSERT_TRUE(lean) << lean.error().message();
-  EXPECT_TRUE(lean->history.empty());
-  job completed = *lean;
-  completed.history = j.history;
-  EXPECT_EQ(completed, j);
-}
-
-TEST(Codec, JobWithoutHistoryStillChecksEveryByte) {
-  const std::string bytes = encode(full_job());
-  for (std::size_t i = 0; i < bytes.size(); ++i) {
-    std::string damaged = bytes;
-    damaged[i] = static_cast<char>(damaged[i] ^ 0x5a);
-    const auto decoded = decode_job(damaged, /*with_history=*/false);
-    ASSERT_FALSE(decoded) << "byte " << i;
-    EXPECT_EQ(decoded.code(), errc::corrupt);
-  }
+TEST(Codec, RecordWithoutEventsIsCorrupt) {
+  const auto decoded = decode_record(encode_record(full_job(), 0));
+  ASSERT_FALSE(decoded);
+  EXPECT_EQ(decoded.code(), errc::corrupt);
 }
 
 TEST(Codec, MinimalJobRoundTrips) {
   job j;
   j.id = job_id::generate();
-  const auto decoded = decode_job(encode(j));
+  const auto decoded = decode_record(encode_record(j, 1));
   ASSERT_TRUE(decoded);
-  EXPECT_EQ(*decoded, j);
+  EXPECT_EQ(decoded->value, j);
 }
 
 // Boost 1.81's text parser may be one ulp off; the binary form is exact.
@@ -97,9 +110,9 @@ TEST(Codec, DoublesRoundTripBitForBit) {
     values.push_back(i % 2 == 0 ? any(random) : percent(random));
   }
   j.input = values;
-  const auto decoded = decode_job(encode(j));
+  const auto decoded = decode_record(encode_record(j, 1));
   ASSERT_TRUE(decoded);
-  const auto& back = decoded->input.as_array();
+  const auto& back = decoded->value.input.as_array();
   for (std::size_t i = 0; i < values.size(); ++i) {
     ASSERT_EQ(std::bit_cast<std::uint64_t>(back[i].as_double()),
               std::bit_cast<std::uint64_t>(values[i].as_double()))
@@ -107,23 +120,56 @@ TEST(Codec, DoublesRoundTripBitForBit) {
   }
 }
 
+// Each kind of value a job is stored as, with its decoder: decoding yields
+// its re-encoding, or the decoder's error.
+struct encoded_kind {
+  const char* name;
+  std::string bytes;
+  std::function<result<std::string>(std::string_view)> reencode;
+};
+std::vector<encoded_kind> job_encodings() {
+  const job j = full_job();
+  return {
+      {"record", encode_record(j, 3),
+       [](std::string_view b) -> result<std::string> {
+         auto d = decode_record(b);
+         if (!d) return d.error();
+         return encode_record(d->value, d->history_length);
+       }},
+      {"event", encode(j.history[1]),
+       [](std::string_view b) -> result<std::string> {
+         auto d = decode_event(b);
+         if (!d) return d.error();
+         return encode(*d);
+       }},
+      {"schema-1 record", encode_v1(j),
+       [](std::string_view b) -> result<std::string> {
+         auto d = decode_job_v1(b);
+         if (!d) return d.error();
+         return encode_v1(*d);
+       }},
+  };
+}
+
 TEST(Codec, EveryFlippedByteIsReportedAsCorrupt) {
-  const std::string bytes = encode(full_job());
-  for (std::size_t i = 0; i < bytes.size(); ++i) {
-    std::string damaged = bytes;
-    damaged[i] = static_cast<char>(damaged[i] ^ 0x5a);
-    const auto decoded = decode_job(damaged);
-    ASSERT_FALSE(decoded) << "byte " << i;
-    EXPECT_EQ(decoded.code(), errc::corrupt);
+  for (const encoded_kind& kind : job_encodings()) {
+    for (std::size_t i = 0; i < kind.bytes.size(); ++i) {
+      std::string damaged = kind.bytes;
+      damaged[i] = static_cast<char>(damaged[i] ^ 0x5a);
+      const auto decoded = kind.reencode(damaged);
+      ASSERT_FALSE(decoded) << kind.name << ", byte " << i;
+      EXPECT_EQ(decoded.code(), errc::corrupt);
+    }
   }
 }
 
 TEST(Codec, EveryTruncationIsReportedAsCorrupt) {
-  const std::string bytes = encode(full_job());
-  for (std::size_t n = 0; n < bytes.size(); ++n) {
-    const auto decoded = decode_job(bytes.substr(0, n));
-    ASSERT_FALSE(decoded) << "length " << n;
-    EXPECT_EQ(decoded.code(), errc::corrupt);
+  for (const encoded_kind& kind : job_encodings()) {
+    for (std::size_t n = 0; n < kind.bytes.size(); ++n) {
+      const auto decoded = kind.reencode(kind.bytes.substr(0, n));
+      ASSERT_FALSE(decoded) << kind.name << ", length " << n;
+      EXPECT_EQ(decoded.code(), errc::corrupt);
+    }
   }
 }
 
@@ -143,32 +189,34 @@ std::string with_valid_crc(const std::string& bytes, Damage&& damage) {
 // Regression (found by fuzzing, tests/fuzz/corpus/codec/regression-*): an
 // object whose input ends at a key passed a null pointer to memcpy.
 TEST(Codec, EveryTruncationBehindAValidChecksumIsCorrupt) {
-  const std::string bytes = encode(full_job());
-  for (std::size_t n = 0; n + 4 < bytes.size(); ++n) {
-    const std::string damaged =
-        with_valid_crc(bytes, [&](std::string& p) { p.resize(n); });
-    const auto decoded = decode_job(damaged);
-    ASSERT_FALSE(decoded) << "length " << n;
-    EXPECT_EQ(decoded.code(), errc::corrupt);
+  for (const encoded_kind& kind : job_encodings()) {
+    for (std::size_t n = 0; n + 4 < kind.bytes.size(); ++n) {
+      const std::string damaged =
+          with_valid_crc(kind.bytes, [&](std::string& p) { p.resize(n); });
+      const auto decoded = kind.reencode(damaged);
+      ASSERT_FALSE(decoded) << kind.name << ", length " << n;
+      EXPECT_EQ(decoded.code(), errc::corrupt);
+    }
   }
 }
 
 TEST(Codec, EveryChangedByteBehindAValidChecksumDecodesOrIsCorrupt) {
-  const std::string bytes = encode(full_job());
-  for (std::size_t i = 0; i + 4 < bytes.size(); ++i) {
-    for (const std::uint8_t x : {0x01, 0x80, 0xff}) {
-      const std::string damaged = with_valid_crc(
-          bytes, [&](std::string& p) { p[i] = static_cast<char>(p[i] ^ x); });
-      const auto decoded = decode_job(damaged);
-      if (!decoded) {
-        EXPECT_EQ(decoded.code(), errc::corrupt) << "byte " << i;
-        continue;
+  for (const encoded_kind& kind : job_encodings()) {
+    for (std::size_t i = 0; i + 4 < kind.bytes.size(); ++i) {
+      for (const std::uint8_t x : {0x01, 0x80, 0xff}) {
+        const std::string damaged = with_valid_crc(
+            kind.bytes,
+            [&](std::string& p) { p[i] = static_cast<char>(p[i] ^ x); });
+        const auto again = kind.reencode(damaged);
+        if (!again) {
+          EXPECT_EQ(again.code(), errc::corrupt) << kind.name << ", byte " << i;
+          continue;
+        }
+        // What decodes re-encodes to a fixed point.
+        const auto second = kind.reencode(*again);
+        ASSERT_TRUE(second) << kind.name << ", byte " << i;
+        EXPECT_EQ(*second, *again) << kind.name << ", byte " << i;
       }
-      // What decodes re-encodes to a fixed point.
-      const std::string again = encode(*decoded);
-      const auto second = decode_job(again);
-      ASSERT_TRUE(second) << "byte " << i;
-      EXPECT_EQ(encode(*second), again) << "byte " << i;
     }
   }
 }
@@ -176,8 +224,13 @@ TEST(Codec, EveryChangedByteBehindAValidChecksumDecodesOrIsCorrupt) {
 TEST(Codec, ValuesOfOneKindAreNotReadAsAnother) {
   const tombstone t{job_id::generate(), "a", "p", job_status::succeeded, 4, "k",
                     model::now()};
-  EXPECT_FALSE(decode_job(encode(t)));
+  EXPECT_FALSE(decode_record(encode(t)));
+  EXPECT_FALSE(decode_event(encode(t)));
   EXPECT_FALSE(decode_change(encode(t)));
+  const job j = full_job();
+  EXPECT_FALSE(decode_record(encode_v1(j)));
+  EXPECT_FALSE(decode_job_v1(encode_record(j, 3)));
+  EXPECT_FALSE(decode_event(encode_record(j, 3)));
   const auto back = decode_tombstone(encode(t));
   ASSERT_TRUE(back);
   EXPECT_EQ(*back, t);
@@ -211,6 +264,18 @@ TEST(Keys, SequencesSortNumerically) {
   EXPECT_LT(keys::sequence(255), keys::sequence(256));
   EXPECT_LT(keys::sequence(1), keys::sequence(1ull << 40));
   EXPECT_EQ(keys::sequence_at(keys::sequence(123456789)), 123456789u);
+}
+
+TEST(Keys, AJobsEventsSortAfterItsRecordInOrder) {
+  const job_id id = job_id::generate();
+  EXPECT_LT(keys::id(id), keys::history_event(id, 0));
+  EXPECT_LT(keys::history_event(id, 255), keys::history_event(id, 256));
+  // ...and before the next job's record.
+  job_id next = id;
+  while (keys::id(next) <= keys::id(id)) next = job_id::generate();
+  EXPECT_LT(keys::history_event(id, 0xffffffffu), keys::id(next));
+  EXPECT_EQ(keys::event_number_at(keys::history_event(id, 70000)), 70000u);
+  EXPECT_EQ(keys::history_event(id, 1).size(), keys::history_event_size);
 }
 
 TEST(Keys, ScopeHashSeparatesItsParts) {

@@ -1,11 +1,14 @@
 // The on-disk format stays readable: a database that an earlier build wrote
-// (tests/store/fixtures/schema-1, see its README.md) opens with this build
-// and answers exactly what that build answered.
+// (tests/store/fixtures/schema-1, see its README.md) is migrated to this
+// build's schema when an engine opens it, and answers exactly what that
+// build answered; a migration that fails changes nothing.
 #include <jobstate/check.hpp>
 #include <jobstate/jobstate.hpp>
 #include <jobstate/json.hpp>
 
+#include "store/meta.hpp"
 #include "support/jobs.hpp"
+#include "support/raw_db.hpp"
 #include "support/temp_dir.hpp"
 
 #include <boost/json/parse.hpp>
@@ -14,7 +17,10 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 #ifndef JOBSTATE_TEST_FIXTURES
 #error "JOBSTATE_TEST_FIXTURES must name tests/store/fixtures"
@@ -42,6 +48,7 @@ class SchemaFixture : public testing::Test {
     fs::copy_file(fixture / "data.mdb", path_ / "data.mdb");
   }
   std::string path() const { return path_.string(); }
+  const fs::path& dir() const { return path_; }
 
  private:
   test::temp_dir dir_;
@@ -95,6 +102,151 @@ TEST_F(SchemaFixture, TakesNewWritesAndChecksClean) {
   EXPECT_TRUE(report->ok());
   EXPECT_EQ(report->jobs, 12u);
   EXPECT_EQ(report->tombstones, 1u);
+}
+
+std::uint64_t stored_schema(const fs::path& dir) {
+  test::raw_db raw(dir);
+  auto v = raw.get(store::table::meta, store::meta_schema_key);
+  if (!v) return 0;
+  return store::keys::sequence_at(*v);
+}
+
+// The ids of the fixture's live jobs (jobs.json's entries with a status).
+std::vector<job_id> live_ids() {
+  std::vector<job_id> ids;
+  for (const boost::json::value& want : expected_jobs()) {
+    if (want.as_object().contains("status")) {
+      ids.push_back(*job_id::parse(want.at("id").as_string()));
+    }
+  }
+  return ids;
+}
+
+job raw_v1_job(const test::raw_db& raw, const job_id& id) {
+  auto v = raw.get(store::table::jobs, store::keys::id(id));
+  if (!v) throw std::runtime_error("no record for " + id.to_string());
+  auto j = store::decode_job_v1(*v);
+  if (!j) throw std::runtime_error(j.error().message());
+  return std::move(*j);
+}
+
+TEST_F(SchemaFixture, TheCheckRefusesItUntilAnEngineHasMigratedIt) {
+  ASSERT_EQ(stored_schema(dir()), 1u);
+  auto refused = check_database(path());
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code(), errc::unsupported_version);
+  EXPECT_NE(refused.error().message().find(
+                "open it once with an engine of this build"),
+            std::string::npos)
+      << refused.error().message();
+  {
+    options o;
+    o.path = path();
+    auto e = engine::open(o);
+    ASSERT_TRUE(e.has_value()) << e.error().message();
+  }
+  EXPECT_EQ(stored_schema(dir()), store::schema_version);
+  auto report = check_database(path());
+  ASSERT_TRUE(report.has_value()) << report.error().message();
+  EXPECT_TRUE(report->ok());
+}
+
+TEST_F(SchemaFixture, MigrationPutsEachEventUnderItsOwnKey) {
+  std::vector<job> before;
+  {
+    test::raw_db raw(dir());
+    for (const job_id& id : live_ids()) {
+      before.push_back(raw_v1_job(raw, id));
+    }
+  }
+  ASSERT_EQ(before.size(), 11u);
+  {
+    options o;
+    o.path = path();
+    auto e = engine::open(o);
+    ASSERT_TRUE(e.has_value()) << e.error().message();
+  }
+  test::raw_db raw(dir());
+  for (const job& j : before) {
+    EXPECT_EQ(raw.read_job(j.id), j) << j.id.to_string();
+    EXPECT_FALSE(
+        raw.get(store::table::jobs,
+                store::keys::history_event(
+                    j.id, static_cast<std::uint32_t>(j.history.size()))));
+  }
+}
+
+TEST_F(SchemaFixture, ADamagedRecordStopsTheMigrationAndChangesNothing) {
+  const job_id damaged = live_ids().at(3);
+  std::vector<std::pair<job_id, std::string>> records;
+  {
+    test::raw_db raw(dir());
+    auto v = raw.get(store::table::jobs, store::keys::id(damaged));
+    ASSERT_TRUE(v.has_value());
+    std::string bytes = *v;
+    bytes[bytes.size() / 2] ^= 0x20;
+    raw.put(store::table::jobs, store::keys::id(damaged), bytes);
+    raw.commit();
+  }
+  {
+    test::raw_db raw(dir());
+    for (const job_id& id : live_ids()) {
+      records.emplace_back(id,
+                           *raw.get(store::table::jobs, store::keys::id(id)));
+    }
+  }
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    options o;
+    o.path = path();
+    auto e = engine::open(o);
+    ASSERT_FALSE(e.has_value());
+    EXPECT_EQ(e.error().code(), errc::corrupt);
+    EXPECT_NE(e.error().message().find(damaged.to_string()), std::string::npos)
+        << e.error().message();
+  }
+  EXPECT_EQ(stored_schema(dir()), 1u);
+  test::raw_db raw(dir());
+  for (const auto& [id, bytes] : records) {
+    EXPECT_EQ(raw.get(store::table::jobs, store::keys::id(id)), bytes)
+        << id.to_string();
+    EXPECT_FALSE(raw.get(store::table::jobs, store::keys::history_event(id, 0)))
+        << id.to_string();
+  }
+}
+
+TEST_F(SchemaFixture, AMigrationThatOutgrowsTheMapGrowsIt) {
+  // Schema-1 copies of a running job with 100 events, written raw, fill
+  // about half of the fixture's 1 MiB map: both layouts at once need more.
+  const job_id model = live_ids().at(1);
+  std::vector<job_id> copies;
+  {
+    test::raw_db raw(dir());
+    job j = raw_v1_job(raw, model);
+    ASSERT_EQ(j.status, job_status::running);
+    while (j.history.size() < 100) {
+      history_event e = j.history.back();
+      e.step = "progress";
+      e.details = boost::json::object{{"note", std::string(20, 'n')}};
+      j.history.push_back(std::move(e));
+    }
+    j.revision = j.history.size();
+    for (int i = 0; i < 60; ++i) {
+      j.id = job_id::generate();
+      raw.put(store::table::jobs, store::keys::id(j.id), store::encode_v1(j));
+      copies.push_back(j.id);
+    }
+    raw.commit();
+  }
+  ASSERT_LT(fs::file_size(dir() / "data.mdb"), 1u << 20);
+  options o;
+  o.path = path();
+  o.map_size = 1 << 20;
+  auto e = engine::open(o);
+  ASSERT_TRUE(e.has_value()) << e.error().message();
+  EXPECT_GT(fs::file_size(dir() / "data.mdb"), 1u << 20);
+  auto read = (*e)->get(job_ref{"acct", "proj", copies.back()});
+  ASSERT_TRUE(read.has_value()) << read.error().message();
+  EXPECT_EQ(read->history.size(), 100u);
 }
 
 }  // namespace

@@ -58,13 +58,39 @@ void raw_db::del(store::table t, std::string_view key) {
 job raw_db::read_job(const job_id& id) const {
   auto v = get(store::table::jobs, store::keys::id(id));
   if (!v) throw std::runtime_error("no record for job " + id.to_string());
-  auto j = store::decode_job(*v);
-  if (!j) throw std::runtime_error(j.error().message());
-  return std::move(*j);
+  auto record = store::decode_record(*v);
+  if (!record) throw std::runtime_error(record.error().message());
+  job j = std::move(record->value);
+  for (std::uint32_t n = 0; n < record->history_length; ++n) {
+    auto bytes = get(store::table::jobs, store::keys::history_event(id, n));
+    if (!bytes) {
+      throw std::runtime_error("job " + id.to_string() + ": no event " +
+                               std::to_string(n));
+    }
+    auto e = store::decode_event(*bytes);
+    if (!e) throw std::runtime_error(e.error().message());
+    j.history.push_back(std::move(*e));
+  }
+  return j;
 }
 
 void raw_db::write_job(const job& j) {
-  put(store::table::jobs, store::keys::id(j.id), store::encode(j));
+  const auto key = store::keys::id(j.id);
+  std::uint32_t stored = 0;
+  if (auto v = get(store::table::jobs, key)) {
+    if (auto record = store::decode_record(*v)) {
+      stored = record->history_length;
+    }
+  }
+  const auto length = static_cast<std::uint32_t>(j.history.size());
+  put(store::table::jobs, key, store::encode_record(j, length));
+  for (std::uint32_t n = 0; n < length; ++n) {
+    put(store::table::jobs, store::keys::history_event(j.id, n),
+        store::encode(j.history[n]));
+  }
+  for (std::uint32_t n = length; n < stored; ++n) {
+    del(store::table::jobs, store::keys::history_event(j.id, n));
+  }
 }
 
 void raw_db::commit() {

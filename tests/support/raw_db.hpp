@@ -34,9 +34,11 @@ class raw_db {
   /// Deletes `key`; throws when it is missing.
   void del(store::table t, std::string_view key);
 
-  /// The stored record of job `id`, decoded (throws when it does not).
+  /// The stored record of job `id` and its history events, decoded (throws
+  /// when one does not).
   job read_job(const job_id& id) const;
-  /// Re-encodes `j` (with a valid checksum) over its record.
+  /// Re-encodes `j` (with valid checksums) over its record and history
+  /// events, deleting events beyond its history.
   void write_job(const job& j);
 
   /// Commits what was written.

@@ -396,11 +396,15 @@ class Engine:
 
     @staticmethod
     def _options(
-        expected_revision: Optional[int], details: JSON
+        expected_revision: Optional[int], details: JSON, with_history: bool
     ) -> Optional[Dict[str, Any]]:
-        if expected_revision is None and details is None:
+        if expected_revision is None and details is None and with_history:
             return None
-        return {"expected_revision": expected_revision, "details": details}
+        return {
+            "expected_revision": expected_revision,
+            "details": details,
+            "with_history": with_history,
+        }
 
     def create(
         self,
@@ -559,6 +563,7 @@ class Engine:
         *,
         expected_revision: Optional[int] = None,
         details: JSON = None,
+        with_history: bool = True,
         account_id: Optional[str] = None,
         project_id: Optional[str] = None,
     ) -> Job:
@@ -566,7 +571,9 @@ class Engine:
 
         With *expected_revision*, fails with Conflict unless the job's
         revision is exactly that (compare-and-set). *details* are recorded on
-        the history event.
+        the history event. With ``with_history=False`` the snapshot comes
+        back without its history (``history`` empty), so the write costs
+        the same however long the history is; every mutation takes it.
 
         Raises:
             IllegalTransition: the job is not pending (``current_status``
@@ -576,7 +583,7 @@ class Engine:
         return Job._from_native(
             self._native.start(
                 *self._ref(job, account_id, project_id),
-                self._options(expected_revision, details),
+                self._options(expected_revision, details, with_history),
             )
         )
 
@@ -589,6 +596,7 @@ class Engine:
         progress_details: JSON = None,
         expected_revision: Optional[int] = None,
         details: JSON = None,
+        with_history: bool = True,
         account_id: Optional[str] = None,
         project_id: Optional[str] = None,
     ) -> Job:
@@ -621,7 +629,7 @@ class Engine:
             self._native.report_progress(
                 *self._ref(job, account_id, project_id),
                 progress,
-                self._options(expected_revision, details),
+                self._options(expected_revision, details, with_history),
             )
         )
 
@@ -634,6 +642,7 @@ class Engine:
         error: Optional[Union[JobError, Tuple[str, str], Mapping[str, str]]] = None,
         expected_revision: Optional[int] = None,
         details: JSON = None,
+        with_history: bool = True,
         account_id: Optional[str] = None,
         project_id: Optional[str] = None,
     ) -> Job:
@@ -667,7 +676,7 @@ class Engine:
             self._native.complete(
                 *self._ref(job, account_id, project_id),
                 completion,
-                self._options(expected_revision, details),
+                self._options(expected_revision, details, with_history),
             )
         )
 
@@ -680,6 +689,7 @@ class Engine:
         result: JSON = None,
         expected_revision: Optional[int] = None,
         details: JSON = None,
+        with_history: bool = True,
         account_id: Optional[str] = None,
         project_id: Optional[str] = None,
     ) -> Job:
@@ -693,6 +703,7 @@ class Engine:
             error=(code, message),
             expected_revision=expected_revision,
             details=details,
+            with_history=with_history,
             account_id=account_id,
             project_id=project_id,
         )
@@ -704,6 +715,7 @@ class Engine:
         *,
         expected_revision: Optional[int] = None,
         details: JSON = None,
+        with_history: bool = True,
         account_id: Optional[str] = None,
         project_id: Optional[str] = None,
     ) -> Job:
@@ -720,7 +732,7 @@ class Engine:
             self._native.cancel(
                 *self._ref(job, account_id, project_id),
                 reason,
-                self._options(expected_revision, details),
+                self._options(expected_revision, details, with_history),
             )
         )
 

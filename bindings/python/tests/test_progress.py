@@ -62,3 +62,21 @@ def test_counts_that_do_not_add_up_are_refused(engine, running_job, given, says)
 def test_counts_of_the_wrong_type(engine, running_job):
     with pytest.raises(TypeError):
         engine.report_progress(running_job, counts=[5, 0, 0, 0, 5])
+
+
+def test_a_write_may_answer_without_the_history(engine, running_job,
+                                               make_job):
+    for percent in range(1, 6):
+        engine.report_progress(running_job, percent)
+    lean = engine.report_progress(running_job, 50, with_history=False)
+    assert lean.history == []
+    assert lean.progress.percent == 50
+    whole = engine.get(running_job)
+    assert len(whole.history) == 8
+    assert lean.revision == whole.revision
+    done = engine.complete(running_job, {"ok": True}, with_history=False)
+    assert done.history == []
+    assert done.status == jobstate.Status.SUCCEEDED
+    assert len(engine.get(running_job).history) == 9
+    assert engine.cancel(make_job(), with_history=False).history == []
+    assert engine.start(make_job(), with_history=False).history == []

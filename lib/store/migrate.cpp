@@ -1,0 +1,114 @@
+#include "store/migrate.hpp"
+
+#include "store/codec.hpp"
+#include "store/keys.hpp"
+#include "store/meta.hpp"
+
+#include <string>
+#include <vector>
+
+namespace jobstate::store {
+namespace {
+
+// Schema 1 -> 2: every record is rewritten without its history, and each
+// event is put under its own key right after it.
+result<void> split_histories(write_batch& w) {
+  // The ids first: the loop below writes into the table it would walk.
+  std::vector<job_id> ids;
+  {
+    auto opened = w.open_cursor(table::jobs);
+    if (!opened) return opened.error();
+    cursor& cur = **opened;
+    for (auto found = cur.first();; found = cur.next()) {
+      if (!found) return found.error();
+      if (!*found) break;
+      if (cur.key().size() != job_id::size) {
+        return error(errc::corrupt, "a schema-1 jobs key of " +
+                                        std::to_string(cur.key().size()) +
+                                        " bytes; run jobstate-check");
+      }
+      ids.push_back(keys::id_at(cur.key(), 0));
+    }
+  }
+  for (const job_id& id : ids) {
+    const std::string key = keys::id(id);
+    auto bytes = w.get(table::jobs, key);
+    if (!bytes) return bytes.error();
+    if (!*bytes)
+      return error(errc::corrupt, "job " + id.to_string() + " vanished");
+    auto j = decode_job_v1(**bytes);
+    if (!j || j->id != id || j->history.empty()) {
+      return error(errc::corrupt,
+                   "job " + id.to_string() +
+                       ": its schema-1 record does not decode, so the "
+                       "database was not migrated; run jobstate-check");
+    }
+    const auto length = static_cast<std::uint32_t>(j->history.size());
+    if (auto r = w.put(table::jobs, key, encode_record(*j, length),
+                       put_mode::upsert);
+        !r) {
+      return r;
+    }
+    for (std::uint32_t n = 0; n < length; ++n) {
+      if (auto r = w.put(table::jobs, keys::history_event(id, n),
+                         encode(j->history[n]), put_mode::upsert);
+          !r) {
+        return r;
+      }
+    }
+  }
+  return {};
+}
+
+// One attempt: storage_full when the map must grow first.
+result<void> migrate_once(backend& storage) {
+  auto begun = storage.begin_write();
+  if (!begun) return begun.error();
+  write_batch& w = **begun;
+  const auto done = [&](result<void> r) {
+    if (!r) {
+      w.abort();
+      return r;
+    }
+    return w.commit();
+  };
+  auto schema = w.get(table::meta, meta_schema_key);
+  if (!schema) return done(schema.error());
+  if (!*schema || (*schema)->size() != 8) {
+    return done(error(errc::corrupt, "the database has no schema version"));
+  }
+  const std::uint64_t found = keys::sequence_at(**schema);
+  if (found == schema_version) {
+    w.abort();  // Another process migrated it first, or it is new.
+    return {};
+  }
+  if (found != 1 || schema_version != 2) {
+    return done(
+        error(errc::unsupported_version, "no migration from schema version " +
+                                             std::to_string(found) + " to " +
+                                             std::to_string(schema_version)));
+  }
+  if (auto r = split_histories(w); !r) return done(r);
+  return done(w.put(table::meta, meta_schema_key,
+                    keys::sequence(schema_version), put_mode::upsert));
+}
+
+}  // namespace
+
+result<void> migrate(backend& storage) {
+  for (;;) {
+    auto r = migrate_once(storage);
+    if (r || r.code() != errc::storage_full) return r;
+    auto grown = storage.grow();
+    if (!grown) return grown.error();
+    if (!*grown) {
+      return error(errc::storage_full,
+                   "migrating to schema version " +
+                       std::to_string(schema_version) +
+                       " needs room for both layouts at once, more than "
+                       "max_map_size; open with a larger max_map_size");
+    }
+  }
+}
+
+}  // namespace jobstate::store
