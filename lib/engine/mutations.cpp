@@ -37,12 +37,14 @@ result<void> check_writable(const stored_state& before, bool ran_before,
 // and the changed job (its last stored event and those appended).
 struct changed_job {
   stored_state before;
-  bool ran_before = false;  // started_at was set: an earlier event ran.
+  // An event not read ran (started_at is set exactly when one ran).
+  bool ran_before = false;
   store::stored_job after;
 
   explicit changed_job(store::stored_job loaded)
       : before(stored_state::of(loaded)),
-        ran_before(loaded.value.started_at.has_value()),
+        ran_before(loaded.events_before > 0 &&
+                   loaded.value.started_at.has_value()),
         after(std::move(loaded)) {}
   result<void> check() const {
     return check_writable(before, ran_before, after);
@@ -73,31 +75,24 @@ result<store::stored_job> read_job(const store::txn_view& txn, const job_id& id,
   return not_found(id);
 }
 
-// The job `ref` names, for a write: its record and last event.
+// The job `ref` names, for a write: its record and its last event, or its
+// whole history when the mutation answers with it (one cursor then, rather
+// than reading the rest again afterwards).
 result<changed_job> load_for_write(const store::write_txn& w,
-                                   const job_ref& ref) {
-  auto found = read_job(w, ref.id, &ref, store::history_read::last);
+                                   const job_ref& ref,
+                                   const mutation_options& opts) {
+  auto found = read_job(
+      w, ref.id, &ref,
+      opts.with_history ? store::history_read::all : store::history_read::last);
   if (!found) return found.error();
   return changed_job(std::move(*found));
 }
 
-// What a mutation returns of the job it changed: with its whole history
-// (read now, in the write's transaction) or, when asked, without.
-result<job> answer(const store::write_txn& w, store::stored_job changed,
-                   const mutation_options& opts) {
-  job& j = changed.value;
-  if (!opts.with_history) {
-    j.history.clear();
-    return std::move(j);
-  }
-  if (changed.events_before > 0) {
-    auto earlier = w.read_history(j.id, 0, changed.events_before);
-    if (!earlier) return earlier.error();
-    j.history.insert(j.history.begin(),
-                     std::make_move_iterator(earlier->begin()),
-                     std::make_move_iterator(earlier->end()));
-  }
-  return std::move(j);
+// What a mutation returns of the job it changed: as load_for_write read it
+// (whole, or without the history when asked), with the mutation's events.
+job answer(store::stored_job changed, const mutation_options& opts) {
+  if (!opts.with_history) changed.value.history.clear();
+  return std::move(changed.value);
 }
 
 // A batch parent's new state after one child moved `from` to `child`'s
@@ -148,12 +143,12 @@ result<job> update(store::write_txn& w, changed_job loaded, timestamp now,
              : effect{}};
   const std::size_t n = parent ? 2 : 1;
   if (auto r = w.apply(std::span(effects, n), now); !r) return r.error();
-  return answer(w, std::move(loaded.after), opts);
+  return answer(std::move(loaded.after), opts);
 }
 template <class Change>
 result<job> update(store::write_txn& w, const job_ref& ref, timestamp now,
                    const mutation_options& opts, Change&& change) {
-  auto loaded = load_for_write(w, ref);
+  auto loaded = load_for_write(w, ref, opts);
   if (!loaded) return loaded.error();
   return update(w, std::move(*loaded), now, opts, std::forward<Change>(change));
 }
@@ -265,7 +260,7 @@ result<job> cancel_batch(store::write_txn& w, changed_job parent,
   }
   effects.push_back(effect::updated(parent.before, parent.after, "cancelled"));
   if (auto r = w.apply(effects, now); !r) return r.error();
-  return answer(w, std::move(parent.after), opts);
+  return answer(std::move(parent.after), opts);
 }
 
 // Reruns a finished batch: a new batch of the children that did not
@@ -385,7 +380,7 @@ result<job> complete(store::write_txn& w, const job_ref& ref,
 result<job> cancel(store::write_txn& w, const job_ref& ref,
                    std::string_view reason, const mutation_options& opts,
                    timestamp now, const limits& lim) {
-  auto target = load_for_write(w, ref);
+  auto target = load_for_write(w, ref, opts);
   if (!target) return target.error();
   if (target->after.value.is_batch) {
     return cancel_batch(w, std::move(*target), reason, opts, now, lim);

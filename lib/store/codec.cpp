@@ -374,14 +374,12 @@ void write_event(writer& w, const history_event& e) {
   w.json(e.details);
 }
 
-history_event read_event(reader& r) {
-  history_event e;
+void read_event(reader& r, history_event& e) {
   e.step = r.str();
   e.at = r.time();
   e.duration_ms = r.i64();
   e.status = r.status();
   e.details = r.json();
-  return e;
 }
 
 }  // namespace
@@ -412,11 +410,17 @@ std::string encode(const history_event& e) {
   return std::move(w).finish();
 }
 
-result<history_event> decode_event(std::string_view bytes) {
+result<void> decode_event(std::string_view bytes, history_event& out) {
   reader r(bytes);
   if (!r.open(event_format_v1)) return corrupt("history event");
-  history_event e = read_event(r);
+  read_event(r, out);
   if (!r.ok()) return corrupt("history event");
+  return {};
+}
+
+result<history_event> decode_event(std::string_view bytes) {
+  history_event e;
+  if (auto r = decode_event(bytes, e); !r) return r.error();
   return e;
 }
 
@@ -437,7 +441,7 @@ result<job> decode_job_v1(std::string_view bytes) {
   if (events > bytes.size() / 5) return corrupt("job record");
   j.history.reserve(events);
   for (std::uint64_t i = 0; i < events && r.good(); ++i) {
-    j.history.push_back(read_event(r));
+    read_event(r, j.history.emplace_back());
   }
   if (!r.ok()) return corrupt("job record " + j.id.to_string());
   return j;

@@ -55,6 +55,9 @@ result<stored_record> decode_record(std::string_view bytes);
 /// One history event, as stored under its own key.
 std::string encode(const history_event& e);
 result<history_event> decode_event(std::string_view bytes);
+/// As decode_event(bytes), into `out` (left partly overwritten on error):
+/// a history read decodes straight into its vector.
+result<void> decode_event(std::string_view bytes, history_event& out);
 
 /// A schema-1 record (the history inside): read to migrate such a
 /// database, written only by tests that make one.

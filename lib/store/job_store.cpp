@@ -153,12 +153,37 @@ result<std::optional<std::string_view>> txn_view::find_record(
   return view_->get(table::jobs, keys::id(id));
 }
 
-result<std::optional<stored_job>> txn_view::read(const job_id& id,
-                                                 history_read how) const {
-  auto v = find_record(id);
-  if (!v) return v.error();
-  if (!*v) return std::optional<stored_job>{};
-  auto record = decode_record(**v);
+namespace {
+
+error missing_event(const job_id& id, std::uint32_t n, std::uint32_t length) {
+  return error(errc::corrupt, "job " + id.to_string() + ": history event " +
+                                  std::to_string(n) + " of " +
+                                  std::to_string(length) + " is missing");
+}
+
+// Decodes event `n` of job `id` into `out`; corrupt names both.
+result<void> decode_event_of(const job_id& id, std::uint32_t n,
+                             std::string_view bytes, history_event& out) {
+  if (auto r = decode_event(bytes, out); !r) {
+    return error(errc::corrupt, "job " + id.to_string() + ": history event " +
+                                    std::to_string(n) + ": " +
+                                    r.error().detail());
+  }
+  return {};
+}
+
+// Whether `key` is job `id`'s event `n`, without building the key.
+bool is_event_key(std::string_view key, const job_id& id, std::uint32_t n) {
+  return key.size() == keys::history_event_size &&
+         std::memcmp(key.data(), id.bytes().data(), job_id::size) == 0 &&
+         keys::event_number_at(key) == n;
+}
+
+}  // namespace
+
+result<std::optional<stored_job>> txn_view::decode_found(
+    const job_id& id, std::string_view bytes) const {
+  auto record = decode_record(bytes);
   if (!record) {
     return error(errc::corrupt,
                  "job " + id.to_string() + ": " + record.error().detail());
@@ -167,17 +192,60 @@ result<std::optional<stored_job>> txn_view::read(const job_id& id,
     return error(errc::corrupt,
                  "job " + id.to_string() + " holds the record of another job");
   }
-  const std::uint32_t length = record->history_length;
-  const std::uint32_t from = how == history_read::all    ? 0
-                             : how == history_read::last ? length - 1
-                                                         : length;
-  stored_job out{std::move(record->value), from};
-  if (from < length) {
-    auto events = read_history(id, from, length);
-    if (!events) return events.error();
-    out.value.history = std::move(*events);
+  return std::optional<stored_job>(
+      stored_job{std::move(record->value), record->history_length});
+}
+
+result<std::optional<stored_job>> txn_view::read(const job_id& id,
+                                                 history_read how) const {
+  if (how == history_read::all) return read_whole(id);
+  auto v = find_record(id);
+  if (!v) return v.error();
+  if (!*v) return std::optional<stored_job>{};
+  auto found = decode_found(id, **v);
+  if (!found || how == history_read::none) return found;
+  // The last event: one lookup.
+  stored_job& j = **found;
+  const std::uint32_t last = j.events_before - 1;
+  auto e = view_->get(table::jobs, keys::history_event(id, last));
+  if (!e) return e.error();
+  if (!*e) return missing_event(id, last, j.events_before);
+  if (auto r = decode_event_of(id, last, **e, j.value.history.emplace_back());
+      !r) {
+    return r.error();
   }
-  return std::optional<stored_job>(std::move(out));
+  j.events_before = last;
+  return found;
+}
+
+// The record, then its events, which follow it in key order: one cursor.
+result<std::optional<stored_job>> txn_view::read_whole(const job_id& id) const {
+  auto opened = view_->open_cursor(table::jobs);
+  if (!opened) return opened.error();
+  cursor& cur = **opened;
+  const std::string key = keys::id(id);
+  auto at = cur.seek(key);
+  if (!at) return at.error();
+  if (!*at || cur.key() != key) return std::optional<stored_job>{};
+  auto found = decode_found(id, cur.value());
+  if (!found) return found;
+  stored_job& j = **found;
+  const std::uint32_t length = j.events_before;
+  j.value.history.reserve(length);
+  for (std::uint32_t n = 0; n < length; ++n) {
+    auto next = cur.next();
+    if (!next) return next.error();
+    if (!*next || !is_event_key(cur.key(), id, n)) {
+      return missing_event(id, n, length);
+    }
+    if (auto r =
+            decode_event_of(id, n, cur.value(), j.value.history.emplace_back());
+        !r) {
+      return r.error();
+    }
+  }
+  j.events_before = 0;
+  return found;
 }
 
 result<std::optional<job>> txn_view::find(const job_id& id,
@@ -186,47 +254,6 @@ result<std::optional<job>> txn_view::find(const job_id& id,
   if (!found) return found.error();
   if (!*found) return std::optional<job>{};
   return std::optional<job>(std::move((*found)->value));
-}
-
-result<std::vector<history_event>> txn_view::read_history(
-    const job_id& id, std::uint32_t from, std::uint32_t to) const {
-  const auto missing = [&](std::uint32_t n) {
-    return error(errc::corrupt, "job " + id.to_string() + ": history event " +
-                                    std::to_string(n) + " of " +
-                                    std::to_string(to) + " is missing");
-  };
-  std::vector<history_event> events;
-  events.reserve(to - from);
-  const auto decode = [&](std::uint32_t n,
-                          std::string_view bytes) -> result<void> {
-    auto e = decode_event(bytes);
-    if (!e) {
-      return error(errc::corrupt, "job " + id.to_string() + ": history event " +
-                                      std::to_string(n) + ": " +
-                                      e.error().detail());
-    }
-    events.push_back(std::move(*e));
-    return {};
-  };
-  // One event (a mutation's read): a lookup is cheaper than a cursor.
-  if (to - from == 1) {
-    auto v = view_->get(table::jobs, keys::history_event(id, from));
-    if (!v) return v.error();
-    if (!*v) return missing(from);
-    if (auto r = decode(from, **v); !r) return r.error();
-    return events;
-  }
-  auto opened = view_->open_cursor(table::jobs);
-  if (!opened) return opened.error();
-  cursor& cur = **opened;
-  const std::string first = keys::history_event(id, from);
-  auto found = cur.seek(first);
-  for (std::uint32_t n = from; n < to; ++n, found = cur.next()) {
-    if (!found) return found.error();
-    if (!*found || cur.key() != keys::history_event(id, n)) return missing(n);
-    if (auto r = decode(n, cur.value()); !r) return r.error();
-  }
-  return events;
 }
 
 result<std::optional<tombstone>> txn_view::find_tombstone(

@@ -96,11 +96,6 @@ class txn_view {
   /// left empty (no event is read).
   result<std::optional<job>> find(const job_id& id,
                                   bool with_history = true) const;
-  /// Events [from, to) of job `id`'s history, which has at least `to`.
-  /// Errors: corrupt (an event is missing or does not decode).
-  result<std::vector<history_event>> read_history(const job_id& id,
-                                                  std::uint32_t from,
-                                                  std::uint32_t to) const;
   /// The job's record as stored, not decoded nor checked; valid while the
   /// transaction lives. For tools and measurements.
   result<std::optional<std::string_view>> find_record(const job_id& id) const;
@@ -129,6 +124,11 @@ class txn_view {
 
  protected:
   explicit txn_view(const snapshot& view) : view_(&view) {}
+  /// The record `bytes` of job `id`, checked, with no event read
+  /// (events_before = the history's length).
+  result<std::optional<stored_job>> decode_found(const job_id& id,
+                                                 std::string_view bytes) const;
+  result<std::optional<stored_job>> read_whole(const job_id& id) const;
   /// Ids that end the keys of `index` starting with `prefix`, in key order.
   result<std::vector<job_id>> ids_with_prefix(table index,
                                               const std::string& prefix) const;
