@@ -113,7 +113,8 @@ struct check_options {
 /// Returns the report, problems included; an error only when the check
 /// cannot run. Errors:
 ///   invalid_argument     `path` holds no jobstate database (no data.mdb).
-///   unsupported_version  written by another schema, or not by jobstate.
+///   unsupported_version  written by a schema other than 1 and this
+///                        build's, or not by jobstate.
 ///   already_open         an engine (or another check) of this process has
 ///                        the database open.
 ///   io_error             the files cannot be opened or read.

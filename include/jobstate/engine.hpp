@@ -50,10 +50,15 @@ class JOBSTATE_EXPORT engine {
   /// The executor type of get_executor(), as Asio's I/O objects name it.
   using executor_type = boost::asio::any_io_executor;
 
-  /// Opens (creating when missing) the database in `opts.path`.
+  /// Opens (creating when missing) the database in `opts.path`. A database
+  /// of schema version 1 is migrated to this build's first, in one
+  /// transaction (docs/operations.md, "Upgrades").
   /// Errors: invalid_argument (bad options), unsupported_version (written by
-  /// another schema), corrupt, already_open (this process has the directory
-  /// open: see Caveats above), io_error (permissions, disk).
+  /// a schema this build does not know, or of version 1 while another
+  /// process has it open: close the others and open again), corrupt (the
+  /// migration met a damaged record: nothing changed), storage_full (no
+  /// room to migrate), already_open (this process has the directory open:
+  /// see Caveats above), io_error (permissions, disk).
   static result<std::unique_ptr<engine>> open(const options& opts);
 
   /// Commits the mutations already queued (their handlers get their

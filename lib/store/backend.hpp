@@ -162,6 +162,11 @@ class backend {
   /// Makes the room the last commit freed usable by the next batch (LMDB
   /// reuses a page only two transactions after the one that freed it).
   virtual result<void> recycle_freed_space() = 0;
+
+  /// Whether another process has this store open now: a change of layout
+  /// (a schema migration) must not happen under a process of an older
+  /// build. Errors: io_error.
+  virtual result<bool> open_elsewhere() const = 0;
 };
 
 }  // namespace jobstate::store

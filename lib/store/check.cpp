@@ -103,7 +103,9 @@ class checker {
           check_report& report)
       : view_(view), opts_(opts), report_(report) {}
 
-  result<void> run(bool schema_present) {
+  // `schema`: the version the database says it has (1 or this build's).
+  result<void> run(bool schema_present, std::uint64_t schema) {
+    schema_ = schema;
     if (auto r = check_meta(schema_present); !r) return r;
     if (auto r = check_jobs(); !r) return r;
     if (auto r = check_batches(); !r) return r;
@@ -152,7 +154,8 @@ class checker {
 
   // The jobs table holds each record (16-byte key) followed by its history
   // events (the id and a 4-byte number), in order: one pass reads a record,
-  // then its events, then checks the job whole.
+  // then its events, then checks the job whole. Schema 1 kept the events
+  // inside the record.
   result<void> check_jobs() {
     auto opened = view_.open_cursor(table::jobs);
     if (!opened) return opened.error();
@@ -165,15 +168,23 @@ class checker {
       if (key.size() == job_id::size) {
         if (auto r = finish(reading); !r) return r;
         reading = start_job(keys::id_at(key, 0), cur.value());
-      } else if (key.size() == keys::history_event_size) {
+      } else if (key.size() == keys::history_event_size && schema_ != 1) {
         read_event(reading, key, cur.value());
       } else {
         problem(check_problem_kind::corrupt_record, "jobs", std::nullopt,
-                "key " + hex(key) +
-                    " is neither a 16-byte job id nor a history event's");
+                "key " + hex(key) + " is not a 16-byte job id" +
+                    (schema_ != 1 ? " nor a history event's" : ""));
       }
     }
     return finish(reading);
+  }
+
+  // The job a record holds, for the passes that need its fields only.
+  result<job> record_fields(std::string_view bytes) const {
+    if (schema_ == 1) return store::decode_job_v1(bytes);
+    auto record = store::decode_record(bytes);
+    if (!record) return record.error();
+    return std::move(record->value);
   }
 
   // A record read, while its events are being read.
@@ -181,29 +192,41 @@ class checker {
     job_id id;
     std::optional<job> value;   // Nothing when the record is damaged.
     std::uint32_t length = 0;   // Events the record says it has.
+    std::uint32_t next = 0;     // The number of the next event expected.
     bool history_whole = true;  // No event missing or damaged so far.
   };
 
   std::optional<reading_job> start_job(const job_id& id,
                                        std::string_view bytes) {
     ++report_.jobs;
-    reading_job r{id, std::nullopt, 0, true};
-    auto decoded = store::decode_record(bytes);
+    reading_job r{id, std::nullopt, 0, 0, true};
+    result<job> decoded = error(errc::corrupt, "");
+    if (schema_ == 1) {
+      decoded = store::decode_job_v1(bytes);
+      if (decoded) {
+        r.length = r.next = static_cast<std::uint32_t>(decoded->history.size());
+      }
+    } else if (auto record = store::decode_record(bytes)) {
+      r.length = record->history_length;
+      // Never reserve what a damaged count claims.
+      record->value.history.reserve(std::min<std::uint32_t>(r.length, 1024));
+      decoded = std::move(record->value);
+    } else {
+      decoded = record.error();
+    }
     if (!decoded) {
       unreadable_.insert(id);
       problem(check_problem_kind::corrupt_record, "jobs", id,
               "the record does not decode: " + decoded.error().detail());
       return r;
     }
-    if (decoded->value.id != id) {
+    if (decoded->id != id) {
       unreadable_.insert(id);
       problem(check_problem_kind::corrupt_record, "jobs", id,
-              "the record holds job " + decoded->value.id.to_string());
+              "the record holds job " + decoded->id.to_string());
       return r;
     }
-    r.length = decoded->history_length;
-    r.value = std::move(decoded->value);
-    r.value->history.reserve(r.length);
+    r.value = std::move(*decoded);
     return r;
   }
 
@@ -211,33 +234,31 @@ class checker {
                   std::string_view bytes) {
     const job_id id = keys::id_at(key, 0);
     const std::uint32_t n = keys::event_number_at(key);
-    if (!reading || reading->id != id || !reading->value ||
-        n >= reading->length) {
-      // A damaged record's events are not reported again one by one.
-      if (reading && reading->id == id && !reading->value) return;
+    const bool of_reading = reading && reading->id == id;
+    // A damaged record's events are not reported again one by one.
+    if (of_reading && !reading->value) return;
+    if (!of_reading || n >= reading->length) {
       problem(check_problem_kind::corrupt_record, "jobs", id,
               "history event " + std::to_string(n) + " is stray: " +
-                  (reading && reading->id == id
-                       ? "the record has " + std::to_string(reading->length) +
-                             " events"
-                       : std::string("the job has no record")));
+                  (of_reading ? "the record has " +
+                                    std::to_string(reading->length) + " events"
+                              : std::string("the job has no record")));
       return;
     }
-    job& j = *reading->value;
-    if (n != j.history.size()) {
-      missing_events(*reading, static_cast<std::uint32_t>(j.history.size()), n);
-    }
-    auto e = store::decode_event(bytes);
-    if (!e) {
+    reading_job& r = *reading;
+    if (n != r.next) missing_events(r, r.next, n);
+    r.next = n + 1;
+    history_event e;
+    if (auto decoded = store::decode_event(bytes, e); !decoded) {
       problem(check_problem_kind::corrupt_record, "jobs", id,
               "history event " + std::to_string(n) +
-                  " does not decode: " + e.error().detail());
-      reading->history_whole = false;
-      // Keep the numbering: a stand-in, never checked against the rules.
-      j.history.emplace_back();
+                  " does not decode: " + decoded.error().detail());
+      r.history_whole = false;
       return;
     }
-    j.history.push_back(std::move(*e));
+    // With an event missing or damaged, the rules are not checked: the
+    // events are kept only while the history is whole.
+    if (r.history_whole) r.value->history.push_back(std::move(e));
   }
 
   void missing_events(reading_job& r, std::uint32_t from, std::uint32_t to) {
@@ -247,14 +268,12 @@ class checker {
                 : "history events " + std::to_string(from) + " to " +
                       std::to_string(to - 1) + " are missing");
     r.history_whole = false;
-    r.value->history.resize(to);  // Stand-ins, as for a damaged event.
   }
 
   result<void> finish(std::optional<reading_job>& reading) {
     if (!reading || !reading->value) return {};
     reading_job& r = *reading;
-    const auto read = static_cast<std::uint32_t>(r.value->history.size());
-    if (read < r.length) missing_events(r, read, r.length);
+    if (r.next < r.length) missing_events(r, r.next, r.length);
     auto checked = check_job(*r.value, r.history_whole);
     reading.reset();
     return checked;
@@ -397,9 +416,9 @@ class checker {
                 "entry " + hex(key) + " names a job that has no record");
         continue;
       }
-      auto record = store::decode_record(**v);
+      auto record = record_fields(**v);
       if (!record) continue;  // Reported by the pass over the jobs.
-      const job* j = &record->value;
+      const job* j = &*record;
       const auto entries = store::index_entries(*j);
       const bool expected = std::any_of(
           entries.begin(), entries.end(), [&](const store::index_entry& e) {
@@ -436,9 +455,9 @@ class checker {
       auto v = view_.get(table::jobs, keys::id(id));
       if (!v) return v.error();
       if (*v) {
-        auto record = store::decode_record(**v);
+        auto record = record_fields(**v);
         if (!record) continue;
-        const job& j = record->value;
+        const job& j = *record;
         account = j.account_id, project = j.project_id,
         idem = j.idempotency_key;
       } else {
@@ -639,6 +658,7 @@ class checker {
 
   std::unordered_map<job_id, live_job> live_;
   std::unordered_set<job_id> unreadable_;
+  std::uint64_t schema_ = store::schema_version;
   std::map<job_id, job> batches_;
   std::map<job_id, progress_counts> children_;
   // Entries the records imply, per index (in the order of
@@ -668,7 +688,7 @@ result<check_report> check_database(const std::string& path,
   check_report report;
   const auto view = store::view_of(e->txn.get(), e->handles);
   checker c(*view, opts, report);
-  if (auto r = c.run(e->schema_present); !r) return r.error();
+  if (auto r = c.run(e->schema_present, e->schema); !r) return r.error();
   return report;
 }
 

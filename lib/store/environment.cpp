@@ -119,17 +119,11 @@ result<void> check_meta(environment& e, const std::string& path, access mode) {
                  "database in " + path + " has no schema version");
   }
   const std::uint64_t found = keys::sequence_at(**schema);
-  if (found == schema_version) return {};
   // Read-write, an earlier version is migrated by the job store once open
-  // (store/migrate.hpp); read-only, nothing may be written.
-  if (found >= 1 && found < schema_version) {
-    if (mode == access::read_write) return {};
-    return error(errc::unsupported_version,
-                 "database in " + path + " has schema version " +
-                     std::to_string(found) +
-                     "; open it once with an engine of this build, which "
-                     "migrates it to version " +
-                     std::to_string(schema_version));
+  // (store/migrate.hpp); read-only, the check reads version 1 as it is.
+  if (found >= 1 && found <= schema_version) {
+    e.schema = found;
+    return {};
   }
   return error(errc::unsupported_version,
                "database in " + path + " has schema version " +

@@ -12,6 +12,7 @@
 #include "store/directory_claim.hpp"
 #include "store/lmdb.hpp"
 #include "store/map_file.hpp"
+#include "store/meta.hpp"
 
 #include <array>
 
@@ -55,6 +56,10 @@ struct environment {
   /// version (the check reports it; read-write, opening fails with
   /// corrupt).
   bool schema_present = true;
+  /// The schema version the database says it has: this build's, or,
+  /// read-only, an earlier one (the check reads version 1 too);
+  /// read-write, an earlier one is migrated by the job store.
+  std::uint64_t schema = schema_version;
 };
 
 /// Opens the database in `opts.path` (a directory that exists), claiming

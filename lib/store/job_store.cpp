@@ -3,6 +3,7 @@
 #include "store/lmdb_backend.hpp"
 #include "store/migrate.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -231,7 +232,8 @@ result<std::optional<stored_job>> txn_view::read_whole(const job_id& id) const {
   if (!found) return found;
   stored_job& j = **found;
   const std::uint32_t length = j.events_before;
-  j.value.history.reserve(length);
+  // Never reserve what a damaged count claims: a missing event stops it.
+  j.value.history.reserve(std::min<std::uint32_t>(length, 1024));
   for (std::uint32_t n = 0; n < length; ++n) {
     auto next = cur.next();
     if (!next) return next.error();
@@ -622,10 +624,26 @@ result<void> write_txn::purge(const job_effect& e, timestamp now) {
     if (auto r = del(entry.index, entry.key); !r) return r;
   }
   if (auto r = del(table::jobs, keys::id(j.id)); !r) return r;
-  const auto length =
-      e.events_before + static_cast<std::uint32_t>(j.history.size());
-  for (std::uint32_t n = 0; n < length; ++n) {
-    if (auto r = del(table::jobs, keys::history_event(j.id, n)); !r) return r;
+  // The events as stored, found by walking them rather than trusted to the
+  // record's count, so that a damaged count cannot leave events behind or
+  // make a purge loop over billions.
+  std::vector<std::string> events;
+  {
+    auto opened = view_->open_cursor(table::jobs);
+    if (!opened) return opened.error();
+    cursor& cur = **opened;
+    for (auto found = cur.seek(keys::history_event(j.id, 0));;
+         found = cur.next()) {
+      if (!found) return found.error();
+      if (!*found || cur.key().size() != keys::history_event_size ||
+          keys::id_at(cur.key(), 0) != j.id) {
+        break;
+      }
+      events.emplace_back(cur.key());
+    }
+  }
+  for (const std::string& key : events) {
+    if (auto r = del(table::jobs, key); !r) return r;
   }
   // The idempotency entry stays while the tombstone lasts, so that the key
   // keeps naming this (now purged) job instead of making a new one.

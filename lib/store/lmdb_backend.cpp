@@ -2,6 +2,7 @@
 
 #include "store/environment.hpp"
 #include "store/keys.hpp"
+#include "store/lock_file.hpp"
 #include "store/meta.hpp"
 
 #include <algorithm>
@@ -267,6 +268,10 @@ result<void> lmdb_backend::recycle_freed_space() {
     return r;
   }
   return (*w)->commit();
+}
+
+result<bool> lmdb_backend::open_elsewhere() const {
+  return open_in_other_processes(opts_.path);
 }
 
 bool lmdb_backend::can_grow() const {

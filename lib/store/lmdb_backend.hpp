@@ -32,6 +32,8 @@ class lmdb_backend final : public backend {
   result<bool> grow() override;
   result<void> grow_beyond_limit(std::uint64_t bytes) override;
   result<void> recycle_freed_space() override;
+  /// From LMDB's lock on lock.mdb (lock_file.hpp).
+  result<bool> open_elsewhere() const override;
 
   /// The map's size now (for tests and measurements).
   std::uint64_t map_size() const;

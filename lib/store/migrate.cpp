@@ -23,9 +23,10 @@ result<void> split_histories(write_batch& w) {
       if (!found) return found.error();
       if (!*found) break;
       if (cur.key().size() != job_id::size) {
-        return error(errc::corrupt, "a schema-1 jobs key of " +
-                                        std::to_string(cur.key().size()) +
-                                        " bytes; run jobstate-check");
+        return error(errc::corrupt,
+                     "a schema-1 jobs key of " +
+                         std::to_string(cur.key().size()) +
+                         " bytes; jobstate-check lists every damaged record");
       }
       ids.push_back(keys::id_at(cur.key(), 0));
     }
@@ -41,7 +42,8 @@ result<void> split_histories(write_batch& w) {
       return error(errc::corrupt,
                    "job " + id.to_string() +
                        ": its schema-1 record does not decode, so the "
-                       "database was not migrated; run jobstate-check");
+                       "database was not migrated; jobstate-check lists every "
+                       "damaged record");
     }
     const auto length = static_cast<std::uint32_t>(j->history.size());
     if (auto r = w.put(table::jobs, key, encode_record(*j, length),
@@ -88,6 +90,19 @@ result<void> migrate_once(backend& storage) {
                                              std::to_string(found) + " to " +
                                              std::to_string(schema_version)));
   }
+  // Checked while this batch holds the writer lock: a process that opens
+  // the database from now on finds version 2 in its first transaction.
+  auto shared = storage.open_elsewhere();
+  if (!shared) return done(shared.error());
+  if (*shared) {
+    return done(error(
+        errc::unsupported_version,
+        "the database has schema version 1, which this build migrates to " +
+            std::to_string(schema_version) +
+            " only when no other process has it open (a build that wrote "
+            "version 1 cannot read version 2): close the other processes, "
+            "then open it again"));
+  }
   if (auto r = split_histories(w); !r) return done(r);
   return done(w.put(table::meta, meta_schema_key,
                     keys::sequence(schema_version), put_mode::upsert));
@@ -99,14 +114,16 @@ result<void> migrate(backend& storage) {
   for (;;) {
     auto r = migrate_once(storage);
     if (r || r.code() != errc::storage_full) return r;
+    // The map full, or the disk: the last error says which.
     auto grown = storage.grow();
     if (!grown) return grown.error();
     if (!*grown) {
-      return error(errc::storage_full,
-                   "migrating to schema version " +
-                       std::to_string(schema_version) +
-                       " needs room for both layouts at once, more than "
-                       "max_map_size; open with a larger max_map_size");
+      return error(
+          errc::storage_full,
+          "migrating to schema version " + std::to_string(schema_version) +
+              " needs room for both layouts at once (" + r.error().detail() +
+              "): free disk space, or open with a larger "
+              "max_map_size");
     }
   }
 }

@@ -14,10 +14,13 @@ namespace jobstate::store {
 /// it; a database of this schema is left alone. Version 1 kept a job's
 /// history inside its record; version 2 keeps each event under a key of its
 /// own (docs/storage.md). The map grows as the two layouts need.
-/// Errors: unsupported_version (no migration from that version), corrupt (a
-/// record that does not decode: nothing is migrated, and jobstate-check
-/// names it), storage_full (the map cannot hold both layouts at once even
-/// at its limit: open with a larger options::max_map_size), the backend's.
+/// Errors: unsupported_version (no migration from that version, or another
+/// process has the database open: a process of the build that wrote it
+/// would go on writing the old layout), corrupt (a record that does not
+/// decode: nothing is migrated, and jobstate-check, which reads version 1
+/// too, lists every damaged record), storage_full (the map cannot hold both
+/// layouts at once even at its limit, or the disk is full: the message
+/// says which), the backend's.
 /// REQUIRES: no transaction alive in the calling thread.
 result<void> migrate(backend& storage);
 

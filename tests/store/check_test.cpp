@@ -249,6 +249,26 @@ TEST_F(CheckDatabase, DamagedHistoryEventIsReported) {
       << r.problems[0].detail;
 }
 
+TEST_F(CheckDatabase, ARecordClaimingBillionsOfEventsIsReportedNotBelieved) {
+  {
+    raw_db raw(path());
+    const job pending = raw.read_job(pop_.pending.id);
+    raw.put(table::jobs, keys::id(pending.id),
+            store::encode_record(pending, 0xfffffff0u));
+    raw.commit();
+  }
+  const check_report r = check();
+  ASSERT_TRUE(one_problem(r, check_problem_kind::corrupt_record, "jobs",
+                          pop_.pending.id));
+  EXPECT_EQ(r.problems[0].detail, "history events 1 to 4294967279 are missing");
+  // Readers report it too, without reserving room for the claim.
+  db_.reopen();
+  auto read = db_->get(ref_of(pop_.pending));
+  ASSERT_FALSE(read.has_value());
+  EXPECT_EQ(read.error().code(), errc::corrupt);
+  EXPECT_TRUE(ok(db_->get(ref_of(pop_.pending), read_options{false})));
+}
+
 TEST_F(CheckDatabase, StrayHistoryEventsAreReported) {
   const job_id nobody = job_id::generate();
   {

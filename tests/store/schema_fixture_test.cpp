@@ -1,7 +1,8 @@
 // The on-disk format stays readable: a database that an earlier build wrote
 // (tests/store/fixtures/schema-1, see its README.md) is migrated to this
-// build's schema when an engine opens it, and answers exactly what that
-// build answered; a migration that fails changes nothing.
+// build's schema when an engine opens it (unless another process has it
+// open), and answers exactly what that build answered; a migration that
+// fails changes nothing; the check reads both versions.
 #include <jobstate/check.hpp>
 #include <jobstate/jobstate.hpp>
 #include <jobstate/json.hpp>
@@ -10,6 +11,8 @@
 #include "support/jobs.hpp"
 #include "support/raw_db.hpp"
 #include "support/temp_dir.hpp"
+#include "support/waits.hpp"
+#include "support/writer_process.hpp"
 
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
@@ -130,15 +133,13 @@ job raw_v1_job(const test::raw_db& raw, const job_id& id) {
   return std::move(*j);
 }
 
-TEST_F(SchemaFixture, TheCheckRefusesItUntilAnEngineHasMigratedIt) {
+TEST_F(SchemaFixture, TheCheckReadsItBeforeAndAfterTheMigration) {
   ASSERT_EQ(stored_schema(dir()), 1u);
-  auto refused = check_database(path());
-  ASSERT_FALSE(refused.has_value());
-  EXPECT_EQ(refused.error().code(), errc::unsupported_version);
-  EXPECT_NE(refused.error().message().find(
-                "open it once with an engine of this build"),
-            std::string::npos)
-      << refused.error().message();
+  auto before = check_database(path());
+  ASSERT_TRUE(before.has_value()) << before.error().message();
+  EXPECT_TRUE(before->ok());
+  EXPECT_EQ(before->jobs, 11u);
+  EXPECT_EQ(stored_schema(dir()), 1u);  // The check writes nothing.
   {
     options o;
     o.path = path();
@@ -146,9 +147,35 @@ TEST_F(SchemaFixture, TheCheckRefusesItUntilAnEngineHasMigratedIt) {
     ASSERT_TRUE(e.has_value()) << e.error().message();
   }
   EXPECT_EQ(stored_schema(dir()), store::schema_version);
-  auto report = check_database(path());
-  ASSERT_TRUE(report.has_value()) << report.error().message();
-  EXPECT_TRUE(report->ok());
+  auto after = check_database(path());
+  ASSERT_TRUE(after.has_value()) << after.error().message();
+  EXPECT_TRUE(after->ok());
+  EXPECT_EQ(after->jobs, 11u);
+}
+
+TEST_F(SchemaFixture, AnotherProcessWithItOpenPostponesTheMigration) {
+  const fs::path marker = dir().parent_path() / "attached";
+  {
+    test::writer_process other(
+        {path(), "attach", marker.string(), std::to_string(60'000)});
+    ASSERT_TRUE(test::eventually([&] { return fs::exists(marker); }))
+        << "the other process never opened the database";
+    options o;
+    o.path = path();
+    auto refused = engine::open(o);
+    ASSERT_FALSE(refused.has_value());
+    EXPECT_EQ(refused.error().code(), errc::unsupported_version);
+    EXPECT_NE(refused.error().message().find("close the other processes"),
+              std::string::npos)
+        << refused.error().message();
+    EXPECT_EQ(stored_schema(dir()), 1u);
+  }  // The other process is killed, its environment closed.
+  options o;
+  o.path = path();
+  auto e = engine::open(o);
+  ASSERT_TRUE(e.has_value()) << e.error().message();
+  EXPECT_EQ((*e)->get(job_ref{"acct", "proj", live_ids().front()}).value().id,
+            live_ids().front());
 }
 
 TEST_F(SchemaFixture, MigrationPutsEachEventUnderItsOwnKey) {
@@ -205,6 +232,12 @@ TEST_F(SchemaFixture, ADamagedRecordStopsTheMigrationAndChangesNothing) {
         << e.error().message();
   }
   EXPECT_EQ(stored_schema(dir()), 1u);
+  // The check, which reads version 1, names the damaged record alone.
+  auto report = check_database(path());
+  ASSERT_TRUE(report.has_value()) << report.error().message();
+  ASSERT_EQ(report->problems.size(), 1u);
+  EXPECT_EQ(report->problems[0].kind, check_problem_kind::corrupt_record);
+  EXPECT_EQ(report->problems[0].job, damaged);
   test::raw_db raw(dir());
   for (const auto& [id, bytes] : records) {
     EXPECT_EQ(raw.get(store::table::jobs, store::keys::id(id)), bytes)

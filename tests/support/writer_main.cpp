@@ -24,6 +24,13 @@
 //                                          for ms milliseconds, creating
 //                                          marker-file once it holds it; no
 //                                          engine is opened
+//   attach   <marker-file> <ms>           keeps the database's LMDB
+//                                          environment open (no
+//                                          transaction, as a process of
+//                                          another build would) for ms
+//                                          milliseconds, creating
+//                                          marker-file once open; no engine
+//                                          is opened
 //
 // After the mutations it prints "done <ns>", ns being the steady clock
 // (CLOCK_MONOTONIC, shared by every process on the machine) read when the
@@ -51,7 +58,8 @@ using namespace jobstate;
 int usage() {
   std::cerr
       << "usage: jobstate_test_writer <db-path> "
-         "create|start|complete|cancel|cycle|run|fill|hold <account> <project> "
+         "create|start|complete|cancel|cycle|run|fill|hold|attach <account> "
+         "<project> "
          "[<id>|<count>] [status|<bytes> <map-size> <durability> "
          "[pwrite]]\n";
   return 2;
@@ -122,6 +130,23 @@ int main(int argc, char** argv) {
     std::this_thread::sleep_for(std::chrono::milliseconds(ms));
     std::cout << "done 0\n";
     return 0;  // The transaction is abandoned: nothing was written.
+  }
+
+  if (command == "attach") {
+    const long ms = std::atol(args[3].c_str());
+    if (ms < 1) return usage();
+    MDB_env* raw = nullptr;
+    if (mdb_env_create(&raw) != 0) return 1;
+    const store::lmdb::env attached(raw);
+    if (int rc = mdb_env_set_maxdbs(raw, 32); rc != 0) return 1;
+    if (int rc = mdb_env_open(raw, args[0].c_str(), MDB_NOTLS, 0644); rc != 0) {
+      std::cerr << "mdb_env_open: " << mdb_strerror(rc) << "\n";
+      return 1;
+    }
+    std::ofstream(args[2]) << "attached\n";
+    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    std::cout << "done 0\n";
+    return 0;
   }
 
   // As tests/support/test_engine.cpp's fast_options.

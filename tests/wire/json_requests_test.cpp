@@ -126,7 +126,11 @@ TEST(MutationRequestsFromJson, ReadTheirMembers) {
   ASSERT_TRUE(m.has_value());
   EXPECT_EQ(m->expected_revision, 3u);
   EXPECT_EQ(m->details, parse("[1]"));
+  EXPECT_TRUE(m->with_history);
   EXPECT_TRUE(mutation_options_from_json(nullptr).has_value());
+  auto lean = mutation_options_from_json(parse(R"({"with_history": false})"));
+  ASSERT_TRUE(lean.has_value());
+  EXPECT_FALSE(lean->with_history);
 
   auto p = progress_from_json(parse(
       R"({"percent": 12.5, "counts": {"total": 4, "succeeded": 1,
@@ -155,6 +159,9 @@ TEST(MutationRequestsFromJson, RefuseBadMembersWithTheirPath) {
                 parse(R"({"expected_revision": -1})"))),
             "mutation options.expected_revision: expected a non-negative "
             "integer, got the number -1");
+  EXPECT_EQ(
+      refusal(mutation_options_from_json(parse(R"({"with_history": "no"})"))),
+      "mutation options.with_history: expected true or false, got \"no\"");
   EXPECT_EQ(refusal(mutation_options_from_json(json::value("x"))),
             "mutation options: expected an object or null, got \"x\"");
   EXPECT_EQ(refusal(progress_from_json(
