@@ -220,18 +220,20 @@ void engine::impl::async_mutate(job_mutation m, mutation_handler handler) {
                          result<job>(v.error()));
   }
   const job_id id = target(m).id;
+  const bool with_history = answers_with_history(m);
   submit_async<job>(
       [m = std::move(m), this](store::write_txn& w, timestamp now) {
         return apply(w, m, now, opts_.limits);
       },
-      [this, id,
+      [this, id, with_history,
        pending = pending_handler(std::move(handler), handler_executor_)](
           result<job> r) mutable {
         // A mutation that lost a race (illegal_transition, conflict) answers
-        // with the job as it now is, so the caller sees why at once.
+        // with the job as it now is, so the caller sees why at once, read
+        // as the mutation would have answered (with or without history).
         if (!r && r.error().current_status()) {
           if (auto txn = store_->begin_read()) {
-            if (auto now = load_by_id(*txn, id)) {
+            if (auto now = load_by_id(*txn, id, with_history)) {
               return hand_over(io_, std::move(pending),
                                to_error_code(r.error()), std::move(*now));
             }

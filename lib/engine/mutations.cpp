@@ -312,8 +312,11 @@ result<job> load(const store::txn_view& txn, const job_ref& ref,
   return std::move(found->value);
 }
 
-result<job> load_by_id(const store::txn_view& txn, const job_id& id) {
-  auto found = read_job(txn, id, nullptr, store::history_read::all);
+result<job> load_by_id(const store::txn_view& txn, const job_id& id,
+                       bool with_history) {
+  auto found = read_job(
+      txn, id, nullptr,
+      with_history ? store::history_read::all : store::history_read::none);
   if (!found) return found.error();
   return std::move(found->value);
 }
@@ -491,6 +494,14 @@ result<job> apply(store::write_txn& w, const job_mutation& m, timestamp now,
 
 const job_ref& target(const job_mutation& m) {
   return std::visit([](const auto& o) -> const job_ref& { return o.ref; }, m);
+}
+
+bool answers_with_history(const job_mutation& m) {
+  return std::visit(overloaded{
+                        [](const rerun_op&) { return true; },
+                        [](const auto& o) { return o.opts.with_history; },
+                    },
+                    m);
 }
 
 }  // namespace jobstate::engine_detail

@@ -21,7 +21,8 @@ result<job> load(const store::txn_view& txn, const job_ref& ref,
                  bool with_history = true);
 /// The job with id `id`, whatever its tenancy (for waiters, whose tenancy
 /// was checked when they registered): not_found, or gone when purged.
-result<job> load_by_id(const store::txn_view& txn, const job_id& id);
+result<job> load_by_id(const store::txn_view& txn, const job_id& id,
+                       bool with_history = true);
 
 result<created_job> create(store::write_txn& w, const create_request& r,
                            timestamp now);
@@ -81,6 +82,9 @@ result<job> apply(store::write_txn& w, const job_mutation& m, timestamp now,
                   const limits& lim);
 /// The job a mutation targets.
 const job_ref& target(const job_mutation& m);
+/// Whether the mutation answers with the job's history
+/// (mutation_options::with_history; a rerun's new job always has it).
+bool answers_with_history(const job_mutation& m);
 
 }  // namespace jobstate::engine_detail
 

@@ -311,6 +311,30 @@ TEST_P(AsyncMutations, StartOfARunningJobIsIllegalAndShowsTheJob) {
   }
 }
 
+TEST_P(AsyncMutations, ALostRaceShowsTheJobAsTheMutationWouldHaveAnswered) {
+  engine& e = *eng_;
+  const job j = create_in_status(e, job_status::succeeded);
+  mutation_options lean;
+  lean.with_history = false;
+  auto without = run<job>([&](auto token) {
+    return async_cancel(e, ref_of(j), "late", lean, std::move(token));
+  });
+  EXPECT_TRUE(carries(without.ec, errc::illegal_transition))
+      << without.ec.message();
+  auto whole = run<job>([&](auto token) {
+    return async_cancel(e, ref_of(j), "late", {}, std::move(token));
+  });
+  EXPECT_TRUE(carries(whole.ec, errc::illegal_transition))
+      << whole.ec.message();
+  if (without.has_value) {
+    EXPECT_EQ(without.value.status, job_status::succeeded);
+    EXPECT_TRUE(without.value.history.empty());
+  }
+  if (whole.has_value) {
+    EXPECT_EQ(whole.value.history.size(), 3u);
+  }
+}
+
 TEST_P(AsyncMutations, StartAtAStaleRevisionIsConflict) {
   engine& e = *eng_;
   const job j = create_job(e);
