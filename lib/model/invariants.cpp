@@ -7,6 +7,26 @@ namespace {
 
 std::string text(job_status s) { return std::string(to_string(s)); }
 
+void check_completed_at(const job& j, std::vector<invariant_violation>& out) {
+  if (is_terminal(j.status) != j.completed_at.has_value()) {
+    out.push_back(invariant_violation{
+        job_invariant::completed_at_if_terminal,
+        j.completed_at ? "completed_at is set on a job still " + text(j.status)
+                       : "completed_at is missing on a job " + text(j.status)});
+  }
+}
+
+void check_counters(const job& j, std::vector<invariant_violation>& out) {
+  if (j.revision == 0) {
+    out.push_back({job_invariant::revision_starts_at_one,
+                   "revision 0 (a job starts at 1)"});
+  }
+  if (j.attempt == 0) {
+    out.push_back({job_invariant::attempt_starts_at_one,
+                   "attempt 0 (a job starts at 1)"});
+  }
+}
+
 void check_history(const job& j, const earlier_history& earlier,
                    std::vector<invariant_violation>& out) {
   const auto bad = [&](job_invariant rule, std::string detail) {
@@ -52,11 +72,7 @@ void check_history(const job& j, const earlier_history& earlier,
                                                 " but the history ends at " +
                                                 text(j.history.back().status));
   }
-  if (is_terminal(j.status) != j.completed_at.has_value()) {
-    bad(job_invariant::completed_at_if_terminal,
-        j.completed_at ? "completed_at is set on a job still " + text(j.status)
-                       : "completed_at is missing on a job " + text(j.status));
-  }
+  check_completed_at(j, out);
   if (ran != j.started_at.has_value()) {
     bad(job_invariant::started_at_if_ran,
         j.started_at ? "started_at is set but the history never ran"
@@ -110,19 +126,20 @@ std::vector<invariant_violation> check_invariants(const job& j) {
 std::vector<invariant_violation> check_invariants(
     const job& j, const earlier_history& earlier) {
   std::vector<invariant_violation> out;
-  if (j.revision == 0) {
-    out.push_back({job_invariant::revision_starts_at_one,
-                   "revision 0 (a job starts at 1)"});
-  }
-  if (j.attempt == 0) {
-    out.push_back({job_invariant::attempt_starts_at_one,
-                   "attempt 0 (a job starts at 1)"});
-  }
+  check_counters(j, out);
   if (j.history.empty()) {
     out.push_back({job_invariant::history_not_empty, "the history is empty"});
     return out;
   }
   check_history(j, earlier, out);
+  if (j.is_batch) check_batch(j, out);
+  return out;
+}
+
+std::vector<invariant_violation> check_record_invariants(const job& j) {
+  std::vector<invariant_violation> out;
+  check_counters(j, out);
+  check_completed_at(j, out);
   if (j.is_batch) check_batch(j, out);
   return out;
 }

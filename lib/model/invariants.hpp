@@ -71,6 +71,11 @@ struct earlier_history {
 std::vector<invariant_violation> check_invariants(
     const job& j, const earlier_history& earlier);
 
+/// The rules that need no history event (the counters start at 1,
+/// completed_at, a batch's counts): what the integrity check holds a record
+/// to when some of its events are missing or damaged.
+std::vector<invariant_violation> check_record_invariants(const job& j);
+
 /// "total 3, succeeded 1 (partially 0), failed 0, ...": a batch's counters
 /// in messages.
 std::string counts_text(const progress_counts& c);

@@ -279,11 +279,10 @@ class checker {
     return checked;
   }
 
-  // `history_whole`: every event was read; else the history rules, which
-  // would only repeat what is missing, are not checked.
+  // `history_whole`: every event was read (else see check_history).
   result<void> check_job(const job& j, bool history_whole) {
     live_.emplace(j.id, live_job{j.status, j.revision});
-    if (history_whole) check_history(j);
+    check_history(j, history_whole);
     if (j.is_batch) batches_.emplace(j.id, j);
     if (j.parent_id) {
       auto& c = children_[*j.parent_id];
@@ -324,9 +323,13 @@ class checker {
     return {};
   }
 
-  // The rules of one record (model/invariants.hpp).
-  void check_history(const job& j) {
-    for (model::invariant_violation& v : model::check_invariants(j)) {
+  // The rules of one record (model/invariants.hpp); with events missing or
+  // damaged, those that need no event (the rest would only repeat what is
+  // missing).
+  void check_history(const job& j, bool history_whole) {
+    for (model::invariant_violation& v :
+         history_whole ? model::check_invariants(j)
+                       : model::check_record_invariants(j)) {
       problem(check_problem_kind::inconsistent_job, "jobs", j.id,
               std::move(v.detail));
     }

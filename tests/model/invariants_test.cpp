@@ -122,6 +122,24 @@ TEST(JobInvariants, AttemptZero) {
   EXPECT_TRUE(breaks_only(j, job_invariant::attempt_starts_at_one));
 }
 
+TEST(JobInvariants, RecordRulesHoldWithoutAnyEvent) {
+  job j = running_job();
+  j.history.clear();
+  EXPECT_TRUE(check_record_invariants(j).empty());
+  j.attempt = 0;
+  j.completed_at = t0;
+  const auto found = check_record_invariants(j);
+  ASSERT_EQ(found.size(), 2u);
+  EXPECT_EQ(found[0].invariant, job_invariant::attempt_starts_at_one);
+  EXPECT_EQ(found[1].invariant, job_invariant::completed_at_if_terminal);
+  job batch = running_batch();
+  batch.history.clear();
+  batch.progress.counts->pending = 0;
+  const auto batch_found = check_record_invariants(batch);
+  ASSERT_FALSE(batch_found.empty());
+  EXPECT_EQ(batch_found[0].invariant, job_invariant::batch_counts_add_up);
+}
+
 TEST(JobInvariants, EmptyHistory) {
   job j = pending_job();
   j.history.clear();

@@ -232,6 +232,25 @@ TEST_F(CheckDatabase, MissingHistoryEventIsReported) {
   EXPECT_EQ(r.problems[0].detail, "history event 1 is missing");
 }
 
+TEST_F(CheckDatabase, ARecordMissingEventsIsStillHeldToTheRulesWithoutThem) {
+  {
+    raw_db raw(path());
+    job running = raw.read_job(pop_.running.id);
+    running.attempt = 0;
+    raw.write_job(running);
+    raw.del(table::jobs, keys::history_event(pop_.running.id, 1));
+    raw.commit();
+  }
+  const check_report r = check();
+  std::ostringstream all;
+  for (const auto& p : r.problems) all << "\n  " << to_string(p);
+  ASSERT_EQ(r.problems.size(), 2u) << all.str();
+  EXPECT_EQ(r.problems[0].kind, check_problem_kind::corrupt_record);
+  EXPECT_EQ(r.problems[0].detail, "history event 1 is missing");
+  EXPECT_EQ(r.problems[1].kind, check_problem_kind::inconsistent_job);
+  EXPECT_EQ(r.problems[1].detail, "attempt 0 (a job starts at 1)");
+}
+
 TEST_F(CheckDatabase, DamagedHistoryEventIsReported) {
   {
     raw_db raw(path());
