@@ -19,6 +19,7 @@
 #include <map>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 
 namespace jobstate {
 
@@ -167,6 +168,7 @@ class checker {
       const std::string_view key = cur.key();
       if (key.size() == job_id::size) {
         if (auto r = finish(reading); !r) return r;
+        report_orphan();
         reading = start_job(keys::id_at(key, 0), cur.value());
       } else if (key.size() == keys::history_event_size && schema_ != 1) {
         read_event(reading, key, cur.value());
@@ -176,6 +178,7 @@ class checker {
                     (schema_ != 1 ? " nor a history event's" : ""));
       }
     }
+    report_orphan();
     return finish(reading);
   }
 
@@ -237,12 +240,21 @@ class checker {
     const bool of_reading = reading && reading->id == id;
     // A damaged record's events are not reported again one by one.
     if (of_reading && !reading->value) return;
-    if (!of_reading || n >= reading->length) {
+    if (!of_reading) {
+      // Events whose job has no record: one problem per job, not per event.
+      if (orphan_ && orphan_->id == id) {
+        ++orphan_->count;
+        return;
+      }
+      report_orphan();
+      orphan_ = orphan_events{id, n, 1};
+      return;
+    }
+    if (n >= reading->length) {
       problem(check_problem_kind::corrupt_record, "jobs", id,
-              "history event " + std::to_string(n) + " is stray: " +
-                  (of_reading ? "the record has " +
-                                    std::to_string(reading->length) + " events"
-                              : std::string("the job has no record")));
+              "history event " + std::to_string(n) +
+                  " is stray: the record has " +
+                  std::to_string(reading->length) + " events");
       return;
     }
     reading_job& r = *reading;
@@ -259,6 +271,25 @@ class checker {
     // With an event missing or damaged, the rules are not checked: the
     // events are kept only while the history is whole.
     if (r.history_whole) r.value->history.push_back(std::move(e));
+  }
+
+  // History events of a job that has no record, met one after another.
+  struct orphan_events {
+    job_id id;
+    std::uint32_t first = 0;
+    std::uint64_t count = 0;
+  };
+
+  void report_orphan() {
+    if (!orphan_) return;
+    const orphan_events o = *std::exchange(orphan_, std::nullopt);
+    problem(check_problem_kind::corrupt_record, "jobs", o.id,
+            o.count == 1
+                ? "history event " + std::to_string(o.first) +
+                      " is stray: the job has no record"
+                : std::to_string(o.count) + " history events (from event " +
+                      std::to_string(o.first) +
+                      ") are stray: the job has no record");
   }
 
   void missing_events(reading_job& r, std::uint32_t from, std::uint32_t to) {
@@ -662,6 +693,7 @@ class checker {
   std::unordered_map<job_id, live_job> live_;
   std::unordered_set<job_id> unreadable_;
   std::uint64_t schema_ = store::schema_version;
+  std::optional<orphan_events> orphan_;
   std::map<job_id, job> batches_;
   std::map<job_id, progress_counts> children_;
   // Entries the records imply, per index (in the order of

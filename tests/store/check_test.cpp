@@ -316,6 +316,31 @@ TEST_F(CheckDatabase, StrayHistoryEventsAreReported) {
             2);
 }
 
+TEST_F(CheckDatabase, AJobsEventsWithoutItsRecordAreOneProblem) {
+  {
+    raw_db raw(path());
+    const job running = raw.read_job(pop_.running.id);
+    raw.del(table::jobs, keys::id(pop_.running.id));
+    raw.commit();
+    EXPECT_EQ(running.history.size(), 3u);
+  }
+  const check_report r = check();
+  const auto about_events =
+      std::count_if(r.problems.begin(), r.problems.end(), [&](const auto& p) {
+        return p.job == pop_.running.id &&
+               p.detail.find("history event") != std::string::npos;
+      });
+  EXPECT_EQ(about_events, 1);
+  const auto it =
+      std::find_if(r.problems.begin(), r.problems.end(), [&](const auto& p) {
+        return p.job == pop_.running.id &&
+               p.detail.find("history event") != std::string::npos;
+      });
+  ASSERT_NE(it, r.problems.end());
+  EXPECT_EQ(it->detail,
+            "3 history events (from event 0) are stray: the job has no record");
+}
+
 TEST_F(CheckDatabase, MissingIndexEntryIsReported) {
   {
     raw_db raw(path());
