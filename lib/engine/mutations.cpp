@@ -414,11 +414,11 @@ result<purge_result> purge(store::write_txn& w, const purge_request& r,
   out.more = ids->size() > r.max_jobs;
   if (out.more) ids->pop_back();
   // Read everything first: a damaged record found half-way writes nothing.
-  // A purge removes the events by number: it need not decode them.
-  std::vector<store::stored_job> jobs;
+  // A purge finds the events to remove: it need not decode them.
+  std::vector<job> jobs;
   jobs.reserve(ids->size());
   for (const job_id& id : *ids) {
-    auto j = w.read(id, store::history_read::none);
+    auto j = w.find(id, /*with_history=*/false);
     if (!j) return j.error();
     if (!*j) {
       return error(errc::corrupt, "completion index names job " +
@@ -430,7 +430,7 @@ result<purge_result> purge(store::write_txn& w, const purge_request& r,
   if (!expiring) return expiring.error();
   std::vector<effect> effects;
   effects.reserve(jobs.size());
-  for (const store::stored_job& j : jobs) effects.push_back(effect::purged(j));
+  for (const job& j : jobs) effects.push_back(effect::purged(j));
   if (auto p = w.apply(effects, now); !p) return p.error();
   if (auto e = w.expire(*expiring); !e) return e.error();
   out.purged = jobs.size();

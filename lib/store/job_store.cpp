@@ -180,10 +180,10 @@ bool is_event_key(std::string_view key, const job_id& id, std::uint32_t n) {
          keys::event_number_at(key) == n;
 }
 
-}  // namespace
-
-result<std::optional<stored_job>> txn_view::decode_found(
-    const job_id& id, std::string_view bytes) const {
+// The record `bytes` of job `id`, checked, with no event read
+// (events_before = the history's length).
+result<std::optional<stored_job>> decode_found(const job_id& id,
+                                               std::string_view bytes) {
   auto record = decode_record(bytes);
   if (!record) {
     return error(errc::corrupt,
@@ -196,6 +196,8 @@ result<std::optional<stored_job>> txn_view::decode_found(
   return std::optional<stored_job>(
       stored_job{std::move(record->value), record->history_length});
 }
+
+}  // namespace
 
 result<std::optional<stored_job>> txn_view::read(const job_id& id,
                                                  history_read how) const {
@@ -567,8 +569,7 @@ result<void> write_txn::update(const job_effect& e) {
   // (a progress report at the history limit).
   std::uint32_t from = before.history_length;
   const std::uint32_t last = before.history_length - 1;
-  if (before.last_event &&
-      after.history[last - e.events_before] != *before.last_event) {
+  if (after.history[last - e.events_before] != before.last_event) {
     from = last;
   }
   if (auto r = put_events(after, e.events_before, from); !r) return r;

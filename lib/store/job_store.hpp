@@ -124,10 +124,6 @@ class txn_view {
 
  protected:
   explicit txn_view(const snapshot& view) : view_(&view) {}
-  /// The record `bytes` of job `id`, checked, with no event read
-  /// (events_before = the history's length).
-  result<std::optional<stored_job>> decode_found(const job_id& id,
-                                                 std::string_view bytes) const;
   result<std::optional<stored_job>> read_whole(const job_id& id) const;
   /// Ids that end the keys of `index` starting with `prefix`, in key order.
   result<std::vector<job_id>> ids_with_prefix(table index,
@@ -157,7 +153,7 @@ struct stored_state {
   std::optional<timestamp> completed_at;
   std::uint64_t revision = 0;
   std::uint32_t history_length = 0;
-  std::optional<history_event> last_event;  ///< When it was read.
+  history_event last_event;
   /// The state of `j` as read; REQUIRES: its last event was read
   /// (history_read::last or all).
   static stored_state of(const stored_job& j) {
@@ -173,8 +169,9 @@ struct stored_state {
 struct job_effect {
   enum class kind : std::uint8_t { insert, update, purge };
   kind what = kind::insert;
-  /// The job to store (insert, update) or to remove (purge), with the
-  /// last events of its history (insert: all of them).
+  /// The job to store (insert, update), with the last events of its
+  /// history (insert: all of them), or to remove (purge; its events are
+  /// found in the store).
   const job* subject = nullptr;
   /// How many events come before subject->history (see stored_job).
   std::uint32_t events_before = 0;
@@ -190,8 +187,8 @@ struct job_effect {
                             std::string_view step) {
     return {kind::update, &after.value, after.events_before, before, step};
   }
-  static job_effect purged(const stored_job& j) {
-    return {kind::purge, &j.value, j.events_before, {}, "purged"};
+  static job_effect purged(const job& j) {
+    return {kind::purge, &j, 0, {}, "purged"};
   }
 };
 
