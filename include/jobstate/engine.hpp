@@ -98,7 +98,9 @@ class JOBSTATE_EXPORT engine {
 
   /// pending → running. Errors: not_found, gone, illegal_transition (also
   /// for a batch parent, whose status follows its children), conflict,
-  /// storage_full.
+  /// storage_full. Every mutation of an existing job also fails with
+  /// lease_lost, changing nothing, when opts.lease_epoch is given and the
+  /// job is not running under that lease (see claim).
   result<job> start(const job_ref& ref, const mutation_options& opts = {});
 
   /// Records progress of a running job (replacing the previous progress).
@@ -129,6 +131,45 @@ class JOBSTATE_EXPORT engine {
   /// standalone job. Errors: not_found, gone, illegal_transition (not
   /// terminal), storage_full.
   result<job> rerun(const job_ref& ref, const rerun_options& opts = {});
+
+  // ------------------------------------------------------------ workers
+  // docs/workers.md: the model, the race rules, what each error means.
+
+  /// Takes the oldest pending job of one of `request.kinds` in the project
+  /// (ids are time-ordered: first created, first claimed; a batch parent
+  /// is never claimable, its children are) and moves it pending → running
+  /// under a lease {worker_id, epoch, expires_at = now + lease_ttl}, with a
+  /// "claimed" history event. Answers no job when none is claimable. Two
+  /// claims never take the same job. Renew the lease with heartbeat() and
+  /// pass its epoch (mutation_options::lease_epoch) on every later write of
+  /// the job; a lease not renewed in time fails the job with error code
+  /// "lease_expired".
+  /// Errors: invalid_argument (no kinds or more than max_claim_kinds, an
+  /// empty worker_id, lease_ttl outside 1 ms..max_lease_ttl, bad ids),
+  /// too_large, storage_full, engine_closed.
+  result<std::optional<job>> claim(const claim_request& request);
+
+  /// Renews the lease `opts.lease_epoch` (required) names for its ttl from
+  /// now, and records `p` when given (as report_progress does, in the same
+  /// write). A heartbeat without progress appends no history event; it
+  /// bumps the revision and shows in the change feed as step "heartbeat".
+  /// When the job was cancelled while this lease held it, nothing is
+  /// written and the answer says `cancelled`: stop work.
+  /// Errors: lease_lost (the lease lapsed, or the job ended or is not under
+  /// this epoch: the error carries its status, revision and epoch),
+  /// invalid_argument (no lease_epoch; bad progress), not_found, gone,
+  /// conflict, too_large, storage_full, engine_closed.
+  result<heartbeat_result> heartbeat(const job_ref& ref,
+                                     const mutation_options& opts,
+                                     const std::optional<progress>& p = {});
+
+  /// Fails every running job whose lease lapsed by now (error code
+  /// "lease_expired"), as the engine does by itself on its timers, at open
+  /// and in whichever process has the database open; answers how many.
+  /// Exactly once per lease, whichever processes race to do it. For tests
+  /// (with options::clock) and tools.
+  /// Errors: storage_full, corrupt, engine_closed, io_error.
+  result<std::size_t> expire_leases();
 
   /// One page of a project's jobs, newest first (or oldest first, per
   /// query.order).

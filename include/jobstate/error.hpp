@@ -31,6 +31,7 @@ enum class errc : int {
   engine_closed = 12,       ///< The engine is shutting down or closed.
   io_error = 13,            ///< The storage layer failed (disk, permissions).
   already_open = 14,        ///< The database is already open in this process.
+  lease_lost = 15,  ///< A worker's lease on the job lapsed or was superseded.
 };
 
 /// The category of `errc`. Its name is "jobstate"; its messages say what
@@ -45,7 +46,7 @@ inline std::error_code make_error_code(errc e) noexcept {
 /// A failure with its context: the code to branch on, a detail naming the
 /// job or value concerned, and, where the failure concerns a job that exists,
 /// the job's current status and revision (so a worker that loses the
-/// cancel/complete race learns why).
+/// cancel/complete race learns why), and for lease_lost its lease's epoch.
 class JOBSTATE_EXPORT error {
  public:
   error() = default;
@@ -67,8 +68,13 @@ class JOBSTATE_EXPORT error {
   std::optional<std::uint64_t> current_revision() const noexcept {
     return revision_;
   }
+  /// Epoch of the job's lease at the time of the failure (set for
+  /// lease_lost; 0 when the job was never claimed).
+  std::optional<std::uint64_t> current_epoch() const noexcept { return epoch_; }
   /// Records the job's state alongside the failure.
   error& with_job_state(job_status status, std::uint64_t revision);
+  /// Records the job's lease epoch alongside the failure.
+  error& with_epoch(std::uint64_t epoch);
 
   explicit operator bool() const noexcept { return static_cast<bool>(code_); }
 
@@ -77,6 +83,7 @@ class JOBSTATE_EXPORT error {
   std::string detail_;
   std::optional<job_status> status_;
   std::optional<std::uint64_t> revision_;
+  std::optional<std::uint64_t> epoch_;
 };
 
 /// Thrown by `result<T>::value()` on a result that holds an error.

@@ -60,7 +60,24 @@ struct history_event {
   std::int64_t duration_ms = 0;  ///< Time since the previous event (0 first).
   job_status status = job_status::pending;  ///< Status after the event.
   boost::json::value details;  ///< Caller-supplied JSON, null when none.
+  /// The epoch of the lease the job was under when the event was written
+  /// (its claim, heartbeats, its end); 0 when it was under none.
+  std::uint64_t epoch = 0;
   friend bool operator==(const history_event&, const history_event&) = default;
+};
+
+/// A worker's hold on a running job, taken by `engine::claim` and renewed
+/// by `engine::heartbeat` (docs/workers.md). A lease not renewed by
+/// `expires_at` ends the job as failed with error code "lease_expired".
+struct lease {
+  std::string worker_id;  ///< As the worker named itself when claiming.
+  /// The claim's number for this job: 1 for its first claim, +1 for each
+  /// later one. A worker passes it back (mutation_options::lease_epoch) so
+  /// that a write from a worker whose lease is lost changes nothing.
+  std::uint64_t epoch = 0;
+  timestamp expires_at{};            ///< Past it, the lease has lapsed.
+  std::chrono::milliseconds ttl{0};  ///< How far each heartbeat extends it.
+  friend bool operator==(const lease&, const lease&) = default;
 };
 
 /// A snapshot of a job. A plain value: copy it, keep it, it never changes
@@ -91,6 +108,10 @@ struct job {
   boost::json::value result;       ///< Set on success (null otherwise).
   std::optional<job_error> error;  ///< Set on failure or cancellation.
   jobstate::progress progress;
+
+  /// Set by claim. Kept when the job ends, naming the worker that held it
+  /// last; it binds only while the job is running.
+  std::optional<jobstate::lease> lease;
 
   std::vector<history_event> history;
   std::uint64_t revision = 0;  ///< 1 when created, +1 per mutation.

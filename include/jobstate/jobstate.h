@@ -108,6 +108,9 @@ extern "C" {
 /** The database is already open in this process (by another engine, or by
  * an integrity check). */
 #define JOBSTATE_ALREADY_OPEN 14
+/** A worker's lease on the job lapsed or was superseded (C++ engine::claim;
+ * not yet offered by this C API). */
+#define JOBSTATE_LEASE_LOST 15
 /** An asynchronous wait was cancelled with jobstate_wait_cancel(). C API
  * only: never returned by a function, only passed to a wait callback. */
 #define JOBSTATE_CANCELLED 100

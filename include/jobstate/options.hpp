@@ -2,11 +2,14 @@
 #ifndef JOBSTATE_OPTIONS_HPP
 #define JOBSTATE_OPTIONS_HPP
 
+#include <jobstate/job.hpp>
+
 #include <boost/asio/any_io_executor.hpp>
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 namespace jobstate {
@@ -79,6 +82,11 @@ struct options {
 
   // --- performance ---
 
+  /// The clock mutations are stamped with and leases are measured by
+  /// (UTC, microseconds). Empty: the system clock. For tests that move time
+  /// (leases, retention); it must not go backwards by much, and every
+  /// process opening one database should agree with the others.
+  std::function<timestamp()> clock;
   /// Commit durability; weaker modes trade safety for speed.
   jobstate::durability durability = jobstate::durability::full;
   /// Initial size of the memory map. With `write_map` the file takes this

@@ -81,6 +81,44 @@ struct mutation_options {
   /// (each event is stored under its own key; docs/storage.md). For
   /// workers that report progress and do not look at the timeline.
   bool with_history = true;
+  /// A worker's fence (docs/workers.md): when given, the mutation fails
+  /// with `lease_lost`, changing nothing, unless the job is running under
+  /// a lease of exactly this epoch that has not lapsed. Give it on every
+  /// write of a job you claimed, so that a worker whose lease lapsed can
+  /// never overwrite what happened since.
+  std::optional<std::uint64_t> lease_epoch;
+};
+
+/// What `engine::claim` needs: whose jobs, which kinds, who asks, and for
+/// how long the lease holds without a heartbeat.
+struct claim_request {
+  std::string account_id;
+  std::string project_id;
+  /// The kinds this worker runs: 1 to max_claim_kinds, each a job kind.
+  std::vector<std::string> kinds;
+  std::string worker_id;  ///< Required; recorded on the job's lease.
+  /// How long the lease holds after the claim and after each heartbeat:
+  /// 1 ms to max_lease_ttl.
+  std::chrono::milliseconds lease_ttl{std::chrono::seconds(30)};
+  boost::json::value details;  ///< Recorded on the "claimed" event.
+  /// False: the claimed job comes without its history (see
+  /// mutation_options::with_history).
+  bool with_history = true;
+};
+/// At most this many kinds in one claim_request.
+inline constexpr std::size_t max_claim_kinds = 64;
+/// The longest lease a claim may ask for.
+inline constexpr std::chrono::milliseconds max_lease_ttl =
+    std::chrono::hours(24 * 7);
+
+/// The answer of `engine::heartbeat`.
+struct heartbeat_result {
+  /// The job after the heartbeat (its lease renewed), or as it stands when
+  /// it was cancelled.
+  jobstate::job job;
+  /// True when the job was cancelled while the worker ran it: stop work;
+  /// nothing was written.
+  bool cancelled = false;
 };
 
 /// How a running job ends (see `engine::complete`).

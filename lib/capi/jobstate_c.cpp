@@ -56,6 +56,7 @@ static_assert(JOBSTATE_CORRUPT == static_cast<int>(errc::corrupt));
 static_assert(JOBSTATE_UNSUPPORTED_VERSION ==
               static_cast<int>(errc::unsupported_version));
 static_assert(JOBSTATE_TOO_LARGE == static_cast<int>(errc::too_large));
+static_assert(JOBSTATE_LEASE_LOST == static_cast<int>(errc::lease_lost));
 static_assert(JOBSTATE_EXPIRED == static_cast<int>(errc::expired));
 static_assert(JOBSTATE_ENGINE_CLOSED == static_cast<int>(errc::engine_closed));
 static_assert(JOBSTATE_IO_ERROR == static_cast<int>(errc::io_error));
@@ -333,6 +334,8 @@ const char* jobstate_strerror(int code) {
       return "io_error: the storage layer failed";
     case JOBSTATE_ALREADY_OPEN:
       return "already_open: the database is already open in this process";
+    case JOBSTATE_LEASE_LOST:
+      return "lease_lost: this worker no longer holds the job's lease";
     case JOBSTATE_CANCELLED:
       return "cancelled: the wait was cancelled";
     default:

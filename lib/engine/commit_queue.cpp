@@ -51,6 +51,7 @@ commit_queue::commit_queue(store::job_store& store, const options& opts,
       max_batch_(opts.max_batch),
       feed_retention_count_(opts.feed_retention_count),
       feed_retention_age_(opts.feed_retention_age),
+      clock_(opts.clock),
       listener_(std::move(listener)) {
   committer_ = std::thread([this] { run(); });
 }
@@ -165,7 +166,7 @@ bool may_have_broken_the_transaction(std::error_code code) {
 commit_queue::attempt_outcome commit_queue::try_commit(
     std::vector<std::unique_ptr<pending_write>>& batch, batch_state& state,
     committed_by who, clock::time_point began, bool may_ask_room) {
-  const timestamp now = model::now();
+  const timestamp now = clock_ ? clock_() : model::now();
   // What an abandoned attempt answered does not stand: this one decides.
   for (std::size_t i = 0; i < batch.size(); ++i) {
     if (!state.dropped[i]) batch[i]->forget_outcome();

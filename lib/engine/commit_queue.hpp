@@ -191,6 +191,8 @@ class commit_queue {
   const std::size_t max_batch_;
   const std::uint64_t feed_retention_count_;
   const std::chrono::seconds feed_retention_age_;
+  // options::clock: what each batch is stamped with (empty: model::now).
+  const std::function<timestamp()> clock_;
   commit_listener listener_;
   commit_stats stats_;
 

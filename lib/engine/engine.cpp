@@ -19,6 +19,7 @@ result<std::unique_ptr<engine>> engine::open(const jobstate::options& opts) {
   if (!s) return s.error();
   auto i = std::make_unique<impl>(opts, std::move(*s));
   if (auto r = i->start_signal(); !r) return r.error();
+  i->start_leases();
   return std::unique_ptr<engine>(new engine(std::move(i)));
 }
 
@@ -72,6 +73,39 @@ result<job> engine::cancel(const job_ref& ref, std::string_view reason,
 result<job> engine::rerun(const job_ref& ref, const rerun_options& opts) {
   return impl_->mutate(rerun_op{ref, opts});
 }
+
+result<std::optional<job>> engine::claim(const claim_request& request) {
+  if (auto v = model::validate(request, impl_->opts_.limits); !v) {
+    return v.error();
+  }
+  const limits& lim = impl_->opts_.limits;
+  return impl_->write<std::optional<job>>(
+      [&request, &lim](store::write_txn& w, timestamp now) {
+        return engine_detail::claim(w, request, now, lim);
+      });
+}
+
+result<heartbeat_result> engine::heartbeat(const job_ref& ref,
+                                           const mutation_options& opts,
+                                           const std::optional<progress>& p) {
+  const limits& lim = impl_->opts_.limits;
+  if (auto v = model::validate(ref, lim); !v) return v.error();
+  if (!opts.lease_epoch) {
+    return error(errc::invalid_argument,
+                 "heartbeat needs lease_epoch: the epoch of the lease that "
+                 "claim returned");
+  }
+  if (auto v = model::validate(opts, lim); !v) return v.error();
+  if (p) {
+    if (auto v = model::validate(*p, lim); !v) return v.error();
+  }
+  return impl_->write<heartbeat_result>(
+      [&](store::write_txn& w, timestamp now) {
+        return engine_detail::heartbeat(w, ref, p, opts, now, lim);
+      });
+}
+
+result<std::size_t> engine::expire_leases() { return impl_->expire_leases(); }
 
 result<job_page> engine::list(const list_query& query) const {
   if (auto v = model::validate(query, impl_->opts_.limits); !v) {

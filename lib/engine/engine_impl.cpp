@@ -1,6 +1,7 @@
 #include "engine/engine_impl.hpp"
 
 #include "engine/completion.hpp"
+#include "model/time.hpp"
 #include "model/validation.hpp"
 
 #include <boost/asio/post.hpp>
@@ -16,6 +17,18 @@ namespace {
 // The most watches a blocking caller's commit answers on the caller's own
 // thread (each reads the feed); with more pending, the notifier does it.
 constexpr std::size_t watches_a_caller_serves = 8;
+
+// The most leases one expiry pass (one commit) fails.
+constexpr std::size_t expiries_per_pass = 256;
+
+// Whether a change may have given some job a lease that expires sooner than
+// any before: only a claim does (a heartbeat moves its lease later).
+bool may_add_sooner_lease(const std::vector<store::change_record>& changes) {
+  for (const auto& c : changes) {
+    if (c.step == "claimed") return true;
+  }
+  return false;
+}
 
 }  // namespace
 
@@ -34,6 +47,25 @@ engine::impl::impl(const jobstate::options& opts,
   queue_ = std::make_unique<commit_queue>(
       *store_, opts_, [this](const auto& changes, auto who, const auto& jobs) {
         on_commit(changes, who, jobs);
+      });
+  leases_ = std::make_unique<lease_timer>(
+      io_, [this] { return now(); },
+      [this]() -> result<std::optional<timestamp>> {
+        auto txn = store_->begin_read();
+        if (!txn) return txn.error();
+        return txn->next_lease_expiry();
+      },
+      [this](std::function<void(lease_timer::pass_outcome)> ended) {
+        submit_async<std::size_t>(
+            [](store::write_txn& w, timestamp now) {
+              return engine_detail::expire_leases(w, now, expiries_per_pass);
+            },
+            [ended = std::move(ended)](result<std::size_t> r) {
+              ended(!r ? lease_timer::pass_outcome::failed
+                    : *r == expiries_per_pass
+                        ? lease_timer::pass_outcome::more
+                        : lease_timer::pass_outcome::done);
+            });
       });
   io_thread_ = std::thread([this] { io_.run(); });
   if (!opts.executor)
@@ -61,6 +93,7 @@ engine::impl::~impl() {
   keep_handlers_running_.reset();
   if (handler_thread_.joinable()) handler_thread_.join();
   boost::asio::post(io_, [this] {
+    leases_->close();
     if (signal_) signal_->close();
   });
   keep_running_.reset();
@@ -92,10 +125,29 @@ result<void> engine::impl::start_signal() {
   return {};
 }
 
+timestamp engine::impl::now() const {
+  return opts_.clock ? opts_.clock() : model::now();
+}
+
+void engine::impl::start_leases() { leases_->rescan(); }
+
+result<std::size_t> engine::impl::expire_leases() {
+  std::size_t total = 0;
+  for (;;) {
+    auto pass = write<std::size_t>([](store::write_txn& w, timestamp now) {
+      return engine_detail::expire_leases(w, now, expiries_per_pass);
+    });
+    if (!pass) return pass.error();
+    total += *pass;
+    if (*pass < expiries_per_pass) return total;
+  }
+}
+
 // On the committing thread, after the commit is durable.
 void engine::impl::on_commit(const std::vector<store::change_record>& changes,
                              commit_queue::committed_by who,
                              const committed_jobs& jobs) {
+  if (may_add_sooner_lease(changes)) leases_->rescan();
   if (signal_) {
     // Notified here: the doorbell's echo need not notify them again, unless
     // another process's changes came first, which it must still read.
@@ -139,6 +191,9 @@ void engine::impl::on_signal() {
     const std::uint64_t seen = signal_seen_.load(std::memory_order_acquire);
     // This process's own commits, already notified: nothing to read.
     if (*last <= seen) return;
+    // Another process committed: it may have claimed a job with a lease
+    // sooner than any this engine times (and it may die holding it).
+    leases_->rescan_here();
     // Read the position before looking for subscribers: a waiter that
     // registers after the check has read its job after this position, so
     // skipping to it loses nothing.

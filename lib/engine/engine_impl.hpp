@@ -6,6 +6,7 @@
 
 #include "engine/commit_queue.hpp"
 #include "engine/commit_signal.hpp"
+#include "engine/lease_timer.hpp"
 #include "engine/mutations.hpp"
 #include "engine/subscriptions.hpp"
 #include "support/mutex.hpp"
@@ -29,6 +30,11 @@ class __attribute__((visibility("hidden"))) engine::impl {
   ~impl();
   /// Starts watching for other processes' commits (when enabled).
   result<void> start_signal();
+  /// Arms the lease timer (failing at once the leases that lapsed while no
+  /// engine had the database open).
+  void start_leases();
+  /// engine::expire_leases: passes until none is left.
+  result<std::size_t> expire_leases();
 
   /// Held for the whole of a blocking wait or watch, which may be in
   /// progress on another thread while the engine closes: the destructor
@@ -109,8 +115,10 @@ class __attribute__((visibility("hidden"))) engine::impl {
   std::shared_ptr<engine_detail::subscriptions> subs_;
   std::unique_ptr<engine_detail::commit_signal> signal_;
   std::unique_ptr<engine_detail::commit_queue> queue_;
+  std::unique_ptr<engine_detail::lease_timer> leases_;
 
  private:
+  timestamp now() const;
   void on_commit(const std::vector<store::change_record>& changes,
                  engine_detail::commit_queue::committed_by who,
                  const engine_detail::committed_jobs& jobs);

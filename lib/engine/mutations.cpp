@@ -2,6 +2,7 @@
 
 #include "model/batch.hpp"
 #include "model/invariants.hpp"
+#include "model/leases.hpp"
 #include "model/transitions.hpp"
 #include "model/validation.hpp"
 
@@ -126,6 +127,11 @@ template <class Change>
 result<job> update(store::write_txn& w, changed_job loaded, timestamp now,
                    const mutation_options& opts, Change&& change) {
   job& after = loaded.after.value;
+  if (opts.lease_epoch) {
+    if (auto r = model::check_lease(after, *opts.lease_epoch, now); !r) {
+      return r.error();
+    }
+  }
   if (auto r = change(after, loaded.after.events_before); !r) {
     return r.error();
   }
@@ -386,6 +392,10 @@ result<job> cancel(store::write_txn& w, const job_ref& ref,
   auto target = load_for_write(w, ref, opts);
   if (!target) return target.error();
   if (target->after.value.is_batch) {
+    if (opts.lease_epoch) {  // A batch parent is never claimed.
+      return model::check_lease(target->after.value, *opts.lease_epoch, now)
+          .error();
+    }
     return cancel_batch(w, std::move(*target), reason, opts, now, lim);
   }
   return update(w, std::move(*target), now, opts, [&](job& j, std::size_t) {
@@ -403,6 +413,94 @@ result<job> rerun(store::write_txn& w, const job_ref& ref,
   const effect inserted[] = {effect::inserted(j)};
   if (auto ins = w.apply(inserted, now); !ins) return ins.error();
   return j;
+}
+
+result<std::optional<job>> claim(store::write_txn& w, const claim_request& r,
+                                 timestamp now, const limits& lim) {
+  auto id = w.oldest_claimable(r.account_id, r.project_id, r.kinds);
+  if (!id) return id.error();
+  if (!*id) return std::optional<job>{};
+  mutation_options opts;
+  opts.with_history = r.with_history;
+  auto loaded =
+      load_for_write(w, job_ref{r.account_id, r.project_id, **id}, opts);
+  if (!loaded) {
+    return error(errc::corrupt,
+                 "idx_claimable names job " + (*id)->to_string() +
+                     ", which cannot be read: " + loaded.error().message());
+  }
+  auto claimed = update(
+      w, std::move(*loaded), now, opts,
+      [&](job& j, std::size_t) { return model::apply_claim(j, r, now, lim); });
+  if (!claimed) return claimed.error();
+  return std::optional<job>(std::move(*claimed));
+}
+
+result<heartbeat_result> heartbeat(store::write_txn& w, const job_ref& ref,
+                                   const std::optional<progress>& p,
+                                   const mutation_options& opts, timestamp now,
+                                   const limits& lim) {
+  auto loaded = load_for_write(w, ref, opts);
+  if (!loaded) return loaded.error();
+  const job& current = loaded->after.value;
+  // Cancelled under this very lease: the worker is told, nothing written.
+  if (current.status == job_status::cancelled && current.lease &&
+      current.lease->epoch == opts.lease_epoch) {
+    return heartbeat_result{answer(std::move(loaded->after), opts), true};
+  }
+  if (auto r = model::check_lease(current, *opts.lease_epoch, now); !r) {
+    return r.error();
+  }
+  if (p) {
+    // One write: the progress event, and the lease renewed with it.
+    mutation_options unfenced = opts;
+    unfenced.lease_epoch.reset();  // Checked above.
+    auto updated = update(
+        w, std::move(*loaded), now, unfenced, [&](job& j, std::size_t earlier) {
+          auto r = model::apply_progress(j, *p, opts, now, lim, earlier);
+          if (r) j.lease->expires_at = now + j.lease->ttl;
+          return r;
+        });
+    if (!updated) return updated.error();
+    return heartbeat_result{std::move(*updated), false};
+  }
+  if (opts.expected_revision && *opts.expected_revision != current.revision) {
+    return error(errc::conflict,
+                 "job " + current.id.to_string() + " is at revision " +
+                     std::to_string(current.revision) + ", not " +
+                     std::to_string(*opts.expected_revision))
+        .with_job_state(current.status, current.revision);
+  }
+  changed_job& renewed = *loaded;
+  model::apply_heartbeat(renewed.after.value, now);
+  if (auto r = renewed.check(); !r) return r.error();
+  const effect effects[] = {
+      effect::updated(renewed.before, renewed.after, "heartbeat")};
+  if (auto r = w.apply(effects, now); !r) return r.error();
+  return heartbeat_result{answer(std::move(renewed.after), opts), false};
+}
+
+result<std::size_t> expire_leases(store::write_txn& w, timestamp now,
+                                  std::size_t max) {
+  auto due = w.leases_expiring_by(now, max);
+  if (!due) return due.error();
+  std::size_t expired = 0;
+  for (const job_id& id : *due) {
+    auto found = w.read(id, store::history_read::last);
+    if (!found) return found.error();
+    if (!*found || !model::lease_lapsed((*found)->value, now)) continue;
+    changed_job loaded(std::move(**found));
+    mutation_options opts;
+    opts.with_history = false;
+    auto failed = update(w, std::move(loaded), now, opts,
+                         [&](job& j, std::size_t) -> result<void> {
+                           model::apply_lease_expiry(j, now);
+                           return {};
+                         });
+    if (!failed) return failed.error();
+    ++expired;
+  }
+  return expired;
 }
 
 result<purge_result> purge(store::write_txn& w, const purge_request& r,

@@ -42,6 +42,19 @@ result<job> cancel(store::write_txn& w, const job_ref& ref,
                    timestamp now, const limits& lim);
 result<job> rerun(store::write_txn& w, const job_ref& ref,
                   const rerun_options& opts, timestamp now);
+/// Claims the oldest claimable job of the request's kinds: none when there
+/// is none.
+result<std::optional<job>> claim(store::write_txn& w, const claim_request& r,
+                                 timestamp now, const limits& lim);
+/// Renews the lease opts.lease_epoch names, recording `p` when given.
+result<heartbeat_result> heartbeat(store::write_txn& w, const job_ref& ref,
+                                   const std::optional<progress>& p,
+                                   const mutation_options& opts, timestamp now,
+                                   const limits& lim);
+/// Fails up to `max` jobs whose lease lapsed by `now` ("lease_expired");
+/// answers how many it failed (a lease renewed or ended meanwhile is left).
+result<std::size_t> expire_leases(store::write_txn& w, timestamp now,
+                                  std::size_t max);
 result<purge_result> purge(store::write_txn& w, const purge_request& r,
                            std::chrono::seconds tombstone_retention,
                            timestamp now);

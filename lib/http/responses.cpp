@@ -80,6 +80,7 @@ status status_for(std::error_code ec) {
     case errc::illegal_transition:
     case errc::conflict:
     case errc::already_exists:
+    case errc::lease_lost:
       return status::conflict;
     case errc::gone:
     case errc::expired:
@@ -130,6 +131,8 @@ std::string_view code_name(std::error_code ec) {
       return "io_error";
     case errc::already_open:
       return "already_open";
+    case errc::lease_lost:
+      return "lease_lost";
   }
   return "internal_error";
 }

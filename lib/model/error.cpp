@@ -53,6 +53,10 @@ class jobstate_category final : public std::error_category {
       case errc::already_open:
         return "database already open in this process: share the engine "
                "that has it open, or close that engine first";
+      case errc::lease_lost:
+        return "lease lost: this worker no longer holds the job (its lease "
+               "lapsed, or the job ended or was claimed again); stop working "
+               "on it and claim another";
     }
     return "unknown jobstate error " + std::to_string(value);
   }
@@ -80,6 +84,11 @@ std::string error::message() const {
 error& error::with_job_state(job_status status, std::uint64_t revision) {
   status_ = status;
   revision_ = revision;
+  return *this;
+}
+
+error& error::with_epoch(std::uint64_t epoch) {
+  epoch_ = epoch;
   return *this;
 }
 

@@ -49,8 +49,13 @@ void move(job& j, std::string_view step, job_status to, timestamp now,
 history_event make_event(const job& j, std::string_view step, job_status to,
                          timestamp now, const boost::json::value& details) {
   const timestamp previous = j.history.empty() ? now : j.history.back().at;
-  return history_event{std::string(step), now, millis_between(previous, now),
-                       to, details};
+  // Written while the job runs under a lease: the lease's epoch says which
+  // claim wrote it.
+  const std::uint64_t epoch =
+      j.status == job_status::running && j.lease ? j.lease->epoch : 0;
+  return history_event{
+      std::string(step), now,  millis_between(previous, now), to,
+      details,           epoch};
 }
 
 job make_job(const create_request& request, job_id id, timestamp now) {

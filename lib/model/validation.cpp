@@ -157,12 +157,7 @@ result<void> validate_json(std::string_view field,
 
 result<void> validate(const create_request& r, const limits& lim) {
   if (auto v = validate_scope(r.account_id, r.project_id, lim); !v) return v;
-  if (r.kind.empty())
-    return invalid("kind", "is empty; name the operation, e.g. \"parse\"");
-  if (r.kind.size() > lim.max_kind_size)
-    return too_large("kind", r.kind.size(), lim.max_kind_size);
-  if (!is_valid_utf8(r.kind) || has_control_char(r.kind))
-    return invalid("kind", "must be printable UTF-8");
+  if (auto v = validate_kind("kind", r.kind, lim); !v) return v;
   if (r.source_id) {
     if (auto v = validate_id("source_id", *r.source_id, lim); !v) return v;
   }
@@ -201,6 +196,42 @@ result<void> validate(const batch_request& r, const limits& lim) {
     if (auto v = validate_json(at + ".input", c.input, lim); !v) return v;
   }
   return {};
+}
+
+result<void> validate_kind(std::string_view field, std::string_view kind,
+                           const limits& lim) {
+  if (kind.empty())
+    return invalid(field, "is empty; name the operation, e.g. \"parse\"");
+  if (kind.size() > lim.max_kind_size)
+    return too_large(field, kind.size(), lim.max_kind_size);
+  if (!is_valid_utf8(kind) || has_control_char(kind))
+    return invalid(field, "must be printable UTF-8");
+  return {};
+}
+
+result<void> validate(const claim_request& r, const limits& lim) {
+  if (auto v = validate_scope(r.account_id, r.project_id, lim); !v) return v;
+  if (r.kinds.empty()) {
+    return invalid("kinds", "is empty; name the kinds this worker runs");
+  }
+  if (r.kinds.size() > max_claim_kinds) {
+    return invalid("kinds", "names " + std::to_string(r.kinds.size()) +
+                                " kinds; at most " +
+                                std::to_string(max_claim_kinds) +
+                                " are allowed");
+  }
+  for (std::size_t i = 0; i < r.kinds.size(); ++i) {
+    const std::string field = "kinds[" + std::to_string(i) + "]";
+    if (auto v = validate_kind(field, r.kinds[i], lim); !v) return v;
+  }
+  if (auto v = validate_id("worker_id", r.worker_id, lim); !v) return v;
+  if (r.lease_ttl < std::chrono::milliseconds(1) ||
+      r.lease_ttl > max_lease_ttl) {
+    return invalid(
+        "lease_ttl",
+        "must be 1 ms to " + std::to_string(max_lease_ttl.count()) + " ms");
+  }
+  return validate_json("details", r.details, lim);
 }
 
 result<void> validate(const job_ref& r, const limits& lim) {

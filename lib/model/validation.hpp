@@ -42,6 +42,10 @@ result<void> validate(const progress& p, const limits& lim);
 result<void> validate(const completion& c, const limits& lim);
 result<void> validate(const rerun_options& o, const limits& lim);
 result<void> validate(const list_query& q, const limits& lim);
+result<void> validate(const claim_request& r, const limits& lim);
+/// A kind as create takes it: printable UTF-8, 1 to max_kind_size bytes.
+result<void> validate_kind(std::string_view field, std::string_view kind,
+                           const limits& lim);
 
 /// True when `s` is well-formed UTF-8.
 bool is_valid_utf8(std::string_view s) noexcept;

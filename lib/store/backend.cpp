@@ -30,6 +30,10 @@ std::string_view table_name(table t) noexcept {
       return "idx_tombstone_age";
     case table::changes:
       return "changes";
+    case table::by_claimable:
+      return "idx_claimable";
+    case table::by_lease_expiry:
+      return "idx_lease_expiry";
   }
   return "unknown";
 }

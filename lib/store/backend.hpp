@@ -44,8 +44,10 @@ enum class table : std::uint8_t {
   tombstones,
   by_tombstone_age,
   changes,
+  by_claimable,     ///< Since schema 3.
+  by_lease_expiry,  ///< Since schema 3.
 };
-inline constexpr std::size_t table_count = 13;
+inline constexpr std::size_t table_count = 15;
 /// Every table, in the order of the enumeration.
 inline constexpr table all_tables[table_count] = {table::meta,
                                                   table::jobs,
@@ -59,7 +61,9 @@ inline constexpr table all_tables[table_count] = {table::meta,
                                                   table::by_completed,
                                                   table::tombstones,
                                                   table::by_tombstone_age,
-                                                  table::changes};
+                                                  table::changes,
+                                                  table::by_claimable,
+                                                  table::by_lease_expiry};
 /// The table's name in storage and in docs/storage.md ("idx_scope").
 std::string_view table_name(table t) noexcept;
 

@@ -18,6 +18,9 @@ namespace {
 constexpr std::uint8_t job_format_v1 = 0x11;  // Schema 1: history inside.
 constexpr std::uint8_t job_format_v2 = 0x12;  // Schema 2: history apart.
 constexpr std::uint8_t event_format_v1 = 0x41;
+// Schema 3: an event written under a lease also holds the lease's epoch
+// (an event under none keeps the older format, byte for byte).
+constexpr std::uint8_t event_format_epoch = 0x42;
 constexpr std::uint8_t tombstone_format_v1 = 0x21;
 constexpr std::uint8_t change_format_v1 = 0x31;
 using model::max_json_depth;
@@ -127,6 +130,18 @@ class reader {
     if (in_.size() < 5 || static_cast<std::uint8_t>(in_[0]) != format) {
       return fail();
     }
+    return open_checked();
+  }
+  /// Opens bytes of either format; `found` says which.
+  bool open_either(std::uint8_t a, std::uint8_t b, std::uint8_t& found) {
+    if (in_.size() < 5) return fail();
+    found = static_cast<std::uint8_t>(in_[0]);
+    if (found != a && found != b) return fail();
+    return open_checked();
+  }
+
+ private:
+  bool open_checked() {
     std::uint32_t stored = 0;
     for (int i = 0; i < 4; ++i) {
       stored |=
@@ -137,6 +152,8 @@ class reader {
     in_ = in_.substr(1, in_.size() - 5);
     return true;
   }
+
+ public:
   std::uint8_t u8() {
     if (in_.empty()) return fail(), 0;
     const auto v = static_cast<std::uint8_t>(in_[0]);
@@ -270,7 +287,7 @@ enum job_flags : std::uint8_t {
   has_error = 1 << 7,
 };
 enum progress_flags : std::uint8_t { has_percent = 1, has_counts = 2 };
-enum more_flags : std::uint8_t { is_batch_flag = 1 };
+enum more_flags : std::uint8_t { is_batch_flag = 1, has_lease = 2 };
 
 // The fields of a job record before its history, in both formats.
 void write_fields(writer& w, const job& j) {
@@ -303,7 +320,14 @@ void write_fields(writer& w, const job& j) {
     w.str(j.error->code);
     w.str(j.error->message);
   }
-  w.u8(j.is_batch ? is_batch_flag : 0);
+  w.u8(static_cast<std::uint8_t>((j.is_batch ? is_batch_flag : 0) |
+                                 (j.lease ? has_lease : 0)));
+  if (j.lease) {
+    w.str(j.lease->worker_id);
+    w.varint(j.lease->epoch);
+    w.time(j.lease->expires_at);
+    w.varint(static_cast<std::uint64_t>(j.lease->ttl.count()));
+  }
   w.json(j.input);
   w.json(j.result);
   const auto& p = j.progress;
@@ -346,7 +370,17 @@ job read_fields(reader& r) {
     e.message = r.str();
     j.error = std::move(e);
   }
-  j.is_batch = (r.u8() & is_batch_flag) != 0;
+  const std::uint8_t more = r.u8();
+  j.is_batch = (more & is_batch_flag) != 0;
+  if (more & has_lease) {
+    lease l;
+    l.worker_id = r.str();
+    l.epoch = r.varint();
+    l.expires_at = r.time();
+    l.ttl = std::chrono::milliseconds(
+        static_cast<std::chrono::milliseconds::rep>(r.varint()));
+    j.lease = std::move(l);
+  }
   j.input = r.json();
   j.result = r.json();
   const std::uint8_t pflags = r.u8();
@@ -405,16 +439,23 @@ result<stored_record> decode_record(std::string_view bytes) {
 }
 
 std::string encode(const history_event& e) {
-  writer w(event_format_v1);
+  writer w(e.epoch != 0 ? event_format_epoch : event_format_v1);
   write_event(w, e);
+  if (e.epoch != 0) w.varint(e.epoch);
   return std::move(w).finish();
 }
 
 result<void> decode_event(std::string_view bytes, history_event& out) {
   reader r(bytes);
-  if (!r.open(event_format_v1)) return corrupt("history event");
+  std::uint8_t format = 0;
+  if (!r.open_either(event_format_v1, event_format_epoch, format)) {
+    return corrupt("history event");
+  }
   read_event(r, out);
-  if (!r.ok()) return corrupt("history event");
+  out.epoch = format == event_format_epoch ? r.varint() : 0;
+  if (!r.ok() || (format == event_format_epoch && out.epoch == 0)) {
+    return corrupt("history event");
+  }
   return {};
 }
 

@@ -82,6 +82,14 @@ result<void> open_databases(MDB_txn* t, table_handles& handles,
     const int rc = mdb_dbi_open(t, name.c_str(), flags,
                                 &handles[static_cast<std::size_t>(tb)]);
     if (rc == 0) continue;
+    // Read-only, an earlier schema's database lacks the later tables (it
+    // holds nothing they would index); read-write, the open creates them
+    // before migrating.
+    if (rc == MDB_NOTFOUND && mode == access::read_only &&
+        (tb == table::by_claimable || tb == table::by_lease_expiry)) {
+      handles[static_cast<std::size_t>(tb)] = absent_table;
+      continue;
+    }
     if (rc == MDB_INCOMPATIBLE || rc == MDB_NOTFOUND) {
       return error(errc::unsupported_version,
                    "sub-database " + name +

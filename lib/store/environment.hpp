@@ -33,6 +33,9 @@ enum class access {
 /// The sub-database handle of each table (indexed by the table's value),
 /// opened once per environment.
 using table_handles = std::array<MDB_dbi, table_count>;
+/// The handle of a table that a database of an earlier schema, opened
+/// read-only, does not have (it reads as empty).
+inline constexpr MDB_dbi absent_table = ~MDB_dbi{0};
 
 struct environment {
   directory_claim claim;

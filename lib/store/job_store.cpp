@@ -108,7 +108,7 @@ result<void> check_directory(const std::string& path) {
 std::vector<index_entry> index_entries(const job& j) {
   const keys::digest scope = keys::scope(j.account_id, j.project_id);
   std::vector<index_entry> out;
-  out.reserve(7);
+  out.reserve(8);
   out.push_back({table::by_scope, keys::by_scope(scope, j.id)});
   out.push_back({table::by_status, keys::by_status(scope, j.status, j.id)});
   out.push_back({table::by_kind, keys::by_kind(scope, j.kind, j.id)});
@@ -124,20 +124,33 @@ std::vector<index_entry> index_entries(const job& j) {
   if (j.completed_at) {
     out.push_back({table::by_completed, keys::by_time(*j.completed_at, j.id)});
   }
+  if (j.status == job_status::pending && !j.is_batch) {
+    out.push_back(
+        {table::by_claimable, keys::by_claimable(scope, j.kind, j.id)});
+  }
+  if (const auto expiry = stored_state::lease_expiry(j)) {
+    out.push_back({table::by_lease_expiry, keys::by_time(*expiry, j.id)});
+  }
   return out;
 }
 
 std::optional<job_id> indexed_job(table index, std::string_view key) {
   // Every index key has a fixed size and ends with the job's id: measured
-  // once, on the entries of a job that has one in every index.
+  // once, on the entries of two jobs that have one in every index between
+  // them (a pending job is claimable; a running one may hold a lease).
   static const auto sizes = [] {
     job j;
     j.parent_id = job_id{};
     j.original_job_id = job_id{};
     j.completed_at = timestamp{};
+    job leased = j;
+    leased.status = job_status::running;
+    leased.lease = lease{};
     std::vector<std::pair<table, std::size_t>> out;
-    for (const index_entry& e : index_entries(j)) {
-      out.emplace_back(e.index, e.key.size());
+    for (const job* probe : {&j, &leased}) {
+      for (const index_entry& e : index_entries(*probe)) {
+        out.emplace_back(e.index, e.key.size());
+      }
     }
     return out;
   }();
@@ -573,12 +586,36 @@ result<void> write_txn::update(const job_effect& e) {
     from = last;
   }
   if (auto r = put_events(after, e.events_before, from); !r) return r;
-  // Only status and completion time move index entries.
+  // Only status, completion time and a lease's expiry move index entries.
+  const auto lease_expires_at = stored_state::lease_expiry(after);
   if (before.status == after.status &&
-      before.completed_at == after.completed_at) {
+      before.completed_at == after.completed_at &&
+      before.lease_expires_at == lease_expires_at) {
     return {};
   }
+  if (before.lease_expires_at != lease_expires_at) {
+    if (before.lease_expires_at) {
+      if (auto r = del(table::by_lease_expiry,
+                       keys::by_time(*before.lease_expires_at, after.id));
+          !r)
+        return r;
+    }
+    if (lease_expires_at) {
+      if (auto r = put(table::by_lease_expiry,
+                       keys::by_time(*lease_expires_at, after.id), {});
+          !r)
+        return r;
+    }
+  }
   const keys::digest scope = keys::scope(after.account_id, after.project_id);
+  // No job returns to pending: leaving it is the only claimable change.
+  if (before.status == job_status::pending &&
+      after.status != job_status::pending && !after.is_batch) {
+    if (auto r = del(table::by_claimable,
+                     keys::by_claimable(scope, after.kind, after.id));
+        !r)
+      return r;
+  }
   if (before.status != after.status) {
     if (auto r = del(table::by_status,
                      keys::by_status(scope, before.status, after.id));
@@ -652,6 +689,49 @@ result<void> write_txn::purge(const job_effect& e, timestamp now) {
                     j.revision, j.idempotency_key, now};
   if (auto r = put(table::tombstones, keys::id(j.id), encode(t)); !r) return r;
   return put(table::by_tombstone_age, keys::by_time(now, j.id), {});
+}
+
+result<std::optional<job_id>> txn_view::oldest_claimable(
+    std::string_view account_id, std::string_view project_id,
+    std::span<const std::string> kinds) const {
+  const keys::digest scope = keys::scope(account_id, project_id);
+  auto opened = view_->open_cursor(table::by_claimable);
+  if (!opened) return opened.error();
+  cursor& cur = **opened;
+  std::optional<job_id> oldest;
+  for (const std::string& kind : kinds) {
+    const std::string prefix = keys::kind_prefix(scope, kind);
+    auto found = cur.seek(prefix);
+    if (!found) return found.error();
+    if (!*found || !cur.key().starts_with(prefix)) continue;
+    const job_id id = keys::id_at(cur.key(), prefix.size());
+    if (!oldest || id < *oldest) oldest = id;
+  }
+  return oldest;
+}
+
+result<std::vector<job_id>> txn_view::leases_expiring_by(
+    timestamp cutoff, std::size_t max) const {
+  std::vector<job_id> ids;
+  auto opened = view_->open_cursor(table::by_lease_expiry);
+  if (!opened) return opened.error();
+  cursor& cur = **opened;
+  for (auto found = cur.first(); ids.size() < max; found = cur.next()) {
+    if (!found) return found.error();
+    if (!*found || keys::time_at(cur.key()) > cutoff) break;
+    ids.push_back(keys::id_at(cur.key(), 8));
+  }
+  return ids;
+}
+
+result<std::optional<timestamp>> txn_view::next_lease_expiry() const {
+  auto opened = view_->open_cursor(table::by_lease_expiry);
+  if (!opened) return opened.error();
+  cursor& cur = **opened;
+  auto found = cur.first();
+  if (!found) return found.error();
+  if (!*found) return std::optional<timestamp>{};
+  return std::optional<timestamp>(keys::time_at(cur.key()));
 }
 
 result<std::vector<job_id>> write_txn::completed_before(timestamp cutoff,

@@ -32,9 +32,9 @@ struct index_entry {
 std::vector<index_entry> index_entries(const job& j);
 /// The indexes index_entries() lists entries of, in a fixed order.
 inline constexpr table record_indexes[] = {
-    table::by_scope,    table::by_status,        table::by_kind,
-    table::by_parent,   table::by_parent_status, table::by_original,
-    table::by_completed};
+    table::by_scope,     table::by_status,        table::by_kind,
+    table::by_parent,    table::by_parent_status, table::by_original,
+    table::by_completed, table::by_claimable,     table::by_lease_expiry};
 /// The job an entry of `index` (one of record_indexes) names: the id its
 /// key ends with. Nothing when the key has not the size of that index's
 /// keys.
@@ -116,6 +116,17 @@ class txn_view {
   /// Ids of `parent`'s children in status `s`, oldest first.
   result<std::vector<job_id>> children(const job_id& parent,
                                        job_status s) const;
+  /// The oldest claimable (pending, not a batch parent) job of one of
+  /// `kinds` in the project, if any: ids are time-ordered, so the lowest.
+  result<std::optional<job_id>> oldest_claimable(
+      std::string_view account_id, std::string_view project_id,
+      std::span<const std::string> kinds) const;
+  /// Running jobs whose lease expires at or before `cutoff`, soonest
+  /// first, at most `max`.
+  result<std::vector<job_id>> leases_expiring_by(timestamp cutoff,
+                                                 std::size_t max) const;
+  /// When the soonest lease of any running job expires, if one does.
+  result<std::optional<timestamp>> next_lease_expiry() const;
   /// Changes with sequence > after (see engine::changes and watch_request):
   /// at most `limit` matching ones, examining at most `scan_limit` entries.
   result<change_feed_page> read_changes(std::uint64_t after, std::size_t limit,
@@ -154,11 +165,19 @@ struct stored_state {
   std::uint64_t revision = 0;
   std::uint32_t history_length = 0;
   history_event last_event;
+  /// When the lease the job runs under expires (its idx_lease_expiry
+  /// entry); none when it runs under none or is not running.
+  std::optional<timestamp> lease_expires_at;
   /// The state of `j` as read; REQUIRES: its last event was read
   /// (history_read::last or all).
   static stored_state of(const stored_job& j) {
-    return {j.value.status, j.value.completed_at, j.value.revision,
-            j.history_length(), j.value.history.back()};
+    return {j.value.status,     j.value.completed_at,   j.value.revision,
+            j.history_length(), j.value.history.back(), lease_expiry(j.value)};
+  }
+  /// The key time of `j`'s idx_lease_expiry entry, if it has one.
+  static std::optional<timestamp> lease_expiry(const job& j) {
+    if (j.status != job_status::running || !j.lease) return std::nullopt;
+    return j.lease->expires_at;
   }
 };
 

@@ -160,6 +160,11 @@ std::string by_kind(const digest& scope, std::string_view kind,
   return k;
 }
 
+std::string by_claimable(const digest& scope, std::string_view kind,
+                         const job_id& id) {
+  return by_kind(scope, kind, id);  // The same shape, in its own table.
+}
+
 std::string by_related(const job_id& related, const job_id& id) {
   std::string k;
   k.reserve(32);

@@ -43,6 +43,10 @@ std::string status_prefix(const digest& scope, job_status s);
 std::string by_kind(const digest& scope, std::string_view kind,
                     const job_id& id);
 std::string kind_prefix(const digest& scope, std::string_view kind);
+/// idx_claimable: the pending jobs a worker may claim (batch parents are
+/// not), scope(16) hash(kind)(16) id(16): oldest first within a kind.
+std::string by_claimable(const digest& scope, std::string_view kind,
+                         const job_id& id);
 /// idx_parent and idx_original: other job's id(16) id(16).
 std::string by_related(const job_id& related, const job_id& id);
 /// idx_parent_status: parent id(16) status(1) id(16).
@@ -51,7 +55,8 @@ std::string by_parent_status(const job_id& parent, job_status s,
 std::string parent_status_prefix(const job_id& parent, job_status s);
 /// idx_idempotency: scope(16) hash(key)(16) → job id.
 std::string idempotency(const digest& scope, std::string_view key);
-/// idx_completed and idx_tombstone_age: big-endian micros(8) id(16).
+/// idx_completed, idx_tombstone_age and idx_lease_expiry (the running
+/// jobs under a lease, by its expiry): big-endian micros(8) id(16).
 std::string by_time(timestamp t, const job_id& id);
 timestamp time_at(std::string_view key);
 /// changes: big-endian sequence(8).

@@ -42,6 +42,18 @@ class lmdb_cursor final : public cursor {
   lmdb::cursor cur_;
 };
 
+// A table that a database of an earlier schema lacks (environment.hpp).
+class empty_cursor final : public cursor {
+ public:
+  result<bool> seek(std::string_view) override { return false; }
+  result<bool> first() override { return false; }
+  result<bool> last() override { return false; }
+  result<bool> next() override { return false; }
+  result<bool> prev() override { return false; }
+  std::string_view key() const noexcept override { return {}; }
+  std::string_view value() const noexcept override { return {}; }
+};
+
 // Reads through a transaction, whoever owns it.
 class lmdb_view : public write_batch {
  public:
@@ -50,14 +62,19 @@ class lmdb_view : public write_batch {
 
   result<std::optional<std::string_view>> get(
       table t, std::string_view key) const override {
+    if (dbi(t) == absent_table) return std::optional<std::string_view>{};
     return lmdb::get(txn_, dbi(t), key);
   }
   result<std::unique_ptr<cursor>> open_cursor(table t) const override {
+    if (dbi(t) == absent_table) {
+      return std::unique_ptr<cursor>(new empty_cursor);
+    }
     auto c = lmdb::cursor::open(txn_, dbi(t));
     if (!c) return c.error();
     return std::unique_ptr<cursor>(new lmdb_cursor(std::move(*c)));
   }
   result<std::uint64_t> count(table t) const override {
+    if (dbi(t) == absent_table) return std::uint64_t{0};
     MDB_stat st;
     if (int rc = mdb_stat(txn_, dbi(t), &st); rc != 0) {
       return lmdb::to_error(rc, "mdb_stat");

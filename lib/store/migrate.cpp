@@ -10,8 +10,8 @@
 namespace jobstate::store {
 namespace {
 
-// Schema 1 -> 2: every record is rewritten without its history, and each
-// event is put under its own key right after it.
+// Schema 1 -> 2 (then 2 -> 3 below): every record is rewritten without its
+// history, and each event is put under its own key right after it.
 result<void> split_histories(write_batch& w) {
   // The ids first: the loop below writes into the table it would walk.
   std::vector<job_id> ids;
@@ -62,6 +62,51 @@ result<void> split_histories(write_batch& w) {
   return {};
 }
 
+// Schema 2 -> 3: leases and claims arrive with version 3, so no job holds
+// a lease yet; every pending job that is not a batch parent becomes
+// claimable (idx_claimable, a table version 3 adds).
+result<void> index_claimable(write_batch& w) {
+  std::vector<job_id> pending;
+  {
+    auto opened = w.open_cursor(table::by_status);
+    if (!opened) return opened.error();
+    cursor& cur = **opened;
+    for (auto found = cur.first();; found = cur.next()) {
+      if (!found) return found.error();
+      if (!*found) break;
+      const std::string_view key = cur.key();
+      if (key.size() == 16 + 1 + job_id::size &&
+          static_cast<job_status>(key[16]) == job_status::pending) {
+        pending.push_back(keys::id_at(key, 17));
+      }
+    }
+  }
+  for (const job_id& id : pending) {
+    auto bytes = w.get(table::jobs, keys::id(id));
+    if (!bytes) return bytes.error();
+    if (!*bytes) continue;  // A stale entry: jobstate-check reports it.
+    auto record = decode_record(**bytes);
+    if (!record || record->value.id != id) {
+      return error(errc::corrupt,
+                   "job " + id.to_string() +
+                       ": its record does not decode, so the database was "
+                       "not migrated; jobstate-check lists every damaged "
+                       "record");
+    }
+    const job& j = record->value;
+    if (j.status != job_status::pending || j.is_batch) continue;
+    if (auto r =
+            w.put(table::by_claimable,
+                  keys::by_claimable(keys::scope(j.account_id, j.project_id),
+                                     j.kind, j.id),
+                  {}, put_mode::upsert);
+        !r) {
+      return r;
+    }
+  }
+  return {};
+}
+
 // One attempt: storage_full when the map must grow first.
 result<void> migrate_once(backend& storage) {
   auto begun = storage.begin_write();
@@ -84,7 +129,7 @@ result<void> migrate_once(backend& storage) {
     w.abort();  // Another process migrated it first, or it is new.
     return {};
   }
-  if (found != 1 || schema_version != 2) {
+  if ((found != 1 && found != 2) || schema_version != 3) {
     return done(
         error(errc::unsupported_version, "no migration from schema version " +
                                              std::to_string(found) + " to " +
@@ -97,13 +142,18 @@ result<void> migrate_once(backend& storage) {
   if (*shared) {
     return done(error(
         errc::unsupported_version,
-        "the database has schema version 1, which this build migrates to " +
-            std::to_string(schema_version) +
+        "the database has schema version " + std::to_string(found) +
+            ", which this build migrates to " + std::to_string(schema_version) +
             " only when no other process has it open (a build that wrote "
-            "version 1 cannot read version 2): close the other processes, "
-            "then open it again"));
+            "version " +
+            std::to_string(found) + " cannot read version " +
+            std::to_string(schema_version) +
+            "): close the other processes, then open it again"));
   }
-  if (auto r = split_histories(w); !r) return done(r);
+  if (found == 1) {
+    if (auto r = split_histories(w); !r) return done(r);
+  }
+  if (auto r = index_claimable(w); !r) return done(r);
   return done(w.put(table::meta, meta_schema_key,
                     keys::sequence(schema_version), put_mode::upsert));
 }

@@ -121,6 +121,17 @@ void read(reader& r, const json::value& v, const path& p, history_event& out) {
   o.required("duration_ms", out.duration_ms);
   o.required("status", out.status);
   o.required("details", out.details);
+  o.optional("epoch", out.epoch);  // Present only for an epoch.
+}
+
+void read(reader& r, const json::value& v, const path& p, lease& out) {
+  object_reader o(r, v, p, object_reader::mode::lenient);
+  o.required("worker_id", out.worker_id);
+  o.required("epoch", out.epoch);
+  o.required("expires_at", out.expires_at);
+  std::int64_t ttl_ms = 0;
+  o.required("ttl_ms", ttl_ms);
+  out.ttl = std::chrono::milliseconds(ttl_ms);
 }
 
 void read(reader& r, const json::value& v, const path& p, job& out) {
@@ -144,6 +155,7 @@ void read(reader& r, const json::value& v, const path& p, job& out) {
   o.required("result", out.result);
   o.required("error", out.error);
   o.required("progress", out.progress);
+  o.optional("lease", out.lease);  // Present only for a leased job.
   o.required("history", out.history);
   o.required("revision", out.revision);
 }
@@ -176,7 +188,7 @@ result<job> job_from_json(const json::value& v) {
 
 void tag_invoke(const json::value_from_tag&, json::value& v, const job& j) {
   json::object& o = v.emplace_object();
-  o.reserve(21);  // The members below: no rehash while adding them.
+  o.reserve(22);  // The members below: no rehash while adding them.
   o.emplace("id", j.id.to_string());
   o.emplace("account_id", j.account_id);
   o.emplace("project_id", j.project_id);
@@ -200,6 +212,13 @@ void tag_invoke(const json::value_from_tag&, json::value& v, const job& j) {
     o.emplace("error", nullptr);
   }
   o.emplace("progress", json::value_from(j.progress, o.storage()));
+  if (j.lease) {
+    json::object& l = o["lease"].emplace_object();
+    l.emplace("worker_id", j.lease->worker_id);
+    l.emplace("epoch", j.lease->epoch);
+    put(l, "expires_at", j.lease->expires_at);
+    l.emplace("ttl_ms", j.lease->ttl.count());
+  }
   o.emplace("history", json::value_from(j.history, o.storage()));
   o.emplace("revision", j.revision);
 }
@@ -251,6 +270,7 @@ void tag_invoke(const json::value_from_tag&, json::value& v,
   o.emplace("duration_ms", e.duration_ms);
   o.emplace("status", to_string(e.status));
   o.emplace("details", e.details);
+  if (e.epoch != 0) o.emplace("epoch", e.epoch);
 }
 
 // --- value_to: throws jobstate::system_error, keeping the detail ---

@@ -26,9 +26,15 @@ raw_db::raw_db(const std::filesystem::path& dir) {
   txn_ = store::lmdb::txn(t);
   for (const store::table tb : store::all_tables) {
     const std::string name(store::table_name(tb));
-    must(mdb_dbi_open(t, name.c_str(), 0,
-                      &handles_[static_cast<std::size_t>(tb)]),
-         name);
+    auto& handle = handles_[static_cast<std::size_t>(tb)];
+    const int rc = mdb_dbi_open(t, name.c_str(), 0, &handle);
+    // A database of an earlier schema lacks the later tables: using one
+    // fails (LMDB refuses the absent handle).
+    if (rc == MDB_NOTFOUND) {
+      handle = store::absent_table;
+      continue;
+    }
+    must(rc, name);
   }
 }
 

@@ -34,6 +34,7 @@ See docs/python.md.
 from ._errors import (
     AlreadyExists,
     AlreadyOpen,
+    LeaseLost,
     Conflict,
     Corrupt,
     EngineClosed,
@@ -108,5 +109,6 @@ __all__ = [
     "EngineClosed",
     "IoError",
     "AlreadyOpen",
+    "LeaseLost",
     "WaitTimeout",
 ]

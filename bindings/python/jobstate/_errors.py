@@ -25,6 +25,7 @@ __all__ = [
     "EngineClosed",
     "IoError",
     "AlreadyOpen",
+    "LeaseLost",
     "WaitTimeout",
 ]
 
@@ -47,6 +48,7 @@ class ErrorCode(enum.IntEnum):
     ENGINE_CLOSED = 12
     IO_ERROR = 13
     ALREADY_OPEN = 14
+    LEASE_LOST = 15
 
 
 class Error(Exception):
@@ -168,6 +170,13 @@ class AlreadyOpen(Error):
     code = ErrorCode.ALREADY_OPEN
 
 
+class LeaseLost(Error):
+    """A worker's lease on the job lapsed or was superseded: stop working on
+    it and claim another."""
+
+    code = ErrorCode.LEASE_LOST
+
+
 class WaitTimeout(Error, TimeoutError):
     """A wait's timeout passed before its condition held.
 
@@ -199,6 +208,7 @@ _BY_CODE = {
         EngineClosed,
         IoError,
         AlreadyOpen,
+        LeaseLost,
     )
 }
 

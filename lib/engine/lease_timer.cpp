@@ -1,0 +1,97 @@
+#include "engine/lease_timer.hpp"
+
+#include <boost/asio/post.hpp>
+
+#include <utility>
+
+namespace jobstate::engine_detail {
+namespace {
+
+// Past the expiry by this much before a pass runs: the steady clock that
+// times the wait and the clock that stamps the commit need not agree to
+// the microsecond, and a pass that comes too early finds nothing to do.
+constexpr auto slack = std::chrono::milliseconds(1);
+// After a failed pass (a full disk, say), the next one waits this long
+// rather than retrying at once.
+constexpr auto retry_after_failure = std::chrono::seconds(1);
+
+}  // namespace
+
+lease_timer::lease_timer(boost::asio::io_context& io,
+                         std::function<timestamp()> clock,
+                         find_next_fn find_next, expire_fn expire)
+    : io_(io),
+      clock_(std::move(clock)),
+      find_next_(std::move(find_next)),
+      expire_(std::move(expire)),
+      timer_(io) {}
+
+void lease_timer::rescan() {
+  boost::asio::post(io_, [this] { rescan_here(); });
+}
+
+void lease_timer::rescan_here() {
+  if (closed_) return;
+  if (expiring_) return;  // The pass rescans when it ends.
+  auto next = find_next_();
+  if (!next) {
+    // Unreadable now (e.g. the map is being resized): try again later.
+    armed_for_.reset();
+    timer_.expires_after(retry_after_failure);
+    timer_.async_wait([this](boost::system::error_code ec) {
+      if (!ec && !closed_) rescan_here();
+    });
+    return;
+  }
+  if (!*next) {
+    armed_for_.reset();
+    timer_.cancel();
+    return;
+  }
+  arm(**next);
+}
+
+void lease_timer::arm(timestamp at) {
+  if (armed_for_ == at) return;
+  armed_for_ = at;
+  const auto now = clock_();
+  const auto wait = at > now ? at - now : timestamp::duration::zero();
+  timer_.expires_after(wait + slack);
+  timer_.async_wait([this](boost::system::error_code ec) {
+    if (!ec && !closed_) start_pass();
+  });
+}
+
+void lease_timer::start_pass() {
+  expiring_ = true;
+  armed_for_.reset();
+  expire_([this](pass_outcome outcome) {
+    boost::asio::post(io_, [this, outcome] { pass_ended(outcome); });
+  });
+}
+
+void lease_timer::pass_ended(pass_outcome outcome) {
+  expiring_ = false;
+  if (closed_) return;
+  switch (outcome) {
+    case pass_outcome::more:
+      start_pass();
+      return;
+    case pass_outcome::failed:
+      timer_.expires_after(retry_after_failure);
+      timer_.async_wait([this](boost::system::error_code ec) {
+        if (!ec && !closed_) rescan_here();
+      });
+      return;
+    case pass_outcome::done:
+      rescan_here();
+      return;
+  }
+}
+
+void lease_timer::close() {
+  closed_ = true;
+  timer_.cancel();
+}
+
+}  // namespace jobstate::engine_detail

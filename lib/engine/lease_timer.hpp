@@ -1,0 +1,57 @@
+// Fails the jobs whose lease lapsed, on the engine's io thread: one timer,
+// armed for the soonest lease expiry in the database, re-armed after each
+// pass and whenever a commit (of this process or another) may have added a
+// sooner one. No poll loop and no timer per job.
+#ifndef JOBSTATE_ENGINE_LEASE_TIMER_HPP
+#define JOBSTATE_ENGINE_LEASE_TIMER_HPP
+
+#include <jobstate/job.hpp>
+#include <jobstate/result.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <functional>
+#include <optional>
+
+namespace jobstate::engine_detail {
+
+class lease_timer {
+ public:
+  /// How an expiry pass ended.
+  enum class pass_outcome { done, more, failed };
+  /// Reads the soonest lease expiry in the database, if any.
+  using find_next_fn = std::function<result<std::optional<timestamp>>()>;
+  /// Starts an expiry pass; it calls its argument, from any thread, when
+  /// the pass is durable (or failed).
+  using expire_fn = std::function<void(std::function<void(pass_outcome)>)>;
+
+  lease_timer(boost::asio::io_context& io, std::function<timestamp()> clock,
+              find_next_fn find_next, expire_fn expire);
+
+  /// Reads the soonest expiry again and re-arms. Any thread.
+  void rescan();
+  /// As rescan, on the io thread.
+  void rescan_here();
+  /// Cancels the timer; nothing runs after. On the io thread.
+  void close();
+
+ private:
+  void arm(timestamp at);
+  void start_pass();
+  void pass_ended(pass_outcome outcome);
+
+  boost::asio::io_context& io_;
+  const std::function<timestamp()> clock_;
+  const find_next_fn find_next_;
+  const expire_fn expire_;
+  // The rest is touched on the io thread only.
+  boost::asio::steady_timer timer_;
+  std::optional<timestamp> armed_for_;
+  bool expiring_ = false;
+  bool closed_ = false;
+};
+
+}  // namespace jobstate::engine_detail
+
+#endif  // JOBSTATE_ENGINE_LEASE_TIMER_HPP
