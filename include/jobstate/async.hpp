@@ -52,6 +52,10 @@ using create_batch_signature = void(boost::system::error_code, created_batch);
 /// Completion signature of async_start, async_report_progress,
 /// async_complete, async_cancel and async_rerun.
 using mutation_signature = void(boost::system::error_code, job);
+/// Completion signature of async_claim: the claimed job, or none.
+using claim_signature = void(boost::system::error_code, std::optional<job>);
+/// Completion signature of async_heartbeat.
+using heartbeat_signature = void(boost::system::error_code, heartbeat_result);
 /// Completion signature of async_wait.
 using wait_signature = void(boost::system::error_code, wait_result);
 /// Completion signature of async_watch.
@@ -80,6 +84,12 @@ JOBSTATE_EXPORT void initiate_cancel(engine& e, job_ref ref, std::string reason,
                                      mutation_handler handler);
 JOBSTATE_EXPORT void initiate_rerun(engine& e, job_ref ref, rerun_options opts,
                                     mutation_handler handler);
+JOBSTATE_EXPORT void initiate_claim(
+    engine& e, claim_request request,
+    boost::asio::any_completion_handler<claim_signature> handler);
+JOBSTATE_EXPORT void initiate_heartbeat(
+    engine& e, job_ref ref, mutation_options opts, std::optional<progress> p,
+    boost::asio::any_completion_handler<heartbeat_signature> handler);
 JOBSTATE_EXPORT void initiate_wait(
     engine& e, job_ref ref, wait_condition condition,
     std::chrono::milliseconds timeout,
@@ -240,6 +250,48 @@ auto async_rerun(engine& e, job_ref ref, rerun_options opts,
                                std::move(handler));
       },
       token, &e, std::move(ref), std::move(opts));
+}
+
+/// engine::claim, asynchronously, and the way for a worker to wait for
+/// work: when nothing is claimable it waits, without polling, up to
+/// request.wait for a job it could take to be created (in this process or
+/// another); each new job wakes the oldest waiting claim that could take
+/// it, and only that one.
+/// @param[in] e The engine.
+/// @param[in] request As engine::claim.
+/// @param[in] token Completion token, signature
+///   void(boost::system::error_code, std::optional<job>).
+/// Completes with the claimed job; with no job when request.wait passed
+/// with nothing claimable; with operation_aborted when the token's
+/// cancellation slot is emitted while it waits (a claim already committing
+/// completes with its job, which the caller then holds: heartbeat or
+/// complete it). Errors: as engine::claim.
+template <boost::asio::completion_token_for<claim_signature> CompletionToken>
+auto async_claim(engine& e, claim_request request, CompletionToken&& token) {
+  return boost::asio::async_initiate<CompletionToken, claim_signature>(
+      [](auto handler, engine* eng, claim_request r) {
+        detail::initiate_claim(*eng, std::move(r), std::move(handler));
+      },
+      token, &e, std::move(request));
+}
+
+/// engine::heartbeat, asynchronously (completion as the mutations above).
+/// @param[in] e The engine.
+/// @param[in] ref, opts, p As engine::heartbeat (opts.lease_epoch required).
+/// @param[in] token Completion token, signature
+///   void(boost::system::error_code, heartbeat_result).
+/// Errors: as engine::heartbeat.
+template <
+    boost::asio::completion_token_for<heartbeat_signature> CompletionToken>
+auto async_heartbeat(engine& e, job_ref ref, mutation_options opts,
+                     std::optional<progress> p, CompletionToken&& token) {
+  return boost::asio::async_initiate<CompletionToken, heartbeat_signature>(
+      [](auto handler, engine* eng, job_ref r, mutation_options o,
+         std::optional<progress> pr) {
+        detail::initiate_heartbeat(*eng, std::move(r), std::move(o),
+                                   std::move(pr), std::move(handler));
+      },
+      token, &e, std::move(ref), std::move(opts), std::move(p));
 }
 
 /// Waits until `condition` holds for the job `ref` names, or `timeout`

@@ -100,11 +100,18 @@ struct claim_request {
   /// How long the lease holds after the claim and after each heartbeat:
   /// 1 ms to max_lease_ttl.
   std::chrono::milliseconds lease_ttl{std::chrono::seconds(30)};
+  /// How long to wait for a claimable job when there is none: zero (the
+  /// default) answers at once; up to max_claim_wait. A job created while
+  /// claims wait wakes the oldest claim that could take it.
+  std::chrono::milliseconds wait{0};
   boost::json::value details;  ///< Recorded on the "claimed" event.
   /// False: the claimed job comes without its history (see
   /// mutation_options::with_history).
   bool with_history = true;
 };
+/// The longest wait a claim may ask for.
+inline constexpr std::chrono::milliseconds max_claim_wait =
+    std::chrono::hours(24);
 /// At most this many kinds in one claim_request.
 inline constexpr std::size_t max_claim_kinds = 64;
 /// The longest lease a claim may ask for.

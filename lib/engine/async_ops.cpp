@@ -57,6 +57,19 @@ void initiate_rerun(engine& e, job_ref ref, rerun_options opts,
                                     std::move(handler));
 }
 
+void initiate_claim(
+    engine& e, claim_request request,
+    boost::asio::any_completion_handler<claim_signature> handler) {
+  engine_access::of(e).async_claim(std::move(request), std::move(handler));
+}
+
+void initiate_heartbeat(
+    engine& e, job_ref ref, mutation_options opts, std::optional<progress> p,
+    boost::asio::any_completion_handler<heartbeat_signature> handler) {
+  engine_access::of(e).async_heartbeat(std::move(ref), std::move(opts),
+                                       std::move(p), std::move(handler));
+}
+
 void initiate_wait(
     engine& e, job_ref ref, wait_condition condition,
     std::chrono::milliseconds timeout,

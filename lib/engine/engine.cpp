@@ -74,31 +74,11 @@ result<job> engine::rerun(const job_ref& ref, const rerun_options& opts) {
   return impl_->mutate(rerun_op{ref, opts});
 }
 
-result<std::optional<job>> engine::claim(const claim_request& request) {
-  if (auto v = model::validate(request, impl_->opts_.limits); !v) {
-    return v.error();
-  }
-  const limits& lim = impl_->opts_.limits;
-  return impl_->write<std::optional<job>>(
-      [&request, &lim](store::write_txn& w, timestamp now) {
-        return engine_detail::claim(w, request, now, lim);
-      });
-}
-
 result<heartbeat_result> engine::heartbeat(const job_ref& ref,
                                            const mutation_options& opts,
                                            const std::optional<progress>& p) {
   const limits& lim = impl_->opts_.limits;
-  if (auto v = model::validate(ref, lim); !v) return v.error();
-  if (!opts.lease_epoch) {
-    return error(errc::invalid_argument,
-                 "heartbeat needs lease_epoch: the epoch of the lease that "
-                 "claim returned");
-  }
-  if (auto v = model::validate(opts, lim); !v) return v.error();
-  if (p) {
-    if (auto v = model::validate(*p, lim); !v) return v.error();
-  }
+  if (auto v = impl_->validate_heartbeat(ref, opts, p); !v) return v.error();
   return impl_->write<heartbeat_result>(
       [&](store::write_txn& w, timestamp now) {
         return engine_detail::heartbeat(w, ref, p, opts, now, lim);
@@ -168,6 +148,28 @@ result<wait_result> engine::wait(const job_ref& ref,
   impl_->subs_->add_wait(
       ref, condition, timeout,
       boost::asio::bind_executor(inline_executor(), std::move(answer)));
+  return f.get();
+}
+
+result<std::optional<job>> engine::claim(const claim_request& request) {
+  if (auto v = model::validate(request, impl_->opts_.limits); !v) {
+    return v.error();
+  }
+  if (request.wait == std::chrono::milliseconds::zero()) {
+    const limits& lim = impl_->opts_.limits;
+    return impl_->write<std::optional<job>>(
+        [&request, &lim](store::write_txn& w, timestamp now) {
+          return engine_detail::claim(w, request, now, lim);
+        });
+  }
+  const impl::blocking_call in_progress(*impl_);
+  blocking_answer<std::optional<job>> answer;
+  answer.context = "claim in " + request.account_id + "/" + request.project_id;
+  auto f = answer.promise.get_future();
+  // Answered inline, as wait's: the calling thread may run the engine's
+  // executor.
+  impl_->claims_->add(request, boost::asio::bind_executor(inline_executor(),
+                                                          std::move(answer)));
   return f.get();
 }
 

@@ -21,6 +21,16 @@ constexpr std::size_t watches_a_caller_serves = 8;
 // The most leases one expiry pass (one commit) fails.
 constexpr std::size_t expiries_per_pass = 256;
 
+// The jobs `changes` created, for the claims waiting for work.
+std::vector<claim_waiters::created> creations(
+    const std::vector<store::change_record>& changes) {
+  std::vector<claim_waiters::created> out;
+  for (const auto& c : changes) {
+    if (c.step == "created") out.push_back({c.id, c.account_id, c.project_id});
+  }
+  return out;
+}
+
 // Whether a change may have given some job a lease that expires sooner than
 // any before: only a claim does (a heartbeat moves its lease later).
 bool may_add_sooner_lease(const std::vector<store::change_record>& changes) {
@@ -67,6 +77,26 @@ engine::impl::impl(const jobstate::options& opts,
                         : lease_timer::pass_outcome::done);
             });
       });
+  claims_ = std::make_shared<claim_waiters>(
+      io_, handler_executor_,
+      [this](const claim_request& r,
+             std::function<void(claim_waiters::claim_answer)> done) {
+        submit_async<std::optional<job>>(
+            [r, this](store::write_txn& w, timestamp now) {
+              return engine_detail::claim(w, r, now, opts_.limits);
+            },
+            std::move(done));
+      },
+      [this](const job_id& id) -> std::optional<std::string> {
+        auto txn = store_->begin_read();
+        if (!txn) return std::nullopt;
+        auto j = txn->find(id, /*with_history=*/false);
+        if (!j || !*j || (*j)->status != job_status::pending ||
+            (*j)->is_batch) {
+          return std::nullopt;
+        }
+        return std::move((*j)->kind);
+      });
   io_thread_ = std::thread([this] { io_.run(); });
   if (!opts.executor)
     handler_thread_ = std::thread([this] { handler_io_.run(); });
@@ -80,6 +110,16 @@ engine::impl::~impl() {
   boost::asio::post(io_, [&notified] { notified.set_value(); });
   notified.get_future().wait();
   subs_->shutdown();
+  {
+    // Claims waiting for work are answered; those committing answer
+    // themselves (the queue refuses their retries now).
+    std::promise<void> answered;
+    boost::asio::post(io_, [this, &answered] {
+      claims_->shutdown();
+      answered.set_value();
+    });
+    answered.get_future().wait();
+  }
   {
     // Blocking waits and watches were just answered: let them return.
     support::mutex_lock lock(blocking_mutex_);
@@ -148,6 +188,11 @@ void engine::impl::on_commit(const std::vector<store::change_record>& changes,
                              commit_queue::committed_by who,
                              const committed_jobs& jobs) {
   if (may_add_sooner_lease(changes)) leases_->rescan();
+  if (!claims_->idle()) {
+    if (auto created = creations(changes); !created.empty()) {
+      claims_->jobs_created(std::move(created));
+    }
+  }
   if (signal_) {
     // Notified here: the doorbell's echo need not notify them again, unless
     // another process's changes came first, which it must still read.
@@ -197,15 +242,20 @@ void engine::impl::on_signal() {
     // Read the position before looking for subscribers: a waiter that
     // registers after the check has read its job after this position, so
     // skipping to it loses nothing.
-    if (subs_->idle()) return advance_signal_seen(*last);
+    if (subs_->idle() && claims_->idle()) return advance_signal_seen(*last);
     auto page = txn->read_changes(seen, std::numeric_limits<std::size_t>::max(),
                                   store::change_filter{}, 1 << 20);
     if (!page && page.code() == errc::expired) {
-      // Fell behind the feed's retention: check every waiter.
+      // Fell behind the feed's retention: check every waiter, and let
+      // every waiting claim look again.
       recheck = subs_->watched_jobs();
       advance_signal_seen(*last);
+      claims_->recheck_all();
     } else if (page) {
       changed = job_changes_of(page->changes);
+      if (auto created = creations(page->changes); !created.empty()) {
+        claims_->jobs_created(std::move(created));
+      }
       advance_signal_seen(page->last_examined);
     }
   }
@@ -265,6 +315,48 @@ void engine::impl::async_create(create_request request,
       },
       [this, pending = pending_handler(std::move(handler), handler_executor_)](
           result<created_job> r) mutable {
+        hand_over_result(io_, std::move(pending), std::move(r));
+      });
+}
+
+void engine::impl::async_claim(
+    claim_request request,
+    boost::asio::any_completion_handler<claim_signature> handler) {
+  if (auto v = model::validate(request, opts_.limits); !v) {
+    return deliver_later(io_, handler_executor_, std::move(handler),
+                         result<std::optional<job>>(v.error()));
+  }
+  claims_->add(std::move(request), std::move(handler));
+}
+
+result<void> engine::impl::validate_heartbeat(
+    const job_ref& ref, const mutation_options& opts,
+    const std::optional<progress>& p) const {
+  if (auto v = model::validate(ref, opts_.limits); !v) return v;
+  if (!opts.lease_epoch) {
+    return error(errc::invalid_argument,
+                 "heartbeat needs lease_epoch: the epoch of the lease that "
+                 "claim returned");
+  }
+  if (auto v = model::validate(opts, opts_.limits); !v) return v;
+  if (p) return model::validate(*p, opts_.limits);
+  return {};
+}
+
+void engine::impl::async_heartbeat(
+    job_ref ref, mutation_options opts, std::optional<progress> p,
+    boost::asio::any_completion_handler<heartbeat_signature> handler) {
+  if (auto v = validate_heartbeat(ref, opts, p); !v) {
+    return deliver_later(io_, handler_executor_, std::move(handler),
+                         result<heartbeat_result>(v.error()));
+  }
+  submit_async<heartbeat_result>(
+      [ref = std::move(ref), opts = std::move(opts), p = std::move(p), this](
+          store::write_txn& w, timestamp now) {
+        return engine_detail::heartbeat(w, ref, p, opts, now, opts_.limits);
+      },
+      [this, pending = pending_handler(std::move(handler), handler_executor_)](
+          result<heartbeat_result> r) mutable {
         hand_over_result(io_, std::move(pending), std::move(r));
       });
 }

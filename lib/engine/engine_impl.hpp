@@ -4,6 +4,7 @@
 
 #include <jobstate/engine.hpp>
 
+#include "engine/claim_waiters.hpp"
 #include "engine/commit_queue.hpp"
 #include "engine/commit_signal.hpp"
 #include "engine/lease_timer.hpp"
@@ -64,6 +65,18 @@ class __attribute__((visibility("hidden"))) engine::impl {
       batch_request request,
       boost::asio::any_completion_handler<create_batch_signature> handler);
   void async_mutate(engine_detail::job_mutation m, mutation_handler handler);
+  /// Validates, then claims (waiting when the request says so).
+  void async_claim(
+      claim_request request,
+      boost::asio::any_completion_handler<claim_signature> handler);
+  /// Validates, then queues a heartbeat.
+  void async_heartbeat(
+      job_ref ref, mutation_options opts, std::optional<progress> p,
+      boost::asio::any_completion_handler<heartbeat_signature> handler);
+  /// The validation engine::heartbeat and async_heartbeat share.
+  result<void> validate_heartbeat(const job_ref& ref,
+                                  const mutation_options& opts,
+                                  const std::optional<progress>& p) const;
 
   // Queues `apply` and blocks until its commit is durable (committing it on
   // this thread when no commit is under way).
@@ -116,6 +129,7 @@ class __attribute__((visibility("hidden"))) engine::impl {
   std::unique_ptr<engine_detail::commit_signal> signal_;
   std::unique_ptr<engine_detail::commit_queue> queue_;
   std::unique_ptr<engine_detail::lease_timer> leases_;
+  std::shared_ptr<engine_detail::claim_waiters> claims_;
 
  private:
   timestamp now() const;

@@ -231,6 +231,10 @@ result<void> validate(const claim_request& r, const limits& lim) {
         "lease_ttl",
         "must be 1 ms to " + std::to_string(max_lease_ttl.count()) + " ms");
   }
+  if (r.wait < std::chrono::milliseconds::zero() || r.wait > max_claim_wait) {
+    return invalid("wait", "must be 0 to " +
+                               std::to_string(max_claim_wait.count()) + " ms");
+  }
   return validate_json("details", r.details, lim);
 }
 

@@ -6,6 +6,7 @@
 #include "support/jobs.hpp"
 #include "support/test_engine.hpp"
 #include "support/waits.hpp"
+#include "support/writer_process.hpp"
 
 #include <boost/asio/use_future.hpp>
 #include <gtest/gtest.h>
@@ -454,6 +455,50 @@ TEST(Workers, AsyncWritesAreFencedToo) {
     EXPECT_EQ(e.code(), errc::lease_lost);
   }
   EXPECT_TRUE(test::unchanged(*db, j));
+}
+
+TEST(Workers, ALeaseHeldByAProcessThatDiedIsExpiredHere) {
+  test_engine db;  // The real clock.
+  const job j = create_job(*db);
+  const auto out =
+      test::run_writer({db.options().path, "claim", std::string(test::account),
+                        std::string(test::project), "200"});
+  ASSERT_EQ(out.exit_code, 0);
+  ASSERT_EQ(out.ids(), std::vector<job_id>{j.id});
+  auto done = db->wait(ref_of(j), wait_condition::terminal(), test::hang_guard);
+  ASSERT_TRUE(done.has_value()) << done.error().message();
+  ASSERT_FALSE(done->timed_out) << "the other process's lease never expired";
+  EXPECT_EQ(done->job.error->code, "lease_expired");
+  EXPECT_EQ(done->job.lease->worker_id.rfind("writer-", 0), 0u);
+}
+
+TEST(Workers, TwoProcessesExpireALeaseOnce) {
+  test_engine db;
+  const job j = create_job(*db);
+  // The other process keeps its engine (and its lease timer) open while the
+  // lease lapses; either may fail the job, once.
+  test::writer_process other({db.options().path, "linger",
+                              std::string(test::account),
+                              std::string(test::project), "1500"});
+  std::this_thread::sleep_for(200ms);
+  const job claimed = claim_one(*db, claim_of({"parse"}, 300ms));
+  ASSERT_EQ(claimed.id, j.id);
+  auto done = db->wait(ref_of(j), wait_condition::terminal(), test::hang_guard);
+  ASSERT_TRUE(done.has_value()) << done.error().message();
+  ASSERT_FALSE(done->timed_out);
+  EXPECT_EQ(other.finish().exit_code, 0);
+  EXPECT_EQ(db->expire_leases().value(), 0u);
+  const job failed = db->get(ref_of(j)).value();
+  EXPECT_EQ(std::count_if(failed.history.begin(), failed.history.end(),
+                          [](const history_event& e) {
+                            return e.step == "lease_expired";
+                          }),
+            1);
+  const auto changes = changes_of(*db, j.id);
+  EXPECT_EQ(
+      std::count_if(changes.begin(), changes.end(),
+                    [](const change& c) { return c.step == "lease_expired"; }),
+      1);
 }
 
 }  // namespace

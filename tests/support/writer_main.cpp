@@ -19,6 +19,12 @@
 //                                          database opened with that initial
 //                                          map size and durability (to make
 //                                          the map grow); prints each id
+//   claim    <account> <project> <ttl-ms>   claims one "parse" job under a
+//                                          lease of ttl-ms and exits without
+//                                          renewing it (a worker that died);
+//                                          prints the job's id
+//   linger   <account> <project> <ms>     keeps the engine open for ms
+//                                          milliseconds (its timers acting)
 //   hold     <marker-file> <ms>           holds the database's write lock
 //                                          (a raw LMDB write transaction)
 //                                          for ms milliseconds, creating
@@ -39,6 +45,8 @@
 #include <jobstate/jobstate.hpp>
 
 #include "support/raw_db.hpp"
+
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -182,6 +190,24 @@ int main(int argc, char** argv) {
       }
       std::cout << id.to_string() << "\n";
     }
+  } else if (command == "claim") {
+    if (args.size() < 5) return usage();
+    claim_request r;
+    r.account_id = account;
+    r.project_id = project;
+    r.kinds = {"parse"};
+    r.worker_id = "writer-" + std::to_string(::getpid());
+    r.lease_ttl = std::chrono::milliseconds(std::atol(args[4].c_str()));
+    auto claimed = must(e->claim(r), "claim");
+    if (!claimed) {
+      std::cerr << "claim: no job to claim\n";
+      return 1;
+    }
+    std::cout << claimed->id.to_string() << "\n";
+  } else if (command == "linger") {
+    if (args.size() < 5) return usage();
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(std::atol(args[4].c_str())));
   } else if (command == "run") {
     for (std::size_t i = 4; i < args.size(); ++i) {
       const job_ref ref{account, project, parse_id(args[i])};

@@ -1,0 +1,174 @@
+#include "engine/claim_waiters.hpp"
+
+#include <boost/asio/error.hpp>
+#include <boost/asio/post.hpp>
+
+#include <algorithm>
+#include <utility>
+
+namespace jobstate::engine_detail {
+
+namespace asio = boost::asio;
+
+claim_waiters::claim_waiters(asio::io_context& io,
+                             asio::any_io_executor fallback, attempt_fn attempt,
+                             claimable_kind_fn claimable_kind)
+    : io_(io),
+      fallback_(std::move(fallback)),
+      attempt_(std::move(attempt)),
+      claimable_kind_(std::move(claimable_kind)) {}
+
+void claim_waiters::add(claim_request request, handler h) {
+  // Counted before the hop, so that a job created meanwhile is reported.
+  active_.fetch_add(1, std::memory_order_acq_rel);
+  asio::post(io_, [self = shared_from_this(), r = std::move(request),
+                   h = std::move(h)]() mutable {
+    self->start(std::move(r), std::move(h));
+  });
+}
+
+void claim_waiters::start(claim_request request, handler h) {
+  if (closed_) {
+    active_.fetch_sub(1, std::memory_order_acq_rel);
+    pending_handler<handler> answer(std::move(h), fallback_);
+    std::move(answer).complete(
+        boost::system::error_code(make_error_code(errc::engine_closed)),
+        std::optional<job>{});
+    return;
+  }
+  const std::uint64_t key = next_key_++;
+  auto slot = h.get_cancellation_slot();
+  if (slot.is_connected()) {
+    slot.assign([weak = weak_from_this(), key](asio::cancellation_type) {
+      if (auto self = weak.lock()) {
+        asio::post(self->io_, [self, key] { self->cancel(key); });
+      }
+    });
+  }
+  const auto wait = request.wait;
+  entry& e =
+      entries_
+          .emplace(key, entry{std::move(request),
+                              pending_handler<handler>(std::move(h), fallback_),
+                              nullptr})
+          .first->second;
+  if (wait > std::chrono::milliseconds::zero()) {
+    e.deadline = std::make_unique<asio::steady_timer>(io_, wait);
+    e.deadline->async_wait(
+        [weak = weak_from_this(), key](boost::system::error_code ec) {
+          if (auto self = weak.lock(); self && !ec) self->expire(key);
+        });
+  }
+  attempt(key);
+}
+
+void claim_waiters::attempt(std::uint64_t key) {
+  entry& e = entries_.at(key);
+  e.now = state::attempting;
+  e.missed_a_job = false;
+  attempt_(e.request, [self = shared_from_this(), key](claim_answer a) {
+    asio::post(self->io_, [self, key, a = std::move(a)]() mutable {
+      self->attempted(key, std::move(a));
+    });
+  });
+}
+
+void claim_waiters::attempted(std::uint64_t key, claim_answer answer) {
+  const auto it = entries_.find(key);
+  entry& e = it->second;
+  if (!answer) {
+    return finish(it, boost::system::error_code(answer.error().code()), {});
+  }
+  if (answer->has_value()) return finish(it, {}, std::move(*answer));
+  if (e.cancelled) return finish(it, asio::error::operation_aborted, {});
+  if (closed_) return finish(it, asio::error::operation_aborted, {});
+  if (e.missed_a_job && !e.timed_out) return attempt(key);
+  if (e.timed_out || !e.deadline) return finish(it, {}, std::nullopt);
+  e.now = state::waiting;
+}
+
+void claim_waiters::expire(std::uint64_t key) {
+  const auto it = entries_.find(key);
+  if (it == entries_.end()) return;
+  if (it->second.now == state::waiting) return finish(it, {}, std::nullopt);
+  it->second.timed_out = true;  // The attempt under way answers.
+}
+
+void claim_waiters::cancel(std::uint64_t key) {
+  const auto it = entries_.find(key);
+  if (it == entries_.end()) return;
+  if (it->second.now == state::waiting) {
+    return finish(it, asio::error::operation_aborted, {});
+  }
+  it->second.cancelled = true;
+}
+
+void claim_waiters::finish(entries::iterator it, boost::system::error_code ec,
+                           std::optional<job> claimed) {
+  entry e = std::move(it->second);
+  entries_.erase(it);
+  active_.fetch_sub(1, std::memory_order_acq_rel);
+  if (e.deadline) e.deadline->cancel();
+  std::move(e.answer).complete(ec, std::move(claimed));
+}
+
+bool claim_waiters::wants(const entry& e, const created& c,
+                          const std::string& kind) {
+  return e.request.account_id == c.account_id &&
+         e.request.project_id == c.project_id &&
+         std::find(e.request.kinds.begin(), e.request.kinds.end(), kind) !=
+             e.request.kinds.end();
+}
+
+void claim_waiters::jobs_created(std::vector<created> jobs) {
+  asio::post(io_, [self = shared_from_this(), jobs = std::move(jobs)] {
+    for (const created& c : jobs) {
+      if (self->entries_.empty()) return;
+      const bool anyone_there = std::any_of(
+          self->entries_.begin(), self->entries_.end(), [&](const auto& kv) {
+            return kv.second.request.account_id == c.account_id &&
+                   kv.second.request.project_id == c.project_id;
+          });
+      if (!anyone_there) continue;
+      const auto kind = self->claimable_kind_(c.id);
+      if (!kind) continue;
+      // A claim under way may have looked before the job was there; the
+      // oldest claim asleep wakes for it.
+      std::optional<std::uint64_t> wake;
+      for (auto& [key, e] : self->entries_) {
+        if (!wants(e, c, *kind)) continue;
+        if (e.now == state::attempting) {
+          e.missed_a_job = true;
+        } else if (!wake) {
+          wake = key;
+        }
+      }
+      if (wake) self->attempt(*wake);
+    }
+  });
+}
+
+void claim_waiters::recheck_all() {
+  asio::post(io_, [self = shared_from_this()] {
+    for (auto& [key, e] : self->entries_) {
+      if (e.now == state::attempting) {
+        e.missed_a_job = true;
+      } else {
+        self->attempt(key);
+      }
+    }
+  });
+}
+
+void claim_waiters::shutdown() {
+  closed_ = true;
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    const auto next = std::next(it);
+    if (it->second.now == state::waiting) {
+      finish(it, asio::error::operation_aborted, {});
+    }
+    it = next;
+  }
+}
+
+}  // namespace jobstate::engine_detail
