@@ -108,8 +108,8 @@ extern "C" {
 /** The database is already open in this process (by another engine, or by
  * an integrity check). */
 #define JOBSTATE_ALREADY_OPEN 14
-/** A worker's lease on the job lapsed or was superseded (C++ engine::claim;
- * not yet offered by this C API). */
+/** A worker's lease on the job lapsed, or the job ended or is not under
+ * that lease (see jobstate_job_claim). */
 #define JOBSTATE_LEASE_LOST 15
 /** An asynchronous wait was cancelled with jobstate_wait_cancel(). C API
  * only: never returned by a function, only passed to a wait callback. */
@@ -217,6 +217,18 @@ JOBSTATE_EXPORT int jobstate_engine_open(const char* path,
  */
 JOBSTATE_EXPORT int jobstate_engine_close(jobstate_engine* engine);
 
+/** @brief Fails every running job whose lease lapsed (error code
+ * "lease_expired"), as the engine does by itself on its timers; for tools
+ * and tests.
+ * @param[in] engine The engine.
+ * @param[out] expired Receives how many jobs it failed; may be NULL.
+ * @return A status code:
+ *   JOBSTATE_INVALID_ARGUMENT - a NULL engine.
+ *   JOBSTATE_ENGINE_CLOSED, JOBSTATE_STORAGE_FULL, JOBSTATE_IO_ERROR.
+ */
+JOBSTATE_EXPORT int jobstate_engine_expire_leases(jobstate_engine* engine,
+                                                  uint64_t* expired);
+
 /** @brief Removes terminal jobs completed more than a given time ago,
  * leaving tombstones, and forgets expired tombstones.
  * @param[in] engine The engine.
@@ -270,14 +282,65 @@ JOBSTATE_EXPORT int jobstate_engine_last_sequence(jobstate_engine* engine,
  * A job is named by its account, project and id (a job of another account
  * or project is not found). Functions that change a job take `options_json`:
  * NULL, or {"expected_revision": n (compare-and-set: fail with
- * JOBSTATE_CONFLICT unless the job's revision is n), "details": any JSON
- * (recorded on the history event), "with_history": false (the snapshot
- * without its history, so that the write costs the same however long the
- * history is; default true)}. They return the job's new snapshot in
+ * JOBSTATE_CONFLICT unless the job's revision is n), "lease_epoch": n (a
+ * worker's fence: fail with JOBSTATE_LEASE_LOST, changing nothing, unless
+ * the job is running under the lease of that epoch which jobstate_job_claim
+ * gave), "details": any JSON (recorded on the history event),
+ * "with_history": false (the snapshot without its history, so that the
+ * write costs the same however long the history is; default true)}. They return the job's new snapshot in
  * `job_json` (may be NULL), and fail, besides the errors listed, with
  * JOBSTATE_ENGINE_CLOSED when the engine is closing, JOBSTATE_STORAGE_FULL
  * and JOBSTATE_IO_ERROR.
  * @{ */
+
+/** @brief Claims the oldest pending job of one of the request's kinds in a
+ * project and moves it to running under a lease (docs/workers.md).
+ * Renew the lease with jobstate_job_heartbeat() and pass its epoch as
+ * "lease_epoch" in the options of every later write of the job; a lease not
+ * renewed in time fails the job with error code "lease_expired".
+ * @param[in] engine The engine.
+ * @param[in] request_json {"account_id", "project_id", "kinds": ["parse",
+ *   ...], "worker_id" (required), "lease_ttl_ms" (default 30000),
+ *   "wait_ms" (how long to wait for a claimable job when there is none;
+ *   default 0: answer at once), "details" (recorded on the "claimed"
+ *   event), "with_history" (default true)}.
+ * @param[out] job_json Receives the claimed job (its "lease" holds
+ *   "worker_id", "epoch", "expires_at", "ttl_ms"), or NULL when none was
+ *   claimable; may be NULL.
+ * @param[out] claimed Receives 1 when a job was claimed, else 0; may be NULL.
+ * @return A status code:
+ *   JOBSTATE_INVALID_ARGUMENT - NULL arguments, a malformed request (no
+ *     kinds, an empty worker_id, a lease_ttl_ms or wait_ms out of range).
+ *   JOBSTATE_TOO_LARGE - a value exceeds a limit.
+ */
+JOBSTATE_EXPORT int jobstate_job_claim(jobstate_engine* engine,
+                                       const char* request_json,
+                                       char** job_json, int* claimed);
+
+/** @brief Renews a claimed job's lease for its ttl from now, recording
+ * progress in the same write when given. Without progress no history event
+ * is added (the revision moves on; the change feed shows step
+ * "heartbeat"). When the job was cancelled under this lease nothing is
+ * written and `cancelled` says so: stop work.
+ * @param[in] engine The engine.
+ * @param[in] account_id, project_id, job_id The job.
+ * @param[in] progress_json NULL, or progress as jobstate_job_progress takes.
+ * @param[in] options_json Mutation options (above) with "lease_epoch"
+ *   (required).
+ * @param[out] job_json Receives the job; may be NULL.
+ * @param[out] cancelled Receives 1 when the job was cancelled, else 0; may
+ *   be NULL.
+ * @return A status code:
+ *   JOBSTATE_INVALID_ARGUMENT - NULL arguments, no lease_epoch, malformed
+ *     progress.
+ *   JOBSTATE_LEASE_LOST - the lease lapsed, or the job ended or is not under
+ *     that epoch (jobstate_error_job_state() says its status).
+ *   JOBSTATE_NOT_FOUND, JOBSTATE_GONE, JOBSTATE_CONFLICT, JOBSTATE_TOO_LARGE.
+ */
+JOBSTATE_EXPORT int jobstate_job_heartbeat(
+    jobstate_engine* engine, const char* account_id, const char* project_id,
+    const char* job_id, const char* progress_json, const char* options_json,
+    char** job_json, int* cancelled);
 
 /** @brief Creates a pending job.
  * @param[in] engine The engine.

@@ -106,6 +106,8 @@ JOBSTATE_EXPORT boost::json::value to_json(const created_batch& b);
 JOBSTATE_EXPORT boost::json::value to_json(const purge_result& r);
 JOBSTATE_EXPORT boost::json::value to_json(const wait_result& r);
 JOBSTATE_EXPORT boost::json::value to_json(const engine_stats& s);
+/// {"job": ..., "cancelled": bool}.
+JOBSTATE_EXPORT boost::json::value to_json(const heartbeat_result& r);
 
 /// The job that `to_json` would have turned into `v`.
 /// Errors: invalid_argument, whose detail names the member, its path and
@@ -156,6 +158,9 @@ JOBSTATE_EXPORT void tag_invoke(const boost::json::value_from_tag&,
                                 boost::json::value& v, const wait_result& r);
 JOBSTATE_EXPORT void tag_invoke(const boost::json::value_from_tag&,
                                 boost::json::value& v, const engine_stats& s);
+JOBSTATE_EXPORT void tag_invoke(const boost::json::value_from_tag&,
+                                boost::json::value& v,
+                                const heartbeat_result& r);
 
 JOBSTATE_EXPORT job tag_invoke(const boost::json::value_to_tag<job>&,
                                const boost::json::value& v);

@@ -238,6 +238,10 @@ class JOBSTATE_EXPORT object_reader {
 /// "idempotency_key", "details" into `out`; not the account or project.
 JOBSTATE_EXPORT void read_create_members(object_reader& o, create_request& out);
 
+/// "kinds", "worker_id" (both required), "lease_ttl_ms", "wait_ms",
+/// "details", "with_history" into `out`; not the account or project.
+JOBSTATE_EXPORT void read_claim_members(object_reader& o, claim_request& out);
+
 /// {"kind" (required), "input", "source_id", "correlation_id"}, strictly.
 JOBSTATE_EXPORT void read(reader& r, const boost::json::value& v, const path& p,
                           batch_child& out);
@@ -247,8 +251,8 @@ JOBSTATE_EXPORT void read(reader& r, const boost::json::value& v, const path& p,
 JOBSTATE_EXPORT void read_children(object_reader& o, std::size_t max_children,
                                    std::vector<batch_child>& out);
 
-/// "expected_revision" and, under `details_member`, the details recorded on
-/// the history event: what every mutation accepts.
+/// "expected_revision", "lease_epoch" and, under `details_member`, the
+/// details recorded on the history event: what every mutation accepts.
 JOBSTATE_EXPORT void read_mutation_members(object_reader& o,
                                            std::string_view details_member,
                                            mutation_options& out);

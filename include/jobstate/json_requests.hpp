@@ -58,8 +58,15 @@ JOBSTATE_EXPORT result<create_request> create_request_from_json(
 JOBSTATE_EXPORT result<batch_request> batch_request_from_json(
     const boost::json::value& v, std::size_t max_children);
 
-/// {"expected_revision", "details", "with_history"}, or null.
+/// {"expected_revision", "lease_epoch", "details", "with_history"}, or
+/// null.
 JOBSTATE_EXPORT result<mutation_options> mutation_options_from_json(
+    const boost::json::value& v);
+
+/// {"account_id", "project_id", "kinds": ["parse", ...], "worker_id" (these
+/// four required), "lease_ttl_ms" (default 30000), "wait_ms" (default 0),
+/// "details", "with_history"}.
+JOBSTATE_EXPORT result<claim_request> claim_request_from_json(
     const boost::json::value& v);
 
 /// The job's "progress" shape: {"percent", "counts": {"total", "succeeded",

@@ -283,6 +283,7 @@ using namespace jobstate::capi;
 // <jobstate/json.hpp>) read every request and write every answer.
 using jobstate::batch_request_from_json;
 using jobstate::children_query_from_json;
+using jobstate::claim_request_from_json;
 using jobstate::completion_from_json;
 using jobstate::create_request_from_json;
 using jobstate::list_children;
@@ -414,6 +415,87 @@ int jobstate_engine_purge(jobstate_engine* e, const char* request_json,
     give_json(result_json, to_json(*r));
     return {};
   });
+}
+
+int jobstate_engine_expire_leases(jobstate_engine* e, uint64_t* expired) {
+  if (expired) *expired = 0;
+  return guarded([&]() -> result<void> {
+    auto g = guard_of(e);
+    if (!g) return g.error();
+    auto r =
+        (*g)->call([](jobstate::engine& eng) { return eng.expire_leases(); });
+    if (!r) return r.error();
+    if (expired) *expired = *r;
+    return {};
+  });
+}
+
+int jobstate_job_claim(jobstate_engine* e, const char* request_json,
+                       char** job_json, int* claimed) {
+  reset_out(job_json);
+  if (claimed) *claimed = 0;
+  return guarded([&]() -> result<void> {
+    auto g = guard_of(e);
+    if (!g) return g.error();
+    auto request =
+        read_json(request_json, "request_json", false, claim_request_from_json);
+    if (!request) return request.error();
+    // As jobstate_job_wait: initiated inside the guard, awaited outside it,
+    // so that closing the engine answers a claim waiting for work.
+    using answer = result<std::optional<jobstate::job>>;
+    auto done = std::make_shared<std::promise<answer>>();
+    auto f = done->get_future();
+    auto started = (*g)->call([&](jobstate::engine& eng) -> result<void> {
+      jobstate::async_claim(
+          eng, std::move(*request),
+          boost::asio::bind_executor(
+              jobstate::engine_detail::inline_executor(),
+              [done](boost::system::error_code ec,
+                     std::optional<jobstate::job> j) {
+                if (!ec) {
+                  done->set_value(std::move(j));
+                } else if (ec == boost::asio::error::operation_aborted) {
+                  done->set_value(error(errc::engine_closed,
+                                        "the engine closed during the claim"));
+                } else {
+                  done->set_value(error(std::error_code(ec)));
+                }
+              }));
+      return {};
+    });
+    if (!started) return started.error();
+    answer r = f.get();
+    if (!r) return r.error();
+    if (*r) {
+      give_json(job_json, jobstate::to_json(**r));
+      if (claimed) *claimed = 1;
+    }
+    return {};
+  });
+}
+
+int jobstate_job_heartbeat(jobstate_engine* e, const char* account_id,
+                           const char* project_id, const char* job_id,
+                           const char* progress_json, const char* options_json,
+                           char** job_json, int* cancelled) {
+  if (cancelled) *cancelled = 0;
+  return mutate(e, account_id, project_id, job_id, job_json,
+                [&](jobstate::engine& eng,
+                    const jobstate::job_ref& ref) -> result<jobstate::job> {
+                  std::optional<jobstate::progress> p;
+                  if (progress_json) {
+                    auto read = read_json(progress_json, "progress_json", false,
+                                          progress_from_json);
+                    if (!read) return read.error();
+                    p = std::move(*read);
+                  }
+                  auto opts = read_mutation_options(options_json);
+                  if (!opts) return opts.error();
+                  auto beat = eng.heartbeat(ref, *opts, p);
+                  if (!beat) return beat.error();
+                  if (cancelled) *cancelled = beat->cancelled ? 1 : 0;
+                  return std::move(beat->job);
+                });
 }
 
 int jobstate_engine_changes(jobstate_engine* e, uint64_t after, size_t limit,

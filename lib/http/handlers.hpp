@@ -25,7 +25,8 @@ namespace gc_ai {  // compat_surfaces.cpp
 void get_job(server_context&, const exchange_ptr&, call&);
 }
 
-namespace native {  // native_jobs.cpp, native_batches.cpp, native_feed.cpp
+namespace native {  // native_jobs.cpp, native_batches.cpp, native_feed.cpp,
+                    // native_workers.cpp
 void create(server_context&, const exchange_ptr&, call&);
 void list(server_context&, const exchange_ptr&, call&);
 void get(server_context&, const exchange_ptr&, call&);
@@ -39,6 +40,8 @@ void create_batch(server_context&, const exchange_ptr&, call&);
 void batch_children(server_context&, const exchange_ptr&, call&);
 void changes(server_context&, const exchange_ptr&, call&);
 void change_stream(server_context&, const exchange_ptr&, call&);
+void claim(server_context&, const exchange_ptr&, call&);
+void heartbeat(server_context&, const exchange_ptr&, call&);
 }  // namespace native
 
 }  // namespace jobstate::http

@@ -150,9 +150,23 @@ void read_children(object_reader& o, std::size_t max_children,
   read(o.failures(), *children, p, out);
 }
 
+void read_claim_members(object_reader& o, claim_request& out) {
+  o.required("kinds", out.kinds);
+  o.required("worker_id", out.worker_id);
+  std::int64_t ms = out.lease_ttl.count();
+  o.optional("lease_ttl_ms", ms);
+  out.lease_ttl = std::chrono::milliseconds(ms);
+  ms = out.wait.count();
+  o.optional("wait_ms", ms);
+  out.wait = std::chrono::milliseconds(ms);
+  o.optional("details", out.details);
+  o.optional("with_history", out.with_history);
+}
+
 void read_mutation_members(object_reader& o, std::string_view details_member,
                            mutation_options& out) {
   o.optional("expected_revision", out.expected_revision);
+  o.optional("lease_epoch", out.lease_epoch);
   o.optional(details_member, out.details);
 }
 
@@ -215,6 +229,15 @@ result<mutation_options> mutation_options_from_json(const json::value& v) {
       v, "mutation options", true, [](object_reader& o, mutation_options& out) {
         wire::read_mutation_members(o, "details", out);
         o.optional("with_history", out.with_history);
+      });
+}
+
+result<claim_request> claim_request_from_json(const json::value& v) {
+  return wire::read_request<claim_request>(
+      v, "claim request", false, [](object_reader& o, claim_request& out) {
+        o.required("account_id", out.account_id);
+        o.required("project_id", out.project_id);
+        wire::read_claim_members(o, out);
       });
 }
 

@@ -69,6 +69,13 @@ void tag_invoke(const json::value_from_tag&, json::value& v,
 }
 
 void tag_invoke(const json::value_from_tag&, json::value& v,
+                const heartbeat_result& r) {
+  json::object& o = v.emplace_object();
+  o.emplace("job", json::value_from(r.job, o.storage()));
+  o.emplace("cancelled", r.cancelled);
+}
+
+void tag_invoke(const json::value_from_tag&, json::value& v,
                 const engine_stats& s) {
   json::object& o = v.emplace_object();
   json::object jobs(o.storage());
@@ -100,5 +107,6 @@ json::value to_json(const created_batch& b) { return json::value_from(b); }
 json::value to_json(const purge_result& r) { return json::value_from(r); }
 json::value to_json(const wait_result& r) { return json::value_from(r); }
 json::value to_json(const engine_stats& s) { return json::value_from(s); }
+json::value to_json(const heartbeat_result& r) { return json::value_from(r); }
 
 }  // namespace jobstate

@@ -8,6 +8,7 @@
 #include <jobstate/jobstate.h>
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1040,6 +1041,127 @@ static void test_batches(void) {
   }
 }
 
+/* Workers: claim under a lease, heartbeat (with and without progress),
+ * fenced writes, lease_lost, a claim that waits for work, expiry. */
+static void test_workers(void) {
+  jobstate_engine* e = open_engine();
+  char id[37];
+  char claimed_id[37];
+  char* out = NULL;
+  int claimed = -1;
+  int cancelled = -1;
+  uint64_t expired = 99;
+  const char* request =
+      "{\"account_id\":\"acme\",\"project_id\":\"alpha\",\"kinds\":[\"parse\"],"
+      "\"worker_id\":\"w1\",\"lease_ttl_ms\":60000}";
+
+  /* Nothing to claim: no job, no error. */
+  CHECK_RC(JOBSTATE_OK, jobstate_job_claim(e, request, &out, &claimed));
+  CHECK(out == NULL);
+  CHECK(claimed == 0);
+  jobstate_free(create_job(e, "parse", id));
+  CHECK_RC(JOBSTATE_OK, jobstate_job_claim(e, request, &out, &claimed));
+  CHECK(claimed == 1);
+  id_of(out, claimed_id);
+  CHECK(strcmp(id, claimed_id) == 0);
+  CHECK(CONTAINS(out, "\"status\":\"running\""));
+  CHECK(CONTAINS(out, "\"lease\":{\"worker_id\":\"w1\",\"epoch\":1"));
+  jobstate_free(out);
+  out = NULL;
+
+  CHECK_RC(JOBSTATE_OK,
+           jobstate_job_heartbeat(e, "acme", "alpha", id, NULL,
+                                  "{\"lease_epoch\":1}", &out, &cancelled));
+  CHECK(cancelled == 0);
+  CHECK(CONTAINS(out, "\"revision\":3"));
+  jobstate_free(out);
+  out = NULL;
+  CHECK_RC(JOBSTATE_OK,
+           jobstate_job_heartbeat(e, "acme", "alpha", id, "{\"percent\":50}",
+                                  "{\"lease_epoch\":1}", &out, NULL));
+  CHECK(CONTAINS(out, "\"percent\":5"));
+  jobstate_free(out);
+  out = NULL;
+  /* No epoch, or a stale one. */
+  CHECK_RC(
+      JOBSTATE_INVALID_ARGUMENT,
+      jobstate_job_heartbeat(e, "acme", "alpha", id, NULL, NULL, &out, NULL));
+  CHECK(out == NULL);
+  CHECK_RC(JOBSTATE_LEASE_LOST,
+           jobstate_job_complete(e, "acme", "alpha", id, "{}",
+                                 "{\"lease_epoch\":2}", &out));
+  CHECK(out == NULL);
+  CHECK(strcmp(jobstate_strerror(JOBSTATE_LEASE_LOST),
+               "lease_lost: this worker no longer holds the job's lease") == 0);
+  CHECK_RC(JOBSTATE_OK, jobstate_job_complete(e, "acme", "alpha", id, "{}",
+                                              "{\"lease_epoch\":1}", &out));
+  CHECK(CONTAINS(out, "\"status\":\"succeeded\""));
+  jobstate_free(out);
+  out = NULL;
+
+  /* A claim that waits passes with nothing; bad requests are refused. */
+  CHECK_RC(JOBSTATE_OK,
+           jobstate_job_claim(
+               e,
+               "{\"account_id\":\"acme\",\"project_id\":\"alpha\",\"kinds\":"
+               "[\"parse\"],\"worker_id\":\"w1\",\"wait_ms\":30}",
+               &out, &claimed));
+  CHECK(claimed == 0);
+  CHECK_RC(JOBSTATE_INVALID_ARGUMENT,
+           jobstate_job_claim(e,
+                              "{\"account_id\":\"acme\",\"project_id\":"
+                              "\"alpha\",\"kinds\":[],\"worker_id\":\"w1\"}",
+                              &out, &claimed));
+  CHECK_RC(JOBSTATE_INVALID_ARGUMENT, jobstate_job_claim(e, NULL, &out, NULL));
+
+  /* A lease of 1 ms lapses: expiry (the engine's timer, or this call)
+   * fails the job. */
+  jobstate_free(create_job(e, "parse", id));
+  CHECK_RC(JOBSTATE_OK,
+           jobstate_job_claim(
+               e,
+               "{\"account_id\":\"acme\",\"project_id\":\"alpha\",\"kinds\":"
+               "[\"parse\"],\"worker_id\":\"w2\",\"lease_ttl_ms\":1}",
+               NULL, &claimed));
+  CHECK(claimed == 1);
+  sleep_ms(20);
+  CHECK_RC(JOBSTATE_OK, jobstate_engine_expire_leases(e, &expired));
+  CHECK(expired <= 1);
+  CHECK_RC(JOBSTATE_OK,
+           jobstate_job_wait(e, "acme", "alpha", id, NULL, 10000, &out, NULL));
+  CHECK(CONTAINS(out, "\"code\":\"lease_expired\""));
+  jobstate_free(out);
+  CHECK_RC(JOBSTATE_INVALID_ARGUMENT,
+           jobstate_engine_expire_leases(NULL, &expired));
+  CHECK_RC(JOBSTATE_OK, jobstate_engine_close(e));
+}
+
+static void* close_claim_later(void* p) {
+  struct closer_args* a = (struct closer_args*)p;
+  sleep_ms(50);
+  CHECK_RC(JOBSTATE_OK, jobstate_engine_close(a->e));
+  return NULL;
+}
+
+static void test_close_wakes_waiting_claim(void) {
+  jobstate_engine* e = open_engine();
+  char* out = NULL;
+  int claimed = -1;
+  pthread_t t;
+  struct closer_args args;
+  args.e = e;
+  pthread_create(&t, NULL, close_claim_later, &args);
+  CHECK_RC(JOBSTATE_ENGINE_CLOSED,
+           jobstate_job_claim(
+               e,
+               "{\"account_id\":\"acme\",\"project_id\":\"alpha\",\"kinds\":"
+               "[\"parse\"],\"worker_id\":\"w1\",\"wait_ms\":600000}",
+               &out, &claimed));
+  CHECK(out == NULL);
+  CHECK(claimed == 0);
+  pthread_join(t, NULL);
+}
+
 #define MANY 200
 
 static void test_close_aborts_pending_waits(void) {
@@ -1092,6 +1214,8 @@ int main(int argc, char** argv) {
   test_callback_reentry();
   test_batches();
   test_close_aborts_pending_waits();
+  test_workers();
+  test_close_wakes_waiting_claim();
   if (failures) {
     fprintf(stderr, "capi_test: %d check(s) failed (databases kept in %s)\n",
             failures, base_dir);
