@@ -107,8 +107,9 @@ JOBSTATE_EXPORT void initiate_watch(
 //
 // Completion, for every mutation:
 //  - success: (no error, the result);
-//  - the mutation lost a race (illegal_transition, conflict): the job
-//    argument is the job as it now is, so the caller sees at once why;
+//  - the mutation lost a race (illegal_transition, conflict, lease_lost):
+//    the job argument is the job as it now is, so the caller sees at once
+//    why (for async_heartbeat, the result's job);
 //  - invalid input completes with invalid_argument or too_large, at once
 //    and never inside the initiating function, and queues nothing;
 //  - engine_closed: initiated while the engine is being destroyed;

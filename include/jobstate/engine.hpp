@@ -51,12 +51,14 @@ class JOBSTATE_EXPORT engine {
   using executor_type = boost::asio::any_io_executor;
 
   /// Opens (creating when missing) the database in `opts.path`. A database
-  /// of schema version 1 is migrated to this build's first, in one
-  /// transaction (docs/operations.md, "Upgrades").
+  /// of an earlier schema version (1 or 2) is migrated to this build's
+  /// first, in one transaction (docs/operations.md, "Upgrades"). Leases
+  /// that lapsed while no engine had the database open are expired at once
+  /// (docs/workers.md).
   /// Errors: invalid_argument (bad options), unsupported_version (written by
-  /// a schema this build does not know, or of version 1 while another
-  /// process has it open: close the others and open again), corrupt (the
-  /// migration met a damaged record: nothing changed), storage_full (no
+  /// a schema this build does not know, or of an earlier version while
+  /// another process has it open: close the others and open again), corrupt
+  /// (the migration met a damaged record: nothing changed), storage_full (no
   /// room to migrate), already_open (this process has the directory open:
   /// see Caveats above), io_error (permissions, disk).
   static result<std::unique_ptr<engine>> open(const options& opts);

@@ -124,26 +124,31 @@ void claim_waiters::jobs_created(std::vector<created> jobs) {
   asio::post(io_, [self = shared_from_this(), jobs = std::move(jobs)] {
     for (const created& c : jobs) {
       if (self->entries_.empty()) return;
-      const bool anyone_there = std::any_of(
-          self->entries_.begin(), self->entries_.end(), [&](const auto& kv) {
-            return kv.second.request.account_id == c.account_id &&
-                   kv.second.request.project_id == c.project_id;
-          });
-      if (!anyone_there) continue;
-      const auto kind = self->claimable_kind_(c.id);
-      if (!kind) continue;
-      // A claim under way may have looked before the job was there; the
-      // oldest claim asleep wakes for it.
-      std::optional<std::uint64_t> wake;
+      // A claim under way in the project may have looked before the job
+      // was there: it looks again (without reading the job, so that a big
+      // batch costs no read per child once nobody sleeps).
+      bool someone_asleep = false;
       for (auto& [key, e] : self->entries_) {
-        if (!wants(e, c, *kind)) continue;
+        if (e.request.account_id != c.account_id ||
+            e.request.project_id != c.project_id) {
+          continue;
+        }
         if (e.now == state::attempting) {
           e.missed_a_job = true;
-        } else if (!wake) {
-          wake = key;
+        } else {
+          someone_asleep = true;
         }
       }
-      if (wake) self->attempt(*wake);
+      if (!someone_asleep) continue;
+      // The oldest claim asleep that could take the job wakes for it.
+      const auto kind = self->claimable_kind_(c.id);
+      if (!kind) continue;
+      for (auto& [key, e] : self->entries_) {
+        if (e.now == state::waiting && wants(e, c, *kind)) {
+          self->attempt(key);
+          break;
+        }
+      }
     }
   });
 }

@@ -350,13 +350,26 @@ void engine::impl::async_heartbeat(
     return deliver_later(io_, handler_executor_, std::move(handler),
                          result<heartbeat_result>(v.error()));
   }
+  const job_id id = ref.id;
+  const bool with_history = opts.with_history;
   submit_async<heartbeat_result>(
       [ref = std::move(ref), opts = std::move(opts), p = std::move(p), this](
           store::write_txn& w, timestamp now) {
         return engine_detail::heartbeat(w, ref, p, opts, now, opts_.limits);
       },
-      [this, pending = pending_handler(std::move(handler), handler_executor_)](
+      [this, id, with_history,
+       pending = pending_handler(std::move(handler), handler_executor_)](
           result<heartbeat_result> r) mutable {
+        // As async_mutate: a lost race answers with the job as it now is.
+        if (!r && r.error().current_status()) {
+          if (auto txn = store_->begin_read()) {
+            if (auto now = load_by_id(*txn, id, with_history)) {
+              return hand_over(io_, std::move(pending),
+                               to_error_code(r.error()),
+                               heartbeat_result{std::move(*now), false});
+            }
+          }
+        }
         hand_over_result(io_, std::move(pending), std::move(r));
       });
 }

@@ -48,6 +48,16 @@ void lease_timer::rescan_here() {
     timer_.cancel();
     return;
   }
+  if (last_pass_began_ && **next <= *last_pass_began_) {
+    last_pass_began_.reset();
+    armed_for_.reset();
+    timer_.expires_after(retry_after_failure);
+    timer_.async_wait([this](boost::system::error_code ec) {
+      if (!ec && !closed_) rescan_here();
+    });
+    return;
+  }
+  last_pass_began_.reset();
   arm(**next);
 }
 
@@ -65,6 +75,7 @@ void lease_timer::arm(timestamp at) {
 void lease_timer::start_pass() {
   expiring_ = true;
   armed_for_.reset();
+  last_pass_began_ = clock_();
   expire_([this](pass_outcome outcome) {
     boost::asio::post(io_, [this, outcome] { pass_ended(outcome); });
   });
@@ -78,13 +89,14 @@ void lease_timer::pass_ended(pass_outcome outcome) {
       start_pass();
       return;
     case pass_outcome::failed:
+      last_pass_began_.reset();
       timer_.expires_after(retry_after_failure);
       timer_.async_wait([this](boost::system::error_code ec) {
         if (!ec && !closed_) rescan_here();
       });
       return;
     case pass_outcome::done:
-      rescan_here();
+      rescan_here();  // Sees last_pass_began_.
       return;
   }
 }

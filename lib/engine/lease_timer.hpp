@@ -48,6 +48,10 @@ class lease_timer {
   // The rest is touched on the io thread only.
   boost::asio::steady_timer timer_;
   std::optional<timestamp> armed_for_;
+  // When the pass that ended last began: an expiry at or before it that is
+  // still indexed after the pass is an entry the pass could not act on (a
+  // damaged record; jobstate-check reports it), retried slowly, not at once.
+  std::optional<timestamp> last_pass_began_;
   bool expiring_ = false;
   bool closed_ = false;
 };

@@ -6,6 +6,8 @@
 #include "model/transitions.hpp"
 #include "model/validation.hpp"
 
+#include <algorithm>
+
 namespace jobstate::engine_detail {
 namespace {
 
@@ -424,10 +426,18 @@ result<std::optional<job>> claim(store::write_txn& w, const claim_request& r,
   opts.with_history = r.with_history;
   auto loaded =
       load_for_write(w, job_ref{r.account_id, r.project_id, **id}, opts);
-  if (!loaded) {
-    return error(errc::corrupt,
-                 "idx_claimable names job " + (*id)->to_string() +
-                     ", which cannot be read: " + loaded.error().message());
+  // The index key holds hashes: the record decides (a collision, or damage,
+  // must never hand out a job of another project or kind).
+  const bool wanted =
+      loaded && std::find(r.kinds.begin(), r.kinds.end(),
+                          loaded->after.value.kind) != r.kinds.end();
+  if (!wanted) {
+    return error(
+        errc::corrupt,
+        "idx_claimable names job " + (*id)->to_string() +
+            (loaded ? std::string(", of another kind")
+                    : ", which cannot be read: " + loaded.error().message()) +
+            "; jobstate-check reports the entry");
   }
   auto claimed = update(
       w, std::move(*loaded), now, opts,

@@ -35,13 +35,21 @@ void reply_mutation(const exchange_ptr& ex, std::string_view what,
     return;
   }
   const std::error_code code(ec);
-  if (code == errc::illegal_transition || code == errc::conflict) {
+  if (code == errc::illegal_transition || code == errc::conflict ||
+      code == errc::lease_lost) {
     // The job argument is the job as it now is: say why.
+    std::string why = "cannot " + std::string(what) + " job " +
+                      j.id.to_string() + ": it is " +
+                      std::string(to_string(j.status)) + " at revision " +
+                      std::to_string(j.revision);
+    if (code == errc::lease_lost) {
+      why += j.lease ? ", under the lease of epoch " +
+                           std::to_string(j.lease->epoch) + " (worker " +
+                           j.lease->worker_id + ")"
+                     : ", never claimed";
+    }
     ex->reply(error_response(surface::native, status::conflict, code_name(code),
-                             "cannot " + std::string(what) + " job " +
-                                 j.id.to_string() + ": it is " +
-                                 std::string(to_string(j.status)) +
-                                 " at revision " + std::to_string(j.revision)));
+                             why));
     return;
   }
   reply_error(ex, jobstate::error(code));

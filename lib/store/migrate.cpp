@@ -136,7 +136,7 @@ result<void> migrate_once(backend& storage) {
                                              std::to_string(schema_version)));
   }
   // Checked while this batch holds the writer lock: a process that opens
-  // the database from now on finds version 2 in its first transaction.
+  // the database from now on finds this version in its first transaction.
   auto shared = storage.open_elsewhere();
   if (!shared) return done(shared.error());
   if (*shared) {
