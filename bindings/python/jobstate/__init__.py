@@ -18,6 +18,15 @@ Waiting, blocking or with asyncio::
     done = engine.wait(job, timeout=30)            # in a thread
     done = await engine.wait_async(job, timeout=30)  # in a coroutine
 
+Workers claim jobs under a lease, renew it, and fence their writes with its
+epoch (docs/workers.md)::
+
+    job = engine.claim("parse", "worker-1", account_id="acme",
+                       project_id="alpha", lease_ttl=30, wait=20)
+    if job is not None:
+        engine.heartbeat(job, job.lease.epoch, percent=50)
+        engine.complete(job, {"pages": 12}, lease_epoch=job.lease.epoch)
+
 Batches: a parent job whose status and counts follow its children::
 
     batch = engine.create_batch("acme", "alpha", "batch_parse",
@@ -34,7 +43,6 @@ See docs/python.md.
 from ._errors import (
     AlreadyExists,
     AlreadyOpen,
-    LeaseLost,
     Conflict,
     Corrupt,
     EngineClosed,
@@ -45,6 +53,7 @@ from ._errors import (
     IllegalTransition,
     InvalidArgument,
     IoError,
+    LeaseLost,
     NotFound,
     StorageFull,
     TooLarge,
@@ -60,10 +69,12 @@ from ._types import (
     Change,
     ChangeBatch,
     Durability,
+    Heartbeat,
     HistoryEvent,
     Job,
     JobError,
     JobRef,
+    Lease,
     Page,
     Progress,
     ProgressCounts,
@@ -84,6 +95,8 @@ __all__ = [
     "Progress",
     "ProgressCounts",
     "HistoryEvent",
+    "Lease",
+    "Heartbeat",
     "Status",
     "Durability",
     "Page",

@@ -32,6 +32,7 @@ from ._types import (
     BatchChild,
     ChangeBatch,
     Durability,
+    Heartbeat,
     Job,
     JobError,
     JobRef,
@@ -95,6 +96,14 @@ def _timeout_ms(timeout: Optional[Timeout]) -> int:
     seconds = _seconds(timeout, "timeout")
     if seconds is None or math.isinf(seconds):
         return -1
+    return min(math.ceil(seconds * 1000), 2**62)
+
+
+def _millis(value: Timeout, what: str) -> int:
+    """A finite duration in whole milliseconds, rounded up."""
+    seconds = _seconds(value, what)
+    if seconds is None or math.isinf(seconds):
+        raise _invalid(f"{what} must be a finite number of seconds")
     return min(math.ceil(seconds * 1000), 2**62)
 
 
@@ -396,12 +405,21 @@ class Engine:
 
     @staticmethod
     def _options(
-        expected_revision: Optional[int], details: JSON, with_history: bool
+        expected_revision: Optional[int],
+        details: JSON,
+        with_history: bool,
+        lease_epoch: Optional[int] = None,
     ) -> Optional[Dict[str, Any]]:
-        if expected_revision is None and details is None and with_history:
+        if (
+            expected_revision is None
+            and details is None
+            and with_history
+            and lease_epoch is None
+        ):
             return None
         return {
             "expected_revision": expected_revision,
+            "lease_epoch": lease_epoch,
             "details": details,
             "with_history": with_history,
         }
@@ -597,6 +615,7 @@ class Engine:
         expected_revision: Optional[int] = None,
         details: JSON = None,
         with_history: bool = True,
+        lease_epoch: Optional[int] = None,
         account_id: Optional[str] = None,
         project_id: Optional[str] = None,
     ) -> Job:
@@ -614,8 +633,14 @@ class Engine:
         and ``running`` and ``partially_succeeded`` (0). Counters that do not
         add up are refused.
 
+        *lease_epoch* (here and on every write of a job) is a worker's
+        fence: the epoch of the lease :meth:`claim` gave. With it the write
+        fails with LeaseLost, changing nothing, unless the job still runs
+        under that lease.
+
         Raises:
             IllegalTransition: the job is not running.
+            LeaseLost: *lease_epoch* given, and the lease is lost.
             InvalidArgument: percent outside 0..100; counters that do not
                 add up (or neither total nor pending), unknown or negative.
             TooLarge, Conflict, NotFound, Gone, StorageFull, EngineClosed.
@@ -629,7 +654,7 @@ class Engine:
             self._native.report_progress(
                 *self._ref(job, account_id, project_id),
                 progress,
-                self._options(expected_revision, details, with_history),
+                self._options(expected_revision, details, with_history, lease_epoch),
             )
         )
 
@@ -643,6 +668,7 @@ class Engine:
         expected_revision: Optional[int] = None,
         details: JSON = None,
         with_history: bool = True,
+        lease_epoch: Optional[int] = None,
         account_id: Optional[str] = None,
         project_id: Optional[str] = None,
     ) -> Job:
@@ -655,6 +681,8 @@ class Engine:
         Raises:
             IllegalTransition: the job is not running (e.g. it was cancelled
                 meanwhile: ``current_status`` is CANCELLED).
+            LeaseLost: *lease_epoch* given, and the lease is lost (see
+                :meth:`report_progress`).
             InvalidArgument, TooLarge, Conflict, NotFound, Gone,
             StorageFull, EngineClosed.
         """
@@ -676,7 +704,7 @@ class Engine:
             self._native.complete(
                 *self._ref(job, account_id, project_id),
                 completion,
-                self._options(expected_revision, details, with_history),
+                self._options(expected_revision, details, with_history, lease_epoch),
             )
         )
 
@@ -690,6 +718,7 @@ class Engine:
         expected_revision: Optional[int] = None,
         details: JSON = None,
         with_history: bool = True,
+        lease_epoch: Optional[int] = None,
         account_id: Optional[str] = None,
         project_id: Optional[str] = None,
     ) -> Job:
@@ -704,6 +733,7 @@ class Engine:
             expected_revision=expected_revision,
             details=details,
             with_history=with_history,
+            lease_epoch=lease_epoch,
             account_id=account_id,
             project_id=project_id,
         )
@@ -716,6 +746,7 @@ class Engine:
         expected_revision: Optional[int] = None,
         details: JSON = None,
         with_history: bool = True,
+        lease_epoch: Optional[int] = None,
         account_id: Optional[str] = None,
         project_id: Optional[str] = None,
     ) -> Job:
@@ -726,13 +757,14 @@ class Engine:
 
         Raises:
             IllegalTransition: the job is terminal already.
+            LeaseLost: *lease_epoch* given, and the lease is lost.
             TooLarge, Conflict, NotFound, Gone, StorageFull, EngineClosed.
         """
         return Job._from_native(
             self._native.cancel(
                 *self._ref(job, account_id, project_id),
                 reason,
-                self._options(expected_revision, details, with_history),
+                self._options(expected_revision, details, with_history, lease_epoch),
             )
         )
 
@@ -762,6 +794,136 @@ class Engine:
         return Job._from_native(
             self._native.rerun(*self._ref(job, account_id, project_id), options)
         )
+
+    # -------------------------------------------------------------- workers
+
+    @staticmethod
+    def _claim_request(
+        kinds: Union[str, Sequence[str]],
+        worker_id: str,
+        account_id: str,
+        project_id: str,
+        lease_ttl: Timeout,
+        wait: Optional[Timeout],
+        details: JSON,
+        with_history: bool,
+    ) -> Dict[str, Any]:
+        return {
+            "account_id": account_id,
+            "project_id": project_id,
+            "kinds": [kinds] if isinstance(kinds, str) else list(kinds),
+            "worker_id": worker_id,
+            "lease_ttl_ms": _millis(lease_ttl, "lease_ttl"),
+            "wait_ms": 0 if wait is None else _millis(wait, "wait"),
+            "details": details,
+            "with_history": with_history,
+        }
+
+    def claim(
+        self,
+        kinds: Union[str, Sequence[str]],
+        worker_id: str,
+        *,
+        account_id: str,
+        project_id: str,
+        lease_ttl: Timeout = 30,
+        wait: Optional[Timeout] = None,
+        details: JSON = None,
+        with_history: bool = True,
+    ) -> Optional[Job]:
+        """Takes the oldest pending job of one of *kinds* in the project and
+        moves it to running under a lease for *worker_id* (docs/workers.md);
+        None when there is none. With *wait* (seconds, up to a day), waits
+        that long for a job to be created first, without polling.
+
+        The job's ``lease`` holds the ``epoch`` to pass as ``lease_epoch=``
+        on every later write of it; renew the lease with :meth:`heartbeat`
+        within *lease_ttl*, or the job fails with error code
+        ``"lease_expired"``.
+
+        Raises:
+            InvalidArgument: no kinds, an empty worker_id, a lease_ttl or
+                wait out of range.
+            TooLarge, StorageFull, EngineClosed.
+        """
+        data = self._native.claim(
+            self._claim_request(
+                kinds, worker_id, account_id, project_id, lease_ttl, wait,
+                details, with_history,
+            )
+        )
+        return None if data is None else Job._from_native(data)
+
+    async def claim_async(
+        self,
+        kinds: Union[str, Sequence[str]],
+        worker_id: str,
+        *,
+        account_id: str,
+        project_id: str,
+        lease_ttl: Timeout = 30,
+        wait: Optional[Timeout] = None,
+        details: JSON = None,
+        with_history: bool = True,
+    ) -> Optional[Job]:
+        """:meth:`claim` for asyncio, waiting on the event loop without a
+        thread. Cancelling the awaiting task ends the wait; a claim that was
+        already committing then still takes its job, whose lease will lapse
+        unless someone heartbeats it."""
+        request = self._claim_request(
+            kinds, worker_id, account_id, project_id, lease_ttl, wait, details,
+            with_history,
+        )
+        data = await _await_native(
+            lambda loop, settle: self._native.claim_async(request, loop, settle)
+        )
+        return None if data is None else Job._from_native(data)
+
+    def heartbeat(
+        self,
+        job: JobLike,
+        lease_epoch: int,
+        percent: Optional[Union[int, float]] = None,
+        *,
+        counts: Optional[Union[ProgressCounts, Mapping[str, int]]] = None,
+        progress_details: JSON = None,
+        details: JSON = None,
+        with_history: bool = True,
+        account_id: Optional[str] = None,
+        project_id: Optional[str] = None,
+    ) -> Heartbeat:
+        """Renews the lease of epoch *lease_epoch* for its ttl from now.
+        With *percent*, *counts* or *progress_details* it also records
+        progress (as :meth:`report_progress` does, in the same write; then
+        *details* go on the progress event); without, no history event is
+        added. ``cancelled`` in the answer says the job was cancelled while
+        this lease held it: nothing was written; stop work.
+
+        Raises:
+            LeaseLost: the lease lapsed, or the job ended or is not under
+                this epoch (``current_status`` says what it is).
+            InvalidArgument, TooLarge, Conflict, NotFound, Gone,
+            StorageFull, EngineClosed.
+        """
+        progress: Optional[Dict[str, Any]] = None
+        if percent is not None or counts is not None or progress_details is not None:
+            progress = {
+                "percent": percent,
+                "counts": None if counts is None else _progress_counts(counts),
+                "details": progress_details,
+            }
+        data, cancelled = self._native.heartbeat(
+            *self._ref(job, account_id, project_id),
+            progress,
+            self._options(None, details, with_history, lease_epoch),
+        )
+        return Heartbeat(Job._from_native(data), bool(cancelled))
+
+    def expire_leases(self) -> int:
+        """Fails every running job whose lease lapsed (error code
+        ``"lease_expired"``), as the engine does by itself on its timers;
+        returns how many. For tools and tests."""
+        return int(self._native.expire_leases())
 
     def list(
         self,

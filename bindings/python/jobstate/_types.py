@@ -28,7 +28,9 @@ __all__ = [
     "ProgressCounts",
     "Progress",
     "HistoryEvent",
+    "Lease",
     "Job",
+    "Heartbeat",
     "Page",
     "BatchChild",
     "Batch",
@@ -182,15 +184,34 @@ class HistoryEvent:
     duration_ms: int
     status: Status
     details: JSON = None
+    #: The epoch of the lease the job ran under when the event was written
+    #: (its claim, progress, end); 0 when under none.
+    epoch: int = 0
 
     def to_dict(self) -> Dict[str, Any]:
-        return {
+        d = {
             "step": self.step,
             "timestamp": _format_time(self.timestamp),
             "duration_ms": self.duration_ms,
             "status": self.status.value,
             "details": copy.deepcopy(self.details),
         }
+        if self.epoch:
+            d["epoch"] = self.epoch
+        return d
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A worker's hold on a running job, taken by :meth:`Engine.claim` and
+    renewed by :meth:`Engine.heartbeat` (docs/workers.md). Pass ``epoch`` as
+    ``lease_epoch=`` on every write of the job; a lease not renewed by
+    ``expires_at`` fails the job with error code ``"lease_expired"``."""
+
+    worker_id: str
+    epoch: int
+    expires_at: datetime
+    ttl: timedelta
 
 
 @dataclass(frozen=True, eq=True)
@@ -233,6 +254,8 @@ class Job:
     progress: Progress
     history: List[HistoryEvent]
     revision: int
+    #: Set by a claim; kept when the job ends (the last worker that held it).
+    lease: Optional[Lease] = None
     created: Optional[bool] = field(default=None, compare=False)
     # The JSON shape the job was read from: to_dict() returns a copy of it,
     # so that members newer than this package pass through unchanged.
@@ -251,6 +274,7 @@ class Job:
         p = d.get("progress") or {}
         counts = p.get("counts")
         err = d.get("error")
+        lease = d.get("lease")
         return cls(
             id=d["id"],
             account_id=d["account_id"],
@@ -282,10 +306,19 @@ class Job:
                     duration_ms=e["duration_ms"],
                     status=Status(e["status"]),
                     details=e.get("details"),
+                    epoch=e.get("epoch", 0),
                 )
                 for e in d.get("history", [])
             ],
             revision=d["revision"],
+            lease=Lease(
+                worker_id=lease["worker_id"],
+                epoch=lease["epoch"],
+                expires_at=_parse_time(lease["expires_at"]),  # type: ignore[arg-type]
+                ttl=timedelta(milliseconds=lease["ttl_ms"]),
+            )
+            if lease
+            else None,
             created=created,
             _data=d,
         )
@@ -322,6 +355,16 @@ class Job:
             f"project_id={self.project_id!r}, kind={self.kind!r}, "
             f"status={self.status.value!r}, revision={self.revision})"
         )
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    """What :meth:`Engine.heartbeat` answers: the job after its lease was
+    renewed, or, when ``cancelled``, as it was cancelled (nothing written:
+    stop work)."""
+
+    job: Job
+    cancelled: bool
 
 
 @dataclass(frozen=True)

@@ -600,6 +600,9 @@ class outcome {
   static py::object convert(const change_batch& b) {
     return from_json_value(jobstate::to_json(b));
   }
+  static py::object convert(const std::optional<job>& claimed) {
+    return claimed ? job_object(*claimed) : py::none();
+  }
 
   boost::system::error_code ec_;
   T value_;
@@ -842,6 +845,49 @@ class py_engine {
         call_unlocked(*guard_, [&](engine& e) { return e.rerun(ref, opts); }));
   }
 
+  // Blocks (without the GIL) until a job is claimed or the request's wait
+  // passes; closing the engine answers it.
+  py::object claim(py::handle request) {
+    auto r = unwrap(jobstate::claim_request_from_json(request_value(request)));
+    auto op = std::make_shared<blocking_op<std::optional<job>>>(guard_);
+    auto answer = op->future();
+    start_op(op, [&](engine& e) {
+      jobstate::async_claim(e, r, op->handler(e.get_executor()));
+    });
+    auto [ec, claimed] = await_blocking(*op, answer);
+    if (ec) raise_error(error_of(ec));
+    return claimed ? job_object(*claimed) : py::none();
+  }
+
+  op_handle claim_async(py::handle request, py::object loop,
+                        py::object settle) {
+    auto r = unwrap(jobstate::claim_request_from_json(request_value(request)));
+    auto op = std::make_shared<loop_op<std::optional<job>>>(
+        guard_, std::move(loop), std::move(settle));
+    start_op(op, [&](engine& e) {
+      jobstate::async_claim(e, r, op->handler(e.get_executor()));
+    });
+    return op_handle(op);
+  }
+
+  py::object heartbeat(py::handle a, py::handle p, py::handle id,
+                       py::handle progress, py::handle options) {
+    auto ref = job_ref_arg(a, p, id);
+    std::optional<jobstate::progress> pr;
+    if (!progress.is_none()) {
+      pr = unwrap(jobstate::progress_from_json(request_value(progress)));
+    }
+    auto opts =
+        unwrap(jobstate::mutation_options_from_json(request_value(options)));
+    auto beat = call_unlocked(
+        *guard_, [&](engine& e) { return e.heartbeat(ref, opts, pr); });
+    return py::make_tuple(job_object(beat.job), beat.cancelled);
+  }
+
+  std::uint64_t expire_leases() {
+    return call_unlocked(*guard_, [&](engine& e) { return e.expire_leases(); });
+  }
+
   py::object list(py::handle query) {
     auto q = unwrap(jobstate::list_query_from_json(request_value(query)));
     auto page = call_unlocked(*guard_, [&](engine& e) { return e.list(q); });
@@ -1031,6 +1077,12 @@ PYBIND11_MODULE(_jobstate, m) {
       .def("result", in_section(&outcome<jobstate::change_batch>::result),
            "The change batch dict, or raises the mapped exception.");
 
+  py::class_<outcome<std::optional<jobstate::job>>,
+             std::shared_ptr<outcome<std::optional<jobstate::job>>>>(
+      m, "ClaimOutcome", "The outcome of an asynchronous claim.")
+      .def("result", in_section(&outcome<std::optional<jobstate::job>>::result),
+           "The claimed job dict or None, or raises the mapped exception.");
+
   py::class_<py_engine>(m, "Engine",
                         "An open job database (low level: dicts in, dicts "
                         "out). Thread-safe.")
@@ -1062,6 +1114,13 @@ PYBIND11_MODULE(_jobstate, m) {
            py::arg("options"))
       .def("rerun", in_section(&py_engine::rerun), py::arg("account_id"),
            py::arg("project_id"), py::arg("job_id"), py::arg("options"))
+      .def("claim", in_section(&py_engine::claim), py::arg("request"))
+      .def("claim_async", in_section(&py_engine::claim_async),
+           py::arg("request"), py::arg("loop"), py::arg("settle"))
+      .def("heartbeat", in_section(&py_engine::heartbeat),
+           py::arg("account_id"), py::arg("project_id"), py::arg("id"),
+           py::arg("progress"), py::arg("options"))
+      .def("expire_leases", in_section(&py_engine::expire_leases))
       .def("list", in_section(&py_engine::list), py::arg("query"))
       .def("purge", in_section(&py_engine::purge), py::arg("request"))
       .def("changes", in_section(&py_engine::changes), py::arg("after"),

@@ -1,0 +1,163 @@
+"""Workers (docs/workers.md): claim under a lease, heartbeat, the lease epoch
+fencing a worker's writes, expiry, and a claim that waits for work, blocking
+and with asyncio."""
+
+import asyncio
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+
+import jobstate
+from jobstate import Status
+
+from conftest import ACCOUNT, PROJECT
+
+SCOPE = {"account_id": ACCOUNT, "project_id": PROJECT}
+
+
+def test_claim_takes_the_oldest_job_of_its_kinds(engine, make_job):
+    first = make_job("parse")
+    make_job("ocr")
+    second = make_job("embed")
+    assert engine.claim(["nothing"], "w", **SCOPE) is None
+    got = engine.claim(["parse", "embed"], "w1", lease_ttl=60, **SCOPE)
+    assert got.id == first.id
+    assert got.status is Status.RUNNING
+    assert got.lease.worker_id == "w1"
+    assert got.lease.epoch == 1
+    assert got.lease.ttl == timedelta(seconds=60)
+    assert got.history[-1].step == "claimed"
+    assert got.history[-1].epoch == 1
+    assert engine.get(got) == got
+    assert engine.claim(("parse", "embed"), "w1", **SCOPE).id == second.id
+    assert engine.claim("parse", "w1", **SCOPE) is None
+
+
+def test_heartbeat_renews_and_reports_a_cancel(engine, make_job):
+    make_job("parse")
+    job = engine.claim("parse", "w", **SCOPE)
+    beat = engine.heartbeat(job, job.lease.epoch)
+    assert not beat.cancelled
+    assert beat.job.revision == job.revision + 1
+    assert beat.job.lease.expires_at >= job.lease.expires_at
+    assert len(beat.job.history) == len(job.history)
+    beat = engine.heartbeat(job, job.lease.epoch, 40, progress_details={"page": 4})
+    assert beat.job.progress.percent == 40
+    assert beat.job.history[-1].step == "progress"
+    engine.cancel(job, "not needed")
+    beat = engine.heartbeat(job, job.lease.epoch)
+    assert beat.cancelled
+    assert beat.job.status is Status.CANCELLED
+
+
+def test_a_stale_epoch_is_fenced_off(engine, make_job):
+    make_job("parse")
+    job = engine.claim("parse", "w", **SCOPE)
+    with pytest.raises(jobstate.LeaseLost) as info:
+        engine.complete(job, {"pages": 1}, lease_epoch=job.lease.epoch + 1)
+    assert info.value.code is jobstate.ErrorCode.LEASE_LOST
+    assert info.value.current_status is Status.RUNNING
+    with pytest.raises(jobstate.LeaseLost):
+        engine.report_progress(job, 10, lease_epoch=7)
+    with pytest.raises(jobstate.LeaseLost):
+        engine.fail(job, "x", "y", lease_epoch=7)
+    with pytest.raises(jobstate.LeaseLost):
+        engine.cancel(job, lease_epoch=7)
+    with pytest.raises(jobstate.LeaseLost):
+        engine.heartbeat(job, 7)
+    assert engine.get(job) == job
+    done = engine.complete(job, {"pages": 1}, lease_epoch=job.lease.epoch)
+    assert done.status is Status.SUCCEEDED
+    assert done.history[-1].epoch == 1
+
+
+def test_a_lapsed_lease_fails_the_job(engine, make_job):
+    job = make_job("parse")
+    claimed = engine.claim("parse", "w", lease_ttl=0.05, **SCOPE)
+    assert claimed.id == job.id
+    time.sleep(0.1)
+    engine.expire_leases()  # or the engine's own timer, whichever is first
+    failed = engine.wait(job, timeout=10)
+    assert failed.status is Status.FAILED
+    assert failed.error.code == "lease_expired"
+    assert failed.history[-1].step == "lease_expired"
+    with pytest.raises(jobstate.LeaseLost):
+        engine.complete(job, lease_epoch=claimed.lease.epoch)
+    assert engine.expire_leases() == 0
+
+
+def test_bad_claims_are_refused(engine, make_job):
+    job = make_job("parse")
+    with pytest.raises(jobstate.InvalidArgument):
+        engine.claim([], "w", **SCOPE)
+    with pytest.raises(jobstate.InvalidArgument):
+        engine.claim("parse", "", **SCOPE)
+    with pytest.raises(jobstate.InvalidArgument):
+        engine.claim("parse", "w", lease_ttl=0, **SCOPE)
+    with pytest.raises(jobstate.InvalidArgument):
+        engine.claim("parse", "w", lease_ttl=-1, **SCOPE)
+    with pytest.raises(jobstate.InvalidArgument):
+        engine.claim("parse", "w", wait=float("inf"), **SCOPE)
+    assert engine.get(job).status is Status.PENDING
+
+
+def test_a_waiting_claim_takes_a_job_created_later(engine, make_job):
+    got = []
+    worker = threading.Thread(
+        target=lambda: got.append(engine.claim("parse", "w", wait=10, **SCOPE))
+    )
+    worker.start()
+    time.sleep(0.05)
+    job = make_job("parse")
+    worker.join(timeout=20)
+    assert not worker.is_alive()
+    assert got[0].id == job.id
+    started = time.monotonic()
+    assert engine.claim("parse", "w", wait=0.05, **SCOPE) is None
+    assert time.monotonic() - started >= 0.05
+
+
+def test_claim_async_waits_on_the_loop(engine, make_job):
+    async def main():
+        waiting = asyncio.ensure_future(
+            engine.claim_async("parse", "w", wait=10, **SCOPE)
+        )
+        await asyncio.sleep(0.05)
+        job = make_job("parse")
+        got = await asyncio.wait_for(waiting, 20)
+        assert got.id == job.id
+        assert await engine.claim_async("parse", "w", **SCOPE) is None
+        # Cancelling the task ends the wait; no job is taken.
+        sleeper = asyncio.ensure_future(
+            engine.claim_async("parse", "w", wait=10, **SCOPE)
+        )
+        await asyncio.sleep(0.05)
+        sleeper.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await sleeper
+        later = make_job("parse")
+        await asyncio.sleep(0.05)
+        assert engine.get(later).status is Status.PENDING
+
+    asyncio.run(main())
+
+
+def test_closing_answers_a_waiting_claim(db_path):
+    engine = jobstate.Engine(db_path, durability="no_sync")
+    errors = []
+
+    def claim():
+        try:
+            engine.claim("parse", "w", wait=60, **SCOPE)
+        except jobstate.EngineClosed as e:
+            errors.append(e)
+
+    worker = threading.Thread(target=claim)
+    worker.start()
+    time.sleep(0.05)
+    engine.close()
+    worker.join(timeout=20)
+    assert not worker.is_alive()
+    assert len(errors) == 1
