@@ -27,6 +27,21 @@ void check_counters(const job& j, std::vector<invariant_violation>& out) {
   }
 }
 
+void check_lease(const job& j, std::vector<invariant_violation>& out) {
+  if (!j.lease) return;
+  const lease& l = *j.lease;
+  if (j.status == job_status::pending || j.is_batch || l.epoch == 0 ||
+      l.ttl <= std::chrono::milliseconds::zero()) {
+    out.push_back(
+        {job_invariant::lease_only_on_a_job_that_ran,
+         "a lease (epoch " + std::to_string(l.epoch) + ", ttl " +
+             std::to_string(l.ttl.count()) + " ms) on a " +
+             (j.is_batch ? std::string("batch parent ") : std::string()) +
+             "job " + text(j.status) +
+             " (a lease needs a claimed job, epoch >= 1 and ttl > 0)"});
+  }
+}
+
 void check_history(const job& j, const earlier_history& earlier,
                    std::vector<invariant_violation>& out) {
   const auto bad = [&](job_invariant rule, std::string detail) {
@@ -127,6 +142,7 @@ std::vector<invariant_violation> check_invariants(
     const job& j, const earlier_history& earlier) {
   std::vector<invariant_violation> out;
   check_counters(j, out);
+  check_lease(j, out);
   if (j.history.empty()) {
     out.push_back({job_invariant::history_not_empty, "the history is empty"});
     return out;
@@ -140,6 +156,7 @@ std::vector<invariant_violation> check_record_invariants(const job& j) {
   std::vector<invariant_violation> out;
   check_counters(j, out);
   check_completed_at(j, out);
+  check_lease(j, out);
   if (j.is_batch) check_batch(j, out);
   return out;
 }

@@ -33,6 +33,9 @@ enum class job_invariant {
   status_ends_history,       ///< The status is the last event's.
   completed_at_if_terminal,  ///< completed_at is set exactly when terminal.
   started_at_if_ran,         ///< started_at is set exactly when it ran.
+  // Leases.
+  lease_only_on_a_job_that_ran,  ///< A lease: not pending, not a batch, an
+                                 ///< epoch of 1 or more, a positive ttl.
   // Batch parents.
   batch_has_counts,                 ///< A batch carries progress counts.
   batch_counts_add_up,              ///< pending + succeeded + failed +

@@ -163,6 +163,47 @@ TEST(EngineOpen, ASchemaThisBuildCannotMigrateIsRefusedAndLeftAlone) {
   EXPECT_TRUE(test::unchanged(*db, made));
 }
 
+// A database of schema 2 (as its layout is this build's without the
+// claimable index) gains the index when opened, and its pending jobs can be
+// claimed; a batch parent never is.
+TEST(EngineOpen, ASchemaTwoDatabaseGainsItsClaimableIndex) {
+  test_engine db;
+  const job first = test::create_job(*db);
+  batch_request b;
+  b.parent = test::make_request("parse");
+  b.children = {batch_child{"parse", nullptr, {}, {}}};
+  const auto batch = db->create_batch(b).value();
+  const job running = test::create_in_status(*db, job_status::running);
+  db.close();
+  {
+    test::raw_db raw(db.options().path);
+    const auto scope = store::keys::scope(test::account, test::project);
+    raw.del(store::table::by_claimable,
+            store::keys::by_claimable(scope, "parse", first.id));
+    raw.del(store::table::by_claimable,
+            store::keys::by_claimable(scope, "parse", batch.child_ids[0]));
+    raw.put(store::table::meta, store::meta_schema_key,
+            store::keys::sequence(2));
+    raw.commit();
+  }
+  db.reopen();
+  {
+    test::raw_db raw(db.options().path);
+    EXPECT_EQ(store::keys::sequence_at(
+                  *raw.get(store::table::meta, store::meta_schema_key)),
+              store::schema_version);
+  }
+  claim_request r;
+  r.account_id = std::string(test::account);
+  r.project_id = std::string(test::project);
+  r.kinds = {"parse"};
+  r.worker_id = "w";
+  EXPECT_EQ(db->claim(r).value().value().id, first.id);
+  EXPECT_EQ(db->claim(r).value().value().id, batch.child_ids[0]);
+  EXPECT_FALSE(db->claim(r).value().has_value());
+  EXPECT_EQ(db->get(test::ref_of(running)).value().status, job_status::running);
+}
+
 TEST(EngineOpen, OpenThatFailsHalfWayReleasesTheDirectory) {
   test_engine db;
   db.close();

@@ -4,6 +4,7 @@
 #include <jobstate/check.hpp>
 #include <jobstate/jobstate.hpp>
 
+#include "model/time.hpp"
 #include "store/keys.hpp"
 #include "support/jobs.hpp"
 #include "support/raw_db.hpp"
@@ -38,7 +39,8 @@ using test::test_engine;
 // A database holding a bit of everything the check looks at.
 struct population {
   job pending, running, succeeded, failed, cancelled, rerun, keyed;
-  job batch;  // Running: one child running, one succeeded, one pending.
+  job batch;   // Running: one child running, one succeeded, one pending.
+  job leased;  // Claimed, under a lease of an hour.
   std::vector<job_id> children;
 };
 
@@ -58,6 +60,14 @@ population populate(engine& e) {
   create_request keyed = make_request("keyed");
   keyed.idempotency_key = "key-1";
   p.keyed = e.create(keyed).value().job;
+  test::create_job(e, make_request("leased"));
+  claim_request claim;
+  claim.account_id = std::string(test::account);
+  claim.project_id = std::string(test::project);
+  claim.kinds = {"leased"};
+  claim.worker_id = "w1";
+  claim.lease_ttl = std::chrono::hours(1);
+  p.leased = e.claim(claim).value().value();
 
   batch_request b;
   b.parent = make_request("batch");
@@ -352,6 +362,45 @@ TEST_F(CheckDatabase, MissingIndexEntryIsReported) {
   const check_report r = check();
   EXPECT_TRUE(one_problem(r, check_problem_kind::missing_index_entry,
                           "idx_status", pop_.running.id));
+}
+
+TEST_F(CheckDatabase, LeaseAndClaimEntriesAreRequired) {
+  const auto scope = keys::scope(test::account, test::project);
+  {
+    raw_db raw(path());
+    raw.del(table::by_lease_expiry,
+            keys::by_time(pop_.leased.lease->expires_at, pop_.leased.id));
+    raw.del(table::by_claimable,
+            keys::by_claimable(scope, pop_.pending.kind, pop_.pending.id));
+    raw.commit();
+  }
+  check_report r = check();
+  ASSERT_EQ(r.problems.size(), 2u);
+  for (const auto& p : r.problems) {
+    EXPECT_EQ(p.kind, check_problem_kind::missing_index_entry);
+  }
+  EXPECT_EQ(r.problems[0].database == "idx_claimable" ? r.problems[1].database
+                                                      : r.problems[0].database,
+            "idx_lease_expiry");
+  {
+    raw_db raw(path());
+    raw.put(table::by_lease_expiry,
+            keys::by_time(pop_.leased.lease->expires_at, pop_.leased.id), {});
+    raw.put(table::by_claimable,
+            keys::by_claimable(scope, pop_.pending.kind, pop_.pending.id), {});
+    // A finished job still listed as claimable, and under a lease.
+    raw.put(table::by_claimable,
+            keys::by_claimable(scope, pop_.failed.kind, pop_.failed.id), {});
+    raw.put(table::by_lease_expiry, keys::by_time(model::now(), pop_.failed.id),
+            {});
+    raw.commit();
+  }
+  r = check();
+  ASSERT_EQ(r.problems.size(), 2u);
+  for (const auto& p : r.problems) {
+    EXPECT_EQ(p.kind, check_problem_kind::stale_index_entry);
+    EXPECT_EQ(p.job, pop_.failed.id);
+  }
 }
 
 TEST_F(CheckDatabase, EveryIndexEntryIsRequired) {

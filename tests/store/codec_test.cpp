@@ -47,7 +47,9 @@ job full_job() {
       history_event{"started", *j.started_at, 5, job_status::running,
                     boost::json::object{{"worker", "w1"}}},
       history_event{"failed", *j.completed_at, 1995, job_status::failed,
-                    nullptr}};
+                    nullptr, 7}};
+  j.lease = lease{"worker-7", 7, *j.started_at + std::chrono::seconds(30),
+                  std::chrono::milliseconds(30000)};
   j.revision = 3;
   return j;
 }
@@ -77,8 +79,35 @@ TEST(Codec, EventsRoundTripExactly) {
   }
 }
 
+TEST(Codec, AnEventWithoutAnEpochKeepsTheEarlierFormat) {
+  history_event e{"progress", model::now(), 3, job_status::running, nullptr};
+  const std::string plain = encode(e);
+  EXPECT_EQ(static_cast<std::uint8_t>(plain[0]), 0x41);
+  e.epoch = 2;
+  const std::string leased = encode(e);
+  EXPECT_EQ(static_cast<std::uint8_t>(leased[0]), 0x42);
+  EXPECT_EQ(decode_event(leased).value(), e);
+}
+
+TEST(Codec, AnEpochEventSayingEpochZeroIsCorrupt) {
+  // 0x42 means "with an epoch": a zero one is not a way to write none.
+  history_event e{"progress", model::now(), 3, job_status::running, nullptr};
+  std::string bytes = encode(e);
+  bytes.pop_back(), bytes.pop_back(), bytes.pop_back(), bytes.pop_back();
+  bytes[0] = static_cast<char>(0x42);
+  bytes.push_back('\0');  // epoch varint 0
+  const std::uint32_t crc = crc32c(bytes);
+  for (int i = 0; i < 4; ++i) {
+    bytes.push_back(static_cast<char>((crc >> (8 * i)) & 0xff));
+  }
+  const auto decoded = decode_event(bytes);
+  ASSERT_FALSE(decoded);
+  EXPECT_EQ(decoded.code(), errc::corrupt);
+}
+
 TEST(Codec, SchemaOneRecordRoundTripsWithItsHistory) {
-  const job j = full_job();
+  job j = full_job();
+  for (auto& e : j.history) e.epoch = 0;  // Schema 1 had no leases.
   const auto decoded = decode_job_v1(encode_v1(j));
   ASSERT_TRUE(decoded) << decoded.error().message();
   EXPECT_EQ(*decoded, j);

@@ -17,9 +17,12 @@
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -86,6 +89,46 @@ TEST_F(SchemaFixture, EveryJobReadsBackAsTheWritingBuildAnswered) {
   auto feed = (*e)->changes(0);
   ASSERT_TRUE(feed.has_value()) << feed.error().message();
   EXPECT_EQ(feed->changes.size(), 29u);
+}
+
+TEST_F(SchemaFixture, MigratedPendingJobsAreClaimableOldestFirst) {
+  options o;
+  o.path = path();
+  auto e = engine::open(o);
+  ASSERT_TRUE(e.has_value()) << e.error().message();
+  // The fixture's pending jobs that are not batch parents, per tenancy, in
+  // id (creation) order: what claims take, one by one.
+  std::map<std::pair<std::string, std::string>, std::vector<std::string>> want;
+  std::set<std::string> kinds;
+  for (const boost::json::value& v : expected_jobs()) {
+    const auto& w = v.as_object();
+    if (!w.contains("status") || w.at("status") != "pending" ||
+        w.at("is_batch").as_bool()) {
+      continue;
+    }
+    want[{std::string(w.at("account_id").as_string()),
+          std::string(w.at("project_id").as_string())}]
+        .push_back(std::string(w.at("id").as_string()));
+    kinds.insert(std::string(w.at("kind").as_string()));
+  }
+  ASSERT_FALSE(want.empty());
+  for (auto& [scope, ids] : want) {
+    std::sort(ids.begin(), ids.end());
+    claim_request r;
+    r.account_id = scope.first;
+    r.project_id = scope.second;
+    r.kinds.assign(kinds.begin(), kinds.end());
+    r.worker_id = "after-migration";
+    for (const std::string& id : ids) {
+      auto claimed = (*e)->claim(r);
+      ASSERT_TRUE(claimed.has_value()) << claimed.error().message();
+      ASSERT_TRUE(claimed->has_value()) << "job " << id << " is not claimable";
+      EXPECT_EQ((*claimed)->id.to_string(), id);
+    }
+    auto none = (*e)->claim(r);
+    ASSERT_TRUE(none.has_value());
+    EXPECT_FALSE(none->has_value());
+  }
 }
 
 TEST_F(SchemaFixture, TakesNewWritesAndChecksClean) {
