@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
 """A small worker pool and a waiting client, on one jobstate database.
 
-- A dispatcher thread follows the change feed (Engine.watch) and hands every
-  newly created job to a queue.
-- Worker threads claim jobs (start: pending → running; a lost race raises
-  IllegalTransition), work on them step by step while reporting progress,
-  and complete them. Between steps a worker "sleeps" in
-  Engine.wait(changed_after=...), which wakes it at once if the job changes,
-  which is how it learns that the client cancelled the job.
+- Worker threads claim jobs (Engine.claim: the oldest pending job, moved to
+  running under a lease; with wait=, a claim sleeps until a job is created,
+  without polling), work on them step by step, renewing the lease with a
+  heartbeat that also reports progress and says when the client cancelled
+  the job, and complete them fenced by the lease's epoch (a worker whose
+  lease lapsed cannot overwrite anything). A worker that dies leaves its
+  job running only until the lease lapses; then the job fails with
+  "lease_expired" and can be rerun (docs/workers.md).
 - The client is an asyncio program: it submits jobs, cancels one of them once
   a worker has started it, and awaits them all with Engine.wait_async (no
   thread and no polling per waiting job). Then it submits a batch (a parent
@@ -20,7 +21,6 @@ Run from a build tree: PYTHONPATH=<build>/bindings/python/package
 """
 
 import asyncio
-import queue
 import sys
 import threading
 import time
@@ -34,50 +34,34 @@ JOBS = 12
 BATCH_CHILDREN = 4
 STEPS = 5
 STEP_SECONDS = 0.02
+LEASE_SECONDS = 5
 
 
-def dispatcher(engine: jobstate.Engine, work: "queue.Queue", stop: threading.Event,
-               after: int) -> None:
-    """Follows the change feed from sequence `after`, queueing new jobs."""
-    while not stop.is_set():
-        batch = engine.watch(after, account_id=ACCOUNT, project_id=PROJECT,
-                             bookmark_after=0.1)
-        for change in batch.changes:
-            if change.step == "created":
-                work.put(jobstate.JobRef(change.account_id, change.project_id,
-                                         change.id))
-        after = batch.last_sequence
-
-
-def worker(name: str, engine: jobstate.Engine, work: "queue.Queue",
+def worker(name: str, engine: jobstate.Engine, stop: threading.Event,
            log: list) -> None:
-    while True:
-        ref = work.get()
-        if ref is None:
-            return
-        if engine.get(ref).is_batch:
-            continue  # a batch's parent follows its children: nothing to do
-        try:
-            job = engine.start(ref, details={"worker": name})
-        except (jobstate.IllegalTransition, jobstate.Conflict) as e:
-            # Claimed by another worker, or cancelled before it started.
-            log.append((ref.id, f"skipped ({e.current_status})"))
-            continue
+    """Claims jobs (waiting for work without polling), works on each step by
+    step under its lease, and completes it, fenced by the lease's epoch."""
+    while not stop.is_set():
+        job = engine.claim("square", name, account_id=ACCOUNT,
+                           project_id=PROJECT, lease_ttl=LEASE_SECONDS,
+                           wait=0.2)
+        if job is None:
+            continue  # nothing to do for now
+        epoch = job.lease.epoch
         for step in range(1, STEPS + 1):
-            try:
-                # Sleeps for one step, but wakes as soon as the job changes.
-                changed = engine.wait(job, timeout=STEP_SECONDS,
-                                      changed_after=job.revision)
-            except jobstate.WaitTimeout:
-                job = engine.report_progress(job, 100 * step // STEPS)
-                continue
-            log.append((job.id, f"noticed {changed.status} at step {step}"))
-            break
+            time.sleep(STEP_SECONDS)
+            # Renews the lease and reports progress in one write; says when
+            # the client cancelled the job meanwhile.
+            beat = engine.heartbeat(job, epoch, 100 * step // STEPS)
+            if beat.cancelled:
+                log.append((job.id, f"noticed the cancel at step {step}"))
+                break
         else:
             try:
-                engine.complete(job, {"worker": name, "square": job.input["n"] ** 2})
+                engine.complete(job, {"worker": name, "square": job.input["n"] ** 2},
+                                lease_epoch=epoch)
                 log.append((job.id, f"completed by {name}"))
-            except jobstate.IllegalTransition as e:
+            except (jobstate.IllegalTransition, jobstate.LeaseLost) as e:
                 # The client cancelled it between the last step and now.
                 log.append((job.id, f"lost the race to {e.current_status}"))
 
@@ -120,13 +104,10 @@ async def batch_client(engine: jobstate.Engine) -> tuple:
 def main() -> int:
     path = sys.argv[1] if len(sys.argv) > 1 else "./jobstate-python-demo"
     with jobstate.Engine(path, durability=jobstate.Durability.NO_SYNC) as engine:
-        work: "queue.Queue" = queue.Queue()
         stop = threading.Event()
         log: list = []
-        threads = [threading.Thread(target=dispatcher,
-                                    args=(engine, work, stop, engine.last_sequence()))]
-        threads += [threading.Thread(target=worker, args=(f"w{i}", engine, work, log))
-                    for i in range(WORKERS)]
+        threads = [threading.Thread(target=worker, args=(f"w{i}", engine, stop, log))
+                   for i in range(WORKERS)]
         for t in threads:
             t.start()
 
@@ -136,8 +117,6 @@ def main() -> int:
         elapsed = time.monotonic() - started
 
         stop.set()
-        for _ in range(WORKERS):
-            work.put(None)
         for t in threads:
             t.join()
 
