@@ -141,7 +141,7 @@ void claim_waiters::jobs_created(std::vector<created> jobs) {
       }
       if (!someone_asleep) continue;
       // The oldest claim asleep that could take the job wakes for it.
-      const auto kind = self->claimable_kind_(c.id);
+      const auto kind = c.kind ? *c.kind : self->claimable_kind_(c.id);
       if (!kind) continue;
       for (auto& [key, e] : self->entries_) {
         if (e.now == state::waiting && wants(e, c, *kind)) {

@@ -40,11 +40,15 @@ class claim_waiters : public std::enable_shared_from_this<claim_waiters> {
   using claimable_kind_fn =
       std::function<std::optional<std::string>(const job_id&)>;
 
-  /// A job created in a project.
+  /// The kind of a created job as its commit knew it: nullopt inside when
+  /// no claim can take it (a batch parent, or no longer pending).
+  using known_kind = std::optional<std::string>;
+  /// A job created in a project; `kind` unset when only a read can tell.
   struct created {
     job_id id;
     std::string account_id;
     std::string project_id;
+    std::optional<known_kind> kind;
   };
 
   claim_waiters(boost::asio::io_context& io,

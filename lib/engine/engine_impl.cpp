@@ -21,23 +21,38 @@ constexpr std::size_t watches_a_caller_serves = 8;
 // The most leases one expiry pass (one commit) fails.
 constexpr std::size_t expiries_per_pass = 256;
 
-// The jobs `changes` created, for the claims waiting for work.
+// The jobs `changes` created, for the claims waiting for work; with their
+// kinds when the commit holds them (`jobs`: this process's own commit).
 std::vector<claim_waiters::created> creations(
-    const std::vector<store::change_record>& changes) {
+    const std::vector<store::change_record>& changes,
+    const committed_jobs* jobs = nullptr) {
   std::vector<claim_waiters::created> out;
   for (const auto& c : changes) {
-    if (c.step == "created") out.push_back({c.id, c.account_id, c.project_id});
+    if (c.step != "created") continue;
+    claim_waiters::created made{c.id, c.account_id, c.project_id, {}};
+    if (const job* j = jobs ? jobs->find(c.id) : nullptr) {
+      made.kind = j->status == job_status::pending && !j->is_batch
+                      ? claim_waiters::known_kind{j->kind}
+                      : claim_waiters::known_kind{std::nullopt};
+    }
+    out.push_back(std::move(made));
   }
   return out;
 }
 
-// Whether a change may have given some job a lease that expires sooner than
-// any before: only a claim does (a heartbeat moves its lease later).
-bool may_add_sooner_lease(const std::vector<store::change_record>& changes) {
+// Tells `leases` of the leases `changes` took: only a claim may add one
+// that expires sooner than any before (a heartbeat moves its lease later).
+void note_new_leases(const std::vector<store::change_record>& changes,
+                     const committed_jobs& jobs, lease_timer& leases) {
   for (const auto& c : changes) {
-    if (c.step == "claimed") return true;
+    if (c.step != "claimed") continue;
+    const job* j = jobs.find(c.id);
+    if (j != nullptr && j->lease) {
+      leases.consider(j->lease->expires_at);
+    } else {
+      leases.rescan();
+    }
   }
-  return false;
 }
 
 }  // namespace
@@ -187,9 +202,9 @@ result<std::size_t> engine::impl::expire_leases() {
 void engine::impl::on_commit(const std::vector<store::change_record>& changes,
                              commit_queue::committed_by who,
                              const committed_jobs& jobs) {
-  if (may_add_sooner_lease(changes)) leases_->rescan();
+  note_new_leases(changes, jobs, *leases_);
   if (!claims_->idle()) {
-    if (auto created = creations(changes); !created.empty()) {
+    if (auto created = creations(changes, &jobs); !created.empty()) {
       claims_->jobs_created(std::move(created));
     }
   }

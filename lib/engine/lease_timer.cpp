@@ -30,13 +30,27 @@ void lease_timer::rescan() {
   boost::asio::post(io_, [this] { rescan_here(); });
 }
 
+void lease_timer::consider(timestamp at) {
+  if (at.time_since_epoch().count() <
+      armed_micros_.load(std::memory_order_acquire)) {
+    rescan();
+  }
+}
+
+void lease_timer::set_armed(std::optional<timestamp> at) {
+  armed_for_ = at;
+  armed_micros_.store(at ? at->time_since_epoch().count()
+                         : std::numeric_limits<std::int64_t>::max(),
+                      std::memory_order_release);
+}
+
 void lease_timer::rescan_here() {
   if (closed_) return;
   if (expiring_) return;  // The pass rescans when it ends.
   auto next = find_next_();
   if (!next) {
     // Unreadable now (e.g. the map is being resized): try again later.
-    armed_for_.reset();
+    set_armed(std::nullopt);
     timer_.expires_after(retry_after_failure);
     timer_.async_wait([this](boost::system::error_code ec) {
       if (!ec && !closed_) rescan_here();
@@ -44,13 +58,13 @@ void lease_timer::rescan_here() {
     return;
   }
   if (!*next) {
-    armed_for_.reset();
+    set_armed(std::nullopt);
     timer_.cancel();
     return;
   }
   if (last_pass_began_ && **next <= *last_pass_began_) {
     last_pass_began_.reset();
-    armed_for_.reset();
+    set_armed(std::nullopt);
     timer_.expires_after(retry_after_failure);
     timer_.async_wait([this](boost::system::error_code ec) {
       if (!ec && !closed_) rescan_here();
@@ -63,7 +77,7 @@ void lease_timer::rescan_here() {
 
 void lease_timer::arm(timestamp at) {
   if (armed_for_ == at) return;
-  armed_for_ = at;
+  set_armed(at);
   const auto now = clock_();
   const auto wait = at > now ? at - now : timestamp::duration::zero();
   timer_.expires_after(wait + slack);
@@ -74,7 +88,7 @@ void lease_timer::arm(timestamp at) {
 
 void lease_timer::start_pass() {
   expiring_ = true;
-  armed_for_.reset();
+  set_armed(std::nullopt);
   last_pass_began_ = clock_();
   expire_([this](pass_outcome outcome) {
     boost::asio::post(io_, [this, outcome] { pass_ended(outcome); });

@@ -11,7 +11,9 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <atomic>
 #include <functional>
+#include <limits>
 #include <optional>
 
 namespace jobstate::engine_detail {
@@ -31,6 +33,10 @@ class lease_timer {
 
   /// Reads the soonest expiry again and re-arms. Any thread.
   void rescan();
+  /// A lease expiring at `at` was just taken: rescans only when it expires
+  /// before the one the timer waits for (a claim's lease usually expires
+  /// after the leases taken before it: no read, no hop). Any thread.
+  void consider(timestamp at);
   /// As rescan, on the io thread.
   void rescan_here();
   /// Cancels the timer; nothing runs after. On the io thread.
@@ -38,6 +44,7 @@ class lease_timer {
 
  private:
   void arm(timestamp at);
+  void set_armed(std::optional<timestamp> at);
   void start_pass();
   void pass_ended(pass_outcome outcome);
 
@@ -48,6 +55,10 @@ class lease_timer {
   // The rest is touched on the io thread only.
   boost::asio::steady_timer timer_;
   std::optional<timestamp> armed_for_;
+  // armed_for_ in microseconds, for consider() on other threads; the
+  // largest value when the timer waits for none.
+  std::atomic<std::int64_t> armed_micros_{
+      std::numeric_limits<std::int64_t>::max()};
   // When the pass that ended last began: an expiry at or before it that is
   // still indexed after the pass is an entry the pass could not act on (a
   // damaged record; jobstate-check reports it), retried slowly, not at once.
