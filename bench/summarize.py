@@ -22,7 +22,7 @@ import os
 import sys
 
 FILES = ("lifecycle", "history", "read", "wait", "batch", "scale",
-         "scale_big")
+         "scale_big", "workers")
 
 
 def load_runs(results_dir):
@@ -395,6 +395,38 @@ def batch_section(s, out):
                   "mean µs"], rows)
 
 
+def workers_name(kind, durability, threads=None):
+    name = "workers/%s/%s/real_time" % (kind, durability)
+    if threads is not None:
+        name += "/threads:%d" % threads
+    return name
+
+
+def workers_section(s, out):
+    figures = {}
+    rows = []
+    for d in ("full", "no_sync"):
+        for t in (1, 8):
+            claim = s.get(workers_name("claim", d, t), "jobs_per_s")
+            start = s.get(workers_name("start", d, t), "jobs_per_s")
+            figures["%s/%d" % (d, t)] = {"claim_jobs_per_s": claim,
+                                         "start_jobs_per_s": start}
+            rows.append(["create → claim → complete, %s, %d worker%s"
+                         % (d, t, "s" if t > 1 else ""), fmt(claim),
+                         fmt(start), fmt(ratio(claim, start)) + " ×"
+                         if ratio(claim, start) else "n/a", "", ""])
+        handoff = {k: s.get(workers_name("handoff", d), k)
+                   for k in ("p50_us", "p99_us", "from_call_p50_us")}
+        figures["handoff/" + d] = handoff
+        rows.append(["create → claim hand-off to a waiting worker, %s" % d,
+                     "", "", "", fmt(handoff["p50_us"]),
+                     fmt(handoff["p99_us"])])
+    out["workers"] = figures
+    return table(["workload", "claim jobs/s", "start jobs/s (baseline)",
+                  "claim ÷ start", "hand-off p50 µs", "hand-off p99 µs"],
+                 rows)
+
+
 HISTORY_ANSWERS = ("without_history", "whole")
 
 
@@ -524,6 +556,16 @@ def targets_section(s, out, waiters):
     add("commit cost with nobody waiting (default durability)",
         s.get("wait/commit_cost/full/real_time", "a_overhead_pct"), "<", 2,
         "%", "as above at durability full (fsync noise dominates)")
+    for d in ("full", "no_sync"):
+        add("workers: claims with 8 workers vs the same workload through "
+            "start (%s)" % d,
+            r(s.get(workers_name("claim", d, 8), "jobs_per_s"),
+              s.get(workers_name("start", d, 8), "jobs_per_s")), ">=", 0.8,
+            "×", "workers/claim/%s threads:8 ÷ workers/start/%s threads:8"
+            % (d, d))
+    add("workers: create → claim hand-off p50, in process (no_sync)",
+        s.get(workers_name("handoff", "no_sync"), "p50_us"), "<=", 20, "µs",
+        "workers/handoff/no_sync p50_us (create durable → claim returned)")
     out["targets"] = checks
     rows = []
     for c in checks:
@@ -610,6 +652,8 @@ def main():
         ("Waiting: memory and commit cost", memory_and_cost_section(s, out)),
         ("Batches", batch_section(s, out)),
         ("Scale", scale_section(s, runs, out)),
+        ("Workers: claim against start, and the hand-off to a waiting "
+         "worker", workers_section(s, out)),
         ("Targets", targets_section(s, out, waiters)),
     ]
     header = ("Machine: %s, %s CPUs; scratch: %s; run %s; load average at "
