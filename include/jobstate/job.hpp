@@ -71,9 +71,10 @@ struct history_event {
 /// `expires_at` ends the job as failed with error code "lease_expired".
 struct lease {
   std::string worker_id;  ///< As the worker named itself when claiming.
-  /// The claim's number for this job: 1 for its first claim, +1 for each
-  /// later one. A worker passes it back (mutation_options::lease_epoch) so
-  /// that a write from a worker whose lease is lost changes nothing.
+  /// The claim's number for this job: 1, since a job leaves pending once
+  /// and so is claimed at most once (retry is a rerun: a new job). A
+  /// worker passes it back (mutation_options::lease_epoch) so that a write
+  /// from a worker whose lease is lost changes nothing.
   std::uint64_t epoch = 0;
   timestamp expires_at{};            ///< Past it, the lease has lapsed.
   std::chrono::milliseconds ttl{0};  ///< How far each heartbeat extends it.

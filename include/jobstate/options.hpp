@@ -80,13 +80,14 @@ struct options {
   /// needs a second thread running it.
   boost::asio::any_io_executor executor;
 
-  // --- performance ---
-
   /// The clock mutations are stamped with and leases are measured by
   /// (UTC, microseconds). Empty: the system clock. For tests that move time
   /// (leases, retention); it must not go backwards by much, and every
   /// process opening one database should agree with the others.
   std::function<timestamp()> clock;
+
+  // --- performance ---
+
   /// Commit durability; weaker modes trade safety for speed.
   jobstate::durability durability = jobstate::durability::full;
   /// Initial size of the memory map. With `write_map` the file takes this

@@ -50,6 +50,7 @@ void claim(server_context& ctx, const exchange_ptr& ex, call& c) {
     if (ec) return reply_error(ex, jobstate::error(ec));
     response res = claimed ? job_response(status::ok, *claimed)
                            : response(status::no_content, 11);
+    if (claimed) add_retry_after(res, claimed->status);
     if (w.from_prefer) res.set("Preference-Applied", preference_applied(w));
     res.prepare_payload();
     ex->reply(std::move(res));
@@ -81,8 +82,13 @@ void heartbeat(server_context& ctx, const exchange_ptr& ex, call& c) {
                   boost::asio::bind_executor(
                       ex->executor(),
                       [ex](boost::system::error_code ec, heartbeat_result r) {
-                        if (ec) return reply_error(ex, jobstate::error(ec));
-                        ex->reply(json_response(status::ok, to_json(r)));
+                        // A lost lease names the job's state, as the other
+                        // writes do.
+                        if (ec)
+                          return reply_mutation(ex, "heartbeat", ec, r.job);
+                        auto res = json_response(status::ok, to_json(r));
+                        add_retry_after(res, r.job.status);
+                        ex->reply(std::move(res));
                       }));
 }
 

@@ -43,7 +43,9 @@ result<void> apply_claim(job& j, const claim_request& r, timestamp now,
       r.details.is_null()
           ? boost::json::value(boost::json::object{{"worker_id", r.worker_id}})
           : r.details;
-  const std::uint64_t epoch = j.lease ? j.lease->epoch + 1 : 1;
+  // A job leaves pending once, so it is claimed at most once: its first and
+  // only epoch. (Retry is a rerun, a new job with epochs of its own.)
+  const std::uint64_t epoch = 1;
   if (auto s = apply_start(j, start, now, lim); !s) return s;
   j.history.back().step = "claimed";
   j.history.back().epoch = epoch;

@@ -182,8 +182,10 @@ TEST(ClaimWait, ClosingTheEngineAnswersWaitingClaims) {
   test_engine db;
   outcomes out;
   async_claim(*db, waiting_claim(test::hang_guard), out.handler());
-  auto blocked = std::async(std::launch::async, [&] {
-    return db->claim(waiting_claim(test::hang_guard));
+  // The engine itself, not the test's handle to it, which close() resets.
+  engine& e = *db;
+  auto blocked = std::async(std::launch::async, [&e] {
+    return e.claim(waiting_claim(test::hang_guard));
   });
   std::this_thread::sleep_for(50ms);
   db.close();

@@ -5,12 +5,23 @@ PYTHONPATH; by hand:
     PYTHONPATH=<build>/bindings/python/package /usr/bin/python3 -m pytest -q bindings/python/tests
 """
 
+import shutil
+
 import pytest
 
 import jobstate
 
 ACCOUNT = "acme"
 PROJECT = "alpha"
+
+
+@pytest.fixture(autouse=True)
+def _free_disk_after_each_test(tmp_path):
+    """Removes the test's databases once it is done (torn down after the
+    fixtures that close them): each reserves its map on disk, 64 MiB by
+    default, and a run opens hundreds."""
+    yield
+    shutil.rmtree(tmp_path, ignore_errors=True)
 
 
 @pytest.fixture
