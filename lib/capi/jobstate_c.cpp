@@ -218,6 +218,38 @@ int mutate(jobstate_engine* e, const char* account_id, const char* project_id,
   });
 }
 
+// Runs an asynchronous operation as a blocking call: initiated inside the
+// guard (`initiate(engine, handler)`), awaited outside it, so that closing
+// the engine answers it (engine_closed) instead of waiting for it. Answered
+// inline (the handler only fulfils a promise): the calling thread may be the
+// one that runs the engine's callbacks, which a blocking call from a
+// callback would otherwise wait for. `what` names it ("wait").
+template <class T, class Initiate>
+result<T> call_to_completion(engine_guard& guard, const char* what,
+                             Initiate&& initiate) {
+  auto done = std::make_shared<std::promise<result<T>>>();
+  auto f = done->get_future();
+  auto started = guard.call([&](jobstate::engine& eng) -> result<void> {
+    initiate(eng,
+             boost::asio::bind_executor(
+                 jobstate::engine_detail::inline_executor(),
+                 [done, what](boost::system::error_code ec, T value) {
+                   if (!ec) {
+                     done->set_value(std::move(value));
+                   } else if (ec == boost::asio::error::operation_aborted) {
+                     done->set_value(error(
+                         errc::engine_closed,
+                         std::string("the engine closed during the ") + what));
+                   } else {
+                     done->set_value(error(std::error_code(ec)));
+                   }
+                 }));
+    return {};
+  });
+  if (!started) return started.error();
+  return f.get();
+}
+
 int status_of(const boost::system::error_code& ec) {
   const std::error_code std_ec(ec);
   if (std_ec.category() == jobstate::category()) return std_ec.value();
@@ -440,31 +472,10 @@ int jobstate_job_claim(jobstate_engine* e, const char* request_json,
     auto request =
         read_json(request_json, "request_json", false, claim_request_from_json);
     if (!request) return request.error();
-    // As jobstate_job_wait: initiated inside the guard, awaited outside it,
-    // so that closing the engine answers a claim waiting for work.
-    using answer = result<std::optional<jobstate::job>>;
-    auto done = std::make_shared<std::promise<answer>>();
-    auto f = done->get_future();
-    auto started = (*g)->call([&](jobstate::engine& eng) -> result<void> {
-      jobstate::async_claim(
-          eng, std::move(*request),
-          boost::asio::bind_executor(
-              jobstate::engine_detail::inline_executor(),
-              [done](boost::system::error_code ec,
-                     std::optional<jobstate::job> j) {
-                if (!ec) {
-                  done->set_value(std::move(j));
-                } else if (ec == boost::asio::error::operation_aborted) {
-                  done->set_value(error(errc::engine_closed,
-                                        "the engine closed during the claim"));
-                } else {
-                  done->set_value(error(std::error_code(ec)));
-                }
-              }));
-      return {};
-    });
-    if (!started) return started.error();
-    answer r = f.get();
+    auto r = call_to_completion<std::optional<jobstate::job>>(
+        **g, "claim", [&](jobstate::engine& eng, auto handler) {
+          jobstate::async_claim(eng, std::move(*request), std::move(handler));
+        });
     if (!r) return r.error();
     if (*r) {
       give_json(job_json, jobstate::to_json(**r));
@@ -710,34 +721,11 @@ int jobstate_job_wait(jobstate_engine* e, const char* account_id,
     auto condition = read_json(condition_json, "condition_json", true,
                                wait_condition_from_json);
     if (!condition) return condition.error();
-
-    // Initiated inside the guard, awaited outside it: closing the engine
-    // completes the wait (operation_aborted) instead of waiting for it.
-    // Answered inline (it only fulfils the promise): this thread may be the
-    // one that runs the engine's callbacks, which a blocking wait from a
-    // callback would otherwise wait for.
-    using answer = result<jobstate::wait_result>;
-    auto done = std::make_shared<std::promise<answer>>();
-    auto f = done->get_future();
-    auto started = (*g)->call([&](jobstate::engine& eng) -> result<void> {
-      jobstate::async_wait(
-          eng, *ref, *condition, timeout_from_ms(timeout_ms),
-          boost::asio::bind_executor(
-              jobstate::engine_detail::inline_executor(),
-              [done](boost::system::error_code ec, jobstate::wait_result r) {
-                if (!ec) {
-                  done->set_value(std::move(r));
-                } else if (ec == boost::asio::error::operation_aborted) {
-                  done->set_value(error(errc::engine_closed,
-                                        "the engine closed during the wait"));
-                } else {
-                  done->set_value(error(std::error_code(ec)));
-                }
-              }));
-      return {};
-    });
-    if (!started) return started.error();
-    answer r = f.get();
+    auto r = call_to_completion<jobstate::wait_result>(
+        **g, "wait", [&](jobstate::engine& eng, auto handler) {
+          jobstate::async_wait(eng, *ref, *condition,
+                               timeout_from_ms(timeout_ms), std::move(handler));
+        });
     if (!r) return r.error();
     give_json(job_json, jobstate::to_json(r->job));
     if (timed_out) *timed_out = r->timed_out ? 1 : 0;
