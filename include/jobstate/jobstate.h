@@ -287,10 +287,10 @@ JOBSTATE_EXPORT int jobstate_engine_last_sequence(jobstate_engine* engine,
  * the job is running under the lease of that epoch which jobstate_job_claim
  * gave), "details": any JSON (recorded on the history event),
  * "with_history": false (the snapshot without its history, so that the
- * write costs the same however long the history is; default true)}. They return the job's new snapshot in
- * `job_json` (may be NULL), and fail, besides the errors listed, with
- * JOBSTATE_ENGINE_CLOSED when the engine is closing, JOBSTATE_STORAGE_FULL
- * and JOBSTATE_IO_ERROR.
+ * write costs the same however long the history is; default true)}. They return
+ * the job's new snapshot in `job_json` (may be NULL), and fail, besides the
+ * errors listed, with JOBSTATE_ENGINE_CLOSED when the engine is closing,
+ * JOBSTATE_STORAGE_FULL and JOBSTATE_IO_ERROR.
  * @{ */
 
 /** @brief Claims the oldest pending job of one of the request's kinds in a
@@ -306,11 +306,12 @@ JOBSTATE_EXPORT int jobstate_engine_last_sequence(jobstate_engine* engine,
  *   event), "with_history" (default true)}.
  * @param[out] job_json Receives the claimed job (its "lease" holds
  *   "worker_id", "epoch", "expires_at", "ttl_ms"), or NULL when none was
- *   claimable; may be NULL.
+ *   claimable. Required: a claimed job must be finished by its taker.
  * @param[out] claimed Receives 1 when a job was claimed, else 0; may be NULL.
  * @return A status code:
- *   JOBSTATE_INVALID_ARGUMENT - NULL arguments, a malformed request (no
- *     kinds, an empty worker_id, a lease_ttl_ms or wait_ms out of range).
+ *   JOBSTATE_INVALID_ARGUMENT - NULL arguments (job_json included), a
+ *     malformed request (no kinds, an empty worker_id, a lease_ttl_ms or
+ *     wait_ms out of range).
  *   JOBSTATE_TOO_LARGE - a value exceeds a limit.
  */
 JOBSTATE_EXPORT int jobstate_job_claim(jobstate_engine* engine,

@@ -85,6 +85,10 @@ struct options {
   /// (leases, retention); it must not go backwards by much, and every
   /// process opening one database should agree with the others.
   std::function<timestamp()> clock;
+  /// True: the engine fails lapsed leases itself, on one timer (and at
+  /// open). False: only engine::expire_leases does, for tests that move
+  /// `clock` and for a host that runs expiry in one process of its own.
+  bool automatic_lease_expiry = true;
 
   // --- performance ---
 

@@ -33,7 +33,9 @@ struct engine_stats {
   std::vector<std::pair<std::string, std::uint64_t>> changes_by_step;
   std::uint64_t waits_pending = 0;    ///< async_wait / wait calls pending.
   std::uint64_t watches_pending = 0;  ///< async_watch / watch calls pending.
-  commit_latency commits;             ///< Since the engine was opened.
+  /// claim / async_claim calls not answered yet (most waiting for work).
+  std::uint64_t claims_pending = 0;
+  commit_latency commits;  ///< Since the engine was opened.
 };
 
 }  // namespace jobstate

@@ -469,6 +469,11 @@ int jobstate_job_claim(jobstate_engine* e, const char* request_json,
   return guarded([&]() -> result<void> {
     auto g = guard_of(e);
     if (!g) return g.error();
+    if (!job_json) {
+      return invalid(
+          "job_json must not be NULL: the claimed job's id and lease epoch "
+          "are needed to finish it");
+    }
     auto request =
         read_json(request_json, "request_json", false, claim_request_from_json);
     if (!request) return request.error();

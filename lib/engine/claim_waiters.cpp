@@ -21,36 +21,49 @@ claim_waiters::claim_waiters(asio::io_context& io,
 void claim_waiters::add(claim_request request, handler h) {
   // Counted before the hop, so that a job created meanwhile is reported.
   active_.fetch_add(1, std::memory_order_acq_rel);
-  asio::post(io_, [self = shared_from_this(), r = std::move(request),
-                   h = std::move(h)]() mutable {
-    self->start(std::move(r), std::move(h));
-  });
-}
-
-void claim_waiters::start(claim_request request, handler h) {
-  if (closed_) {
-    active_.fetch_sub(1, std::memory_order_acq_rel);
-    pending_handler<handler> answer(std::move(h), fallback_);
-    std::move(answer).complete(
-        boost::system::error_code(make_error_code(errc::engine_closed)),
-        std::optional<job>{});
-    return;
-  }
-  const std::uint64_t key = next_key_++;
+  // On the caller's thread, as every asynchronous operation of the engine
+  // does it: the slot is connected, and the handler's work tracked, before
+  // the initiating function returns (a cancel emitted from then on counts,
+  // and the caller's io_context does not run out of work meanwhile).
+  const std::uint64_t key = next_key_.fetch_add(1, std::memory_order_relaxed);
+  auto cancelled = std::make_shared<std::atomic<bool>>(false);
   auto slot = h.get_cancellation_slot();
   if (slot.is_connected()) {
-    slot.assign([weak = weak_from_this(), key](asio::cancellation_type) {
-      if (auto self = weak.lock()) {
-        asio::post(self->io_, [self, key] { self->cancel(key); });
-      }
-    });
+    slot.assign(
+        [weak = weak_from_this(), key, cancelled](asio::cancellation_type) {
+          cancelled->store(true, std::memory_order_release);
+          if (auto self = weak.lock()) {
+            asio::post(self->io_, [self, key] { self->cancel(key); });
+          }
+        });
+  }
+  asio::post(
+      io_,
+      [self = shared_from_this(), key, cancelled, r = std::move(request),
+       answer = pending_handler<handler>(std::move(h), fallback_)]() mutable {
+        self->start(key, std::move(r), std::move(answer), *cancelled);
+      });
+}
+
+void claim_waiters::start(std::uint64_t key, claim_request request,
+                          pending_handler<handler> answer,
+                          const std::atomic<bool>& cancelled) {
+  const auto refuse = [&](boost::system::error_code ec) {
+    active_.fetch_sub(1, std::memory_order_acq_rel);
+    std::move(answer).complete(ec, std::optional<job>{});
+  };
+  if (closed_) {
+    return refuse(
+        boost::system::error_code(make_error_code(errc::engine_closed)));
+  }
+  // Cancelled before it got here (its cancel(key) found no entry).
+  if (cancelled.load(std::memory_order_acquire)) {
+    return refuse(asio::error::operation_aborted);
   }
   const auto wait = request.wait;
   entry& e =
       entries_
-          .emplace(key, entry{std::move(request),
-                              pending_handler<handler>(std::move(h), fallback_),
-                              nullptr})
+          .emplace(key, entry{std::move(request), std::move(answer), nullptr})
           .first->second;
   if (wait > std::chrono::milliseconds::zero()) {
     e.deadline = std::make_unique<asio::steady_timer>(io_, wait);

@@ -67,8 +67,10 @@ class claim_waiters : public std::enable_shared_from_this<claim_waiters> {
   /// process had read, so creations may have been missed). Any thread.
   void recheck_all();
   /// No claim is waiting or attempting: commits need not report creations.
-  bool idle() const noexcept {
-    return active_.load(std::memory_order_acquire) == 0;
+  bool idle() const noexcept { return pending() == 0; }
+  /// Claims initiated and not yet answered (engine_stats::claims_pending).
+  std::size_t pending() const noexcept {
+    return active_.load(std::memory_order_acquire);
   }
   /// Answers every waiting claim with operation_aborted and refuses new
   /// ones with engine_closed; claims committing get their own answers. On
@@ -89,7 +91,9 @@ class claim_waiters : public std::enable_shared_from_this<claim_waiters> {
   using entries = std::map<std::uint64_t, entry>;  // Oldest first.
 
   // On the io thread, all of them.
-  void start(claim_request request, handler h);
+  void start(std::uint64_t key, claim_request request,
+             pending_handler<handler> answer,
+             const std::atomic<bool>& cancelled);
   void attempt(std::uint64_t key);
   void attempted(std::uint64_t key, claim_answer answer);
   void expire(std::uint64_t key);
@@ -103,9 +107,9 @@ class claim_waiters : public std::enable_shared_from_this<claim_waiters> {
   const attempt_fn attempt_;
   const claimable_kind_fn claimable_kind_;
   std::atomic<std::size_t> active_{0};
+  std::atomic<std::uint64_t> next_key_{0};
   // The io thread's alone.
   entries entries_;
-  std::uint64_t next_key_ = 0;
   bool closed_ = false;
 };
 

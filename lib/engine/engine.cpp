@@ -211,6 +211,7 @@ result<engine_stats> engine::stats() const {
     out.jobs_by_status = *counts;
   }
   out.waits_pending = impl_->subs_->waits_pending();
+  out.claims_pending = impl_->claims_->pending();
   out.watches_pending = impl_->subs_->watches_pending();
   impl_->queue_->stats().snapshot(out);
   return out;

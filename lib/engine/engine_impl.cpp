@@ -184,7 +184,9 @@ timestamp engine::impl::now() const {
   return opts_.clock ? opts_.clock() : model::now();
 }
 
-void engine::impl::start_leases() { leases_->rescan(); }
+void engine::impl::start_leases() {
+  if (opts_.automatic_lease_expiry) leases_->rescan();
+}
 
 result<std::size_t> engine::impl::expire_leases() {
   std::size_t total = 0;
@@ -202,7 +204,7 @@ result<std::size_t> engine::impl::expire_leases() {
 void engine::impl::on_commit(const std::vector<store::change_record>& changes,
                              commit_queue::committed_by who,
                              const committed_jobs& jobs) {
-  note_new_leases(changes, jobs, *leases_);
+  if (opts_.automatic_lease_expiry) note_new_leases(changes, jobs, *leases_);
   if (!claims_->idle()) {
     if (auto created = creations(changes, &jobs); !created.empty()) {
       claims_->jobs_created(std::move(created));
@@ -253,7 +255,7 @@ void engine::impl::on_signal() {
     if (*last <= seen) return;
     // Another process committed: it may have claimed a job with a lease
     // sooner than any this engine times (and it may die holding it).
-    leases_->rescan_here();
+    if (opts_.automatic_lease_expiry) leases_->rescan_here();
     // Read the position before looking for subscribers: a waiter that
     // registers after the check has read its job after this position, so
     // skipping to it loses nothing.

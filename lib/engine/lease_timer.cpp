@@ -47,6 +47,10 @@ void lease_timer::set_armed(std::optional<timestamp> at) {
 void lease_timer::rescan_here() {
   if (closed_) return;
   if (expiring_) return;  // The pass rescans when it ends.
+  // While the index is read, a lease taken meanwhile may be missing from
+  // what the read sees: consider() then asks for another rescan.
+  armed_micros_.store(std::numeric_limits<std::int64_t>::min(),
+                      std::memory_order_release);
   auto next = find_next_();
   if (!next) {
     // Unreadable now (e.g. the map is being resized): try again later.
@@ -76,8 +80,9 @@ void lease_timer::rescan_here() {
 }
 
 void lease_timer::arm(timestamp at) {
-  if (armed_for_ == at) return;
-  set_armed(at);
+  const bool waiting_already = armed_for_ == at;
+  set_armed(at);  // Also after a rescan's marker.
+  if (waiting_already) return;
   const auto now = clock_();
   const auto wait = at > now ? at - now : timestamp::duration::zero();
   timer_.expires_after(wait + slack);

@@ -52,7 +52,8 @@ result<heartbeat_result> heartbeat(store::write_txn& w, const job_ref& ref,
                                    const mutation_options& opts, timestamp now,
                                    const limits& lim);
 /// Fails up to `max` jobs whose lease lapsed by `now` ("lease_expired");
-/// answers how many it failed (a lease renewed or ended meanwhile is left).
+/// answers how many it failed (a lease renewed or ended meanwhile is left,
+/// and so is a damaged record: the rest are not held back by it).
 result<std::size_t> expire_leases(store::write_txn& w, timestamp now,
                                   std::size_t max);
 result<purge_result> purge(store::write_txn& w, const purge_request& r,

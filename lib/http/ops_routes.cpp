@@ -70,6 +70,10 @@ void ops::metrics(server_context& ctx, const exchange_ptr& ex, call&) {
          "Engine waits (long-polls) pending.");
   line(out, "jobstate_waiters_pending", "",
        static_cast<double>(stats->waits_pending));
+  header(out, "jobstate_claims_pending", "gauge",
+         "Worker claims (long-polls for work) pending.");
+  line(out, "jobstate_claims_pending", "",
+       static_cast<double>(stats->claims_pending));
   header(
       out, "jobstate_watches_pending", "gauge",
       "Engine change-feed watches (feed long-polls, event streams) pending.");

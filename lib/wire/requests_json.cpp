@@ -197,6 +197,7 @@ result<options> options_from_json(std::string path, const json::value& v) {
         o.optional("cross_process_notifications",
                    out.cross_process_notifications);
         o.optional("write_map", out.write_map);
+        o.optional("automatic_lease_expiry", out.automatic_lease_expiry);
         o.optional("limits", out.limits);
       });
   if (read) read->path = std::move(path);

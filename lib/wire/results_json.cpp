@@ -88,6 +88,7 @@ void tag_invoke(const json::value_from_tag&, json::value& v,
   for (const auto& [step, n] : s.changes_by_step) steps.emplace(step, n);
   o.emplace("changes_by_step", std::move(steps));
   o.emplace("waits_pending", s.waits_pending);
+  o.emplace("claims_pending", s.claims_pending);
   o.emplace("watches_pending", s.watches_pending);
   json::object commits(o.storage());
   commits.emplace(

@@ -1113,17 +1113,24 @@ static void test_workers(void) {
                               "\"alpha\",\"kinds\":[],\"worker_id\":\"w1\"}",
                               &out, &claimed));
   CHECK_RC(JOBSTATE_INVALID_ARGUMENT, jobstate_job_claim(e, NULL, &out, NULL));
+  /* Without job_json the taker could not finish the job: refused, and
+   * nothing is claimed. */
+  jobstate_free(create_job(e, "parse", id));
+  CHECK_RC(JOBSTATE_INVALID_ARGUMENT,
+           jobstate_job_claim(e, request, NULL, &claimed));
+  CHECK(claimed == 0);
 
   /* A lease of 1 ms lapses: expiry (the engine's timer, or this call)
    * fails the job. */
-  jobstate_free(create_job(e, "parse", id));
   CHECK_RC(JOBSTATE_OK,
            jobstate_job_claim(
                e,
                "{\"account_id\":\"acme\",\"project_id\":\"alpha\",\"kinds\":"
                "[\"parse\"],\"worker_id\":\"w2\",\"lease_ttl_ms\":1}",
-               NULL, &claimed));
+               &out, &claimed));
   CHECK(claimed == 1);
+  jobstate_free(out);
+  out = NULL;
   sleep_ms(20);
   CHECK_RC(JOBSTATE_OK, jobstate_engine_expire_leases(e, &expired));
   CHECK(expired <= 1);

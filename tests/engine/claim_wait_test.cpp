@@ -45,6 +45,13 @@ claim_request waiting_claim(std::chrono::milliseconds wait,
   return r;
 }
 
+// Waits (bounded) until `n` claims are pending in `e`: started, not
+// answered (a claim that waits for work is).
+bool claims_pending(engine& e, std::uint64_t n) {
+  return test::eventually(
+      [&] { return e.stats().value().claims_pending >= n; });
+}
+
 // The outcomes of async claims, as their handlers report them.
 struct outcomes {
   std::mutex m;
@@ -70,7 +77,7 @@ TEST(ClaimWait, AWaitingClaimTakesAJobCreatedLater) {
   auto claimed = std::async(std::launch::async, [&] {
     return db->claim(waiting_claim(test::hang_guard));
   });
-  std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(claims_pending(*db, 1));
   const job j = create_job(*db);
   auto got = claimed.get();
   ASSERT_TRUE(got.has_value()) << got.error().message();
@@ -104,7 +111,7 @@ TEST(ClaimWait, EachNewJobWakesOneWaitingClaim) {
   for (int i = 0; i < 3; ++i) {
     async_claim(*db, waiting_claim(test::hang_guard), out.handler());
   }
-  std::this_thread::sleep_for(50ms);  // All three asleep.
+  ASSERT_TRUE(claims_pending(*db, 3));
   const job first = create_job(*db);
   ASSERT_TRUE(out.reach(1));
   std::this_thread::sleep_for(50ms);
@@ -128,7 +135,7 @@ TEST(ClaimWait, AClaimForOtherKindsSleepsOnWhileTheRightOneWakes) {
   async_claim(*db, waiting_claim(test::hang_guard, {"embed"}), embed.handler());
   async_claim(*db, waiting_claim(test::hang_guard, {"ocr", "parse"}),
               parse.handler());
-  std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(claims_pending(*db, 2));
   const job j = create_job(*db, make_request("parse"));
   ASSERT_TRUE(parse.reach(1));
   EXPECT_EQ(parse.got[0].second->id, j.id);
@@ -144,7 +151,7 @@ TEST(ClaimWait, ABatchWakesClaimsForItsChildrenNotItsParent) {
   for (int i = 0; i < 2; ++i) {
     async_claim(*db, waiting_claim(test::hang_guard), out.handler());
   }
-  std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(claims_pending(*db, 2));
   batch_request b;
   b.parent = make_request("parse");
   b.children = {batch_child{"parse", nullptr, {}, {}},
@@ -165,7 +172,7 @@ TEST(ClaimWait, CancellingAWaitingClaimAbortsIt) {
   async_claim(
       *db, waiting_claim(test::hang_guard),
       boost::asio::bind_cancellation_slot(cancel.slot(), out.handler()));
-  std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(claims_pending(*db, 1));
   // Emitted from the handler's own executor, as Asio requires.
   boost::asio::post(db->get_executor(),
                     [&] { cancel.emit(boost::asio::cancellation_type::all); });
@@ -173,6 +180,7 @@ TEST(ClaimWait, CancellingAWaitingClaimAbortsIt) {
   EXPECT_EQ(out.got[0].first, boost::asio::error::operation_aborted);
   EXPECT_FALSE(out.got[0].second.has_value());
   // Nothing is left waiting to take the next job.
+  EXPECT_EQ(db->stats().value().claims_pending, 0u);
   const job j = create_job(*db);
   std::this_thread::sleep_for(50ms);
   EXPECT_TRUE(test::unchanged(*db, j));
@@ -187,7 +195,7 @@ TEST(ClaimWait, ClosingTheEngineAnswersWaitingClaims) {
   auto blocked = std::async(std::launch::async, [&e] {
     return e.claim(waiting_claim(test::hang_guard));
   });
-  std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(claims_pending(e, 2));  // The blocking one is inside.
   db.close();
   ASSERT_TRUE(out.reach(1));
   EXPECT_EQ(out.got[0].first, boost::asio::error::operation_aborted);
@@ -201,7 +209,7 @@ TEST(ClaimWait, AJobCreatedByAnotherProcessWakesAWaitingClaim) {
   auto claimed = std::async(std::launch::async, [&] {
     return db->claim(waiting_claim(test::hang_guard));
   });
-  std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE(claims_pending(*db, 1));
   const auto out =
       test::run_writer({db.options().path, "create", std::string(test::account),
                         std::string(test::project)});

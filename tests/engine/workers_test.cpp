@@ -46,11 +46,17 @@ class manual_clock {
   std::atomic<std::int64_t> micros_;
 };
 
-// An engine stamped by a manual clock.
+// An engine stamped by a manual clock. Leases expire when the test says
+// (engine::expire_leases), so that counts are exact: the engine's own timer
+// would otherwise act as soon as the clock moves past a lease.
 struct clocked_engine {
+  explicit clocked_engine(bool automatic_expiry = false)
+      : db([c = clock, automatic_expiry](options& o) {
+          o.clock = [c] { return c->now(); };
+          o.automatic_lease_expiry = automatic_expiry;
+        }) {}
   std::shared_ptr<manual_clock> clock = std::make_shared<manual_clock>();
-  test_engine db{
-      [c = clock](options& o) { o.clock = [c] { return c->now(); }; }};
+  test_engine db;
 };
 
 claim_request claim_of(std::vector<std::string> kinds = {"parse"},
@@ -412,7 +418,7 @@ TEST(Workers, AnExpiredChildRollsUpIntoItsBatch) {
 }
 
 TEST(Workers, LeasesThatLapsedWhileClosedExpireAtOpen) {
-  clocked_engine t;
+  clocked_engine t(/*automatic_expiry=*/true);
   create_job(*t.db);
   const job j = claim_one(*t.db, claim_of({"parse"}, 5s));
   t.db.close();
@@ -423,6 +429,18 @@ TEST(Workers, LeasesThatLapsedWhileClosedExpireAtOpen) {
   ASSERT_TRUE(done.has_value()) << done.error().message();
   ASSERT_FALSE(done->timed_out) << "the lease was not expired at open";
   EXPECT_EQ(done->job.error->code, "lease_expired");
+}
+
+TEST(Workers, WithoutAutomaticExpiryOnlyTheCallExpires) {
+  clocked_engine t;
+  create_job(*t.db);
+  const job j = claim_one(*t.db, claim_of({"parse"}, 5s));
+  t.db.close();
+  t.clock->advance(1h);
+  t.db.reopen();  // No expiry at open either.
+  EXPECT_EQ(t.db->get(ref_of(j)).value().status, job_status::running);
+  EXPECT_EQ(t.db->expire_leases().value(), 1u);
+  EXPECT_EQ(t.db->get(ref_of(j)).value().error->code, "lease_expired");
 }
 
 TEST(Workers, TheEngineTimesLeasesItself) {

@@ -394,7 +394,10 @@ int parent_main(const std::string& self) {
           self, path, static_cast<int>(victim));
       next_kill += kill_every;
     }
-    // Retry is a rerun: each attempt whose lease expired gets one.
+    // Retry is a rerun: each attempt whose lease expired gets one. Done when
+    // nothing is left to run and no failed attempt waited for its rerun
+    // (one failing between the two looks is rerun in the next round).
+    bool reran = false;
     list_query failed;
     failed.account_id = account;
     failed.project_id = project;
@@ -416,6 +419,7 @@ int parent_main(const std::string& self) {
         }
         rerun_done.insert(j.id);
         ++f.reruns;
+        reran = true;
       }
       if (page->next_cursor.empty()) break;
       failed.cursor = page->next_cursor;
@@ -431,7 +435,25 @@ int parent_main(const std::string& self) {
     open_jobs.status = job_status::running;
     auto running = e.list(open_jobs);
     if (!pending || !running) return 1;
-    if (pending->jobs.empty() && running->jobs.empty()) break;
+    if (pending->jobs.empty() && running->jobs.empty() && !reran) {
+      // Failed attempts are counted last: a lease expiring after the
+      // listing above would fail a job that no list saw.
+      list_query all_failed;
+      all_failed.account_id = account;
+      all_failed.project_id = project;
+      all_failed.status = job_status::failed;
+      all_failed.limit = 1000;
+      all_failed.with_history = false;
+      std::size_t failed_now = 0;
+      for (;;) {
+        auto page = e.list(all_failed);
+        if (!page) return 1;
+        failed_now += page->jobs.size();
+        if (page->next_cursor.empty()) break;
+        all_failed.cursor = page->next_cursor;
+      }
+      if (failed_now == rerun_done.size()) break;
+    }
     if (std::chrono::steady_clock::now() - started > 240s) {
       std::cerr << "worker kill test: not done after 240 s\n";
       return 1;
