@@ -40,9 +40,9 @@ class engine;
 /// "no_meta_sync" | "no_sync", "map_size", "max_map_size", "max_readers",
 /// "max_batch", "tombstone_retention_seconds", "feed_retention_count",
 /// "feed_retention_age_seconds", "cross_process_notifications",
-/// "write_map", "automatic_lease_expiry", "limits": {"max_id_size", "max_kind_size", "max_json_size",
-/// "max_text_size", "max_history", "max_page_size", "max_batch_children"}};
-/// null for the defaults.
+/// "write_map", "automatic_lease_expiry", "limits": {"max_id_size",
+/// "max_kind_size", "max_json_size", "max_text_size", "max_history",
+/// "max_page_size", "max_batch_children"}}; null for the defaults.
 JOBSTATE_EXPORT result<options> options_from_json(std::string path,
                                                   const boost::json::value& v);
 
