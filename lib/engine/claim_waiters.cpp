@@ -90,6 +90,11 @@ void claim_waiters::attempted(std::uint64_t key, claim_answer answer) {
   const auto it = entries_.find(key);
   entry& e = it->second;
   if (!answer) {
+    // The engine closed under a claim started before: aborted, as a
+    // waiting one is (engine_closed is for operations started after).
+    if (answer.code() == errc::engine_closed) {
+      return finish(it, asio::error::operation_aborted, {});
+    }
     return finish(it, boost::system::error_code(answer.error().code()), {});
   }
   if (answer->has_value()) return finish(it, {}, std::move(*answer));
