@@ -81,6 +81,28 @@ struct lease {
   friend bool operator==(const lease&, const lease&) = default;
 };
 
+/// When and how the engine reruns a job that failed (docs/workers.md):
+/// each retry is a rerun (a new pending job with original_job_id and
+/// attempt + 1), claimable after a backoff that grows per attempt.
+struct retry_policy {
+  /// Attempts in all, the first included: 1 never retries. 1 to
+  /// max_retry_attempts.
+  std::uint32_t max_attempts = 1;
+  /// The wait before the first retry; each later one waits `multiplier`
+  /// times longer, up to max_backoff. 0 to max_retry_backoff.
+  std::chrono::milliseconds initial_backoff{std::chrono::seconds(1)};
+  std::chrono::milliseconds max_backoff{std::chrono::minutes(5)};
+  double multiplier = 2.0;  ///< 1 to 100.
+  /// Each wait is moved by up to this fraction of itself, at random, so
+  /// that jobs that failed together are not retried together. 0 to 1.
+  double jitter = 0.2;
+  /// The error codes that retry ("lease_expired", "deadline_exceeded", or
+  /// a worker's own); empty: every failure retries. A cancelled job never
+  /// retries. At most max_retry_codes.
+  std::vector<std::string> retry_on;
+  friend bool operator==(const retry_policy&, const retry_policy&) = default;
+};
+
 /// A snapshot of a job. A plain value: copy it, keep it, it never changes
 /// under you; the engine hands out a new snapshot after every mutation.
 struct job {
@@ -109,6 +131,18 @@ struct job {
   boost::json::value result;       ///< Set on success (null otherwise).
   std::optional<job_error> error;  ///< Set on failure or cancellation.
   jobstate::progress progress;
+
+  /// Not claimable before this time (set at create, or by a retry's
+  /// backoff). `start` is not held back by it: it is a worker's rule.
+  std::optional<timestamp> run_after;
+  /// Running longer than this (from started_at) fails the job with error
+  /// code "deadline_exceeded".
+  std::optional<std::chrono::milliseconds> run_timeout;
+  /// Still pending this long after it became claimable (created_at, or
+  /// run_after when later), the job is cancelled with code "expired".
+  std::optional<std::chrono::milliseconds> pending_ttl;
+  /// Set: a failure the policy names reruns the job automatically.
+  std::optional<retry_policy> retry;
 
   /// Set by claim. Kept when the job ends, naming the worker that held it
   /// last; it binds only while the job is running.

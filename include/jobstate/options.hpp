@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 
 namespace jobstate {
@@ -89,6 +90,9 @@ struct options {
   /// open). False: only engine::expire_leases does, for tests that move
   /// `clock` and for a host that runs expiry in one process of its own.
   bool automatic_lease_expiry = true;
+  /// The retry policy of a job created without one (create_request::retry);
+  /// none: such a job is never retried. Not given to batch children.
+  std::optional<retry_policy> default_retry;
 
   // --- performance ---
 

@@ -33,7 +33,29 @@ struct create_request {
   /// (even after it was purged, while its tombstone lasts), never a new one.
   std::optional<std::string> idempotency_key;
   boost::json::value details;  ///< Recorded on the "created" history event.
+  /// Scheduling and time limits, each kept on the job (see job): not
+  /// claimable before `run_after`; failed with "deadline_exceeded" after
+  /// `run_timeout` running; cancelled with "expired" after `pending_ttl`
+  /// unclaimed. Each limit 1 ms to max_time_limit.
+  std::optional<timestamp> run_after;
+  std::optional<std::chrono::milliseconds> run_timeout;
+  std::optional<std::chrono::milliseconds> pending_ttl;
+  /// How the engine retries the job when it fails; none: options::
+  /// default_retry, if set. Refused on a batch parent (a child retried
+  /// outside its batch would not count in it).
+  std::optional<retry_policy> retry;
 };
+/// The longest run_timeout or pending_ttl, and the latest run_after from
+/// now, a create may ask for.
+inline constexpr std::chrono::milliseconds max_time_limit =
+    std::chrono::hours(24 * 365);
+/// At most this many attempts in a retry_policy.
+inline constexpr std::uint32_t max_retry_attempts = 1000;
+/// The longest backoff a retry_policy may ask for.
+inline constexpr std::chrono::milliseconds max_retry_backoff =
+    std::chrono::hours(24 * 7);
+/// At most this many error codes in retry_policy::retry_on.
+inline constexpr std::size_t max_retry_codes = 64;
 
 /// The answer of `engine::create`.
 struct created_job {

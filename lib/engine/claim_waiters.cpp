@@ -12,11 +12,13 @@ namespace asio = boost::asio;
 
 claim_waiters::claim_waiters(asio::io_context& io,
                              asio::any_io_executor fallback, attempt_fn attempt,
-                             claimable_kind_fn claimable_kind)
+                             claimable_kind_fn claimable_kind,
+                             std::function<timestamp()> clock)
     : io_(io),
       fallback_(std::move(fallback)),
       attempt_(std::move(attempt)),
-      claimable_kind_(std::move(claimable_kind)) {}
+      claimable_kind_(std::move(claimable_kind)),
+      clock_(std::move(clock)) {}
 
 void claim_waiters::add(claim_request request, handler h) {
   // Counted before the hop, so that a job created meanwhile is reported.
@@ -61,10 +63,10 @@ void claim_waiters::start(std::uint64_t key, claim_request request,
     return refuse(asio::error::operation_aborted);
   }
   const auto wait = request.wait;
-  entry& e =
-      entries_
-          .emplace(key, entry{std::move(request), std::move(answer), nullptr})
-          .first->second;
+  entry& e = entries_
+                 .emplace(key, entry{std::move(request), std::move(answer),
+                                     nullptr, nullptr})
+                 .first->second;
   if (wait > std::chrono::milliseconds::zero()) {
     e.deadline = std::make_unique<asio::steady_timer>(io_, wait);
     e.deadline->async_wait(
@@ -97,12 +99,48 @@ void claim_waiters::attempted(std::uint64_t key, claim_answer answer) {
     }
     return finish(it, boost::system::error_code(answer.error().code()), {});
   }
-  if (answer->has_value()) return finish(it, {}, std::move(*answer));
+  const bool woken_by_time = std::exchange(e.woken_by_time, false);
+  if (answer->claimed) {
+    // Jobs that became claimable at one time wake no claim each: the next
+    // one asleep looks, and so on while they last.
+    if (woken_by_time) wake_next(*answer->claimed, key);
+    return finish(it, {}, std::move(answer->claimed));
+  }
   if (e.cancelled) return finish(it, asio::error::operation_aborted, {});
   if (closed_) return finish(it, asio::error::operation_aborted, {});
   if (e.missed_a_job && !e.timed_out) return attempt(key);
   if (e.timed_out || !e.deadline) return finish(it, {}, std::nullopt);
   e.now = state::waiting;
+  if (answer->next_eligible) sleep_until(e, key, *answer->next_eligible);
+}
+
+void claim_waiters::sleep_until(entry& e, std::uint64_t key, timestamp at) {
+  const auto delay = std::max(at - clock_(), timestamp::duration::zero());
+  if (!e.eligible) e.eligible = std::make_unique<asio::steady_timer>(io_);
+  e.eligible->expires_after(delay);
+  e.eligible->async_wait(
+      [weak = weak_from_this(), key](boost::system::error_code ec) {
+        auto self = weak.lock();
+        if (!self || ec) return;
+        const auto it = self->entries_.find(key);
+        if (it == self->entries_.end() || it->second.now != state::waiting) {
+          return;
+        }
+        it->second.woken_by_time = true;
+        self->attempt(key);
+      });
+}
+
+void claim_waiters::wake_next(const job& taken, std::uint64_t after) {
+  const created like{taken.id, taken.account_id, taken.project_id, {}};
+  for (auto it = entries_.upper_bound(after); it != entries_.end(); ++it) {
+    entry& e = it->second;
+    if (e.now == state::waiting && wants(e, like, taken.kind)) {
+      e.woken_by_time = true;
+      if (e.eligible) e.eligible->cancel();
+      return attempt(it->first);
+    }
+  }
 }
 
 void claim_waiters::expire(std::uint64_t key) {
@@ -127,6 +165,7 @@ void claim_waiters::finish(entries::iterator it, boost::system::error_code ec,
   entries_.erase(it);
   active_.fetch_sub(1, std::memory_order_acq_rel);
   if (e.deadline) e.deadline->cancel();
+  if (e.eligible) e.eligible->cancel();
   std::move(e.answer).complete(ec, std::move(claimed));
 }
 

@@ -3,7 +3,11 @@
 // could take is created (in this process or another) or its wait ends.
 // Each new claimable job wakes the oldest waiting claim of its project and
 // kind, and only that one, so that a job created while workers wait is
-// claimed by one of them and the others sleep on.
+// claimed by one of them and the others sleep on. A job that becomes
+// claimable later (run_after, a retry's backoff) is found by the claim that
+// looked: it sleeps until then, on a timer of its own; having taken a job
+// at that time it wakes the next claim asleep in the project, which looks
+// for another.
 #ifndef JOBSTATE_ENGINE_CLAIM_WAITERS_HPP
 #define JOBSTATE_ENGINE_CLAIM_WAITERS_HPP
 
@@ -11,6 +15,7 @@
 #include <jobstate/requests.hpp>
 
 #include "engine/completion.hpp"
+#include "engine/mutations.hpp"
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/io_context.hpp>
@@ -30,7 +35,7 @@ namespace jobstate::engine_detail {
 class claim_waiters : public std::enable_shared_from_this<claim_waiters> {
  public:
   using handler = boost::asio::any_completion_handler<claim_signature>;
-  using claim_answer = result<std::optional<job>>;
+  using claim_answer = result<claim_found>;
   /// Queues one claim attempt; calls its second argument, from any thread,
   /// with the outcome once it is durable.
   using attempt_fn = std::function<void(const claim_request&,
@@ -53,7 +58,8 @@ class claim_waiters : public std::enable_shared_from_this<claim_waiters> {
 
   claim_waiters(boost::asio::io_context& io,
                 boost::asio::any_io_executor fallback, attempt_fn attempt,
-                claimable_kind_fn claimable_kind);
+                claimable_kind_fn claimable_kind,
+                std::function<timestamp()> clock);
 
   /// Claims for `request`, waiting up to request.wait when nothing is
   /// claimable. The handler's cancellation slot ends the wait (with
@@ -83,6 +89,10 @@ class claim_waiters : public std::enable_shared_from_this<claim_waiters> {
     claim_request request;
     pending_handler<handler> answer;
     std::unique_ptr<boost::asio::steady_timer> deadline;
+    // Armed while asleep for a job that becomes claimable before the wait
+    // ends.
+    std::unique_ptr<boost::asio::steady_timer> eligible;
+    bool woken_by_time = false;  // The attempt under way is the timer's.
     state now = state::attempting;
     bool missed_a_job = false;  // A job was created during the attempt.
     bool timed_out = false;
@@ -97,6 +107,8 @@ class claim_waiters : public std::enable_shared_from_this<claim_waiters> {
   void attempt(std::uint64_t key);
   void attempted(std::uint64_t key, claim_answer answer);
   void expire(std::uint64_t key);
+  void sleep_until(entry& e, std::uint64_t key, timestamp at);
+  void wake_next(const job& taken, std::uint64_t after);
   void cancel(std::uint64_t key);
   void finish(entries::iterator it, boost::system::error_code ec,
               std::optional<job> claimed);
@@ -106,6 +118,7 @@ class claim_waiters : public std::enable_shared_from_this<claim_waiters> {
   const boost::asio::any_io_executor fallback_;
   const attempt_fn attempt_;
   const claimable_kind_fn claimable_kind_;
+  const std::function<timestamp()> clock_;
   std::atomic<std::size_t> active_{0};
   std::atomic<std::uint64_t> next_key_{0};
   // The io thread's alone.

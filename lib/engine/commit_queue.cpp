@@ -38,6 +38,13 @@ class batch_jobs final : public committed_jobs {
     return nullptr;
   }
 
+  void for_each_answered(
+      const std::function<void(const job&)>& f) const override {
+    for (const auto& w : batch_) {
+      if (const job* j = w->answered_job()) f(*j);
+    }
+  }
+
  private:
   const std::vector<store::change_record>& changes_;
   const std::vector<std::unique_ptr<pending_write>>& batch_;

@@ -12,6 +12,7 @@
 
 #include "engine/commit_stats.hpp"
 #include "engine/committed_jobs.hpp"
+#include "engine/mutations.hpp"
 #include "store/job_store.hpp"
 #include "support/mutex.hpp"
 
@@ -49,6 +50,10 @@ class pending_write {
   /// single-job mutation or a create); null for other writes, before or
   /// after that, and when the job was answered without its history.
   virtual const job* written_job() const { return nullptr; }
+  /// The job this write answered with, with or without its history, once
+  /// applied successfully (a create, a single-job mutation, a claim that
+  /// took a job, a heartbeat); null for other writes.
+  virtual const job* answered_job() const { return nullptr; }
 };
 
 /// A pending_write around a function `result<T>(write_txn&, timestamp)` and
@@ -91,6 +96,20 @@ class write_op final : public pending_write {
       return whole(**outcome_);
     } else if constexpr (std::is_same_v<T, created_job>) {
       return whole((*outcome_)->job);
+    } else {
+      return nullptr;
+    }
+  }
+  const job* answered_job() const override {
+    if (!outcome_ || !*outcome_) return nullptr;
+    const T& answer = **outcome_;
+    if constexpr (std::is_same_v<T, job>) {
+      return &answer;
+    } else if constexpr (std::is_same_v<T, created_job> ||
+                         std::is_same_v<T, heartbeat_result>) {
+      return &answer.job;
+    } else if constexpr (std::is_same_v<T, claim_found>) {
+      return answer.claimed ? &*answer.claimed : nullptr;
     } else {
       return nullptr;
     }

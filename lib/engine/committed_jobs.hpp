@@ -6,6 +6,8 @@
 
 #include <jobstate/job.hpp>
 
+#include <functional>
+
 namespace jobstate::engine_detail {
 
 class committed_jobs {
@@ -15,6 +17,10 @@ class committed_jobs {
   /// side effect of another job's write, was purged, or did not change):
   /// then read it. Valid until the commit listener returns.
   virtual const job* find(const job_id& id) const = 0;
+  /// Calls `f` with each job a write of the commit answered with, as it
+  /// answered (one per write: a batch's children are not among them).
+  virtual void for_each_answered(
+      const std::function<void(const job&)>& f) const = 0;
 
  protected:
   ~committed_jobs() = default;

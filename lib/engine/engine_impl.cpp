@@ -1,6 +1,7 @@
 #include "engine/engine_impl.hpp"
 
 #include "engine/completion.hpp"
+#include "model/schedules.hpp"
 #include "model/time.hpp"
 #include "model/validation.hpp"
 
@@ -18,7 +19,7 @@ namespace {
 // thread (each reads the feed); with more pending, the notifier does it.
 constexpr std::size_t watches_a_caller_serves = 8;
 
-// The most leases one expiry pass (one commit) fails.
+// The most jobs one expiry pass (one commit) ends.
 constexpr std::size_t expiries_per_pass = 256;
 
 // The jobs `changes` created, for the claims waiting for work; with their
@@ -40,19 +41,20 @@ std::vector<claim_waiters::created> creations(
   return out;
 }
 
-// Tells `leases` of the leases `changes` took: only a claim may add one
-// that expires sooner than any before (a heartbeat moves its lease later).
-void note_new_leases(const std::vector<store::change_record>& changes,
-                     const committed_jobs& jobs, lease_timer& leases) {
-  for (const auto& c : changes) {
-    if (c.step != "claimed") continue;
-    const job* j = jobs.find(c.id);
-    if (j != nullptr && j->lease) {
-      leases.consider(j->lease->expires_at);
-    } else {
-      leases.rescan();
+// Tells `timer` of the time limits this process's commit set: only a
+// creation (a pending_ttl), a start or a claim (a run_timeout, a lease) may
+// add one sooner than any before (a heartbeat moves its lease later). A
+// job the commit wrote without answering it, a retry, makes it read.
+void note_new_limits(const committed_jobs& jobs, lease_timer& timer) {
+  bool retried = false;
+  jobs.for_each_answered([&](const job& j) {
+    if (j.lease && j.status == job_status::running) {
+      timer.consider(j.lease->expires_at);
     }
-  }
+    if (const auto at = model::deadline(j)) timer.consider(*at);
+    retried = retried || model::retries(j);
+  });
+  if (retried) timer.rescan();
 }
 
 }  // namespace
@@ -78,12 +80,12 @@ engine::impl::impl(const jobstate::options& opts,
       [this]() -> result<std::optional<timestamp>> {
         auto txn = store_->begin_read();
         if (!txn) return txn.error();
-        return txn->next_lease_expiry();
+        return txn->next_due();
       },
       [this](std::function<void(lease_timer::pass_outcome)> ended) {
         submit_async<std::size_t>(
             [](store::write_txn& w, timestamp now) {
-              return engine_detail::expire_leases(w, now, expiries_per_pass);
+              return engine_detail::expire_due(w, now, expiries_per_pass);
             },
             [ended = std::move(ended)](result<std::size_t> r) {
               ended(!r ? lease_timer::pass_outcome::failed
@@ -96,7 +98,7 @@ engine::impl::impl(const jobstate::options& opts,
       io_, handler_executor_,
       [this](const claim_request& r,
              std::function<void(claim_waiters::claim_answer)> done) {
-        submit_async<std::optional<job>>(
+        submit_async<claim_found>(
             [r, this](store::write_txn& w, timestamp now) {
               return engine_detail::claim(w, r, now, opts_.limits);
             },
@@ -111,7 +113,8 @@ engine::impl::impl(const jobstate::options& opts,
           return std::nullopt;
         }
         return std::move((*j)->kind);
-      });
+      },
+      [this] { return now(); });
   io_thread_ = std::thread([this] { io_.run(); });
   if (!opts.executor)
     handler_thread_ = std::thread([this] { handler_io_.run(); });
@@ -192,7 +195,7 @@ result<std::size_t> engine::impl::expire_leases() {
   std::size_t total = 0;
   for (;;) {
     auto pass = write<std::size_t>([](store::write_txn& w, timestamp now) {
-      return engine_detail::expire_leases(w, now, expiries_per_pass);
+      return engine_detail::expire_due(w, now, expiries_per_pass);
     });
     if (!pass) return pass.error();
     total += *pass;
@@ -204,7 +207,7 @@ result<std::size_t> engine::impl::expire_leases() {
 void engine::impl::on_commit(const std::vector<store::change_record>& changes,
                              commit_queue::committed_by who,
                              const committed_jobs& jobs) {
-  if (opts_.automatic_lease_expiry) note_new_leases(changes, jobs, *leases_);
+  if (opts_.automatic_lease_expiry) note_new_limits(jobs, *leases_);
   if (!claims_->idle()) {
     if (auto created = creations(changes, &jobs); !created.empty()) {
       claims_->jobs_created(std::move(created));
@@ -281,9 +284,15 @@ void engine::impl::on_signal() {
   subs_->feed_changed();
 }
 
-result<created_job> engine::impl::create(const create_request& request) {
-  if (auto v = model::validate(request, opts_.limits); !v) return v.error();
-  return write<created_job>([request](store::write_txn& w, timestamp now) {
+create_request engine::impl::with_defaults(create_request request) const {
+  if (!request.retry) request.retry = opts_.default_retry;
+  return request;
+}
+
+result<created_job> engine::impl::create(const create_request& given) {
+  if (auto v = model::validate(given, opts_.limits); !v) return v.error();
+  return write<created_job>([request = with_defaults(given)](
+                                store::write_txn& w, timestamp now) {
     return engine_detail::create(w, request, now);
   });
 }
@@ -327,7 +336,8 @@ void engine::impl::async_create(create_request request,
                          result<created_job>(v.error()));
   }
   submit_async<created_job>(
-      [request = std::move(request)](store::write_txn& w, timestamp now) {
+      [request = with_defaults(std::move(request))](store::write_txn& w,
+                                                    timestamp now) {
         return engine_detail::create(w, request, now);
       },
       [this, pending = pending_handler(std::move(handler), handler_executor_)](

@@ -36,6 +36,8 @@ class __attribute__((visibility("hidden"))) engine::impl {
   void start_leases();
   /// engine::expire_leases: passes until none is left.
   result<std::size_t> expire_leases();
+  /// `request` with the options' defaults where it has no value of its own.
+  create_request with_defaults(create_request request) const;
 
   /// Held for the whole of a blocking wait or watch, which may be in
   /// progress on another thread while the engine closes: the destructor

@@ -3,11 +3,13 @@
 #include "model/batch.hpp"
 #include "model/invariants.hpp"
 #include "model/leases.hpp"
+#include "model/schedules.hpp"
 #include "model/transitions.hpp"
 #include "model/validation.hpp"
 
 #include <algorithm>
 #include <limits>
+#include <random>
 
 namespace jobstate::engine_detail {
 namespace {
@@ -122,10 +124,18 @@ result<changed_job> roll_up(const store::write_txn& w, const job& child,
   return parent;
 }
 
+// A number in [0, 1) for a retry's jitter.
+double jitter_unit() {
+  thread_local std::mt19937_64 bits{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0.0, 1.0)(bits);
+}
+
 // Loads, changes with `change` (a model transition, given the job and how
 // many events precede its loaded history) and rolls a status change up
 // into the batch parent, if any; only then writes both, so a failure at
-// any step writes nothing.
+// any step writes nothing. A failure its retry policy names reruns the job
+// in the same write (model::make_retry): the retry exists exactly when the
+// failure does.
 template <class Change>
 result<job> update(store::write_txn& w, changed_job loaded, timestamp now,
                    const mutation_options& opts, Change&& change) {
@@ -145,12 +155,18 @@ result<job> update(store::write_txn& w, changed_job loaded, timestamp now,
     if (!p) return p.error();
     parent.emplace(std::move(*p));
   }
-  const effect effects[] = {
-      effect::updated(loaded.before, loaded.after, after.history.back().step),
-      parent ? effect::updated(parent->before, parent->after,
-                               roll_up_step(*parent))
-             : effect{}};
-  const std::size_t n = parent ? 2 : 1;
+  std::optional<job> retry;
+  if (after.status != loaded.before.status && model::retries(after)) {
+    retry = model::make_retry(after, job_id::generate(), now, jitter_unit());
+  }
+  effect effects[3] = {
+      effect::updated(loaded.before, loaded.after, after.history.back().step)};
+  std::size_t n = 1;
+  if (parent) {
+    effects[n++] =
+        effect::updated(parent->before, parent->after, roll_up_step(*parent));
+  }
+  if (retry) effects[n++] = effect::inserted(*retry);
   if (auto r = w.apply(std::span(effects, n), now); !r) return r.error();
   return answer(std::move(loaded.after), opts);
 }
@@ -355,9 +371,13 @@ result<created_batch> create_batch(store::write_txn& w, const batch_request& r,
   std::vector<job> children;
   children.reserve(r.children.size());
   for (const batch_child& spec : r.children) {
-    create_request child{
-        r.parent.account_id, r.parent.project_id, spec.kind,    spec.input,
-        spec.source_id,      spec.correlation_id, std::nullopt, nullptr};
+    create_request child;
+    child.account_id = r.parent.account_id;
+    child.project_id = r.parent.project_id;
+    child.kind = spec.kind;
+    child.input = spec.input;
+    child.source_id = spec.source_id;
+    child.correlation_id = spec.correlation_id;
     children.push_back(model::make_job(child, job_id::generate(), now));
   }
   auto ids = insert_batch(w, parent, children, now);
@@ -418,15 +438,16 @@ result<job> rerun(store::write_txn& w, const job_ref& ref,
   return j;
 }
 
-result<std::optional<job>> claim(store::write_txn& w, const claim_request& r,
-                                 timestamp now, const limits& lim) {
-  auto id = w.oldest_claimable(r.account_id, r.project_id, r.kinds);
-  if (!id) return id.error();
-  if (!*id) return std::optional<job>{};
+result<claim_found> claim(store::write_txn& w, const claim_request& r,
+                          timestamp now, const limits& lim) {
+  auto found = w.find_claimable(r.account_id, r.project_id, r.kinds, now);
+  if (!found) return found.error();
+  if (!found->ready) return claim_found{std::nullopt, found->next_at};
+  const job_id* id = &*found->ready;
   mutation_options opts;
   opts.with_history = r.with_history;
   auto loaded =
-      load_for_write(w, job_ref{r.account_id, r.project_id, **id}, opts);
+      load_for_write(w, job_ref{r.account_id, r.project_id, *id}, opts);
   // The index key holds hashes: the record decides (a collision, or damage,
   // must never hand out a job of another project or kind).
   const bool wanted =
@@ -435,7 +456,7 @@ result<std::optional<job>> claim(store::write_txn& w, const claim_request& r,
   if (!wanted) {
     return error(
         errc::corrupt,
-        "idx_claimable names job " + (*id)->to_string() +
+        "idx_claimable names job " + id->to_string() +
             (loaded ? std::string(", of another kind")
                     : ", which cannot be read: " + loaded.error().message()) +
             "; jobstate-check reports the entry");
@@ -444,7 +465,7 @@ result<std::optional<job>> claim(store::write_txn& w, const claim_request& r,
       w, std::move(*loaded), now, opts,
       [&](job& j, std::size_t) { return model::apply_claim(j, r, now, lim); });
   if (!claimed) return claimed.error();
-  return std::optional<job>(std::move(*claimed));
+  return claim_found{std::move(*claimed), std::nullopt};
 }
 
 result<heartbeat_result> heartbeat(store::write_txn& w, const job_ref& ref,
@@ -491,12 +512,12 @@ result<heartbeat_result> heartbeat(store::write_txn& w, const job_ref& ref,
   return heartbeat_result{answer(std::move(renewed.after), opts), false};
 }
 
-result<std::size_t> expire_leases(store::write_txn& w, timestamp now,
-                                  std::size_t max) {
+result<std::size_t> expire_due(store::write_txn& w, timestamp now,
+                               std::size_t max) {
   // Every due entry is looked at (keys: cheap), so that one the pass cannot
   // act on (a damaged record, which jobstate-check reports) never holds
-  // back the leases behind it; at most `max` jobs fail in one commit.
-  auto due = w.leases_expiring_by(now, std::numeric_limits<std::size_t>::max());
+  // back the jobs behind it; at most `max` jobs end in one commit.
+  auto due = w.due_by(now, std::numeric_limits<std::size_t>::max());
   if (!due) return due.error();
   std::size_t expired = 0;
   for (const job_id& id : *due) {
@@ -504,13 +525,21 @@ result<std::size_t> expire_leases(store::write_txn& w, timestamp now,
     auto found = w.read(id, store::history_read::last);
     if (!found && found.code() == errc::corrupt) continue;
     if (!found) return found.error();
-    if (!*found || !model::lease_lapsed((*found)->value, now)) continue;
+    if (!*found) continue;
+    const job& j = (*found)->value;
+    // The deadline first when both passed: it is the job's own limit.
+    const bool past_deadline = model::deadline_passed(j, now);
+    if (!past_deadline && !model::lease_lapsed(j, now)) continue;
     changed_job loaded(std::move(**found));
     mutation_options opts;
     opts.with_history = false;
     auto failed = update(w, std::move(loaded), now, opts,
-                         [&](job& j, std::size_t) -> result<void> {
-                           model::apply_lease_expiry(j, now);
+                         [&](job& ended, std::size_t) -> result<void> {
+                           if (past_deadline) {
+                             model::apply_deadline(ended, now);
+                           } else {
+                             model::apply_lease_expiry(ended, now);
+                           }
                            return {};
                          });
     if (!failed) {

@@ -42,20 +42,29 @@ result<job> cancel(store::write_txn& w, const job_ref& ref,
                    timestamp now, const limits& lim);
 result<job> rerun(store::write_txn& w, const job_ref& ref,
                   const rerun_options& opts, timestamp now);
-/// Claims the oldest claimable job of the request's kinds: none when there
-/// is none.
-result<std::optional<job>> claim(store::write_txn& w, const claim_request& r,
-                                 timestamp now, const limits& lim);
+/// What a claim attempt found: the job it claimed, or when the next job of
+/// its kinds becomes claimable (a job created with run_after, a retry
+/// waiting out its backoff), if one will.
+struct claim_found {
+  std::optional<job> claimed;
+  std::optional<timestamp> next_eligible;
+};
+/// Claims the first claimable job of the request's kinds (the soonest
+/// eligible, then the oldest).
+result<claim_found> claim(store::write_txn& w, const claim_request& r,
+                          timestamp now, const limits& lim);
 /// Renews the lease opts.lease_epoch names, recording `p` when given.
 result<heartbeat_result> heartbeat(store::write_txn& w, const job_ref& ref,
                                    const std::optional<progress>& p,
                                    const mutation_options& opts, timestamp now,
                                    const limits& lim);
-/// Fails up to `max` jobs whose lease lapsed by `now` ("lease_expired");
-/// answers how many it failed (a lease renewed or ended meanwhile is left,
-/// and so is a damaged record: the rest are not held back by it).
-result<std::size_t> expire_leases(store::write_txn& w, timestamp now,
-                                  std::size_t max);
+/// Ends up to `max` jobs that ran out of time by `now`: a lapsed lease
+/// fails its job ("lease_expired"), a passed run deadline too
+/// ("deadline_exceeded"), a passed pending_ttl cancels it ("expired").
+/// Answers how many it ended (a lease renewed or a job ended meanwhile is
+/// left, and so is a damaged record: the rest are not held back by it).
+result<std::size_t> expire_due(store::write_txn& w, timestamp now,
+                               std::size_t max);
 result<purge_result> purge(store::write_txn& w, const purge_request& r,
                            std::chrono::seconds tombstone_retention,
                            timestamp now);

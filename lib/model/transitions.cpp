@@ -70,6 +70,10 @@ job make_job(const create_request& request, job_id id, timestamp now) {
   j.correlation_id = request.correlation_id;
   j.idempotency_key = request.idempotency_key;
   j.input = request.input;
+  j.run_after = request.run_after;
+  j.run_timeout = request.run_timeout;
+  j.pending_ttl = request.pending_ttl;
+  j.retry = request.retry;
   j.history.push_back(
       history_event{"created", now, 0, job_status::pending, request.details});
   j.revision = 1;
@@ -98,6 +102,11 @@ job make_rerun(const job& original, const rerun_options& opts, job_id id,
   request.correlation_id =
       opts.correlation_id ? opts.correlation_id : original.correlation_id;
   request.details = opts.details;
+  // The time limits and the retry policy carry over; a schedule does not
+  // (a rerun is asked for now).
+  request.run_timeout = original.run_timeout;
+  request.pending_ttl = original.pending_ttl;
+  request.retry = original.retry;
   job j = make_job(request, id, now);
   j.original_job_id = original.id;
   j.attempt = original.attempt + 1;

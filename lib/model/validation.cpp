@@ -1,5 +1,7 @@
 #include "model/validation.hpp"
 
+#include "model/schedules.hpp"
+
 #include <boost/json/serializer.hpp>
 
 #include <cmath>
@@ -113,6 +115,9 @@ result<void> validate_options(const options& opts) {
     return invalid("options.max_readers", "must be at least 1");
   if (opts.tombstone_retention.count() < 0)
     return invalid("options.tombstone_retention", "must not be negative");
+  if (opts.default_retry) {
+    return validate_retry_policy("options.default_retry", *opts.default_retry);
+  }
   return {};
 }
 
@@ -170,10 +175,12 @@ result<void> validate(const create_request& r, const limits& lim) {
       return v;
   }
   if (auto v = validate_json("input", r.input, lim); !v) return v;
+  if (auto v = validate_schedule(r, /*batch_parent=*/false); !v) return v;
   return validate_json("details", r.details, lim);
 }
 
 result<void> validate(const batch_request& r, const limits& lim) {
+  if (auto v = validate_schedule(r.parent, /*batch_parent=*/true); !v) return v;
   if (auto v = validate(r.parent, lim); !v) return v;
   if (r.children.empty()) {
     return invalid("children", "is empty; a batch needs at least one child");
@@ -187,9 +194,12 @@ result<void> validate(const batch_request& r, const limits& lim) {
   for (std::size_t i = 0; i < r.children.size(); ++i) {
     const batch_child& c = r.children[i];
     const std::string at = "children[" + std::to_string(i) + "]";
-    create_request as_job{
-        r.parent.account_id, r.parent.project_id, c.kind,       nullptr,
-        c.source_id,         c.correlation_id,    std::nullopt, nullptr};
+    create_request as_job;
+    as_job.account_id = r.parent.account_id;
+    as_job.project_id = r.parent.project_id;
+    as_job.kind = c.kind;
+    as_job.source_id = c.source_id;
+    as_job.correlation_id = c.correlation_id;
     if (auto v = validate(as_job, lim); !v) {
       return error(v.code(), at + "." + v.error().detail());
     }

@@ -34,6 +34,8 @@ std::string_view table_name(table t) noexcept {
       return "idx_claimable";
     case table::by_lease_expiry:
       return "idx_lease_expiry";
+    case table::by_deadline:
+      return "idx_deadlines";
   }
   return "unknown";
 }

@@ -44,10 +44,11 @@ enum class table : std::uint8_t {
   tombstones,
   by_tombstone_age,
   changes,
-  by_claimable,     ///< Since schema 3.
+  by_claimable,     ///< Since schema 3 (its key changed in 4).
   by_lease_expiry,  ///< Since schema 3.
+  by_deadline,      ///< Since schema 4.
 };
-inline constexpr std::size_t table_count = 15;
+inline constexpr std::size_t table_count = 16;
 /// Every table, in the order of the enumeration.
 inline constexpr table all_tables[table_count] = {table::meta,
                                                   table::jobs,
@@ -63,7 +64,8 @@ inline constexpr table all_tables[table_count] = {table::meta,
                                                   table::by_tombstone_age,
                                                   table::changes,
                                                   table::by_claimable,
-                                                  table::by_lease_expiry};
+                                                  table::by_lease_expiry,
+                                                  table::by_deadline};
 /// The table's name in storage and in docs/storage.md ("idx_scope").
 std::string_view table_name(table t) noexcept;
 

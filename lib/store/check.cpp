@@ -416,8 +416,12 @@ class checker {
   // Whether the database's schema has `index` (a database of an earlier
   // schema, which the check reads too, lacks the later ones).
   bool schema_has(table index) const {
-    return schema_ >= 3 ||
-           (index != table::by_claimable && index != table::by_lease_expiry);
+    // idx_claimable's keys changed in version 4: an older one's are not
+    // this build's to judge.
+    if (index == table::by_claimable || index == table::by_deadline) {
+      return schema_ >= 4;
+    }
+    return schema_ >= 3 || index != table::by_lease_expiry;
   }
 
   result<void> check_indexes() {

@@ -287,7 +287,25 @@ enum job_flags : std::uint8_t {
   has_error = 1 << 7,
 };
 enum progress_flags : std::uint8_t { has_percent = 1, has_counts = 2 };
-enum more_flags : std::uint8_t { is_batch_flag = 1, has_lease = 2 };
+enum more_flags : std::uint8_t {
+  is_batch_flag = 1,
+  has_lease = 2,
+  has_schedule = 4,  // Schema 4: run_after, run_timeout, pending_ttl.
+  has_retry = 8,     // Schema 4: the retry policy.
+};
+enum schedule_flags : std::uint8_t {
+  has_run_after = 1,
+  has_run_timeout = 2,
+  has_pending_ttl = 4,
+};
+
+std::uint64_t millis(std::chrono::milliseconds d) {
+  return static_cast<std::uint64_t>(d.count());
+}
+std::chrono::milliseconds millis_from(std::uint64_t v) {
+  return std::chrono::milliseconds(
+      static_cast<std::chrono::milliseconds::rep>(v));
+}
 
 // The fields of a job record before its history, in both formats.
 void write_fields(writer& w, const job& j) {
@@ -320,13 +338,34 @@ void write_fields(writer& w, const job& j) {
     w.str(j.error->code);
     w.str(j.error->message);
   }
+  const bool scheduled = j.run_after || j.run_timeout || j.pending_ttl;
   w.u8(static_cast<std::uint8_t>((j.is_batch ? is_batch_flag : 0) |
-                                 (j.lease ? has_lease : 0)));
+                                 (j.lease ? has_lease : 0) |
+                                 (scheduled ? has_schedule : 0) |
+                                 (j.retry ? has_retry : 0)));
   if (j.lease) {
     w.str(j.lease->worker_id);
     w.varint(j.lease->epoch);
     w.time(j.lease->expires_at);
-    w.varint(static_cast<std::uint64_t>(j.lease->ttl.count()));
+    w.varint(millis(j.lease->ttl));
+  }
+  if (scheduled) {
+    w.u8(static_cast<std::uint8_t>((j.run_after ? has_run_after : 0) |
+                                   (j.run_timeout ? has_run_timeout : 0) |
+                                   (j.pending_ttl ? has_pending_ttl : 0)));
+    if (j.run_after) w.time(*j.run_after);
+    if (j.run_timeout) w.varint(millis(*j.run_timeout));
+    if (j.pending_ttl) w.varint(millis(*j.pending_ttl));
+  }
+  if (j.retry) {
+    const retry_policy& p = *j.retry;
+    w.varint(p.max_attempts);
+    w.varint(millis(p.initial_backoff));
+    w.varint(millis(p.max_backoff));
+    w.f64(p.multiplier);
+    w.f64(p.jitter);
+    w.varint(p.retry_on.size());
+    for (const std::string& code : p.retry_on) w.str(code);
   }
   w.json(j.input);
   w.json(j.result);
@@ -377,9 +416,28 @@ job read_fields(reader& r) {
     l.worker_id = r.str();
     l.epoch = r.varint();
     l.expires_at = r.time();
-    l.ttl = std::chrono::milliseconds(
-        static_cast<std::chrono::milliseconds::rep>(r.varint()));
+    l.ttl = millis_from(r.varint());
     j.lease = std::move(l);
+  }
+  if (more & has_schedule) {
+    const std::uint8_t s = r.u8();
+    if (s & has_run_after) j.run_after = r.time();
+    if (s & has_run_timeout) j.run_timeout = millis_from(r.varint());
+    if (s & has_pending_ttl) j.pending_ttl = millis_from(r.varint());
+  }
+  if (more & has_retry) {
+    retry_policy p;
+    p.max_attempts = static_cast<std::uint32_t>(r.varint());
+    p.initial_backoff = millis_from(r.varint());
+    p.max_backoff = millis_from(r.varint());
+    p.multiplier = r.f64();
+    p.jitter = r.f64();
+    const std::uint64_t codes = r.varint();
+    // Stops at the first bad byte: a damaged count cannot loop for long.
+    for (std::uint64_t i = 0; i < codes && r.good(); ++i) {
+      p.retry_on.push_back(r.str());
+    }
+    j.retry = std::move(p);
   }
   j.input = r.json();
   j.result = r.json();

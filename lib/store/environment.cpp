@@ -86,7 +86,8 @@ result<void> open_databases(MDB_txn* t, table_handles& handles,
     // holds nothing they would index); read-write, the open creates them
     // before migrating.
     if (rc == MDB_NOTFOUND && mode == access::read_only &&
-        (tb == table::by_claimable || tb == table::by_lease_expiry)) {
+        (tb == table::by_claimable || tb == table::by_lease_expiry ||
+         tb == table::by_deadline)) {
       handles[static_cast<std::size_t>(tb)] = absent_table;
       continue;
     }

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <set>
 #include <sys/stat.h>
 #include <system_error>
 
@@ -125,11 +126,15 @@ std::vector<index_entry> index_entries(const job& j) {
     out.push_back({table::by_completed, keys::by_time(*j.completed_at, j.id)});
   }
   if (j.status == job_status::pending && !j.is_batch) {
-    out.push_back(
-        {table::by_claimable, keys::by_claimable(scope, j.kind, j.id)});
+    out.push_back({table::by_claimable,
+                   keys::by_claimable(scope, j.kind, model::eligible_at(j),
+                                      j.id)});
   }
   if (const auto expiry = stored_state::lease_expiry(j)) {
     out.push_back({table::by_lease_expiry, keys::by_time(*expiry, j.id)});
+  }
+  if (const auto due = model::deadline(j)) {
+    out.push_back({table::by_deadline, keys::by_time(*due, j.id)});
   }
   return out;
 }
@@ -137,7 +142,8 @@ std::vector<index_entry> index_entries(const job& j) {
 std::optional<job_id> indexed_job(table index, std::string_view key) {
   // Every index key has a fixed size and ends with the job's id: measured
   // once, on the entries of two jobs that have one in every index between
-  // them (a pending job is claimable; a running one may hold a lease).
+  // them (a pending job is claimable; a running one may hold a lease and
+  // have a deadline).
   static const auto sizes = [] {
     job j;
     j.parent_id = job_id{};
@@ -146,6 +152,8 @@ std::optional<job_id> indexed_job(table index, std::string_view key) {
     job leased = j;
     leased.status = job_status::running;
     leased.lease = lease{};
+    leased.started_at = timestamp{};
+    leased.run_timeout = std::chrono::milliseconds(1);
     std::vector<std::pair<table, std::size_t>> out;
     for (const job* probe : {&j, &leased}) {
       for (const index_entry& e : index_entries(*probe)) {
@@ -586,12 +594,29 @@ result<void> write_txn::update(const job_effect& e) {
     from = last;
   }
   if (auto r = put_events(after, e.events_before, from); !r) return r;
-  // Only status, completion time and a lease's expiry move index entries.
+  // Only status, completion time, a lease's expiry and a deadline move
+  // index entries.
   const auto lease_expires_at = stored_state::lease_expiry(after);
+  const auto deadline = model::deadline(after);
   if (before.status == after.status &&
       before.completed_at == after.completed_at &&
-      before.lease_expires_at == lease_expires_at) {
+      before.lease_expires_at == lease_expires_at &&
+      before.deadline == deadline) {
     return {};
+  }
+  if (before.deadline != deadline) {
+    if (before.deadline) {
+      if (auto r = del(table::by_deadline,
+                       keys::by_time(*before.deadline, after.id));
+          !r)
+        return r;
+    }
+    if (deadline) {
+      if (auto r = put(table::by_deadline, keys::by_time(*deadline, after.id),
+                       {});
+          !r)
+        return r;
+    }
   }
   if (before.lease_expires_at != lease_expires_at) {
     if (before.lease_expires_at) {
@@ -612,7 +637,8 @@ result<void> write_txn::update(const job_effect& e) {
   if (before.status == job_status::pending &&
       after.status != job_status::pending && !after.is_batch) {
     if (auto r = del(table::by_claimable,
-                     keys::by_claimable(scope, after.kind, after.id));
+                     keys::by_claimable(scope, after.kind,
+                                        model::eligible_at(after), after.id));
         !r)
       return r;
   }
@@ -691,47 +717,90 @@ result<void> write_txn::purge(const job_effect& e, timestamp now) {
   return put(table::by_tombstone_age, keys::by_time(now, j.id), {});
 }
 
-result<std::optional<job_id>> txn_view::oldest_claimable(
+result<txn_view::claimable> txn_view::find_claimable(
     std::string_view account_id, std::string_view project_id,
-    std::span<const std::string> kinds) const {
+    std::span<const std::string> kinds, timestamp now) const {
   const keys::digest scope = keys::scope(account_id, project_id);
   auto opened = view_->open_cursor(table::by_claimable);
   if (!opened) return opened.error();
   cursor& cur = **opened;
-  std::optional<job_id> oldest;
+  // Each kind's first entry is its next job: the soonest eligible of them
+  // is taken if it is eligible now.
+  std::optional<std::pair<timestamp, job_id>> first;
   for (const std::string& kind : kinds) {
     const std::string prefix = keys::kind_prefix(scope, kind);
     auto found = cur.seek(prefix);
     if (!found) return found.error();
-    if (!*found || !cur.key().starts_with(prefix)) continue;
-    const job_id id = keys::id_at(cur.key(), prefix.size());
-    if (!oldest || id < *oldest) oldest = id;
+    if (!*found || !cur.key().starts_with(prefix) ||
+        cur.key().size() != prefix.size() + 8 + job_id::size) {
+      continue;
+    }
+    const std::pair<timestamp, job_id> entry{
+        keys::time_at(cur.key(), keys::claimable_time_offset),
+        keys::id_at(cur.key(), prefix.size() + 8)};
+    if (!first || entry < *first) first = entry;
   }
-  return oldest;
+  if (!first) return claimable{};
+  if (first->first <= now) return claimable{first->second, std::nullopt};
+  return claimable{std::nullopt, first->first};
 }
 
-result<std::vector<job_id>> txn_view::leases_expiring_by(
-    timestamp cutoff, std::size_t max) const {
-  std::vector<job_id> ids;
-  auto opened = view_->open_cursor(table::by_lease_expiry);
+namespace {
+
+// The ids of the entries of by_time-keyed `index` due by `cutoff`, soonest
+// first, at most `max`, appended to `ids`.
+result<void> due_in(const snapshot& view, table index, timestamp cutoff,
+                    std::size_t max, std::vector<std::pair<timestamp, job_id>>& ids) {
+  auto opened = view.open_cursor(index);
   if (!opened) return opened.error();
   cursor& cur = **opened;
-  for (auto found = cur.first(); ids.size() < max; found = cur.next()) {
+  std::size_t n = 0;
+  for (auto found = cur.first(); n < max; found = cur.next(), ++n) {
     if (!found) return found.error();
     if (!*found || keys::time_at(cur.key()) > cutoff) break;
-    ids.push_back(keys::id_at(cur.key(), 8));
+    ids.emplace_back(keys::time_at(cur.key()), keys::id_at(cur.key(), 8));
   }
-  return ids;
+  return {};
 }
 
-result<std::optional<timestamp>> txn_view::next_lease_expiry() const {
-  auto opened = view_->open_cursor(table::by_lease_expiry);
+result<std::optional<timestamp>> first_time(const snapshot& view,
+                                            table index) {
+  auto opened = view.open_cursor(index);
   if (!opened) return opened.error();
   cursor& cur = **opened;
   auto found = cur.first();
   if (!found) return found.error();
   if (!*found) return std::optional<timestamp>{};
   return std::optional<timestamp>(keys::time_at(cur.key()));
+}
+
+}  // namespace
+
+result<std::vector<job_id>> txn_view::due_by(timestamp cutoff,
+                                             std::size_t max) const {
+  std::vector<std::pair<timestamp, job_id>> due;
+  for (table index : {table::by_lease_expiry, table::by_deadline}) {
+    if (auto r = due_in(*view_, index, cutoff, max, due); !r) return r.error();
+  }
+  std::sort(due.begin(), due.end());
+  std::vector<job_id> ids;
+  ids.reserve(std::min(due.size(), max));
+  std::set<job_id> named;
+  for (const auto& [at, id] : due) {
+    if (ids.size() == max) break;
+    if (named.insert(id).second) ids.push_back(id);
+  }
+  return ids;
+}
+
+result<std::optional<timestamp>> txn_view::next_due() const {
+  std::optional<timestamp> soonest;
+  for (table index : {table::by_lease_expiry, table::by_deadline}) {
+    auto at = first_time(*view_, index);
+    if (!at) return at.error();
+    if (*at && (!soonest || **at < *soonest)) soonest = *at;
+  }
+  return soonest;
 }
 
 result<std::vector<job_id>> write_txn::completed_before(timestamp cutoff,

@@ -8,6 +8,7 @@
 #include <jobstate/requests.hpp>
 #include <jobstate/result.hpp>
 
+#include "model/schedules.hpp"
 #include "store/backend.hpp"
 #include "store/codec.hpp"
 #include "store/keys.hpp"
@@ -34,7 +35,8 @@ std::vector<index_entry> index_entries(const job& j);
 inline constexpr table record_indexes[] = {
     table::by_scope,     table::by_status,        table::by_kind,
     table::by_parent,    table::by_parent_status, table::by_original,
-    table::by_completed, table::by_claimable,     table::by_lease_expiry};
+    table::by_completed, table::by_claimable,     table::by_lease_expiry,
+    table::by_deadline};
 /// The job an entry of `index` (one of record_indexes) names: the id its
 /// key ends with. Nothing when the key has not the size of that index's
 /// keys.
@@ -116,17 +118,23 @@ class txn_view {
   /// Ids of `parent`'s children in status `s`, oldest first.
   result<std::vector<job_id>> children(const job_id& parent,
                                        job_status s) const;
-  /// The oldest claimable (pending, not a batch parent) job of one of
-  /// `kinds` in the project, if any: ids are time-ordered, so the lowest.
-  result<std::optional<job_id>> oldest_claimable(
-      std::string_view account_id, std::string_view project_id,
-      std::span<const std::string> kinds) const;
-  /// Running jobs whose lease expires at or before `cutoff`, soonest
-  /// first, at most `max`.
-  result<std::vector<job_id>> leases_expiring_by(timestamp cutoff,
-                                                 std::size_t max) const;
-  /// When the soonest lease of any running job expires, if one does.
-  result<std::optional<timestamp>> next_lease_expiry() const;
+  /// What a claim finds among the pending jobs (not batch parents) of one
+  /// of `kinds` in the project: the first claimable at `now` (the soonest
+  /// eligible, then the oldest), and else when the next one becomes so.
+  struct claimable {
+    std::optional<job_id> ready;
+    std::optional<timestamp> next_at;  ///< Only when nothing is ready.
+  };
+  result<claimable> find_claimable(std::string_view account_id,
+                                   std::string_view project_id,
+                                   std::span<const std::string> kinds,
+                                   timestamp now) const;
+  /// Jobs with a lease that expires, or a deadline that passes, at or
+  /// before `cutoff` (idx_lease_expiry, idx_deadlines), soonest first, at
+  /// most `max`; a job due for both is named once.
+  result<std::vector<job_id>> due_by(timestamp cutoff, std::size_t max) const;
+  /// When the soonest lease expires or deadline passes, if any does.
+  result<std::optional<timestamp>> next_due() const;
   /// Changes with sequence > after (see engine::changes and watch_request):
   /// at most `limit` matching ones, examining at most `scan_limit` entries.
   result<change_feed_page> read_changes(std::uint64_t after, std::size_t limit,
@@ -168,11 +176,15 @@ struct stored_state {
   /// When the lease the job runs under expires (its idx_lease_expiry
   /// entry); none when it runs under none or is not running.
   std::optional<timestamp> lease_expires_at;
+  /// Its idx_deadlines entry's time (model::deadline), if it has one.
+  std::optional<timestamp> deadline;
   /// The state of `j` as read; REQUIRES: its last event was read
   /// (history_read::last or all).
   static stored_state of(const stored_job& j) {
-    return {j.value.status,     j.value.completed_at,   j.value.revision,
-            j.history_length(), j.value.history.back(), lease_expiry(j.value)};
+    return {j.value.status,       j.value.completed_at,
+            j.value.revision,     j.history_length(),
+            j.value.history.back(), lease_expiry(j.value),
+            model::deadline(j.value)};
   }
   /// The key time of `j`'s idx_lease_expiry entry, if it has one.
   static std::optional<timestamp> lease_expiry(const job& j) {

@@ -161,8 +161,10 @@ std::string by_kind(const digest& scope, std::string_view kind,
 }
 
 std::string by_claimable(const digest& scope, std::string_view kind,
-                         const job_id& id) {
-  return by_kind(scope, kind, id);  // The same shape, in its own table.
+                         timestamp eligible_at, const job_id& id) {
+  std::string k = kind_prefix(scope, kind);
+  k += by_time(eligible_at, id);
+  return k;
 }
 
 std::string by_related(const job_id& related, const job_id& id) {
@@ -206,8 +208,8 @@ std::string by_time(timestamp t, const job_id& id) {
   return k;
 }
 
-timestamp time_at(std::string_view key) {
-  const std::uint64_t v = get_be64(key, 0) ^ (std::uint64_t{1} << 63);
+timestamp time_at(std::string_view key, std::size_t offset) {
+  const std::uint64_t v = get_be64(key, offset) ^ (std::uint64_t{1} << 63);
   return timestamp(std::chrono::microseconds(static_cast<std::int64_t>(v)));
 }
 

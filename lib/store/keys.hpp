@@ -44,9 +44,12 @@ std::string by_kind(const digest& scope, std::string_view kind,
                     const job_id& id);
 std::string kind_prefix(const digest& scope, std::string_view kind);
 /// idx_claimable: the pending jobs a worker may claim (batch parents are
-/// not), scope(16) hash(kind)(16) id(16): oldest first within a kind.
+/// not), scope(16) hash(kind)(16) big-endian micros(8) id(16): by the time
+/// each becomes claimable (model::eligible_at), then oldest first.
 std::string by_claimable(const digest& scope, std::string_view kind,
-                         const job_id& id);
+                         timestamp eligible_at, const job_id& id);
+/// The offset of the time in an idx_claimable key.
+inline constexpr std::size_t claimable_time_offset = 32;
 /// idx_parent and idx_original: other job's id(16) id(16).
 std::string by_related(const job_id& related, const job_id& id);
 /// idx_parent_status: parent id(16) status(1) id(16).
@@ -55,10 +58,13 @@ std::string by_parent_status(const job_id& parent, job_status s,
 std::string parent_status_prefix(const job_id& parent, job_status s);
 /// idx_idempotency: scope(16) hash(key)(16) → job id.
 std::string idempotency(const digest& scope, std::string_view key);
-/// idx_completed, idx_tombstone_age and idx_lease_expiry (the running
-/// jobs under a lease, by its expiry): big-endian micros(8) id(16).
+/// idx_completed, idx_tombstone_age, idx_lease_expiry (the running jobs
+/// under a lease, by its expiry) and idx_deadlines (pending and running
+/// jobs with a time limit, by when it runs out): big-endian micros(8)
+/// id(16).
 std::string by_time(timestamp t, const job_id& id);
-timestamp time_at(std::string_view key);
+/// The time of a by_time key, or of another key's 8 bytes at `offset`.
+timestamp time_at(std::string_view key, std::size_t offset = 0);
 /// changes: big-endian sequence(8).
 std::string sequence(std::uint64_t seq);
 std::uint64_t sequence_at(std::string_view key);

@@ -9,7 +9,7 @@
 namespace jobstate::store {
 
 /// The schema version this build writes and reads (meta key "schema").
-inline constexpr std::uint32_t schema_version = 3;
+inline constexpr std::uint32_t schema_version = 4;
 
 inline constexpr std::string_view meta_magic_key = "magic";
 inline constexpr std::string_view meta_magic = "jobstate";

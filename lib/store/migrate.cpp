@@ -1,5 +1,6 @@
 #include "store/migrate.hpp"
 
+#include "model/schedules.hpp"
 #include "store/codec.hpp"
 #include "store/keys.hpp"
 #include "store/meta.hpp"
@@ -62,9 +63,31 @@ result<void> split_histories(write_batch& w) {
   return {};
 }
 
-// Schema 2 -> 3: leases and claims arrive with version 3, so no job holds
-// a lease yet; every pending job that is not a batch parent becomes
-// claimable (idx_claimable, a table version 3 adds).
+// Schema 3 -> 4: idx_claimable's keys gain the time each job becomes
+// claimable, so version 3's entries go (index_claimable writes them anew).
+// No job has a schedule or time limit yet: idx_deadlines starts empty.
+result<void> drop_claimable(write_batch& w) {
+  std::vector<std::string> stale;
+  {
+    auto opened = w.open_cursor(table::by_claimable);
+    if (!opened) return opened.error();
+    cursor& cur = **opened;
+    for (auto found = cur.first();; found = cur.next()) {
+      if (!found) return found.error();
+      if (!*found) break;
+      stale.emplace_back(cur.key());
+    }
+  }
+  for (const std::string& key : stale) {
+    if (auto r = w.del(table::by_claimable, key); !r) return r;
+  }
+  return {};
+}
+
+// Schema 2 -> 3 (and 3 -> 4, after drop_claimable): leases and claims
+// arrive with version 3, so no job holds a lease yet; every pending job
+// that is not a batch parent becomes claimable (idx_claimable, a table
+// version 3 adds).
 result<void> index_claimable(write_batch& w) {
   std::vector<job_id> pending;
   {
@@ -98,7 +121,7 @@ result<void> index_claimable(write_batch& w) {
     if (auto r =
             w.put(table::by_claimable,
                   keys::by_claimable(keys::scope(j.account_id, j.project_id),
-                                     j.kind, j.id),
+                                     j.kind, model::eligible_at(j), j.id),
                   {}, put_mode::upsert);
         !r) {
       return r;
@@ -129,7 +152,7 @@ result<void> migrate_once(backend& storage) {
     w.abort();  // Another process migrated it first, or it is new.
     return {};
   }
-  if ((found != 1 && found != 2) || schema_version != 3) {
+  if (found < 1 || found > 3 || schema_version != 4) {
     return done(
         error(errc::unsupported_version, "no migration from schema version " +
                                              std::to_string(found) + " to " +
@@ -152,6 +175,9 @@ result<void> migrate_once(backend& storage) {
   }
   if (found == 1) {
     if (auto r = split_histories(w); !r) return done(r);
+  }
+  if (found == 3) {
+    if (auto r = drop_claimable(w); !r) return done(r);
   }
   if (auto r = index_claimable(w); !r) return done(r);
   return done(w.put(table::meta, meta_schema_key,

@@ -174,14 +174,20 @@ TEST(EngineOpen, ASchemaTwoDatabaseGainsItsClaimableIndex) {
   b.children = {batch_child{"parse", nullptr, {}, {}}};
   const auto batch = db->create_batch(b).value();
   const job running = test::create_in_status(*db, job_status::running);
+  const job child = db->get(job_ref{std::string(test::account),
+                                    std::string(test::project),
+                                    batch.child_ids[0]})
+                        .value();
   db.close();
   {
     test::raw_db raw(db.options().path);
     const auto scope = store::keys::scope(test::account, test::project);
     raw.del(store::table::by_claimable,
-            store::keys::by_claimable(scope, "parse", first.id));
+            store::keys::by_claimable(scope, "parse", first.created_at,
+                                      first.id));
     raw.del(store::table::by_claimable,
-            store::keys::by_claimable(scope, "parse", batch.child_ids[0]));
+            store::keys::by_claimable(scope, "parse", child.created_at,
+                                      child.id));
     raw.put(store::table::meta, store::meta_schema_key,
             store::keys::sequence(2));
     raw.commit();
