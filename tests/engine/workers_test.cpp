@@ -6,6 +6,7 @@
 #include "support/jobs.hpp"
 #include "support/test_engine.hpp"
 #include "support/waits.hpp"
+#include "support/workers.hpp"
 #include "support/writer_process.hpp"
 
 #include <boost/asio/use_future.hpp>
@@ -28,62 +29,12 @@ using test::failed_with;
 using test::make_request;
 using test::ref_of;
 using test::test_engine;
+using test::claim_of;
+using test::claim_one;
+using test::fenced;
+using test::clocked_engine;
+using test::manual_clock;
 
-// A clock the test moves by hand; it starts at the real time.
-class manual_clock {
- public:
-  manual_clock()
-      : micros_(std::chrono::time_point_cast<std::chrono::microseconds>(
-                    std::chrono::system_clock::now())
-                    .time_since_epoch()
-                    .count()) {}
-  timestamp now() const {
-    return timestamp(std::chrono::microseconds(micros_.load()));
-  }
-  void advance(std::chrono::microseconds by) { micros_ += by.count(); }
-
- private:
-  std::atomic<std::int64_t> micros_;
-};
-
-// An engine stamped by a manual clock. Leases expire when the test says
-// (engine::expire_leases), so that counts are exact: the engine's own timer
-// would otherwise act as soon as the clock moves past a lease.
-struct clocked_engine {
-  explicit clocked_engine(bool automatic_expiry = false)
-      : db([c = clock, automatic_expiry](options& o) {
-          o.clock = [c] { return c->now(); };
-          o.automatic_lease_expiry = automatic_expiry;
-        }) {}
-  std::shared_ptr<manual_clock> clock = std::make_shared<manual_clock>();
-  test_engine db;
-};
-
-claim_request claim_of(std::vector<std::string> kinds = {"parse"},
-                       std::chrono::milliseconds ttl = 10s,
-                       std::string worker = "worker-1") {
-  claim_request r;
-  r.account_id = std::string(test::account);
-  r.project_id = std::string(test::project);
-  r.kinds = std::move(kinds);
-  r.worker_id = std::move(worker);
-  r.lease_ttl = ttl;
-  return r;
-}
-
-mutation_options fenced(std::uint64_t epoch) {
-  mutation_options o;
-  o.lease_epoch = epoch;
-  return o;
-}
-
-// Claims one job or fails the test.
-job claim_one(engine& e, const claim_request& r = claim_of()) {
-  auto claimed = e.claim(r);
-  EXPECT_TRUE(claimed.has_value()) << claimed.error().message();
-  EXPECT_TRUE(claimed.has_value() && claimed->has_value()) << "nothing claimed";
-  return claimed.value().value();
-}
 
 // The changes the feed holds for job `id`.
 std::vector<change> changes_of(const engine& e, const job_id& id) {
