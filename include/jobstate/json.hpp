@@ -10,7 +10,8 @@
 // It is written by hand, not derived from the structs, so that renaming a
 // member never changes it. Pure functions, no I/O; thread-safe.
 //
-// The shape of a job (every member always present, in this order):
+// The shape of a job (every member present, in this order, except those
+// marked "only when set"):
 //
 //   {
 //     "id":              "0193...-...",   canonical UUID, lower case
@@ -27,6 +28,7 @@
 //     "original_job_id": UUID or null,
 //     "parent_id":       UUID or null,
 //     "attempt":         1,
+//     "is_batch":        false,
 //     "input":           any JSON (null when none),
 //     "result":          any JSON (null when none),
 //     "error":           {"code": string, "message": string} or null,
@@ -36,6 +38,16 @@
 //                   "cancelled": n, "pending": n} or null,
 //       "details": any JSON (null when none)
 //     },
+//     "lease":           {"worker_id": string, "epoch": 1,
+//                         "expires_at": timestamp, "ttl_ms": n},
+//                                         only when set (claimed jobs)
+//     "run_after":       timestamp,       only when set
+//     "run_timeout_ms":  n,               only when set
+//     "pending_ttl_ms":  n,               only when set
+//     "retry":           {"max_attempts": n, "initial_backoff_ms": n,
+//                         "max_backoff_ms": n, "multiplier": x,
+//                         "jitter": x, "retry_on": [string, ...]},
+//                                         only when set
 //     "history": [
 //       {"step": "created", "timestamp": timestamp, "duration_ms": 0,
 //        "status": "pending", "details": any JSON (null when none)},
@@ -137,6 +149,8 @@ JOBSTATE_EXPORT void tag_invoke(const boost::json::value_from_tag&,
                                 boost::json::value& v, const job_id& id);
 JOBSTATE_EXPORT void tag_invoke(const boost::json::value_from_tag&,
                                 boost::json::value& v, const job_error& e);
+JOBSTATE_EXPORT void tag_invoke(const boost::json::value_from_tag&,
+                                boost::json::value& v, const retry_policy& p);
 JOBSTATE_EXPORT void tag_invoke(const boost::json::value_from_tag&,
                                 boost::json::value& v, const progress& p);
 JOBSTATE_EXPORT void tag_invoke(const boost::json::value_from_tag&,

@@ -43,6 +43,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -126,6 +127,10 @@ JOBSTATE_EXPORT void read(reader& r, const boost::json::value& v, const path& p,
                           history_event& out);
 JOBSTATE_EXPORT void read(reader& r, const boost::json::value& v, const path& p,
                           job& out);
+/// Strict: every member optional ("max_attempts", "initial_backoff_ms",
+/// "max_backoff_ms", "multiplier", "jitter", "retry_on"), none unknown.
+JOBSTATE_EXPORT void read(reader& r, const boost::json::value& v, const path& p,
+                          retry_policy& out);
 
 /// null reads as nothing; anything else as a T.
 template <class T>
@@ -229,6 +234,11 @@ class JOBSTATE_EXPORT object_reader {
   bool ok_ = false;
   std::vector<std::string_view> asked_;
 };
+
+/// Member `name` in whole milliseconds (0 to 2^53), into `out` when
+/// present and not null.
+JOBSTATE_EXPORT void read_millis(object_reader& o, std::string_view name,
+                                 std::optional<std::chrono::milliseconds>& out);
 
 // --- Members that several request shapes share ---
 // (lib/wire/requests_json.cpp; jobstated's native bodies use them too, taking

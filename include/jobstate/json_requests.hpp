@@ -40,14 +40,18 @@ class engine;
 /// "no_meta_sync" | "no_sync", "map_size", "max_map_size", "max_readers",
 /// "max_batch", "tombstone_retention_seconds", "feed_retention_count",
 /// "feed_retention_age_seconds", "cross_process_notifications",
-/// "write_map", "automatic_lease_expiry", "limits": {"max_id_size",
-/// "max_kind_size", "max_json_size", "max_text_size", "max_history",
-/// "max_page_size", "max_batch_children"}}; null for the defaults.
+/// "write_map", "automatic_lease_expiry", "default_retry" (a retry policy,
+/// as create's "retry"), "limits": {"max_id_size", "max_kind_size",
+/// "max_json_size", "max_text_size", "max_history", "max_page_size",
+/// "max_batch_children"}}; null for the defaults.
 JOBSTATE_EXPORT result<options> options_from_json(std::string path,
                                                   const boost::json::value& v);
 
 /// {"account_id", "project_id", "kind" (all three required), "input",
-/// "source_id", "correlation_id", "idempotency_key", "details"}.
+/// "source_id", "correlation_id", "idempotency_key", "details", "run_after"
+/// (a timestamp), "run_timeout_ms", "pending_ttl_ms", "retry":
+/// {"max_attempts", "initial_backoff_ms", "max_backoff_ms", "multiplier",
+/// "jitter", "retry_on": [error code, ...]} (each member optional)}.
 JOBSTATE_EXPORT result<create_request> create_request_from_json(
     const boost::json::value& v);
 

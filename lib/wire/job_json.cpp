@@ -134,6 +134,35 @@ void read(reader& r, const json::value& v, const path& p, lease& out) {
   out.ttl = std::chrono::milliseconds(ttl_ms);
 }
 
+void read_millis(object_reader& o, std::string_view name,
+                 std::optional<std::chrono::milliseconds>& out) {
+  std::optional<std::uint64_t> ms;
+  o.optional(name, ms);
+  if (!ms) return;
+  if (*ms > (std::uint64_t{1} << 53)) {
+    o.failures().fail(o.member_path(name),
+                      "expected at most 2^53 milliseconds, got " +
+                          std::to_string(*ms));
+    return;
+  }
+  out = std::chrono::milliseconds(static_cast<std::int64_t>(*ms));
+}
+
+void read(reader& r, const json::value& v, const path& p, retry_policy& out) {
+  object_reader o(r, v, p, object_reader::mode::strict);
+  o.optional("max_attempts", out.max_attempts);
+  std::optional<std::chrono::milliseconds> ms;
+  read_millis(o, "initial_backoff_ms", ms);
+  if (ms) out.initial_backoff = *ms;
+  ms.reset();
+  read_millis(o, "max_backoff_ms", ms);
+  if (ms) out.max_backoff = *ms;
+  o.optional("multiplier", out.multiplier);
+  o.optional("jitter", out.jitter);
+  o.optional("retry_on", out.retry_on);
+  o.finish();
+}
+
 void read(reader& r, const json::value& v, const path& p, job& out) {
   object_reader o(r, v, p, object_reader::mode::lenient);
   o.required("id", out.id);
@@ -156,6 +185,11 @@ void read(reader& r, const json::value& v, const path& p, job& out) {
   o.required("error", out.error);
   o.required("progress", out.progress);
   o.optional("lease", out.lease);  // Present only for a leased job.
+  // Present only when set.
+  o.optional("run_after", out.run_after);
+  read_millis(o, "run_timeout_ms", out.run_timeout);
+  read_millis(o, "pending_ttl_ms", out.pending_ttl);
+  o.optional("retry", out.retry);
   o.required("history", out.history);
   o.required("revision", out.revision);
 }
@@ -219,6 +253,10 @@ void tag_invoke(const json::value_from_tag&, json::value& v, const job& j) {
     put(l, "expires_at", j.lease->expires_at);
     l.emplace("ttl_ms", j.lease->ttl.count());
   }
+  if (j.run_after) put(o, "run_after", *j.run_after);
+  if (j.run_timeout) o.emplace("run_timeout_ms", j.run_timeout->count());
+  if (j.pending_ttl) o.emplace("pending_ttl_ms", j.pending_ttl->count());
+  if (j.retry) o.emplace("retry", json::value_from(*j.retry, o.storage()));
   o.emplace("history", json::value_from(j.history, o.storage()));
   o.emplace("revision", j.revision);
 }
@@ -229,6 +267,18 @@ void tag_invoke(const json::value_from_tag&, json::value& v, job_status s) {
 
 void tag_invoke(const json::value_from_tag&, json::value& v, const job_id& id) {
   v = id.to_string();
+}
+
+void tag_invoke(const json::value_from_tag&, json::value& v,
+                const retry_policy& p) {
+  json::object& o = v.emplace_object();
+  o.emplace("max_attempts", p.max_attempts);
+  o.emplace("initial_backoff_ms", p.initial_backoff.count());
+  o.emplace("max_backoff_ms", p.max_backoff.count());
+  o.emplace("multiplier", p.multiplier);
+  o.emplace("jitter", p.jitter);
+  json::array& codes = o["retry_on"].emplace_array();
+  for (const std::string& code : p.retry_on) codes.emplace_back(code);
 }
 
 void tag_invoke(const json::value_from_tag&, json::value& v,

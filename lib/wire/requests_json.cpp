@@ -114,6 +114,10 @@ void read_create_members(object_reader& o, create_request& out) {
   o.optional("correlation_id", out.correlation_id);
   o.optional("idempotency_key", out.idempotency_key);
   o.optional("details", out.details);
+  o.optional("run_after", out.run_after);
+  read_millis(o, "run_timeout_ms", out.run_timeout);
+  read_millis(o, "pending_ttl_ms", out.pending_ttl);
+  o.optional("retry", out.retry);
 }
 
 void read(reader& r, const json::value& v, const path& p, batch_child& out) {
@@ -198,6 +202,7 @@ result<options> options_from_json(std::string path, const json::value& v) {
                    out.cross_process_notifications);
         o.optional("write_map", out.write_map);
         o.optional("automatic_lease_expiry", out.automatic_lease_expiry);
+        o.optional("default_retry", out.default_retry);
         o.optional("limits", out.limits);
       });
   if (read) read->path = std::move(path);

@@ -8,7 +8,7 @@ import math
 import os
 import threading
 import weakref
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import (
     Any,
     Awaitable,
@@ -17,6 +17,7 @@ from typing import (
     Iterable,
     Iterator,
     Mapping,
+    NamedTuple,
     Optional,
     Sequence,
     Tuple,
@@ -39,7 +40,9 @@ from ._types import (
     Page,
     ProgressCounts,
     PurgeResult,
+    RetryPolicy,
     Status,
+    _format_time,
 )
 
 __all__ = ["Engine", "JobLike", "Timeout"]
@@ -213,9 +216,10 @@ def _create_request(
     correlation_id: Optional[str],
     idempotency_key: Optional[str],
     details: JSON,
+    schedule: "_Schedule",
 ) -> Dict[str, Any]:
     """The create request (also a batch's parent) as the engine reads it."""
-    return {
+    request = {
         "account_id": account_id,
         "project_id": project_id,
         "kind": kind,
@@ -225,6 +229,38 @@ def _create_request(
         "idempotency_key": idempotency_key,
         "details": details,
     }
+    request.update(schedule.members())
+    return request
+
+
+class _Schedule(NamedTuple):
+    """The scheduling arguments of create and create_batch."""
+
+    run_after: Optional[datetime] = None
+    run_timeout: Optional[Timeout] = None
+    pending_ttl: Optional[Timeout] = None
+    retry: Optional[RetryPolicy] = None
+
+    def members(self) -> Dict[str, Any]:
+        """The create request's members for those given."""
+        out: Dict[str, Any] = {}
+        if self.run_after is not None:
+            if not isinstance(self.run_after, datetime):
+                raise TypeError("run_after must be a datetime")
+            out["run_after"] = _format_time(self.run_after)
+        if self.run_timeout is not None:
+            out["run_timeout_ms"] = _millis(self.run_timeout, "run_timeout")
+        if self.pending_ttl is not None:
+            out["pending_ttl_ms"] = _millis(self.pending_ttl, "pending_ttl")
+        if self.retry is not None:
+            out["retry"] = _retry_members(self.retry, "retry")
+        return out
+
+
+def _retry_members(policy: RetryPolicy, what: str) -> Dict[str, Any]:
+    if not isinstance(policy, RetryPolicy):
+        raise TypeError(f"{what} must be a RetryPolicy")
+    return policy.to_dict()
 
 
 def _every_page(fetch: Callable[[Optional[str]], Page]) -> Iterator[Job]:
@@ -293,6 +329,8 @@ class Engine:
         limits: size limits, any of ``max_id_size``, ``max_kind_size``,
             ``max_json_size``, ``max_text_size``, ``max_history``,
             ``max_page_size``, ``max_batch_children``.
+        default_retry: the :class:`RetryPolicy` of a job created without
+            one (batch children never get one); default: none.
 
     Raises:
         InvalidArgument: bad options.
@@ -317,6 +355,7 @@ class Engine:
         max_batch: Optional[int] = None,
         write_map: Optional[bool] = None,
         limits: Optional[Mapping[str, int]] = None,
+        default_retry: Optional[RetryPolicy] = None,
     ) -> None:
         self._path = os.fspath(path)
         options: Dict[str, Any] = {
@@ -339,6 +378,12 @@ class Engine:
             ("max_batch", max_batch),
             ("write_map", write_map),
             ("limits", dict(limits) if limits is not None else None),
+            (
+                "default_retry",
+                _retry_members(default_retry, "default_retry")
+                if default_retry is not None
+                else None,
+            ),
         ):
             if value is not None:
                 options[key] = value
@@ -435,6 +480,10 @@ class Engine:
         correlation_id: Optional[str] = None,
         idempotency_key: Optional[str] = None,
         details: JSON = None,
+        run_after: Optional[datetime] = None,
+        run_timeout: Optional[Timeout] = None,
+        pending_ttl: Optional[Timeout] = None,
+        retry: Optional[RetryPolicy] = None,
     ) -> Job:
         """Creates a pending job and returns it.
 
@@ -442,6 +491,14 @@ class Engine:
         the job. With an *idempotency_key* already used in this project, the
         job first created with it is returned unchanged (``job.created`` is
         then False). *details* are recorded on the "created" history event.
+
+        Scheduling and time limits (docs/workers.md): the job is not
+        claimable before *run_after* (a datetime); running longer than
+        *run_timeout* (seconds or timedelta) fails it with error code
+        "deadline_exceeded"; still pending *pending_ttl* after it became
+        claimable cancels it with code "expired". *retry* (a
+        :class:`RetryPolicy`; default: the engine's ``default_retry``)
+        makes the engine rerun it when it fails.
 
         Raises:
             InvalidArgument, TooLarge: bad or oversized values.
@@ -453,6 +510,7 @@ class Engine:
             _create_request(
                 account_id, project_id, kind, input, source_id,
                 correlation_id, idempotency_key, details,
+                _Schedule(run_after, run_timeout, pending_ttl, retry),
             )
         )
         return Job._from_native(data, created=created)
@@ -508,7 +566,7 @@ class Engine:
                 )
         request = _create_request(
             account_id, project_id, kind, input, source_id, correlation_id,
-            idempotency_key, details,
+            idempotency_key, details, _Schedule(),
         )
         request["children"] = items
         data, child_ids, created = self._native.create_batch(request)

@@ -14,6 +14,7 @@ from typing import (
     Mapping,
     NamedTuple,
     Optional,
+    Tuple,
     Union,
     overload,
 )
@@ -214,6 +215,58 @@ class Lease:
     ttl: timedelta
 
 
+@dataclass(frozen=True)
+class RetryPolicy:
+    """When and how the engine reruns a job that failed (docs/workers.md):
+    each retry is a new pending job (``original_job_id`` the attempt before,
+    ``attempt`` + 1), claimable after a backoff of ``initial_backoff`` ×
+    ``multiplier`` ** (attempt − 1), at most ``max_backoff``, moved by up
+    to ``jitter`` of itself at random. ``retry_on`` names the error codes
+    that retry (empty: every failure); a cancelled job never retries.
+    ``max_attempts`` counts the first attempt: 1 never retries."""
+
+    max_attempts: int = 1
+    initial_backoff: timedelta = timedelta(seconds=1)
+    max_backoff: timedelta = timedelta(minutes=5)
+    multiplier: float = 2.0
+    jitter: float = 0.2
+    retry_on: Tuple[str, ...] = ()
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "RetryPolicy":
+        """The policy whose native JSON shape is ``d``."""
+        return cls(
+            max_attempts=d["max_attempts"],
+            initial_backoff=timedelta(milliseconds=d["initial_backoff_ms"]),
+            max_backoff=timedelta(milliseconds=d["max_backoff_ms"]),
+            multiplier=d["multiplier"],
+            jitter=d["jitter"],
+            retry_on=tuple(d.get("retry_on", ())),
+        )
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The native JSON shape ("initial_backoff_ms", ...)."""
+        return {
+            "max_attempts": self.max_attempts,
+            "initial_backoff_ms": _whole_millis(self.initial_backoff),
+            "max_backoff_ms": _whole_millis(self.max_backoff),
+            "multiplier": self.multiplier,
+            "jitter": self.jitter,
+            "retry_on": list(self.retry_on),
+        }
+
+
+def _whole_millis(d: timedelta) -> int:
+    """``d`` in whole milliseconds, rounded up (a negative one stays
+    negative, for the engine to refuse)."""
+    micros = (d.days * 86400 + d.seconds) * 1_000_000 + d.microseconds
+    return -((-micros) // 1000)
+
+
+def _millis_or_none(ms: Optional[int]) -> Optional[timedelta]:
+    return None if ms is None else timedelta(milliseconds=ms)
+
+
 @dataclass(frozen=True, eq=True)
 class Job:
     """A snapshot of a job: a plain value that never changes under you
@@ -256,6 +309,15 @@ class Job:
     revision: int
     #: Set by a claim; kept when the job ends (the last worker that held it).
     lease: Optional[Lease] = None
+    #: Not claimable before this time (set at create, or by a retry).
+    run_after: Optional[datetime] = None
+    #: Running longer fails the job with error code "deadline_exceeded".
+    run_timeout: Optional[timedelta] = None
+    #: Pending this long after it became claimable, the job is cancelled
+    #: with error code "expired".
+    pending_ttl: Optional[timedelta] = None
+    #: How the engine retries the job when it fails.
+    retry: Optional[RetryPolicy] = None
     created: Optional[bool] = field(default=None, compare=False)
     # The JSON shape the job was read from: to_dict() returns a copy of it,
     # so that members newer than this package pass through unchanged.
@@ -319,6 +381,10 @@ class Job:
             )
             if lease
             else None,
+            run_after=_parse_time(d.get("run_after")),
+            run_timeout=_millis_or_none(d.get("run_timeout_ms")),
+            pending_ttl=_millis_or_none(d.get("pending_ttl_ms")),
+            retry=RetryPolicy.from_dict(d["retry"]) if d.get("retry") else None,
             created=created,
             _data=d,
         )

@@ -5,7 +5,7 @@ and with asyncio."""
 import asyncio
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -161,3 +161,75 @@ def test_closing_answers_a_waiting_claim(db_path):
     worker.join(timeout=20)
     assert not worker.is_alive()
     assert len(errors) == 1
+
+
+# ---------------------------------------------------- schedules and retries
+
+
+def _now():
+    return datetime.now(timezone.utc)
+
+
+def test_a_job_is_not_claimable_before_run_after(engine, make_job):
+    later = make_job("parse", run_after=_now() + timedelta(hours=1))
+    assert later.run_after > _now()
+    assert engine.claim("parse", "w", **SCOPE) is None
+    soon = make_job("parse", run_after=_now() + timedelta(milliseconds=300))
+    began = time.monotonic()
+    got = engine.claim("parse", "w", wait=20, **SCOPE)
+    assert got.id == soon.id
+    assert time.monotonic() - began >= 0.2
+    assert engine.get(later).status is Status.PENDING
+
+
+def test_time_limits_end_the_job(engine, make_job):
+    unclaimed = make_job("parse", pending_ttl=0.2)
+    assert unclaimed.pending_ttl == timedelta(milliseconds=200)
+    slow = make_job("embed", run_timeout=timedelta(milliseconds=200))
+    engine.claim("embed", "w", lease_ttl=60, **SCOPE)
+    expired = engine.wait(unclaimed, 20)
+    assert expired.status is Status.CANCELLED
+    assert expired.error.code == "expired"
+    failed = engine.wait(slow, 20)
+    assert failed.status is Status.FAILED
+    assert failed.error.code == "deadline_exceeded"
+
+
+def test_a_failure_the_policy_names_is_retried(engine, make_job):
+    policy = jobstate.RetryPolicy(
+        max_attempts=2,
+        initial_backoff=timedelta(seconds=30),
+        jitter=0.0,
+        retry_on=("flaky",),
+    )
+    first = make_job("parse", retry=policy, run_timeout=600)
+    assert first.retry == policy
+    job = engine.claim("parse", "w", **SCOPE)
+    engine.fail(job, "flaky", "try again", lease_epoch=job.lease.epoch)
+    (second,) = engine.list(**SCOPE, original_job_id=first.id).jobs
+    assert second.attempt == 2
+    assert second.retry == policy
+    assert second.run_timeout == timedelta(minutes=10)
+    assert second.run_after >= _now() + timedelta(seconds=25)
+    assert engine.claim("parse", "w", **SCOPE) is None
+    assert second.to_dict()["retry"]["retry_on"] == ["flaky"]
+
+
+def test_the_default_policy_and_bad_values(db_path):
+    policy = jobstate.RetryPolicy(max_attempts=3)
+    with jobstate.Engine(db_path, default_retry=policy) as engine:
+        job = engine.create(ACCOUNT, PROJECT, "parse")
+        assert job.retry == policy
+        with pytest.raises(jobstate.InvalidArgument):
+            engine.create(ACCOUNT, PROJECT, "parse", run_timeout=0)
+        with pytest.raises(jobstate.InvalidArgument):
+            engine.create(
+                ACCOUNT, PROJECT, "parse",
+                retry=jobstate.RetryPolicy(max_attempts=0),
+            )
+        with pytest.raises(TypeError):
+            engine.create(ACCOUNT, PROJECT, "parse", retry={"max_attempts": 2})
+        with pytest.raises(TypeError):
+            engine.create(ACCOUNT, PROJECT, "parse", run_after="tomorrow")
+    with pytest.raises(jobstate.InvalidArgument):
+        jobstate.Engine(db_path, default_retry=jobstate.RetryPolicy(jitter=2.0))
