@@ -65,7 +65,7 @@ void claim_waiters::start(std::uint64_t key, claim_request request,
   const auto wait = request.wait;
   entry& e = entries_
                  .emplace(key, entry{std::move(request), std::move(answer),
-                                     nullptr, nullptr})
+                                     nullptr, nullptr, std::nullopt})
                  .first->second;
   if (wait > std::chrono::milliseconds::zero()) {
     e.deadline = std::make_unique<asio::steady_timer>(io_, wait);
@@ -99,15 +99,18 @@ void claim_waiters::attempted(std::uint64_t key, claim_answer answer) {
     }
     return finish(it, boost::system::error_code(answer.error().code()), {});
   }
-  const bool woken_by_time = std::exchange(e.woken_by_time, false);
   if (answer->claimed) {
-    // Jobs that became claimable at one time wake no claim each: the next
-    // one asleep looks, and so on while they last.
-    if (woken_by_time) wake_next(*answer->claimed, key);
+    if (answer->more_ready) {
+      hand_on(key, e, std::nullopt);
+    } else if (answer->next_eligible) {
+      hand_on(key, e, answer->next_eligible);
+    }
     return finish(it, {}, std::move(answer->claimed));
   }
   if (e.cancelled) return finish(it, asio::error::operation_aborted, {});
   if (closed_) return finish(it, asio::error::operation_aborted, {});
+  // Stopped early (it ended jobs past their pending_ttl first): look again.
+  if (answer->more_ready && !e.timed_out) return attempt(key);
   if (e.missed_a_job && !e.timed_out) return attempt(key);
   if (e.timed_out || !e.deadline) return finish(it, {}, std::nullopt);
   e.now = state::waiting;
@@ -115,32 +118,56 @@ void claim_waiters::attempted(std::uint64_t key, claim_answer answer) {
 }
 
 void claim_waiters::sleep_until(entry& e, std::uint64_t key, timestamp at) {
-  const auto delay = std::max(at - clock_(), timestamp::duration::zero());
+  // Read again after an hour at most: a steady timer's nanoseconds cannot
+  // hold a wait of centuries, and the clock may have been moved.
+  const auto delay = std::clamp<timestamp::duration>(
+      at - clock_(), timestamp::duration::zero(), std::chrono::hours(1));
   if (!e.eligible) e.eligible = std::make_unique<asio::steady_timer>(io_);
+  e.eligible_at = at;
   e.eligible->expires_after(delay);
   e.eligible->async_wait(
       [weak = weak_from_this(), key](boost::system::error_code ec) {
         auto self = weak.lock();
         if (!self || ec) return;
         const auto it = self->entries_.find(key);
-        if (it == self->entries_.end() || it->second.now != state::waiting) {
-          return;
-        }
-        it->second.woken_by_time = true;
-        self->attempt(key);
+        if (it == self->entries_.end()) return;
+        it->second.eligible_at.reset();
+        if (it->second.now == state::waiting) self->attempt(key);
       });
 }
 
-void claim_waiters::wake_next(const job& taken, std::uint64_t after) {
-  const created like{taken.id, taken.account_id, taken.project_id, {}};
-  for (auto it = entries_.upper_bound(after); it != entries_.end(); ++it) {
-    entry& e = it->second;
-    if (e.now == state::waiting && wants(e, like, taken.kind)) {
-      e.woken_by_time = true;
-      if (e.eligible) e.eligible->cancel();
-      return attempt(it->first);
+claim_waiters::entries::iterator claim_waiters::next_sleeper(
+    std::uint64_t key, const entry& from) {
+  for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+    const entry& e = it->second;
+    if (it->first == key || e.now != state::waiting ||
+        e.request.account_id != from.request.account_id ||
+        e.request.project_id != from.request.project_id) {
+      continue;
+    }
+    const auto& kinds = e.request.kinds;
+    for (const std::string& kind : from.request.kinds) {
+      if (std::find(kinds.begin(), kinds.end(), kind) != kinds.end()) {
+        return it;
+      }
     }
   }
+  return entries_.end();
+}
+
+void claim_waiters::hand_on(std::uint64_t key, const entry& from,
+                            std::optional<timestamp> at) {
+  const auto next = next_sleeper(key, from);
+  if (next == entries_.end()) return;
+  entry& e = next->second;
+  if (!at) {
+    if (e.eligible) e.eligible->cancel();
+    e.eligible_at.reset();
+    return attempt(next->first);
+  }
+  // Already woken by then: it hands on in turn.
+  if (e.eligible_at && *e.eligible_at <= *at) return;
+  sleep_until(e, next->first, *at);
 }
 
 void claim_waiters::expire(std::uint64_t key) {
@@ -161,6 +188,11 @@ void claim_waiters::cancel(std::uint64_t key) {
 
 void claim_waiters::finish(entries::iterator it, boost::system::error_code ec,
                            std::optional<job> claimed) {
+  // Ending (timed out, cancelled, failed) while woken for a job to come:
+  // another claim asleep is woken for it instead.
+  if (!claimed && !closed_ && it->second.eligible_at) {
+    hand_on(it->first, it->second, it->second.eligible_at);
+  }
   entry e = std::move(it->second);
   entries_.erase(it);
   active_.fetch_sub(1, std::memory_order_acq_rel);

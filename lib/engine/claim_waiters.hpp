@@ -5,9 +5,11 @@
 // kind, and only that one, so that a job created while workers wait is
 // claimed by one of them and the others sleep on. A job that becomes
 // claimable later (run_after, a retry's backoff) is found by the claim that
-// looked: it sleeps until then, on a timer of its own; having taken a job
-// at that time it wakes the next claim asleep in the project, which looks
-// for another.
+// looked: it sleeps until then, on a timer of its own. What a claim leaves
+// is handed on to the oldest other claim asleep that could take it: a
+// claim that took a job and saw another ready wakes it; one that saw the
+// next job due later, or that ends with its timer still armed, arms its
+// timer.
 #ifndef JOBSTATE_ENGINE_CLAIM_WAITERS_HPP
 #define JOBSTATE_ENGINE_CLAIM_WAITERS_HPP
 
@@ -89,10 +91,9 @@ class claim_waiters : public std::enable_shared_from_this<claim_waiters> {
     claim_request request;
     pending_handler<handler> answer;
     std::unique_ptr<boost::asio::steady_timer> deadline;
-    // Armed while asleep for a job that becomes claimable before the wait
-    // ends.
+    // Armed while asleep for a job that becomes claimable at eligible_at.
     std::unique_ptr<boost::asio::steady_timer> eligible;
-    bool woken_by_time = false;  // The attempt under way is the timer's.
+    std::optional<timestamp> eligible_at;
     state now = state::attempting;
     bool missed_a_job = false;  // A job was created during the attempt.
     bool timed_out = false;
@@ -108,7 +109,13 @@ class claim_waiters : public std::enable_shared_from_this<claim_waiters> {
   void attempted(std::uint64_t key, claim_answer answer);
   void expire(std::uint64_t key);
   void sleep_until(entry& e, std::uint64_t key, timestamp at);
-  void wake_next(const job& taken, std::uint64_t after);
+  // The oldest claim asleep, other than `key`, that could take a job of
+  // `from`'s kinds; entries_.end() when none.
+  entries::iterator next_sleeper(std::uint64_t key, const entry& from);
+  // A job `from` found is ready now (`at` unset) or at `at`: the next
+  // sleeper looks now, or is woken then.
+  void hand_on(std::uint64_t key, const entry& from,
+               std::optional<timestamp> at);
   void cancel(std::uint64_t key);
   void finish(entries::iterator it, boost::system::error_code ec,
               std::optional<job> claimed);

@@ -157,12 +157,17 @@ result<std::optional<job>> engine::claim(const claim_request& request) {
   }
   if (request.wait == std::chrono::milliseconds::zero()) {
     const limits& lim = impl_->opts_.limits;
-    auto found = impl_->write<engine_detail::claim_found>(
-        [&request, &lim](store::write_txn& w, timestamp now) {
-          return engine_detail::claim(w, request, now, lim);
-        });
-    if (!found) return found.error();
-    return std::move(found->claimed);
+    for (;;) {
+      auto found = impl_->write<engine_detail::claim_found>(
+          [&request, &lim](store::write_txn& w, timestamp now) {
+            return engine_detail::claim(w, request, now, lim);
+          });
+      if (!found) return found.error();
+      // Nothing claimed but more to look at: the attempt stopped early.
+      if (found->claimed || !found->more_ready) {
+        return std::move(found->claimed);
+      }
+    }
   }
   const impl::blocking_call in_progress(*impl_);
   blocking_answer<std::optional<job>> answer;

@@ -41,20 +41,25 @@ std::vector<claim_waiters::created> creations(
   return out;
 }
 
-// Tells `timer` of the time limits this process's commit set: only a
-// creation (a pending_ttl), a start or a claim (a run_timeout, a lease) may
-// add one sooner than any before (a heartbeat moves its lease later). A
-// job the commit wrote without answering it, a retry, makes it read.
+// Tells `timer` of the soonest time limit this process's commit set: only
+// a creation (a pending_ttl), a start or a claim (a run_timeout, a lease)
+// may add one sooner than any before (a heartbeat moves its lease later).
+// A job the commit wrote without answering it, a retry with a pending_ttl,
+// makes it read.
 void note_new_limits(const committed_jobs& jobs, lease_timer& timer) {
+  std::optional<timestamp> soonest;
+  const auto note = [&](timestamp at) {
+    if (!soonest || at < *soonest) soonest = at;
+  };
   bool retried = false;
   jobs.for_each_answered([&](const job& j) {
-    if (j.lease && j.status == job_status::running) {
-      timer.consider(j.lease->expires_at);
-    }
-    if (const auto at = model::deadline(j)) timer.consider(*at);
-    retried = retried || model::retries(j);
+    if (j.lease && j.status == job_status::running) note(j.lease->expires_at);
+    if (const auto at = model::deadline(j)) note(*at);
+    // Its retry, pending under the same pending_ttl.
+    retried = retried || (j.pending_ttl && model::retries(j));
   });
-  if (retried) timer.rescan();
+  if (retried) return timer.rescan();
+  if (soonest) timer.consider(*soonest);
 }
 
 }  // namespace
@@ -291,10 +296,10 @@ create_request engine::impl::with_defaults(create_request request) const {
 
 result<created_job> engine::impl::create(const create_request& given) {
   if (auto v = model::validate(given, opts_.limits); !v) return v.error();
-  return write<created_job>([request = with_defaults(given)](
-                                store::write_txn& w, timestamp now) {
-    return engine_detail::create(w, request, now);
-  });
+  return write<created_job>(
+      [request = with_defaults(given)](store::write_txn& w, timestamp now) {
+        return engine_detail::create(w, request, now);
+      });
 }
 
 result<created_batch> engine::impl::create_batch(const batch_request& request) {

@@ -14,6 +14,10 @@ constexpr auto slack = std::chrono::milliseconds(1);
 // After a failed pass (a full disk, say), the next one waits this long
 // rather than retrying at once.
 constexpr auto retry_after_failure = std::chrono::seconds(1);
+// The longest the timer waits before reading the index again: a steady
+// timer's nanoseconds cannot hold a wait of centuries, and a clock moved
+// meanwhile is caught up with.
+constexpr auto longest_wait = std::chrono::hours(1);
 
 }  // namespace
 
@@ -47,9 +51,10 @@ void lease_timer::set_armed(std::optional<timestamp> at) {
 void lease_timer::rescan_here() {
   if (closed_) return;
   if (expiring_) return;  // The pass rescans when it ends.
-  // While the index is read, a lease taken meanwhile may be missing from
-  // what the read sees: consider() then asks for another rescan.
-  armed_micros_.store(std::numeric_limits<std::int64_t>::min(),
+  // While the index is read, a limit set meanwhile may be missing from
+  // what the read sees: as when the timer waits for none, consider() then
+  // asks for another rescan.
+  armed_micros_.store(std::numeric_limits<std::int64_t>::max(),
                       std::memory_order_release);
   auto next = find_next_();
   if (!next) {
@@ -85,9 +90,13 @@ void lease_timer::arm(timestamp at) {
   if (waiting_already) return;
   const auto now = clock_();
   const auto wait = at > now ? at - now : timestamp::duration::zero();
-  timer_.expires_after(wait + slack);
-  timer_.async_wait([this](boost::system::error_code ec) {
-    if (!ec && !closed_) start_pass();
+  const bool far = wait > longest_wait;
+  timer_.expires_after(far ? longest_wait : wait + slack);
+  timer_.async_wait([this, far](boost::system::error_code ec) {
+    if (ec || closed_) return;
+    if (!far) return start_pass();
+    set_armed(std::nullopt);  // So that the rescan arms again.
+    rescan_here();
   });
 }
 

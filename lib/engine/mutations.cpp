@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <limits>
 #include <random>
+#include <set>
 
 namespace jobstate::engine_detail {
 namespace {
@@ -123,6 +124,10 @@ result<changed_job> roll_up(const store::write_txn& w, const job& child,
   if (auto r = parent.check(); !r) return r.error();
   return parent;
 }
+
+// The most pending jobs past their pending_ttl one claim cancels before it
+// answers (see claim).
+constexpr std::size_t max_ended_by_a_claim = 256;
 
 // A number in [0, 1) for a retry's jitter.
 double jitter_unit() {
@@ -348,6 +353,13 @@ result<job> load_by_id(const store::txn_view& txn, const job_id& id,
 
 result<created_job> create(store::write_txn& w, const create_request& r,
                            timestamp now) {
+  // Checked here, where the time of the write is known.
+  if (r.run_after && *r.run_after > now + max_time_limit) {
+    return error(errc::invalid_argument,
+                 "run_after is more than " +
+                     std::to_string(max_time_limit.count()) +
+                     " ms after the time of the create");
+  }
   auto existing = find_idempotent(w, r);
   if (!existing) return existing.error();
   if (*existing) return created_job{std::move(**existing), false};
@@ -440,32 +452,51 @@ result<job> rerun(store::write_txn& w, const job_ref& ref,
 
 result<claim_found> claim(store::write_txn& w, const claim_request& r,
                           timestamp now, const limits& lim) {
-  auto found = w.find_claimable(r.account_id, r.project_id, r.kinds, now);
-  if (!found) return found.error();
-  if (!found->ready) return claim_found{std::nullopt, found->next_at};
-  const job_id* id = &*found->ready;
   mutation_options opts;
   opts.with_history = r.with_history;
-  auto loaded =
-      load_for_write(w, job_ref{r.account_id, r.project_id, *id}, opts);
-  // The index key holds hashes: the record decides (a collision, or damage,
-  // must never hand out a job of another project or kind).
-  const bool wanted =
-      loaded && std::find(r.kinds.begin(), r.kinds.end(),
-                          loaded->after.value.kind) != r.kinds.end();
-  if (!wanted) {
-    return error(
-        errc::corrupt,
-        "idx_claimable names job " + id->to_string() +
-            (loaded ? std::string(", of another kind")
-                    : ", which cannot be read: " + loaded.error().message()) +
-            "; jobstate-check reports the entry");
+  // A job found past its pending_ttl (the expiry timer has not come to it
+  // yet) is never handed out: it is cancelled here, in the same write, and
+  // the claim looks again, up to a bound (the timer does the rest).
+  for (std::size_t ended = 0;; ++ended) {
+    auto found = w.find_claimable(r.account_id, r.project_id, r.kinds, now);
+    if (!found) return found.error();
+    if (!found->ready) return claim_found{std::nullopt, found->next_at, false};
+    if (ended == max_ended_by_a_claim) return claim_found{{}, {}, true};
+    const job_id id = *found->ready;
+    auto loaded =
+        load_for_write(w, job_ref{r.account_id, r.project_id, id}, opts);
+    // The index key holds hashes: the record decides (a collision, or
+    // damage, must never hand out a job of another project or kind).
+    const bool wanted =
+        loaded && std::find(r.kinds.begin(), r.kinds.end(),
+                            loaded->after.value.kind) != r.kinds.end();
+    if (!wanted) {
+      return error(errc::corrupt, "idx_claimable names job " + id.to_string() +
+                                      (loaded ? std::string(", of another kind")
+                                              : ", which cannot be read: " +
+                                                    loaded.error().message()) +
+                                      "; jobstate-check reports the entry");
+    }
+    if (model::deadline_passed(loaded->after.value, now)) {
+      auto expired = update(w, std::move(*loaded), now, opts,
+                            [&](job& j, std::size_t) -> result<void> {
+                              model::apply_deadline(j, now);
+                              return {};
+                            });
+      if (!expired) return expired.error();
+      continue;
+    }
+    auto claimed =
+        update(w, std::move(*loaded), now, opts, [&](job& j, std::size_t) {
+          return model::apply_claim(j, r, now, lim);
+        });
+    if (!claimed) return claimed.error();
+    // What is left, so that the claims still waiting learn of it.
+    auto rest = w.find_claimable(r.account_id, r.project_id, r.kinds, now);
+    if (!rest) return rest.error();
+    return claim_found{std::move(*claimed), rest->next_at,
+                       rest->ready.has_value()};
   }
-  auto claimed = update(
-      w, std::move(*loaded), now, opts,
-      [&](job& j, std::size_t) { return model::apply_claim(j, r, now, lim); });
-  if (!claimed) return claimed.error();
-  return claim_found{std::move(*claimed), std::nullopt};
 }
 
 result<heartbeat_result> heartbeat(store::write_txn& w, const job_ref& ref,
@@ -512,44 +543,63 @@ result<heartbeat_result> heartbeat(store::write_txn& w, const job_ref& ref,
   return heartbeat_result{answer(std::move(renewed.after), opts), false};
 }
 
+namespace {
+
+// Ends job `id` if a deadline of its passed, or its lease lapsed, by `now`
+// (the deadline first when both did: it is the job's own limit); answers
+// whether it did. A job ended or renewed meanwhile is left, and so is one
+// whose record is damaged (jobstate-check reports it).
+result<bool> expire_one(store::write_txn& w, const job_id& id, timestamp now) {
+  auto found = w.read(id, store::history_read::last);
+  if (!found && found.code() == errc::corrupt) return false;
+  if (!found) return found.error();
+  if (!*found) return false;
+  const job& j = (*found)->value;
+  const bool past_deadline = model::deadline_passed(j, now);
+  if (!past_deadline && !model::lease_lapsed(j, now)) return false;
+  changed_job loaded(std::move(**found));
+  mutation_options opts;
+  opts.with_history = false;
+  auto ended = update(w, std::move(loaded), now, opts,
+                      [&](job& expiring, std::size_t) -> result<void> {
+                        if (past_deadline) {
+                          model::apply_deadline(expiring, now);
+                        } else {
+                          model::apply_lease_expiry(expiring, now);
+                        }
+                        return {};
+                      });
+  if (!ended) {
+    // Refused before writing (the record breaks a rule): skip the job.
+    if (ended.code() == errc::corrupt && !w.tainted()) return false;
+    return ended.error();
+  }
+  return true;
+}
+
+}  // namespace
+
 result<std::size_t> expire_due(store::write_txn& w, timestamp now,
                                std::size_t max) {
-  // Every due entry is looked at (keys: cheap), so that one the pass cannot
-  // act on (a damaged record, which jobstate-check reports) never holds
-  // back the jobs behind it; at most `max` jobs end in one commit.
-  auto due = w.due_by(now, std::numeric_limits<std::size_t>::max());
-  if (!due) return due.error();
+  // Due entries are read a page at a time, and one the pass cannot act on
+  // (a damaged record, which jobstate-check reports) is stepped over, so
+  // that it never holds back the jobs behind it; at most `max` jobs end in
+  // one commit, and the pass reads no further than it needs.
   std::size_t expired = 0;
-  for (const job_id& id : *due) {
-    if (expired == max) break;
-    auto found = w.read(id, store::history_read::last);
-    if (!found && found.code() == errc::corrupt) continue;
-    if (!found) return found.error();
-    if (!*found) continue;
-    const job& j = (*found)->value;
-    // The deadline first when both passed: it is the job's own limit.
-    const bool past_deadline = model::deadline_passed(j, now);
-    if (!past_deadline && !model::lease_lapsed(j, now)) continue;
-    changed_job loaded(std::move(**found));
-    mutation_options opts;
-    opts.with_history = false;
-    auto failed = update(w, std::move(loaded), now, opts,
-                         [&](job& ended, std::size_t) -> result<void> {
-                           if (past_deadline) {
-                             model::apply_deadline(ended, now);
-                           } else {
-                             model::apply_lease_expiry(ended, now);
-                           }
-                           return {};
-                         });
-    if (!failed) {
-      // Refused before writing (the record breaks a rule): skip the job.
-      if (failed.code() == errc::corrupt && !w.tainted()) continue;
-      return failed.error();
+  std::set<job_id> seen;  // A job due for a lease and a deadline.
+  std::string after;
+  for (;;) {
+    auto page = w.due_by(now, max, after);
+    if (!page) return page.error();
+    for (const auto& entry : *page) {
+      after = entry.key;
+      if (!seen.insert(entry.id).second) continue;
+      auto ended = expire_one(w, entry.id, now);
+      if (!ended) return ended.error();
+      if (*ended && ++expired == max) return expired;
     }
-    ++expired;
+    if (page->size() < max) return expired;
   }
-  return expired;
 }
 
 result<purge_result> purge(store::write_txn& w, const purge_request& r,

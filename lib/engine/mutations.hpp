@@ -42,12 +42,15 @@ result<job> cancel(store::write_txn& w, const job_ref& ref,
                    timestamp now, const limits& lim);
 result<job> rerun(store::write_txn& w, const job_ref& ref,
                   const rerun_options& opts, timestamp now);
-/// What a claim attempt found: the job it claimed, or when the next job of
-/// its kinds becomes claimable (a job created with run_after, a retry
-/// waiting out its backoff), if one will.
+/// What a claim attempt found: the job it claimed, and what its kinds have
+/// left: another job claimable now, or when the next one becomes claimable
+/// (a job created with run_after, a retry waiting out its backoff).
 struct claim_found {
   std::optional<job> claimed;
-  std::optional<timestamp> next_eligible;
+  std::optional<timestamp> next_eligible;  ///< Only when none is ready.
+  /// Another job is claimable now (or, with nothing claimed, the attempt
+  /// stopped early: try again).
+  bool more_ready = false;
 };
 /// Claims the first claimable job of the request's kinds (the soonest
 /// eligible, then the oldest).

@@ -2,6 +2,7 @@
 
 #include <jobstate/timestamp.hpp>
 
+#include "model/schedules.hpp"
 #include "model/transitions.hpp"
 
 #include <string>
@@ -32,6 +33,10 @@ result<void> check_lease(const job& j, std::uint64_t epoch, timestamp now) {
   if (j.lease->expires_at <= now) {
     return lost("the lease of epoch " + std::to_string(epoch) + " lapsed at " +
                 format_timestamp(j.lease->expires_at));
+  }
+  // The run deadline ends the lease with it, even before it is written.
+  if (deadline_passed(j, now)) {
+    return lost("its run_timeout ran out at " + format_timestamp(*deadline(j)));
   }
   return {};
 }

@@ -15,8 +15,9 @@ inline constexpr std::string_view lease_expired_code = "lease_expired";
 
 /// A worker's fence: lease_lost (carrying the job's status, revision and
 /// epoch) unless `j` is running under a lease of epoch `epoch` that has not
-/// lapsed at `now`. A lapsed lease is lost even before its expiry is
-/// written: the first commit after `expires_at` decides, never the worker.
+/// lapsed at `now`, within its run_timeout. A lapsed lease (or a passed run
+/// deadline) is lost even before its expiry is written: the first commit
+/// after `expires_at` decides, never the worker.
 result<void> check_lease(const job& j, std::uint64_t epoch, timestamp now);
 
 /// pending → running under a new lease for `r.worker_id`, with a "claimed"

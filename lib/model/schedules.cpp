@@ -4,6 +4,7 @@
 #include <jobstate/timestamp.hpp>
 
 #include "model/transitions.hpp"
+#include "model/validation.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -33,9 +34,9 @@ result<void> validate_limit(std::string_view field,
 
 result<void> validate_backoff(std::string_view field, milliseconds b) {
   if (b < milliseconds(0) || b > max_retry_backoff) {
-    return invalid(field, "must be 0 to " +
-                              std::to_string(max_retry_backoff.count()) +
-                              " ms");
+    return invalid(
+        field,
+        "must be 0 to " + std::to_string(max_retry_backoff.count()) + " ms");
   }
   return {};
 }
@@ -90,24 +91,24 @@ void apply_deadline(job& j, timestamp now) {
 
 milliseconds retry_backoff(const retry_policy& p, std::uint32_t attempt,
                            double unit) {
+  if (p.initial_backoff <= milliseconds(0)) return milliseconds(0);
   const double cap = static_cast<double>(p.max_backoff.count());
   double wait = static_cast<double>(p.initial_backoff.count()) *
                 std::pow(p.multiplier, static_cast<double>(attempt - 1));
-  wait = std::min(wait, cap);  // Also bounds an overflowing power.
+  if (!std::isfinite(wait) || wait > cap) wait = cap;  // An overflowing power.
   wait *= 1.0 + p.jitter * (2.0 * std::clamp(unit, 0.0, 1.0) - 1.0);
-  return milliseconds(static_cast<milliseconds::rep>(
-      std::clamp(std::round(wait), 0.0, cap)));
+  return milliseconds(
+      static_cast<milliseconds::rep>(std::clamp(std::round(wait), 0.0, cap)));
 }
 
 bool retries(const job& j) {
-  if (j.status != job_status::failed || !j.retry || j.parent_id ||
-      j.is_batch || j.attempt >= j.retry->max_attempts) {
+  if (j.status != job_status::failed || !j.retry || j.parent_id || j.is_batch ||
+      j.attempt >= j.retry->max_attempts) {
     return false;
   }
   const auto& codes = j.retry->retry_on;
-  return codes.empty() ||
-         (j.error && std::find(codes.begin(), codes.end(), j.error->code) !=
-                         codes.end());
+  return codes.empty() || (j.error && std::find(codes.begin(), codes.end(),
+                                                j.error->code) != codes.end());
 }
 
 job make_retry(const job& failed, job_id id, timestamp now, double unit) {
@@ -139,21 +140,26 @@ result<void> validate_retry_policy(std::string_view field,
     return invalid(f + ".jitter", "must be 0 to 1");
   }
   if (p.retry_on.size() > max_retry_codes) {
-    return invalid(f + ".retry_on",
-                   "names more than " + std::to_string(max_retry_codes) +
-                       " error codes");
+    return invalid(
+        f + ".retry_on",
+        "names more than " + std::to_string(max_retry_codes) + " error codes");
+  }
+  if (p.initial_backoff > p.max_backoff) {
+    return invalid(f + ".initial_backoff", "must not exceed max_backoff");
   }
   for (const std::string& code : p.retry_on) {
-    if (code.empty() || code.size() > 256) {
-      return invalid(f + ".retry_on", "holds an empty or over-long code");
+    // As long as an error code may be (limits::max_text_size's default).
+    if (code.empty() || code.size() > 4096 || !is_valid_utf8(code)) {
+      return invalid(f + ".retry_on",
+                     "holds an empty, over-long or non-UTF-8 error code");
     }
   }
   return {};
 }
 
 result<void> validate_schedule(const create_request& r, bool batch_parent) {
-  if (batch_parent && (r.run_after || r.run_timeout || r.pending_ttl ||
-                       r.retry)) {
+  if (batch_parent &&
+      (r.run_after || r.run_timeout || r.pending_ttl || r.retry)) {
     return invalid("run_after, run_timeout, pending_ttl and retry",
                    "apply to jobs a worker runs, not to a batch parent");
   }

@@ -247,6 +247,8 @@ class reader {
 
   /// No read has failed so far.
   bool good() const noexcept { return ok_; }
+  /// Marks the value damaged: a field read well holds what it cannot.
+  void reject() { fail(); }
   /// Every read succeeded and every byte was consumed.
   bool ok() const noexcept { return ok_ && in_.empty(); }
 
@@ -307,6 +309,18 @@ std::chrono::milliseconds millis_from(std::uint64_t v) {
       static_cast<std::chrono::milliseconds::rep>(v));
 }
 
+// A duration as stored, refused past `max` (damage: a write never stores
+// one, and a larger one could overflow the times computed from it).
+std::chrono::milliseconds millis_at_most(reader& r,
+                                         std::chrono::milliseconds max) {
+  const std::uint64_t v = r.varint();
+  if (v > static_cast<std::uint64_t>(max.count())) {
+    r.reject();
+    return std::chrono::milliseconds(0);
+  }
+  return millis_from(v);
+}
+
 // The fields of a job record before its history, in both formats.
 void write_fields(writer& w, const job& j) {
   w.id(j.id);
@@ -339,10 +353,9 @@ void write_fields(writer& w, const job& j) {
     w.str(j.error->message);
   }
   const bool scheduled = j.run_after || j.run_timeout || j.pending_ttl;
-  w.u8(static_cast<std::uint8_t>((j.is_batch ? is_batch_flag : 0) |
-                                 (j.lease ? has_lease : 0) |
-                                 (scheduled ? has_schedule : 0) |
-                                 (j.retry ? has_retry : 0)));
+  w.u8(static_cast<std::uint8_t>(
+      (j.is_batch ? is_batch_flag : 0) | (j.lease ? has_lease : 0) |
+      (scheduled ? has_schedule : 0) | (j.retry ? has_retry : 0)));
   if (j.lease) {
     w.str(j.lease->worker_id);
     w.varint(j.lease->epoch);
@@ -410,28 +423,37 @@ job read_fields(reader& r) {
     j.error = std::move(e);
   }
   const std::uint8_t more = r.u8();
+  if (more & ~(is_batch_flag | has_lease | has_schedule | has_retry)) {
+    r.reject();  // A flag no schema defines.
+  }
   j.is_batch = (more & is_batch_flag) != 0;
   if (more & has_lease) {
     lease l;
     l.worker_id = r.str();
     l.epoch = r.varint();
     l.expires_at = r.time();
-    l.ttl = millis_from(r.varint());
+    l.ttl = millis_at_most(r, max_lease_ttl);
     j.lease = std::move(l);
   }
   if (more & has_schedule) {
     const std::uint8_t s = r.u8();
     if (s & has_run_after) j.run_after = r.time();
-    if (s & has_run_timeout) j.run_timeout = millis_from(r.varint());
-    if (s & has_pending_ttl) j.pending_ttl = millis_from(r.varint());
+    if (s & has_run_timeout) j.run_timeout = millis_at_most(r, max_time_limit);
+    if (s & has_pending_ttl) j.pending_ttl = millis_at_most(r, max_time_limit);
   }
   if (more & has_retry) {
     retry_policy p;
-    p.max_attempts = static_cast<std::uint32_t>(r.varint());
-    p.initial_backoff = millis_from(r.varint());
-    p.max_backoff = millis_from(r.varint());
+    const std::uint64_t attempts = r.varint();
+    if (attempts < 1 || attempts > max_retry_attempts) r.reject();
+    p.max_attempts = static_cast<std::uint32_t>(attempts);
+    p.initial_backoff = millis_at_most(r, max_retry_backoff);
+    p.max_backoff = millis_at_most(r, max_retry_backoff);
     p.multiplier = r.f64();
     p.jitter = r.f64();
+    if (!(p.multiplier >= 1.0 && p.multiplier <= 100.0) ||
+        !(p.jitter >= 0.0 && p.jitter <= 1.0)) {
+      r.reject();
+    }
     const std::uint64_t codes = r.varint();
     // Stops at the first bad byte: a damaged count cannot loop for long.
     for (std::uint64_t i = 0; i < codes && r.good(); ++i) {

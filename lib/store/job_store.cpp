@@ -7,7 +7,6 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <set>
 #include <sys/stat.h>
 #include <system_error>
 
@@ -126,9 +125,9 @@ std::vector<index_entry> index_entries(const job& j) {
     out.push_back({table::by_completed, keys::by_time(*j.completed_at, j.id)});
   }
   if (j.status == job_status::pending && !j.is_batch) {
-    out.push_back({table::by_claimable,
-                   keys::by_claimable(scope, j.kind, model::eligible_at(j),
-                                      j.id)});
+    out.push_back(
+        {table::by_claimable,
+         keys::by_claimable(scope, j.kind, model::eligible_at(j), j.id)});
   }
   if (const auto expiry = stored_state::lease_expiry(j)) {
     out.push_back({table::by_lease_expiry, keys::by_time(*expiry, j.id)});
@@ -612,8 +611,8 @@ result<void> write_txn::update(const job_effect& e) {
         return r;
     }
     if (deadline) {
-      if (auto r = put(table::by_deadline, keys::by_time(*deadline, after.id),
-                       {});
+      if (auto r =
+              put(table::by_deadline, keys::by_time(*deadline, after.id), {});
           !r)
         return r;
     }
@@ -727,14 +726,25 @@ result<txn_view::claimable> txn_view::find_claimable(
   // Each kind's first entry is its next job: the soonest eligible of them
   // is taken if it is eligible now.
   std::optional<std::pair<timestamp, job_id>> first;
+  const std::size_t key_size = keys::claimable_time_offset + 8 + job_id::size;
   for (const std::string& kind : kinds) {
     const std::string prefix = keys::kind_prefix(scope, kind);
     auto found = cur.seek(prefix);
-    if (!found) return found.error();
-    if (!*found || !cur.key().starts_with(prefix) ||
-        cur.key().size() != prefix.size() + 8 + job_id::size) {
-      continue;
+    // A key of another size is damage (jobstate-check reports it): stepped
+    // over, so that it hides no job behind it.
+    for (std::size_t skipped = 0;
+         found && *found && cur.key().starts_with(prefix) &&
+         cur.key().size() != key_size;
+         ++skipped) {
+      if (skipped == 64) {
+        return error(errc::corrupt,
+                     "idx_claimable holds damaged keys; "
+                     "jobstate-check lists them");
+      }
+      found = cur.next();
     }
+    if (!found) return found.error();
+    if (!*found || !cur.key().starts_with(prefix)) continue;
     const std::pair<timestamp, job_id> entry{
         keys::time_at(cur.key(), keys::claimable_time_offset),
         keys::id_at(cur.key(), prefix.size() + 8)};
@@ -747,24 +757,30 @@ result<txn_view::claimable> txn_view::find_claimable(
 
 namespace {
 
-// The ids of the entries of by_time-keyed `index` due by `cutoff`, soonest
-// first, at most `max`, appended to `ids`.
+// The entries of by_time-keyed `index` due by `cutoff` after key `after`,
+// at most `max`, appended to `out`.
 result<void> due_in(const snapshot& view, table index, timestamp cutoff,
-                    std::size_t max, std::vector<std::pair<timestamp, job_id>>& ids) {
+                    std::size_t max, std::string_view after,
+                    std::vector<txn_view::due_entry>& out) {
   auto opened = view.open_cursor(index);
   if (!opened) return opened.error();
   cursor& cur = **opened;
-  std::size_t n = 0;
-  for (auto found = cur.first(); n < max; found = cur.next(), ++n) {
+  auto found = after.empty() ? cur.first() : cur.seek(after);
+  if (found && *found && !after.empty() && cur.key() == after) {
+    found = cur.next();
+  }
+  for (std::size_t n = 0; n < max; ++n, found = cur.next()) {
     if (!found) return found.error();
-    if (!*found || keys::time_at(cur.key()) > cutoff) break;
-    ids.emplace_back(keys::time_at(cur.key()), keys::id_at(cur.key(), 8));
+    if (!*found) break;
+    const std::string_view key = cur.key();
+    if (key.size() != 8 + job_id::size) continue;  // Damage: check says so.
+    if (keys::time_at(key) > cutoff) break;
+    out.push_back({std::string(key), keys::id_at(key, 8)});
   }
   return {};
 }
 
-result<std::optional<timestamp>> first_time(const snapshot& view,
-                                            table index) {
+result<std::optional<timestamp>> first_time(const snapshot& view, table index) {
   auto opened = view.open_cursor(index);
   if (!opened) return opened.error();
   cursor& cur = **opened;
@@ -776,21 +792,19 @@ result<std::optional<timestamp>> first_time(const snapshot& view,
 
 }  // namespace
 
-result<std::vector<job_id>> txn_view::due_by(timestamp cutoff,
-                                             std::size_t max) const {
-  std::vector<std::pair<timestamp, job_id>> due;
+result<std::vector<txn_view::due_entry>> txn_view::due_by(
+    timestamp cutoff, std::size_t max, std::string_view after) const {
+  std::vector<due_entry> due;
   for (table index : {table::by_lease_expiry, table::by_deadline}) {
-    if (auto r = due_in(*view_, index, cutoff, max, due); !r) return r.error();
+    if (auto r = due_in(*view_, index, cutoff, max, after, due); !r) {
+      return r.error();
+    }
   }
-  std::sort(due.begin(), due.end());
-  std::vector<job_id> ids;
-  ids.reserve(std::min(due.size(), max));
-  std::set<job_id> named;
-  for (const auto& [at, id] : due) {
-    if (ids.size() == max) break;
-    if (named.insert(id).second) ids.push_back(id);
-  }
-  return ids;
+  std::sort(due.begin(), due.end(), [](const due_entry& a, const due_entry& b) {
+    return a.key < b.key;
+  });
+  if (due.size() > max) due.resize(max);
+  return due;
 }
 
 result<std::optional<timestamp>> txn_view::next_due() const {

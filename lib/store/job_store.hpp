@@ -129,10 +129,17 @@ class txn_view {
                                    std::string_view project_id,
                                    std::span<const std::string> kinds,
                                    timestamp now) const;
-  /// Jobs with a lease that expires, or a deadline that passes, at or
-  /// before `cutoff` (idx_lease_expiry, idx_deadlines), soonest first, at
-  /// most `max`; a job due for both is named once.
-  result<std::vector<job_id>> due_by(timestamp cutoff, std::size_t max) const;
+  /// An entry of idx_lease_expiry or idx_deadlines (the same key shape).
+  struct due_entry {
+    std::string key;
+    job_id id;
+  };
+  /// The entries of both at or before `cutoff` whose key comes after
+  /// `after` (empty: from the first), in key order (soonest first), at
+  /// most `max`: pass the last key back for the next page. A job due for
+  /// a lease and a deadline has an entry in each.
+  result<std::vector<due_entry>> due_by(timestamp cutoff, std::size_t max,
+                                        std::string_view after = {}) const;
   /// When the soonest lease expires or deadline passes, if any does.
   result<std::optional<timestamp>> next_due() const;
   /// Changes with sequence > after (see engine::changes and watch_request):
@@ -181,9 +188,9 @@ struct stored_state {
   /// The state of `j` as read; REQUIRES: its last event was read
   /// (history_read::last or all).
   static stored_state of(const stored_job& j) {
-    return {j.value.status,       j.value.completed_at,
-            j.value.revision,     j.history_length(),
-            j.value.history.back(), lease_expiry(j.value),
+    return {j.value.status,          j.value.completed_at,
+            j.value.revision,        j.history_length(),
+            j.value.history.back(),  lease_expiry(j.value),
             model::deadline(j.value)};
   }
   /// The key time of `j`'s idx_lease_expiry entry, if it has one.

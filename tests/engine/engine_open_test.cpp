@@ -174,20 +174,20 @@ TEST(EngineOpen, ASchemaTwoDatabaseGainsItsClaimableIndex) {
   b.children = {batch_child{"parse", nullptr, {}, {}}};
   const auto batch = db->create_batch(b).value();
   const job running = test::create_in_status(*db, job_status::running);
-  const job child = db->get(job_ref{std::string(test::account),
-                                    std::string(test::project),
-                                    batch.child_ids[0]})
-                        .value();
+  const job child =
+      db->get(job_ref{std::string(test::account), std::string(test::project),
+                      batch.child_ids[0]})
+          .value();
   db.close();
   {
     test::raw_db raw(db.options().path);
     const auto scope = store::keys::scope(test::account, test::project);
-    raw.del(store::table::by_claimable,
-            store::keys::by_claimable(scope, "parse", first.created_at,
-                                      first.id));
-    raw.del(store::table::by_claimable,
-            store::keys::by_claimable(scope, "parse", child.created_at,
-                                      child.id));
+    raw.del(
+        store::table::by_claimable,
+        store::keys::by_claimable(scope, "parse", first.created_at, first.id));
+    raw.del(
+        store::table::by_claimable,
+        store::keys::by_claimable(scope, "parse", child.created_at, child.id));
     raw.put(store::table::meta, store::meta_schema_key,
             store::keys::sequence(2));
     raw.commit();
@@ -208,6 +208,53 @@ TEST(EngineOpen, ASchemaTwoDatabaseGainsItsClaimableIndex) {
   EXPECT_EQ(db->claim(r).value().value().id, batch.child_ids[0]);
   EXPECT_FALSE(db->claim(r).value().has_value());
   EXPECT_EQ(db->get(test::ref_of(running)).value().status, job_status::running);
+}
+
+// A database of schema 3 keyed idx_claimable by scope, kind and id only:
+// opened, its entries are replaced by version 4's (keyed by the time each
+// job becomes claimable too), and its jobs are claimed in order.
+TEST(EngineOpen, ASchemaThreeDatabaseGetsVersionFoursClaimableKeys) {
+  test_engine db;
+  const job first = test::create_job(*db);
+  const job second = test::create_job(*db);
+  const auto scope = store::keys::scope(test::account, test::project);
+  db.close();
+  {
+    test::raw_db raw(db.options().path);
+    for (const job& j : {first, second}) {
+      raw.del(store::table::by_claimable,
+              store::keys::by_claimable(scope, "parse", j.created_at, j.id));
+      // Version 3's key: the kind's prefix, then the id.
+      raw.put(store::table::by_claimable,
+              store::keys::by_kind(scope, "parse", j.id), {});
+    }
+    raw.put(store::table::meta, store::meta_schema_key,
+            store::keys::sequence(3));
+    raw.commit();
+  }
+  db.reopen();
+  {
+    test::raw_db raw(db.options().path);
+    EXPECT_EQ(store::keys::sequence_at(
+                  *raw.get(store::table::meta, store::meta_schema_key)),
+              store::schema_version);
+    for (const job& j : {first, second}) {
+      EXPECT_FALSE(raw.get(store::table::by_claimable,
+                           store::keys::by_kind(scope, "parse", j.id)))
+          << "a version 3 key was left";
+      EXPECT_TRUE(raw.get(
+          store::table::by_claimable,
+          store::keys::by_claimable(scope, "parse", j.created_at, j.id)));
+    }
+  }
+  claim_request r;
+  r.account_id = std::string(test::account);
+  r.project_id = std::string(test::project);
+  r.kinds = {"parse"};
+  r.worker_id = "w";
+  EXPECT_EQ(db->claim(r).value().value().id, first.id);
+  EXPECT_EQ(db->claim(r).value().value().id, second.id);
+  EXPECT_FALSE(db->claim(r).value().has_value());
 }
 
 TEST(EngineOpen, OpenThatFailsHalfWayReleasesTheDirectory) {

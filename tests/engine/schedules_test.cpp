@@ -1,9 +1,10 @@
 // Schedules, time limits and retries (docs/workers.md): run_after,
 // pending_ttl, run_timeout and retry_policy, with a clock the tests move,
 // and with the real one where the engine's own timers must act.
+#include "model/schedules.hpp"
+
 #include <jobstate/jobstate.hpp>
 
-#include "model/schedules.hpp"
 #include "support/jobs.hpp"
 #include "support/temp_dir.hpp"
 #include "support/waits.hpp"
@@ -14,6 +15,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <thread>
 
 namespace jobstate {
@@ -117,10 +119,10 @@ TEST(Schedules, AWaitingClaimWakesWhenAJobBecomesClaimable) {
   test::test_engine db;
   engine& e = *db;
   const auto began = std::chrono::steady_clock::now();
-  const job j = create_job(e, runs_after(std::chrono::time_point_cast<
-                                             std::chrono::microseconds>(
-                                             std::chrono::system_clock::now()) +
-                                         300ms));
+  const job j = create_job(
+      e, runs_after(std::chrono::time_point_cast<std::chrono::microseconds>(
+                        std::chrono::system_clock::now()) +
+                    300ms));
   claim_request r = claim_of();
   r.wait = test::hang_guard;
   auto claimed = e.claim(r);
@@ -155,6 +157,76 @@ TEST(Schedules, ClaimsAsleepBeforeADelayedJobWasCreatedWakeForIt) {
   EXPECT_EQ(claimed.load(), workers);
 }
 
+TEST(Schedules, AClaimThatGivesUpHandsItsWakeUpOn) {
+  // A, the oldest claim asleep, is woken by the delayed job's creation and
+  // sleeps until it is due, but gives up before: B, asleep too, must not
+  // sleep through it.
+  test::test_engine db;
+  engine& e = *db;
+  std::thread a([&] {
+    claim_request r = claim_of({"parse"}, 10s, "a");
+    r.wait = 600ms;
+    EXPECT_FALSE(e.claim(r).value().has_value());
+  });
+  ASSERT_TRUE(
+      test::eventually([&] { return e.stats().value().claims_pending == 1; }));
+  std::optional<job> got_by_b;
+  std::thread b([&] {
+    claim_request r = claim_of({"parse"}, 10s, "b");
+    r.wait = test::hang_guard;
+    auto got = e.claim(r);
+    if (got.has_value() && got->has_value()) got_by_b = **got;
+  });
+  ASSERT_TRUE(
+      test::eventually([&] { return e.stats().value().claims_pending == 2; }));
+  const job j = create_job(
+      e, runs_after(std::chrono::time_point_cast<std::chrono::microseconds>(
+                        std::chrono::system_clock::now()) +
+                    1500ms));
+  a.join();
+  b.join();
+  ASSERT_TRUE(got_by_b.has_value());
+  EXPECT_EQ(got_by_b->id, j.id);
+}
+
+TEST(Schedules, AClaimThatLeavesJobsReadyWakesTheNextClaim) {
+  // Three claims asleep; three jobs appear in one commit (a batch), which
+  // wakes one claim: each claim that takes a job and sees another ready
+  // wakes the next.
+  test::test_engine db;
+  engine& e = *db;
+  constexpr int workers = 3;
+  std::atomic<int> claimed{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < workers; ++i) {
+    threads.emplace_back([&] {
+      claim_request r = claim_of();
+      r.wait = test::hang_guard;
+      auto got = e.claim(r);
+      if (got.has_value() && got->has_value()) ++claimed;
+    });
+  }
+  ASSERT_TRUE(test::eventually(
+      [&] { return e.stats().value().claims_pending == workers; }));
+  batch_request b;
+  b.parent = make_request("parse");
+  for (int i = 0; i < workers; ++i) {
+    b.children.push_back(batch_child{"parse", nullptr, {}, {}});
+  }
+  e.create_batch(b).value();
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(claimed.load(), workers);
+}
+
+TEST(Schedules, ARunAfterMoreThanAYearAwayIsRefused) {
+  clocked_engine t;
+  EXPECT_TRUE(failed_with(
+      t.db->create(runs_after(t.clock->now() + max_time_limit + 1ms)),
+      errc::invalid_argument));
+  EXPECT_TRUE(
+      t.db->create(runs_after(t.clock->now() + max_time_limit)).has_value());
+}
+
 // ---------------------------------------------------------- pending_ttl
 
 TEST(Schedules, AJobNotClaimedWithinItsPendingTtlIsCancelledAsExpired) {
@@ -175,6 +247,39 @@ TEST(Schedules, AJobNotClaimedWithinItsPendingTtlIsCancelledAsExpired) {
   EXPECT_EQ(expired.completed_at, t.clock->now());
   EXPECT_TRUE(nothing_claimable(e));
   EXPECT_EQ(e.expire_leases().value(), 0u);  // Exactly once.
+}
+
+TEST(Schedules, AClaimNeverTakesAJobPastItsPendingTtl) {
+  // The expiry has not run yet: the claim cancels the job itself and takes
+  // the next one.
+  clocked_engine t;
+  engine& e = *t.db;
+  create_request r = make_request();
+  r.pending_ttl = 30s;
+  const job stale = create_job(e, r);
+  const job fresh = create_job(e);
+  t.clock->advance(1min);
+  EXPECT_EQ(claim_one(e).id, fresh.id);
+  const job expired = e.get(ref_of(stale)).value();
+  EXPECT_EQ(expired.status, job_status::cancelled);
+  EXPECT_EQ(expired.error->code, "expired");
+  EXPECT_EQ(e.expire_leases().value(), 0u);
+}
+
+TEST(Schedules, OnePassEndsEveryJobDueHoweverMany) {
+  // More than one commit's worth (256): the passes page through the index.
+  clocked_engine t;
+  engine& e = *t.db;
+  create_request r = make_request();
+  r.pending_ttl = 1s;
+  constexpr std::size_t jobs = 600;
+  for (std::size_t i = 0; i < jobs; ++i) create_job(e, r);
+  t.clock->advance(1min);
+  EXPECT_EQ(e.expire_leases().value(), jobs);
+  list_query q = test::make_query(1000);
+  q.status = job_status::cancelled;
+  EXPECT_EQ(test::list_all(e, q).size(), jobs);
+  EXPECT_EQ(e.expire_leases().value(), 0u);
 }
 
 TEST(Schedules, PendingTtlCountsFromRunAfter) {
@@ -233,13 +338,19 @@ TEST(Schedules, HeartbeatsDoNotExtendTheRunTimeout) {
     ASSERT_TRUE(e.heartbeat(ref_of(j), test::fenced(1)).has_value());
   }
   t.clock->advance(10s);
-  auto late = e.heartbeat(ref_of(j), test::fenced(1));
-  // The deadline passed: the lease is lost even before the expiry runs.
+  // The deadline passed: the lease is lost even before the expiry runs,
+  // for every fenced write.
+  EXPECT_TRUE(
+      failed_with(e.heartbeat(ref_of(j), test::fenced(1)), errc::lease_lost));
+  EXPECT_TRUE(failed_with(
+      e.complete(ref_of(j), test::completion_for(job_status::succeeded),
+                 test::fenced(1)),
+      errc::lease_lost));
+  EXPECT_EQ(e.get(ref_of(j)).value().status, job_status::running);
   EXPECT_EQ(e.expire_leases().value(), 1u);
   const job failed = e.get(ref_of(j)).value();
   EXPECT_EQ(failed.error->code, "deadline_exceeded");
   EXPECT_EQ(failed.history.back().epoch, 1u);
-  (void)late;
 }
 
 TEST(Schedules, ADeadlineThatPassedFirstDecidesOverALapsedLease) {
@@ -350,8 +461,8 @@ TEST(Retries, EachAttemptWaitsLongerUpToTheMaximum) {
         *next[0].run_after - t.clock->now()));
     current = next[0];
   }
-  EXPECT_EQ(waits, (std::vector<std::chrono::milliseconds>{10s, 20s, 40s, 60s,
-                                                           60s}));
+  EXPECT_EQ(waits,
+            (std::vector<std::chrono::milliseconds>{10s, 20s, 40s, 60s, 60s}));
 }
 
 TEST(Retries, AnExpiredLeaseRetriesWhenThePolicySaysSo) {
@@ -438,8 +549,8 @@ TEST(Retries, ARetryIsWrittenWithTheFailureOrNotAtAll) {
   // Refused (a stale revision): neither the failure nor a retry.
   mutation_options stale = test::fenced(1);
   stale.expected_revision = 1;
-  EXPECT_TRUE(failed_with(e.complete(ref_of(j), failure("x"), stale),
-                          errc::conflict));
+  EXPECT_TRUE(
+      failed_with(e.complete(ref_of(j), failure("x"), stale), errc::conflict));
   EXPECT_TRUE(reruns_of(e, j).empty());
   EXPECT_EQ(e.get(ref_of(j)).value().status, job_status::running);
 }
@@ -479,8 +590,8 @@ TEST(Schedules, BadLimitsAndPoliciesAreRefusedAndWriteNothing) {
     r.run_after = timestamp(std::chrono::hours(24 * 366 * 9000));
   }));
   EXPECT_TRUE(refused([](auto& r) { r.retry = retry_up_to(0); }));
-  EXPECT_TRUE(refused(
-      [](auto& r) { r.retry = retry_up_to(max_retry_attempts + 1); }));
+  EXPECT_TRUE(
+      refused([](auto& r) { r.retry = retry_up_to(max_retry_attempts + 1); }));
   EXPECT_TRUE(refused([](auto& r) {
     r.retry = retry_up_to(2);
     r.retry->multiplier = 0.5;
@@ -502,6 +613,10 @@ TEST(Schedules, BadLimitsAndPoliciesAreRefusedAndWriteNothing) {
     r.retry->retry_on.assign(max_retry_codes + 1, "x");
   }));
   EXPECT_TRUE(refused([](auto& r) { r.retry = retry_up_to(2, {""}); }));
+  EXPECT_TRUE(refused([](auto& r) {
+    r.retry = retry_up_to(2);
+    r.retry->initial_backoff = 2min;  // Past max_backoff (60 s).
+  }));
   batch_request b;
   b.parent = make_request("parse");
   b.parent.pending_ttl = 1min;
@@ -551,6 +666,10 @@ TEST(RetryBackoff, GrowsByTheMultiplierCappedAndJittered) {
   EXPECT_EQ(model::retry_backoff(p, 5, 1.0), 30s);  // Never past the cap.
   p.initial_backoff = 0ms;
   EXPECT_EQ(model::retry_backoff(p, 3, 1.0), 0ms);
+  // A power past the doubles: the cap, never an undefined cast.
+  p.initial_backoff = 1ms;
+  p.multiplier = 100.0;
+  EXPECT_EQ(model::retry_backoff(p, 999, 0.5), 30s);
 }
 
 }  // namespace

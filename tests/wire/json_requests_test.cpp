@@ -5,6 +5,7 @@
 #include <jobstate/engine.hpp>
 #include <jobstate/json.hpp>
 #include <jobstate/json_requests.hpp>
+#include <jobstate/timestamp.hpp>
 
 #include "support/test_engine.hpp"
 
@@ -70,7 +71,62 @@ TEST(CreateRequestFromJson, NamesTheMemberAndWhatWasExpected) {
       refusal(create_request_from_json(parse(
           R"({"account_id": "a", "project_id": "p", "kind": "k", "knd": 1})"))),
       "create request.knd: unknown member (expected: account_id, project_id, "
-      "kind, input, source_id, correlation_id, idempotency_key, details)");
+      "kind, input, source_id, correlation_id, idempotency_key, details, "
+      "run_after, run_timeout_ms, pending_ttl_ms, retry)");
+}
+
+TEST(CreateRequestFromJson, ReadsSchedulesTimeLimitsAndRetries) {
+  auto r = create_request_from_json(parse(R"({
+      "account_id": "acme", "project_id": "alpha", "kind": "parse",
+      "run_after": "2026-11-24T23:30:39.123456Z", "run_timeout_ms": 60000,
+      "pending_ttl_ms": 5000,
+      "retry": {"max_attempts": 4, "initial_backoff_ms": 250,
+                "max_backoff_ms": 10000, "multiplier": 3, "jitter": 0.5,
+                "retry_on": ["lease_expired", "timeout"]}})"));
+  ASSERT_TRUE(r.has_value()) << r.error().detail();
+  EXPECT_EQ(r->run_after, parse_timestamp("2026-11-24T23:30:39.123456Z"));
+  EXPECT_EQ(r->run_timeout, std::chrono::minutes(1));
+  EXPECT_EQ(r->pending_ttl, std::chrono::seconds(5));
+  ASSERT_TRUE(r->retry.has_value());
+  EXPECT_EQ(r->retry->max_attempts, 4u);
+  EXPECT_EQ(r->retry->initial_backoff, std::chrono::milliseconds(250));
+  EXPECT_EQ(r->retry->max_backoff, std::chrono::seconds(10));
+  EXPECT_EQ(r->retry->multiplier, 3.0);
+  EXPECT_EQ(r->retry->jitter, 0.5);
+  EXPECT_EQ(r->retry->retry_on,
+            (std::vector<std::string>{"lease_expired", "timeout"}));
+  // Members left out take retry_policy's defaults.
+  r = create_request_from_json(parse(R"({
+      "account_id": "acme", "project_id": "alpha", "kind": "parse",
+      "retry": {"max_attempts": 2}})"));
+  ASSERT_TRUE(r.has_value()) << r.error().detail();
+  retry_policy expected;
+  expected.max_attempts = 2;
+  EXPECT_EQ(r->retry, expected);
+  EXPECT_FALSE(r->run_after.has_value());
+}
+
+TEST(CreateRequestFromJson, RefusesBadSchedulesWithTheirPath) {
+  const auto with = [](std::string_view members) {
+    return refusal(create_request_from_json(
+        parse(R"({"account_id": "a", "project_id": "p", "kind": "k", )" +
+              std::string(members) + "}")));
+  };
+  EXPECT_EQ(with(R"("retry": {"max_attempt": 2})"),
+            "create request.retry.max_attempt: unknown member (expected: "
+            "max_attempts, initial_backoff_ms, max_backoff_ms, multiplier, "
+            "jitter, retry_on)");
+  EXPECT_EQ(with(R"("run_after": "tomorrow")"),
+            "create request.run_after: expected an RFC 3339 timestamp such as "
+            "\"2026-11-24T23:30:39.123456Z\", got \"tomorrow\"");
+  EXPECT_EQ(with(R"("run_timeout_ms": -5)"),
+            "create request.run_timeout_ms: expected a non-negative integer, "
+            "got the number -5");
+  EXPECT_EQ(with(R"("pending_ttl_ms": 1e300)"),
+            "create request.pending_ttl_ms: expected a non-negative integer, "
+            "got the number 1E300");
+  EXPECT_EQ(with(R"("retry": {"retry_on": "x"})"),
+            "create request.retry.retry_on: expected an array, got \"x\"");
 }
 
 TEST(BatchRequestFromJson, ReadsTheParentAndItsChildren) {
