@@ -40,10 +40,10 @@
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
-#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>

@@ -140,9 +140,9 @@ void read_millis(object_reader& o, std::string_view name,
   o.optional(name, ms);
   if (!ms) return;
   if (*ms > (std::uint64_t{1} << 53)) {
-    o.failures().fail(o.member_path(name),
-                      "expected at most 2^53 milliseconds, got " +
-                          std::to_string(*ms));
+    o.failures().fail(
+        o.member_path(name),
+        "expected at most 2^53 milliseconds, got " + std::to_string(*ms));
     return;
   }
   out = std::chrono::milliseconds(static_cast<std::int64_t>(*ms));

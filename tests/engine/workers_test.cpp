@@ -1,12 +1,13 @@
 // Workers: claim, heartbeat, fencing by lease epoch and lease expiry
 // (docs/workers.md), with a clock the tests move (options::clock), and with
 // the real one where the engine's own timer must act.
+#include "support/workers.hpp"
+
 #include <jobstate/jobstate.hpp>
 
 #include "support/jobs.hpp"
 #include "support/test_engine.hpp"
 #include "support/waits.hpp"
-#include "support/workers.hpp"
 #include "support/writer_process.hpp"
 
 #include <boost/asio/use_future.hpp>
@@ -24,17 +25,16 @@ namespace jobstate {
 namespace {
 
 using namespace std::chrono_literals;
-using test::create_job;
-using test::failed_with;
-using test::make_request;
-using test::ref_of;
-using test::test_engine;
 using test::claim_of;
 using test::claim_one;
-using test::fenced;
 using test::clocked_engine;
+using test::create_job;
+using test::failed_with;
+using test::fenced;
+using test::make_request;
 using test::manual_clock;
-
+using test::ref_of;
+using test::test_engine;
 
 // The changes the feed holds for job `id`.
 std::vector<change> changes_of(const engine& e, const job_id& id) {

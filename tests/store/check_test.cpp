@@ -371,8 +371,8 @@ TEST_F(CheckDatabase, LeaseAndClaimEntriesAreRequired) {
     raw.del(table::by_lease_expiry,
             keys::by_time(pop_.leased.lease->expires_at, pop_.leased.id));
     raw.del(table::by_claimable,
-            keys::by_claimable(scope, pop_.pending.kind, pop_.pending.created_at,
-                               pop_.pending.id));
+            keys::by_claimable(scope, pop_.pending.kind,
+                               pop_.pending.created_at, pop_.pending.id));
     raw.commit();
   }
   check_report r = check();
@@ -388,12 +388,14 @@ TEST_F(CheckDatabase, LeaseAndClaimEntriesAreRequired) {
     raw.put(table::by_lease_expiry,
             keys::by_time(pop_.leased.lease->expires_at, pop_.leased.id), {});
     raw.put(table::by_claimable,
-            keys::by_claimable(scope, pop_.pending.kind, pop_.pending.created_at,
-                               pop_.pending.id), {});
+            keys::by_claimable(scope, pop_.pending.kind,
+                               pop_.pending.created_at, pop_.pending.id),
+            {});
     // A finished job still listed as claimable, and under a lease.
     raw.put(table::by_claimable,
             keys::by_claimable(scope, pop_.failed.kind, pop_.failed.created_at,
-                               pop_.failed.id), {});
+                               pop_.failed.id),
+            {});
     raw.put(table::by_lease_expiry, keys::by_time(model::now(), pop_.failed.id),
             {});
     raw.commit();

@@ -41,10 +41,9 @@ struct clocked_engine {
 };
 
 /// A claim in account/project for `kinds`, with lease `ttl`, by `worker`.
-claim_request claim_of(
-    std::vector<std::string> kinds = {"parse"},
-    std::chrono::milliseconds ttl = std::chrono::seconds(10),
-    std::string worker = "worker-1");
+claim_request claim_of(std::vector<std::string> kinds = {"parse"},
+                       std::chrono::milliseconds ttl = std::chrono::seconds(10),
+                       std::string worker = "worker-1");
 
 /// Options that fence a write with lease epoch `epoch`.
 mutation_options fenced(std::uint64_t epoch);
