@@ -2,7 +2,7 @@
 // replaces, and how soon a waiting worker gets a job created for it.
 //
 //  - workers/claim/<durability>/threads:N: N worker threads; each iteration
-//    creates a job, claims the oldest claimable one (a lease of a minute)
+//    creates a job, claims the first claimable one (a lease of a minute)
 //    and completes it with its lease epoch: three durable writes.
 //  - workers/start/<durability>/threads:N: the same workload through start
 //    (the job the thread created): the baseline, measured in the same run.

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """A small worker pool and a waiting client, on one jobstate database.
 
-- Worker threads claim jobs (Engine.claim: the oldest pending job, moved to
-  running under a lease; with wait=, a claim sleeps until a job is created,
+- Worker threads claim jobs (Engine.claim: the first claimable job, moved to
+  running under a lease; with wait=, a claim sleeps until a job becomes claimable,
   without polling), work on them step by step, renewing the lease with a
   heartbeat that also reports progress and says when the client cancelled
   the job, and complete them fenced by the lease's epoch (a worker whose

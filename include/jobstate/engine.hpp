@@ -137,15 +137,17 @@ class JOBSTATE_EXPORT engine {
   // ------------------------------------------------------------ workers
   // docs/workers.md: the model, the race rules, what each error means.
 
-  /// Takes the oldest pending job of one of `request.kinds` in the project
-  /// (ids are time-ordered: first created, first claimed; a batch parent
+  /// Takes the pending job of one of `request.kinds` in the project that
+  /// became claimable first (at its creation, or at its run_after when
+  /// later; then the oldest: first created, first claimed; a batch parent
   /// is never claimable, its children are) and moves it pending → running
   /// under a lease {worker_id, epoch, expires_at = now + lease_ttl}, with a
-  /// "claimed" history event. Answers no job when none is claimable. Two
+  /// "claimed" history event. Answers no job when none is claimable. A job
+  /// found past its pending_ttl is cancelled ("expired"), not taken. Two
   /// claims never take the same job. Renew the lease with heartbeat() and
   /// pass its epoch (mutation_options::lease_epoch) on every later write of
   /// the job; a lease not renewed in time fails the job with error code
-  /// "lease_expired".
+  /// "lease_expired", and so does its run_timeout ("deadline_exceeded").
   /// Errors: invalid_argument (no kinds or more than max_claim_kinds, an
   /// empty worker_id, lease_ttl outside 1 ms..max_lease_ttl, bad ids),
   /// too_large, storage_full, engine_closed.
@@ -165,11 +167,14 @@ class JOBSTATE_EXPORT engine {
                                      const mutation_options& opts,
                                      const std::optional<progress>& p = {});
 
-  /// Fails every running job whose lease lapsed by now (error code
-  /// "lease_expired"), as the engine does by itself on its timers, at open
-  /// and in whichever process has the database open; answers how many.
-  /// Exactly once per lease, whichever processes race to do it. For tests
-  /// (with options::clock) and tools.
+  /// Ends every job that ran out of time by now, as the engine does by
+  /// itself on its timers, at open and in whichever process has the
+  /// database open: a running job whose lease lapsed fails with error code
+  /// "lease_expired", one past its run_timeout with "deadline_exceeded"; a
+  /// pending job past its pending_ttl is cancelled with code "expired".
+  /// Answers how many it ended (retries it wrote are not counted). Exactly
+  /// once per job, whichever processes race to do it. For tests (with
+  /// options::clock) and tools. (The name predates the time limits.)
   /// Errors: storage_full, corrupt, engine_closed, io_error.
   result<std::size_t> expire_leases();
 

@@ -183,7 +183,8 @@ JOBSTATE_EXPORT void jobstate_free(void* buffer);
  *   "map_size", "max_map_size" (bytes), "max_readers", "max_batch",
  *   "tombstone_retention_seconds", "feed_retention_count",
  *   "feed_retention_age_seconds", "cross_process_notifications" (boolean),
- *   "write_map" (boolean),
+ *   "write_map" (boolean), "automatic_lease_expiry" (boolean),
+ *   "default_retry" (a retry policy, as jobstate_job_create's "retry"),
  *   "limits": {"max_id_size", "max_kind_size", "max_json_size",
  *   "max_text_size", "max_history", "max_page_size",
  *   "max_batch_children"}. See
@@ -217,11 +218,12 @@ JOBSTATE_EXPORT int jobstate_engine_open(const char* path,
  */
 JOBSTATE_EXPORT int jobstate_engine_close(jobstate_engine* engine);
 
-/** @brief Fails every running job whose lease lapsed (error code
- * "lease_expired"), as the engine does by itself on its timers; for tools
- * and tests.
+/** @brief Ends every job that ran out of time, as the engine does by itself
+ * on its timers; for tools and tests: a lapsed lease fails its job
+ * ("lease_expired"), a passed run_timeout too ("deadline_exceeded"), a
+ * passed pending_ttl cancels it ("expired").
  * @param[in] engine The engine.
- * @param[out] expired Receives how many jobs it failed; may be NULL.
+ * @param[out] expired Receives how many jobs it ended; may be NULL.
  * @return A status code:
  *   JOBSTATE_INVALID_ARGUMENT - a NULL engine.
  *   JOBSTATE_ENGINE_CLOSED, JOBSTATE_STORAGE_FULL, JOBSTATE_IO_ERROR.
@@ -293,8 +295,10 @@ JOBSTATE_EXPORT int jobstate_engine_last_sequence(jobstate_engine* engine,
  * JOBSTATE_STORAGE_FULL and JOBSTATE_IO_ERROR.
  * @{ */
 
-/** @brief Claims the oldest pending job of one of the request's kinds in a
- * project and moves it to running under a lease (docs/workers.md).
+/** @brief Claims the pending job of one of the request's kinds in a
+ * project that became claimable first (at creation, or at its "run_after";
+ * then the oldest) and moves it to running under a lease
+ * (docs/workers.md).
  * Renew the lease with jobstate_job_heartbeat() and pass its epoch as
  * "lease_epoch" in the options of every later write of the job; a lease not
  * renewed in time fails the job with error code "lease_expired".
@@ -347,7 +351,11 @@ JOBSTATE_EXPORT int jobstate_job_heartbeat(
  * @param[in] engine The engine.
  * @param[in] request_json {"account_id", "project_id", "kind" (required
  *   strings), "input" (any JSON, kept for rerun), "source_id",
- *   "correlation_id", "idempotency_key" (strings), "details" (any JSON)}.
+ *   "correlation_id", "idempotency_key" (strings), "details" (any JSON),
+ *   "run_after" (a timestamp: not claimable before), "run_timeout_ms",
+ *   "pending_ttl_ms" (time limits), "retry": {"max_attempts",
+ *   "initial_backoff_ms", "max_backoff_ms", "multiplier", "jitter",
+ *   "retry_on": [error codes]} (docs/workers.md)}.
  * @param[out] job_json Receives the job; may be NULL.
  * @param[out] created Receives 1 when the job was created, 0 when an
  *   idempotency key matched an existing job (returned unchanged); may be NULL.

@@ -86,9 +86,10 @@ struct options {
   /// (leases, retention); it must not go backwards by much, and every
   /// process opening one database should agree with the others.
   std::function<timestamp()> clock;
-  /// True: the engine fails lapsed leases itself, on one timer (and at
-  /// open). False: only engine::expire_leases does, for tests that move
-  /// `clock` and for a host that runs expiry in one process of its own.
+  /// True: the engine ends the jobs that ran out of time itself (lapsed
+  /// leases, run_timeout, pending_ttl), on one timer (and at open). False:
+  /// only engine::expire_leases does, for tests that move `clock` and for
+  /// a host that runs expiry in one process of its own.
   bool automatic_lease_expiry = true;
   /// The retry policy of a job created without one (create_request::retry);
   /// none: such a job is never retried. Not given to batch children.

@@ -46,7 +46,7 @@ std::vector<claim_waiters::created> creations(
 // may add one sooner than any before (a heartbeat moves its lease later).
 // A job the commit wrote without answering it, a retry with a pending_ttl,
 // makes it read.
-void note_new_limits(const committed_jobs& jobs, lease_timer& timer) {
+void note_new_limits(const committed_jobs& jobs, expiry_timer& timer) {
   std::optional<timestamp> soonest;
   const auto note = [&](timestamp at) {
     if (!soonest || at < *soonest) soonest = at;
@@ -80,23 +80,23 @@ engine::impl::impl(const jobstate::options& opts,
       *store_, opts_, [this](const auto& changes, auto who, const auto& jobs) {
         on_commit(changes, who, jobs);
       });
-  leases_ = std::make_unique<lease_timer>(
+  expiry_ = std::make_unique<expiry_timer>(
       io_, [this] { return now(); },
       [this]() -> result<std::optional<timestamp>> {
         auto txn = store_->begin_read();
         if (!txn) return txn.error();
         return txn->next_due();
       },
-      [this](std::function<void(lease_timer::pass_outcome)> ended) {
+      [this](std::function<void(expiry_timer::pass_outcome)> ended) {
         submit_async<std::size_t>(
             [](store::write_txn& w, timestamp now) {
               return engine_detail::expire_due(w, now, expiries_per_pass);
             },
             [ended = std::move(ended)](result<std::size_t> r) {
-              ended(!r ? lease_timer::pass_outcome::failed
+              ended(!r ? expiry_timer::pass_outcome::failed
                     : *r == expiries_per_pass
-                        ? lease_timer::pass_outcome::more
-                        : lease_timer::pass_outcome::done);
+                        ? expiry_timer::pass_outcome::more
+                        : expiry_timer::pass_outcome::done);
             });
       });
   claims_ = std::make_shared<claim_waiters>(
@@ -156,7 +156,7 @@ engine::impl::~impl() {
   keep_handlers_running_.reset();
   if (handler_thread_.joinable()) handler_thread_.join();
   boost::asio::post(io_, [this] {
-    leases_->close();
+    expiry_->close();
     if (signal_) signal_->close();
   });
   keep_running_.reset();
@@ -193,7 +193,7 @@ timestamp engine::impl::now() const {
 }
 
 void engine::impl::start_leases() {
-  if (opts_.automatic_lease_expiry) leases_->rescan();
+  if (opts_.automatic_lease_expiry) expiry_->rescan();
 }
 
 result<std::size_t> engine::impl::expire_leases() {
@@ -212,7 +212,7 @@ result<std::size_t> engine::impl::expire_leases() {
 void engine::impl::on_commit(const std::vector<store::change_record>& changes,
                              commit_queue::committed_by who,
                              const committed_jobs& jobs) {
-  if (opts_.automatic_lease_expiry) note_new_limits(jobs, *leases_);
+  if (opts_.automatic_lease_expiry) note_new_limits(jobs, *expiry_);
   if (!claims_->idle()) {
     if (auto created = creations(changes, &jobs); !created.empty()) {
       claims_->jobs_created(std::move(created));
@@ -263,7 +263,7 @@ void engine::impl::on_signal() {
     if (*last <= seen) return;
     // Another process committed: it may have claimed a job with a lease
     // sooner than any this engine times (and it may die holding it).
-    if (opts_.automatic_lease_expiry) leases_->rescan_here();
+    if (opts_.automatic_lease_expiry) expiry_->rescan_here();
     // Read the position before looking for subscribers: a waiter that
     // registers after the check has read its job after this position, so
     // skipping to it loses nothing.

@@ -7,7 +7,7 @@
 #include "engine/claim_waiters.hpp"
 #include "engine/commit_queue.hpp"
 #include "engine/commit_signal.hpp"
-#include "engine/lease_timer.hpp"
+#include "engine/expiry_timer.hpp"
 #include "engine/mutations.hpp"
 #include "engine/subscriptions.hpp"
 #include "support/mutex.hpp"
@@ -130,7 +130,7 @@ class __attribute__((visibility("hidden"))) engine::impl {
   std::shared_ptr<engine_detail::subscriptions> subs_;
   std::unique_ptr<engine_detail::commit_signal> signal_;
   std::unique_ptr<engine_detail::commit_queue> queue_;
-  std::unique_ptr<engine_detail::lease_timer> leases_;
+  std::unique_ptr<engine_detail::expiry_timer> expiry_;
   std::shared_ptr<engine_detail::claim_waiters> claims_;
 
  private:

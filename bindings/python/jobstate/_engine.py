@@ -889,10 +889,12 @@ class Engine:
         details: JSON = None,
         with_history: bool = True,
     ) -> Optional[Job]:
-        """Takes the oldest pending job of one of *kinds* in the project and
-        moves it to running under a lease for *worker_id* (docs/workers.md);
-        None when there is none. With *wait* (seconds, up to a day), waits
-        that long for a job to be created first, without polling.
+        """Takes the pending job of one of *kinds* in the project that
+        became claimable first (at creation, or at its ``run_after``; then
+        the oldest) and moves it to running under a lease for *worker_id*
+        (docs/workers.md); None when there is none. With *wait* (seconds, up
+        to a day), waits that long for a job to become claimable first,
+        without polling.
 
         The job's ``lease`` holds the ``epoch`` to pass as ``lease_epoch=``
         on every later write of it; renew the lease with :meth:`heartbeat`
@@ -978,9 +980,11 @@ class Engine:
         return Heartbeat(Job._from_native(data), bool(cancelled))
 
     def expire_leases(self) -> int:
-        """Fails every running job whose lease lapsed (error code
-        ``"lease_expired"``), as the engine does by itself on its timers;
-        returns how many. For tools and tests."""
+        """Ends every job that ran out of time, as the engine does by
+        itself on its timers: a lapsed lease fails its job
+        (``"lease_expired"``), a passed run_timeout too
+        (``"deadline_exceeded"``), a passed pending_ttl cancels it
+        (``"expired"``). Returns how many it ended. For tools and tests."""
         return int(self._native.expire_leases())
 
     def list(

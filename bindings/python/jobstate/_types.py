@@ -20,6 +20,7 @@ from typing import (
 )
 
 from . import _jobstate
+from ._errors import _invalid
 
 __all__ = [
     "Status",
@@ -226,8 +227,9 @@ class RetryPolicy:
     ``max_attempts`` counts the first attempt: 1 never retries."""
 
     max_attempts: int = 1
-    initial_backoff: timedelta = timedelta(seconds=1)
-    max_backoff: timedelta = timedelta(minutes=5)
+    #: A timedelta, or seconds.
+    initial_backoff: Union[timedelta, int, float] = timedelta(seconds=1)
+    max_backoff: Union[timedelta, int, float] = timedelta(minutes=5)
     multiplier: float = 2.0
     jitter: float = 0.2
     retry_on: Tuple[str, ...] = ()
@@ -256,11 +258,17 @@ class RetryPolicy:
         }
 
 
-def _whole_millis(d: timedelta) -> int:
-    """``d`` in whole milliseconds, rounded up (a negative one stays
-    negative, for the engine to refuse)."""
-    micros = (d.days * 86400 + d.seconds) * 1_000_000 + d.microseconds
-    return -((-micros) // 1000)
+def _whole_millis(d: Union[timedelta, int, float]) -> int:
+    """``d`` (a timedelta, or seconds) in whole milliseconds, rounded up (a
+    negative one stays negative, for the engine to refuse)."""
+    if isinstance(d, timedelta):
+        micros = (d.days * 86400 + d.seconds) * 1_000_000 + d.microseconds
+        return -((-micros) // 1000)
+    if isinstance(d, (int, float)) and not isinstance(d, bool):
+        if d != d or d in (float("inf"), float("-inf")):
+            raise _invalid(f"a backoff must be finite, got {d!r}")
+        return -int((-d * 1000) // 1)
+    raise TypeError("a backoff must be a number of seconds or a timedelta")
 
 
 def _millis_or_none(ms: Optional[int]) -> Optional[timedelta]:

@@ -231,5 +231,22 @@ def test_the_default_policy_and_bad_values(db_path):
             engine.create(ACCOUNT, PROJECT, "parse", retry={"max_attempts": 2})
         with pytest.raises(TypeError):
             engine.create(ACCOUNT, PROJECT, "parse", run_after="tomorrow")
+        # Backoffs in seconds, as every other duration of the package.
+        seconds = jobstate.RetryPolicy(
+            max_attempts=2, initial_backoff=2, max_backoff=7.5
+        )
+        made = engine.create(ACCOUNT, PROJECT, "parse", retry=seconds)
+        assert made.retry.initial_backoff == timedelta(seconds=2)
+        assert made.retry.max_backoff == timedelta(seconds=7.5)
+        with pytest.raises(TypeError):
+            engine.create(
+                ACCOUNT, PROJECT, "parse",
+                retry=jobstate.RetryPolicy(initial_backoff="1s"),
+            )
+        with pytest.raises(jobstate.InvalidArgument):
+            engine.create(
+                ACCOUNT, PROJECT, "parse",
+                retry=jobstate.RetryPolicy(max_backoff=float("inf")),
+            )
     with pytest.raises(jobstate.InvalidArgument):
         jobstate.Engine(db_path, default_retry=jobstate.RetryPolicy(jitter=2.0))

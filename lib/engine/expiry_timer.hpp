@@ -1,9 +1,11 @@
-// Fails the jobs whose lease lapsed, on the engine's io thread: one timer,
-// armed for the soonest lease expiry in the database, re-armed after each
-// pass and whenever a commit (of this process or another) may have added a
-// sooner one. No poll loop and no timer per job.
-#ifndef JOBSTATE_ENGINE_LEASE_TIMER_HPP
-#define JOBSTATE_ENGINE_LEASE_TIMER_HPP
+// Ends the jobs that ran out of time (a lapsed lease, a passed run_timeout
+// or pending_ttl), on the engine's io thread: one timer, armed for the
+// soonest lease expiry or deadline in the database (idx_lease_expiry,
+// idx_deadlines), re-armed after each pass and whenever a commit (of this
+// process or another) may have added a sooner one. No poll loop and no
+// timer per job.
+#ifndef JOBSTATE_ENGINE_EXPIRY_TIMER_HPP
+#define JOBSTATE_ENGINE_EXPIRY_TIMER_HPP
 
 #include <jobstate/job.hpp>
 #include <jobstate/result.hpp>
@@ -18,24 +20,25 @@
 
 namespace jobstate::engine_detail {
 
-class lease_timer {
+class expiry_timer {
  public:
   /// How an expiry pass ended.
   enum class pass_outcome { done, more, failed };
-  /// Reads the soonest lease expiry in the database, if any.
+  /// Reads the soonest lease expiry or deadline in the database, if any.
   using find_next_fn = std::function<result<std::optional<timestamp>>()>;
   /// Starts an expiry pass; it calls its argument, from any thread, when
   /// the pass is durable (or failed).
   using expire_fn = std::function<void(std::function<void(pass_outcome)>)>;
 
-  lease_timer(boost::asio::io_context& io, std::function<timestamp()> clock,
+  expiry_timer(boost::asio::io_context& io, std::function<timestamp()> clock,
               find_next_fn find_next, expire_fn expire);
 
   /// Reads the soonest expiry again and re-arms. Any thread.
   void rescan();
-  /// A lease expiring at `at` was just taken: rescans only when it expires
-  /// before the one the timer waits for (a claim's lease usually expires
-  /// after the leases taken before it: no read, no hop). Any thread.
+  /// A lease expiring, or a deadline passing, at `at` was just set:
+  /// rescans only when it comes before the one the timer waits for (a
+  /// claim's lease usually expires after the leases taken before it: no
+  /// read, no hop). Any thread.
   void consider(timestamp at);
   /// As rescan, on the io thread.
   void rescan_here();
@@ -69,4 +72,4 @@ class lease_timer {
 
 }  // namespace jobstate::engine_detail
 
-#endif  // JOBSTATE_ENGINE_LEASE_TIMER_HPP
+#endif  // JOBSTATE_ENGINE_EXPIRY_TIMER_HPP

@@ -1,4 +1,4 @@
-#include "engine/lease_timer.hpp"
+#include "engine/expiry_timer.hpp"
 
 #include <boost/asio/post.hpp>
 
@@ -21,7 +21,7 @@ constexpr auto longest_wait = std::chrono::hours(1);
 
 }  // namespace
 
-lease_timer::lease_timer(boost::asio::io_context& io,
+expiry_timer::expiry_timer(boost::asio::io_context& io,
                          std::function<timestamp()> clock,
                          find_next_fn find_next, expire_fn expire)
     : io_(io),
@@ -30,25 +30,25 @@ lease_timer::lease_timer(boost::asio::io_context& io,
       expire_(std::move(expire)),
       timer_(io) {}
 
-void lease_timer::rescan() {
+void expiry_timer::rescan() {
   boost::asio::post(io_, [this] { rescan_here(); });
 }
 
-void lease_timer::consider(timestamp at) {
+void expiry_timer::consider(timestamp at) {
   if (at.time_since_epoch().count() <
       armed_micros_.load(std::memory_order_acquire)) {
     rescan();
   }
 }
 
-void lease_timer::set_armed(std::optional<timestamp> at) {
+void expiry_timer::set_armed(std::optional<timestamp> at) {
   armed_for_ = at;
   armed_micros_.store(at ? at->time_since_epoch().count()
                          : std::numeric_limits<std::int64_t>::max(),
                       std::memory_order_release);
 }
 
-void lease_timer::rescan_here() {
+void expiry_timer::rescan_here() {
   if (closed_) return;
   if (expiring_) return;  // The pass rescans when it ends.
   // While the index is read, a limit set meanwhile may be missing from
@@ -84,7 +84,7 @@ void lease_timer::rescan_here() {
   arm(**next);
 }
 
-void lease_timer::arm(timestamp at) {
+void expiry_timer::arm(timestamp at) {
   const bool waiting_already = armed_for_ == at;
   set_armed(at);  // Also after a rescan's marker.
   if (waiting_already) return;
@@ -100,7 +100,7 @@ void lease_timer::arm(timestamp at) {
   });
 }
 
-void lease_timer::start_pass() {
+void expiry_timer::start_pass() {
   expiring_ = true;
   set_armed(std::nullopt);
   last_pass_began_ = clock_();
@@ -109,7 +109,7 @@ void lease_timer::start_pass() {
   });
 }
 
-void lease_timer::pass_ended(pass_outcome outcome) {
+void expiry_timer::pass_ended(pass_outcome outcome) {
   expiring_ = false;
   if (closed_) return;
   switch (outcome) {
@@ -129,7 +129,7 @@ void lease_timer::pass_ended(pass_outcome outcome) {
   }
 }
 
-void lease_timer::close() {
+void expiry_timer::close() {
   closed_ = true;
   timer_.cancel();
 }
