@@ -22,8 +22,8 @@ constexpr auto longest_wait = std::chrono::hours(1);
 }  // namespace
 
 expiry_timer::expiry_timer(boost::asio::io_context& io,
-                         std::function<timestamp()> clock,
-                         find_next_fn find_next, expire_fn expire)
+                           std::function<timestamp()> clock,
+                           find_next_fn find_next, expire_fn expire)
     : io_(io),
       clock_(std::move(clock)),
       find_next_(std::move(find_next)),

@@ -31,7 +31,7 @@ class expiry_timer {
   using expire_fn = std::function<void(std::function<void(pass_outcome)>)>;
 
   expiry_timer(boost::asio::io_context& io, std::function<timestamp()> clock,
-              find_next_fn find_next, expire_fn expire);
+               find_next_fn find_next, expire_fn expire);
 
   /// Reads the soonest expiry again and re-arms. Any thread.
   void rescan();
