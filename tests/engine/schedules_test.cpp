@@ -9,9 +9,11 @@
 #include "support/temp_dir.hpp"
 #include "support/waits.hpp"
 #include "support/workers.hpp"
+#include "support/writer_process.hpp"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -404,6 +406,47 @@ TEST(Schedules, TheEngineAppliesADeadlineOnItsOwnTimer) {
   ASSERT_TRUE(done.has_value()) << done.error().message();
   ASSERT_FALSE(done->timed_out);
   EXPECT_EQ(done->job.error->code, "deadline_exceeded");
+}
+
+TEST(Schedules, ADeadlineSetByAnotherProcessIsAppliedHere) {
+  // The other process starts the job (its run_timeout begins) and exits:
+  // this process's timer learns of the deadline from the commit.
+  test::test_engine db;  // The real clock.
+  create_request r = make_request();
+  r.run_timeout = 300ms;
+  const job j = create_job(*db, r);
+  const auto out =
+      test::run_writer({db.options().path, "start", std::string(test::account),
+                        std::string(test::project), j.id.to_string()});
+  ASSERT_EQ(out.exit_code, 0);
+  auto done = db->wait(ref_of(j), wait_condition::terminal(), test::hang_guard);
+  ASSERT_TRUE(done.has_value()) << done.error().message();
+  ASSERT_FALSE(done->timed_out) << "the deadline was never applied";
+  EXPECT_EQ(done->job.error->code, "deadline_exceeded");
+}
+
+TEST(Schedules, TwoProcessesApplyADeadlineOnce) {
+  test::test_engine db;
+  // The other process keeps its engine (and its expiry timer) open while
+  // the pending_ttl runs out; either may cancel the job, once.
+  test::writer_process other({db.options().path, "linger",
+                              std::string(test::account),
+                              std::string(test::project), "1500"});
+  std::this_thread::sleep_for(200ms);
+  create_request r = make_request();
+  r.pending_ttl = 300ms;
+  const job j = create_job(*db, r);
+  auto done = db->wait(ref_of(j), wait_condition::terminal(), test::hang_guard);
+  ASSERT_TRUE(done.has_value()) << done.error().message();
+  ASSERT_FALSE(done->timed_out);
+  EXPECT_EQ(other.finish().exit_code, 0);
+  EXPECT_EQ(db->expire_leases().value(), 0u);
+  const job expired = db->get(ref_of(j)).value();
+  EXPECT_EQ(expired.error->code, "expired");
+  EXPECT_EQ(
+      std::count_if(expired.history.begin(), expired.history.end(),
+                    [](const history_event& e) { return e.step == "expired"; }),
+      1);
 }
 
 // ---------------------------------------------------------------- retry

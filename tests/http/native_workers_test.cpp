@@ -1,5 +1,7 @@
 // The native API's worker operations: claim (at once and long-polling for
 // work), heartbeat, and the lease epoch that fences a worker's writes.
+#include <jobstate/timestamp.hpp>
+
 #include "support/server_fixture.hpp"
 
 #include <boost/json.hpp>
@@ -89,6 +91,50 @@ TEST_F(NativeWorkers, AClaimLongPollsForWork) {
   EXPECT_EQ(none.status, 204) << none.body;
   EXPECT_GE(std::chrono::steady_clock::now() - t0, 900ms);
   EXPECT_EQ(none.header("preference-applied"), "wait=1");
+}
+
+TEST_F(NativeWorkers, SchedulesTimeLimitsAndRetriesAreKeptAndApplied) {
+  // A job for later is not claimable; its limits and policy are shown.
+  auto later = post(jobs_, R"({"kind": "parse",
+      "run_after": "2099-01-01T00:00:00Z", "pending_ttl_ms": 60000})");
+  EXPECT_EQ(later.status, 400) << "more than a year ahead: " << later.body;
+  EXPECT_EQ(later.json().at("error").at("code"), "invalid_argument");
+  const auto soon = std::chrono::system_clock::now() + std::chrono::hours(1);
+  const std::string at = format_timestamp(
+      std::chrono::time_point_cast<std::chrono::microseconds>(soon));
+  auto made =
+      post(jobs_, R"({"kind": "parse", "run_after": ")" + at +
+                      R"(", "pending_ttl_ms": 60000, "run_timeout_ms": 5000,
+      "retry": {"max_attempts": 2, "initial_backoff_ms": 0, "jitter": 0}})");
+  ASSERT_EQ(made.status, 201) << made.body;
+  const json::value j = made.json();
+  EXPECT_EQ(j.at("run_after"), at.c_str());
+  EXPECT_EQ(j.at("pending_ttl_ms"), 60000);
+  EXPECT_EQ(j.at("run_timeout_ms"), 5000);
+  EXPECT_EQ(j.at("retry").at("max_attempts"), 2);
+  EXPECT_EQ(post(claims_, claim_body_).status, 204);
+  // A job due now whose worker fails it: retried at once (no backoff).
+  const std::string id = create(
+      R"({"kind": "parse", "retry": {"max_attempts": 2, "initial_backoff_ms": 0,
+          "retry_on": ["flaky"]}})");
+  auto claimed = post(claims_, claim_body_);
+  ASSERT_EQ(claimed.status, 200) << claimed.body;
+  auto failed = post(jobs_ + "/" + id + "/complete",
+                     R"({"lease_epoch": 1, "status": "failed",
+               "error": {"code": "flaky", "message": "try again"}})");
+  ASSERT_EQ(failed.status, 200) << failed.body;
+  auto retry = post(claims_, claim_body_);
+  ASSERT_EQ(retry.status, 200) << retry.body;
+  EXPECT_EQ(retry.json().at("original_job_id"), id.c_str());
+  EXPECT_EQ(retry.json().at("attempt"), 2);
+  // Bad members are refused, naming them.
+  auto bad = post(jobs_, R"({"kind": "parse", "retry": {"max_attempt": 2}})");
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_NE(bad.body.find("retry.max_attempt"), std::string::npos) << bad.body;
+  auto batch = post("/v1/native/projects/alpha/batches",
+                    R"({"kind": "parse", "pending_ttl_ms": 5,
+                        "children": [{"kind": "parse"}]})");
+  EXPECT_EQ(batch.status, 400) << batch.body;
 }
 
 TEST_F(NativeWorkers, BadClaimsAndHeartbeatsAreRefused) {
