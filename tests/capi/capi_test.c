@@ -1150,6 +1150,53 @@ static void* close_claim_later(void* p) {
   return NULL;
 }
 
+/* Schedules, time limits and retries go through the create request's JSON
+ * and come back in the job's. */
+static void test_schedules_and_retries(void) {
+  jobstate_engine* e = open_engine();
+  char* out = NULL;
+  int created = -1;
+  int claimed = -1;
+  char id[37];
+  uint64_t expired = 99;
+  CHECK_RC(JOBSTATE_OK,
+           jobstate_job_create(
+               e,
+               "{\"account_id\":\"acme\",\"project_id\":\"alpha\","
+               "\"kind\":\"parse\",\"pending_ttl_ms\":60000,"
+               "\"run_timeout_ms\":5000,\"retry\":{\"max_attempts\":3,"
+               "\"retry_on\":[\"flaky\"]}}",
+               &out, &created));
+  CHECK(created == 1);
+  CHECK(CONTAINS(out, "\"run_timeout_ms\":5000,\"pending_ttl_ms\":60000"));
+  CHECK(CONTAINS(out, "\"retry\":{\"max_attempts\":3"));
+  CHECK(CONTAINS(out, "\"retry_on\":[\"flaky\"]"));
+  id_of(out, id);
+  jobstate_free(out);
+  out = NULL;
+  /* Bad values: a typed error, nothing written. */
+  CHECK_RC(JOBSTATE_INVALID_ARGUMENT,
+           jobstate_job_create(
+               e,
+               "{\"account_id\":\"acme\",\"project_id\":\"alpha\","
+               "\"kind\":\"parse\",\"run_timeout_ms\":0}",
+               &out, NULL));
+  CHECK(out == NULL);
+  /* Nothing has run out of time yet. */
+  CHECK_RC(JOBSTATE_OK, jobstate_engine_expire_leases(e, &expired));
+  CHECK(expired == 0);
+  CHECK_RC(JOBSTATE_OK,
+           jobstate_job_claim(
+               e,
+               "{\"account_id\":\"acme\",\"project_id\":\"alpha\","
+               "\"kinds\":[\"parse\"],\"worker_id\":\"w1\"}",
+               &out, &claimed));
+  CHECK(claimed == 1);
+  CHECK(CONTAINS(out, id));
+  jobstate_free(out);
+  jobstate_engine_close(e);
+}
+
 static void test_close_wakes_waiting_claim(void) {
   jobstate_engine* e = open_engine();
   char* out = NULL;
@@ -1222,6 +1269,7 @@ int main(int argc, char** argv) {
   test_batches();
   test_close_aborts_pending_waits();
   test_workers();
+  test_schedules_and_retries();
   test_close_wakes_waiting_claim();
   if (failures) {
     fprintf(stderr, "capi_test: %d check(s) failed (databases kept in %s)\n",
