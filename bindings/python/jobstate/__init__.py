@@ -63,6 +63,7 @@ from ._errors import (
 )
 from . import _jobstate
 from ._engine import Engine, JobLike, Timeout
+from ._worker import JobsToRun, Work
 from ._types import (
     Batch,
     BatchChild,
@@ -98,6 +99,8 @@ __all__ = [
     "HistoryEvent",
     "Lease",
     "RetryPolicy",
+    "JobsToRun",
+    "Work",
     "Heartbeat",
     "Status",
     "Durability",

@@ -27,6 +27,7 @@ from typing import (
 
 from . import _jobstate
 from ._errors import WaitTimeout, _invalid
+from ._worker import JobsToRun
 from ._types import (
     JSON,
     Batch,
@@ -938,6 +939,59 @@ class Engine:
             lambda loop, settle: self._native.claim_async(request, loop, settle)
         )
         return None if data is None else Job._from_native(data)
+
+    def jobs_to_run(
+        self,
+        kinds: Union[str, Sequence[str]],
+        worker_id: str,
+        *,
+        account_id: str,
+        project_id: str,
+        lease_ttl: Timeout = 30,
+        heartbeat_every: Optional[Timeout] = None,
+        wait: Timeout = 60,
+    ) -> JobsToRun:
+        """An asyncio worker loop: claims the jobs of *kinds* one after
+        another (waiting for work on the event loop, without a thread or
+        polling) and hands each to the body as a :class:`Work`, whose lease
+        is renewed in the background every *heartbeat_every* seconds
+        (default: a third of *lease_ttl*) until the body finishes it::
+
+            async with engine.jobs_to_run("parse", "worker-1",
+                                          account_id="acme",
+                                          project_id="alpha") as jobs:
+                async for work in jobs:
+                    pages = await parse(work.job.input)
+                    await work.complete({"pages": pages})
+
+        A job always ends: when the body raises, the ``async with`` fails
+        the job in hand with error code ``"worker_error"`` (and the
+        exception as its message) before the exception goes on; a body that
+        goes on to the next job without finishing this one fails it with
+        ``"not_finished"``; a loop abandoned without ``async with`` fails its
+        job at the next heartbeat. ``work.cancelled`` is set when the job
+        was cancelled or its lease lost: stop work. *wait* bounds each
+        claim's long-poll (it then claims again); end the loop by leaving it
+        (``break``) or by cancelling its task.
+        """
+        ttl = _millis(lease_ttl, "lease_ttl") / 1000
+        every = (
+            ttl / 3
+            if heartbeat_every is None
+            else _millis(heartbeat_every, "heartbeat_every") / 1000
+        )
+        if every <= 0 or every >= ttl:
+            raise _invalid("heartbeat_every must be more than 0 and less than lease_ttl")
+        return JobsToRun(
+            self,
+            kinds,
+            worker_id,
+            account_id=account_id,
+            project_id=project_id,
+            lease_ttl=ttl,
+            heartbeat_every=every,
+            wait=_millis(wait, "wait") / 1000,
+        )
 
     def heartbeat(
         self,

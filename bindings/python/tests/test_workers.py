@@ -250,3 +250,88 @@ def test_the_default_policy_and_bad_values(db_path):
             )
     with pytest.raises(jobstate.InvalidArgument):
         jobstate.Engine(db_path, default_retry=jobstate.RetryPolicy(jitter=2.0))
+
+
+# ------------------------------------------------------ the asyncio loop
+
+
+def _loop(engine, **kwargs):
+    kwargs.setdefault("lease_ttl", 0.6)
+    return engine.jobs_to_run("parse", "w-async", **SCOPE, **kwargs)
+
+
+def test_the_loop_claims_heartbeats_and_completes(engine, make_job):
+    first = make_job("parse")
+    second = make_job("parse")
+
+    async def main():
+        done = []
+        async with _loop(engine, wait=5) as jobs:
+            async for work in jobs:
+                # Longer than the lease: only the heartbeats keep it.
+                await asyncio.sleep(1.0)
+                assert not work.cancelled.is_set()
+                await work.progress(50)
+                done.append(await work.complete({"ok": True}))
+                if len(done) == 2:
+                    break
+        return done
+
+    done = asyncio.run(main())
+    assert [j.id for j in done] == [first.id, second.id]
+    for j in done:
+        job = engine.get(j)
+        assert job.status is Status.SUCCEEDED
+        assert job.result == {"ok": True}
+        assert job.lease.worker_id == "w-async"
+
+
+def test_a_body_that_raises_fails_its_job(engine, make_job):
+    job = make_job("parse")
+
+    async def main():
+        async with _loop(engine) as jobs:
+            async for work in jobs:
+                raise RuntimeError("the model went away")
+
+    with pytest.raises(RuntimeError):
+        asyncio.run(main())
+    failed = engine.get(job)
+    assert failed.status is Status.FAILED
+    assert failed.error.code == "worker_error"
+    assert "RuntimeError: the model went away" in failed.error.message
+
+
+def test_a_job_left_unfinished_fails_and_a_cancel_reaches_the_body(
+    engine, make_job
+):
+    skipped = make_job("parse")
+    cancelled = make_job("parse")
+
+    async def main():
+        seen = []
+        async with _loop(engine, heartbeat_every=0.1) as jobs:
+            async for work in jobs:
+                seen.append(work.job.id)
+                if work.job.id == skipped.id:
+                    continue  # Goes on without finishing it.
+                await asyncio.get_running_loop().run_in_executor(
+                    None, engine.cancel, work.job, "not needed"
+                )
+                await asyncio.wait_for(work.cancelled.wait(), 10)
+                assert not work.lease_lost
+                with pytest.raises(jobstate.LeaseLost):
+                    await work.complete()
+                break
+        return seen
+
+    assert asyncio.run(main()) == [skipped.id, cancelled.id]
+    assert engine.get(skipped).error.code == "not_finished"
+    assert engine.get(cancelled).status is Status.CANCELLED
+
+
+def test_the_loop_refuses_a_heartbeat_as_long_as_the_lease(engine):
+    with pytest.raises(jobstate.InvalidArgument):
+        engine.jobs_to_run(
+            "parse", "w", **SCOPE, lease_ttl=1, heartbeat_every=1
+        )
