@@ -54,7 +54,10 @@ def run_worker(path: str, name: str) -> None:
                     if work.cancelled.is_set():
                         break  # Cancelled, or the lease is lost: drop it.
                 else:
-                    await work.complete({"frames": 24, "by": name})
+                    try:
+                        await work.complete({"frames": 24, "by": name})
+                    except jobstate.LeaseLost:
+                        pass  # Cancelled, or lost: its outcome is not ours.
 
     asyncio.run(loop())
 

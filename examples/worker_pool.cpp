@@ -9,7 +9,7 @@
 // its job with "lease_expired" and, in the same write, reruns it (after a
 // short backoff) as attempt 2, which another worker takes. The supervisor
 // follows each job's lineage (original_job_id) to its last attempt and
-// prints what happened. It exits 0 when every job succeeded exactly once.
+// prints what happened. It exits 0 when every job's last attempt succeeded.
 //
 // Usage: jobstate_example_worker_pool [DATABASE_DIR]
 //        (default: a new temporary directory, removed at the end)
@@ -133,8 +133,8 @@ std::optional<job> held_by(const jobstate::engine& e,
   return std::nullopt;
 }
 
-// The last attempt of the job first created as `first`: each retry names
-// the attempt before it as its original_job_id.
+// The last attempt of job `j` (its first attempt): each retry names the
+// attempt before it as its original_job_id.
 job last_attempt(jobstate::engine& e, job j) {
   for (;;) {
     const jobstate::job_ref ref{account, project, j.id};

@@ -383,14 +383,8 @@ result<created_batch> create_batch(store::write_txn& w, const batch_request& r,
   std::vector<job> children;
   children.reserve(r.children.size());
   for (const batch_child& spec : r.children) {
-    create_request child;
-    child.account_id = r.parent.account_id;
-    child.project_id = r.parent.project_id;
-    child.kind = spec.kind;
-    child.input = spec.input;
-    child.source_id = spec.source_id;
-    child.correlation_id = spec.correlation_id;
-    children.push_back(model::make_job(child, job_id::generate(), now));
+    children.push_back(model::make_job(model::child_request(r.parent, spec),
+                                       job_id::generate(), now));
   }
   auto ids = insert_batch(w, parent, children, now);
   if (!ids) return ids.error();

@@ -61,6 +61,18 @@ job_status finished_batch_status(const progress_counts& c) {
   return job_status::partially_succeeded;
 }
 
+create_request child_request(const create_request& parent,
+                             const batch_child& child) {
+  create_request r;
+  r.account_id = parent.account_id;
+  r.project_id = parent.project_id;
+  r.kind = child.kind;
+  r.input = child.input;
+  r.source_id = child.source_id;
+  r.correlation_id = child.correlation_id;
+  return r;
+}
+
 job make_batch_parent(const create_request& request, std::size_t children,
                       job_id id, timestamp now) {
   job parent = make_job(request, id, now);

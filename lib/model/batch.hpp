@@ -21,6 +21,12 @@ job_status finished_batch_status(const progress_counts& c);
 job make_batch_parent(const create_request& request, std::size_t children,
                       job_id id, timestamp now);
 
+/// The create request of a child of a batch created by `parent`: its
+/// account and project, and the child's kind, input, source and
+/// correlation (no idempotency key, time limit or retry policy).
+create_request child_request(const create_request& parent,
+                             const batch_child& child);
+
 /// Records on `parent` that one child moved from `from` to `to`: counters,
 /// percent, and the derived status (running once a child starts; terminal
 /// once every child is). Bumps the revision.

@@ -1,5 +1,6 @@
 #include "model/validation.hpp"
 
+#include "model/batch.hpp"
 #include "model/schedules.hpp"
 
 #include <boost/json/serializer.hpp>
@@ -192,18 +193,10 @@ result<void> validate(const batch_request& r, const limits& lim) {
                                       std::to_string(lim.max_batch_children));
   }
   for (std::size_t i = 0; i < r.children.size(); ++i) {
-    const batch_child& c = r.children[i];
     const std::string at = "children[" + std::to_string(i) + "]";
-    create_request as_job;
-    as_job.account_id = r.parent.account_id;
-    as_job.project_id = r.parent.project_id;
-    as_job.kind = c.kind;
-    as_job.source_id = c.source_id;
-    as_job.correlation_id = c.correlation_id;
-    if (auto v = validate(as_job, lim); !v) {
+    if (auto v = validate(child_request(r.parent, r.children[i]), lim); !v) {
       return error(v.code(), at + "." + v.error().detail());
     }
-    if (auto v = validate_json(at + ".input", c.input, lim); !v) return v;
   }
   return {};
 }

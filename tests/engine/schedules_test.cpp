@@ -64,6 +64,52 @@ std::vector<job> reruns_of(const engine& e, const job& original) {
   return test::list_all(e, q);
 }
 
+// The real time `later` from now, in the engine's precision.
+timestamp real_time_in(std::chrono::milliseconds later) {
+  return std::chrono::time_point_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now()) +
+         later;
+}
+
+// `n` claims of kind "parse", each on a thread of its own, waiting (up to
+// hang_guard) for a job; engaged() once every one waits.
+class waiting_claims {
+ public:
+  waiting_claims(engine& e, int n) : e_(e), n_(n) {
+    for (int i = 0; i < n; ++i) {
+      threads_.emplace_back([this] {
+        claim_request r = claim_of();
+        r.wait = test::hang_guard;
+        auto got = e_.claim(r);
+        if (got.has_value() && got->has_value()) ++claimed_;
+      });
+    }
+  }
+  ~waiting_claims() { join(); }
+  ::testing::AssertionResult engaged() {
+    if (test::eventually([&] {
+          return e_.stats().value().claims_pending ==
+                 static_cast<std::size_t>(n_);
+        })) {
+      return ::testing::AssertionSuccess();
+    }
+    return ::testing::AssertionFailure() << "the claims never all waited";
+  }
+  // How many took a job, once all have answered.
+  int join() {
+    for (auto& t : threads_) {
+      if (t.joinable()) t.join();
+    }
+    return claimed_.load();
+  }
+
+ private:
+  engine& e_;
+  const int n_;
+  std::vector<std::thread> threads_;
+  std::atomic<int> claimed_{0};
+};
+
 bool nothing_claimable(engine& e, const claim_request& r = claim_of()) {
   auto claimed = e.claim(r);
   return claimed.has_value() && !claimed->has_value();
@@ -121,10 +167,7 @@ TEST(Schedules, AWaitingClaimWakesWhenAJobBecomesClaimable) {
   test::test_engine db;
   engine& e = *db;
   const auto began = std::chrono::steady_clock::now();
-  const job j = create_job(
-      e, runs_after(std::chrono::time_point_cast<std::chrono::microseconds>(
-                        std::chrono::system_clock::now()) +
-                    300ms));
+  const job j = create_job(e, runs_after(real_time_in(300ms)));
   claim_request r = claim_of();
   r.wait = test::hang_guard;
   auto claimed = e.claim(r);
@@ -138,25 +181,12 @@ TEST(Schedules, ClaimsAsleepBeforeADelayedJobWasCreatedWakeForIt) {
   test::test_engine db;
   engine& e = *db;
   constexpr int workers = 3;
-  std::vector<std::thread> threads;
-  std::atomic<int> claimed{0};
-  for (int i = 0; i < workers; ++i) {
-    threads.emplace_back([&] {
-      claim_request r = claim_of();
-      r.wait = test::hang_guard;
-      auto got = e.claim(r);
-      if (got.has_value() && got->has_value()) ++claimed;
-    });
-  }
-  ASSERT_TRUE(test::eventually(
-      [&] { return e.stats().value().claims_pending == workers; }));
+  waiting_claims claims(e, workers);
+  ASSERT_TRUE(claims.engaged());
   // Three jobs due at one time: each sleeper takes one.
-  const auto at = std::chrono::time_point_cast<std::chrono::microseconds>(
-                      std::chrono::system_clock::now()) +
-                  200ms;
+  const auto at = real_time_in(200ms);
   for (int i = 0; i < workers; ++i) create_job(e, runs_after(at));
-  for (auto& t : threads) t.join();
-  EXPECT_EQ(claimed.load(), workers);
+  EXPECT_EQ(claims.join(), workers);
 }
 
 TEST(Schedules, AClaimThatGivesUpHandsItsWakeUpOn) {
@@ -181,10 +211,7 @@ TEST(Schedules, AClaimThatGivesUpHandsItsWakeUpOn) {
   });
   ASSERT_TRUE(
       test::eventually([&] { return e.stats().value().claims_pending == 2; }));
-  const job j = create_job(
-      e, runs_after(std::chrono::time_point_cast<std::chrono::microseconds>(
-                        std::chrono::system_clock::now()) +
-                    1500ms));
+  const job j = create_job(e, runs_after(real_time_in(1500ms)));
   a.join();
   b.join();
   ASSERT_TRUE(got_by_b.has_value());
@@ -198,26 +225,15 @@ TEST(Schedules, AClaimThatLeavesJobsReadyWakesTheNextClaim) {
   test::test_engine db;
   engine& e = *db;
   constexpr int workers = 3;
-  std::atomic<int> claimed{0};
-  std::vector<std::thread> threads;
-  for (int i = 0; i < workers; ++i) {
-    threads.emplace_back([&] {
-      claim_request r = claim_of();
-      r.wait = test::hang_guard;
-      auto got = e.claim(r);
-      if (got.has_value() && got->has_value()) ++claimed;
-    });
-  }
-  ASSERT_TRUE(test::eventually(
-      [&] { return e.stats().value().claims_pending == workers; }));
+  waiting_claims claims(e, workers);
+  ASSERT_TRUE(claims.engaged());
   batch_request b;
   b.parent = make_request("parse");
   for (int i = 0; i < workers; ++i) {
     b.children.push_back(batch_child{"parse", nullptr, {}, {}});
   }
   e.create_batch(b).value();
-  for (auto& t : threads) t.join();
-  EXPECT_EQ(claimed.load(), workers);
+  EXPECT_EQ(claims.join(), workers);
 }
 
 TEST(Schedules, ARunAfterMoreThanAYearAwayIsRefused) {

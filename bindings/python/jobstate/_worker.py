@@ -14,7 +14,7 @@ import functools
 import weakref
 from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence, Union
 
-from ._errors import EngineClosed, IllegalTransition, LeaseLost
+from ._errors import EngineClosed, Error, IllegalTransition, LeaseLost
 from ._types import JSON, Job, ProgressCounts, Status
 
 if TYPE_CHECKING:
@@ -26,6 +26,8 @@ __all__ = ["JobsToRun", "Work"]
 WORKER_ERROR = "worker_error"
 #: The error code of a job the body went on from without finishing it.
 NOT_FINISHED = "not_finished"
+_WENT_ON = "the worker went on to its next job without finishing this one"
+_ENDED = "the worker's loop ended without finishing the job"
 
 
 class Work:
@@ -67,15 +69,19 @@ class Work:
         Raises:
             LeaseLost: the lease is lost (``cancelled`` is set too).
         """
-        beat = await self._call(
-            self._engine.heartbeat,
-            self.job,
-            self._epoch,
-            percent,
-            counts=counts,
-            progress_details=details,
-            with_history=False,
-        )
+        try:
+            beat = await self._call(
+                self._engine.heartbeat,
+                self.job,
+                self._epoch,
+                percent,
+                counts=counts,
+                progress_details=details,
+                with_history=False,
+            )
+        except LeaseLost:
+            self._stop(lost=True)
+            raise
         self.job = beat.job
         if beat.cancelled:
             self._stop(lost=False)
@@ -164,7 +170,7 @@ class JobsToRun:
         return self
 
     async def __anext__(self) -> Work:
-        await self._settle(None)
+        await self._settle(None, _WENT_ON)
         while not self._closed:
             job = await self._claim()
             if job is None:
@@ -188,9 +194,9 @@ class JobsToRun:
         exception that ended the loop, when one did), and no job is claimed
         any more."""
         self._closed = True
-        await self._settle(exc)
+        await self._settle(exc, _ENDED)
 
-    async def _settle(self, exc: Optional[BaseException]) -> None:
+    async def _settle(self, exc: Optional[BaseException], unfinished: str) -> None:
         work, beat = self._work, self._beat
         self._work = self._beat = None
         if beat is not None:
@@ -204,8 +210,7 @@ class JobsToRun:
         if exc is not None:
             code, message = WORKER_ERROR, f"{type(exc).__name__}: {exc}"
         else:
-            code = NOT_FINISHED
-            message = "the worker went on to its next job without finishing this one"
+            code, message = NOT_FINISHED, unfinished
         try:
             await work.fail(code, message[:4096])
         except (LeaseLost, IllegalTransition, EngineClosed):
@@ -228,7 +233,10 @@ async def _keep_alive(loop_ref: "weakref.ref[JobsToRun]", work: Work, every: flo
         try:
             await work.progress()
         except LeaseLost:
-            work._stop(lost=True)
-            return
+            return  # work.cancelled is set: the body stops.
         except EngineClosed:
             return
+        except Error:
+            # A full disk, an I/O error: the lease holds until it lapses,
+            # so the next heartbeat tries again.
+            continue
