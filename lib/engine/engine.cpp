@@ -160,7 +160,10 @@ result<std::optional<job>> engine::claim(const claim_request& request) {
     for (;;) {
       auto found = impl_->write<engine_detail::claim_found>(
           [&request, &lim](store::write_txn& w, timestamp now) {
-            return engine_detail::claim(w, request, now, lim);
+            // Nobody waits on this claim's behalf: what is left is
+            // not looked for.
+            return engine_detail::claim(w, request, now, lim,
+                                        /*look_further=*/false);
           });
       if (!found) return found.error();
       // Nothing claimed but more to look at: the attempt stopped early.

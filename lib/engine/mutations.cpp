@@ -445,7 +445,7 @@ result<job> rerun(store::write_txn& w, const job_ref& ref,
 }
 
 result<claim_found> claim(store::write_txn& w, const claim_request& r,
-                          timestamp now, const limits& lim) {
+                          timestamp now, const limits& lim, bool look_further) {
   mutation_options opts;
   opts.with_history = r.with_history;
   // A job found past its pending_ttl (the expiry timer has not come to it
@@ -485,6 +485,7 @@ result<claim_found> claim(store::write_txn& w, const claim_request& r,
           return model::apply_claim(j, r, now, lim);
         });
     if (!claimed) return claimed.error();
+    if (!look_further) return claim_found{std::move(*claimed), {}, false};
     // What is left, so that the claims still waiting learn of it.
     auto rest = w.find_claimable(r.account_id, r.project_id, r.kinds, now);
     if (!rest) return rest.error();

@@ -53,9 +53,12 @@ struct claim_found {
   bool more_ready = false;
 };
 /// Claims the first claimable job of the request's kinds (the soonest
-/// eligible, then the oldest).
+/// eligible, then the oldest). With `look_further`, a claim that took a
+/// job also reports what its kinds have left (for the claims still
+/// waiting: one more read); without, only what it took.
 result<claim_found> claim(store::write_txn& w, const claim_request& r,
-                          timestamp now, const limits& lim);
+                          timestamp now, const limits& lim,
+                          bool look_further = true);
 /// Renews the lease opts.lease_epoch names, recording `p` when given.
 result<heartbeat_result> heartbeat(store::write_txn& w, const job_ref& ref,
                                    const std::optional<progress>& p,
