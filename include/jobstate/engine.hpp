@@ -225,6 +225,19 @@ class JOBSTATE_EXPORT engine {
   /// The options this engine was opened with.
   const jobstate::options& options() const noexcept;
 
+  /// The error, with its detail, that the operation taking `request`
+  /// would answer for its arguments alone (ids, sizes, ranges, limits),
+  /// found without reading or writing anything; success says only that
+  /// the arguments are valid. An asynchronous operation answers such an
+  /// error with its code alone (its completion carries an error_code): a
+  /// caller that shows people why, such as a server, checks first.
+  /// Thread-safe; works on a closed engine too.
+  result<void> check(const create_request& request) const;
+  result<void> check(const batch_request& request) const;
+  result<void> check(const claim_request& request) const;
+  /// The progress of report_progress, or of a heartbeat.
+  result<void> check(const progress& p) const;
+
   /// The executor on which the completion handlers of this engine's
   /// asynchronous operations run when they have no associated executor of
   /// their own, following Asio's convention for I/O objects: the one given

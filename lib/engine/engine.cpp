@@ -28,6 +28,19 @@ engine::~engine() = default;
 
 const options& engine::options() const noexcept { return impl_->opts_; }
 
+result<void> engine::check(const create_request& request) const {
+  return model::validate(request, impl_->opts_.limits);
+}
+result<void> engine::check(const batch_request& request) const {
+  return model::validate(request, impl_->opts_.limits);
+}
+result<void> engine::check(const claim_request& request) const {
+  return model::validate(request, impl_->opts_.limits);
+}
+result<void> engine::check(const progress& p) const {
+  return model::validate(p, impl_->opts_.limits);
+}
+
 engine::executor_type engine::get_executor() const noexcept {
   return impl_->executor_;
 }

@@ -25,6 +25,7 @@ void create_batch(server_context& ctx, const exchange_ptr& ex, call& c) {
       })) {
     return;
   }
+  if (auto v = ctx.engine.check(r); !v) return reply_error(ex, v.error());
   async_create_batch(
       ctx.engine, std::move(r),
       boost::asio::bind_executor(

@@ -50,6 +50,9 @@ void create(server_context& ctx, const exchange_ptr& ex, call& c) {
     }
     r.idempotency_key = from_header;
   }
+  // Checked here, where the reason is still known (an asynchronous answer
+  // carries the code alone).
+  if (auto v = ctx.engine.check(r); !v) return reply_error(ex, v.error());
   async_create(
       ctx.engine, std::move(r),
       boost::asio::bind_executor(
@@ -132,6 +135,7 @@ void progress(server_context& ctx, const exchange_ptr& ex, call& c) {
       })) {
     return;
   }
+  if (auto v = ctx.engine.check(p); !v) return reply_error(ex, v.error());
   async_report_progress(ctx.engine, std::move(*ref), std::move(p),
                         std::move(opts),
                         mutation_answer(ex, "report progress of"));

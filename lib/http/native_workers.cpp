@@ -55,6 +55,7 @@ void claim(server_context& ctx, const exchange_ptr& ex, call& c) {
     res.prepare_payload();
     ex->reply(std::move(res));
   };
+  if (auto v = ctx.engine.check(r); !v) return reply_error(ex, v.error());
   async_claim(ctx.engine, std::move(r),
               boost::asio::bind_cancellation_slot(
                   ex->drain_slot(), boost::asio::bind_executor(
@@ -77,6 +78,9 @@ void heartbeat(server_context& ctx, const exchange_ptr& ex, call& c) {
         }
       })) {
     return;
+  }
+  if (p) {
+    if (auto v = ctx.engine.check(*p); !v) return reply_error(ex, v.error());
   }
   async_heartbeat(ctx.engine, std::move(*ref), std::move(opts), std::move(p),
                   boost::asio::bind_executor(

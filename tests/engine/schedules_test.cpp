@@ -638,6 +638,10 @@ TEST(Schedules, BadLimitsAndPoliciesAreRefusedAndWriteNothing) {
   const auto refused = [&](const std::function<void(create_request&)>& bad) {
     create_request r = make_request();
     bad(r);
+    // check() answers the same, and with the reason.
+    const auto checked = e.check(r);
+    EXPECT_FALSE(checked.has_value());
+    EXPECT_FALSE(!checked.has_value() && checked.error().detail().empty());
     return failed_with(e.create(r), errc::invalid_argument);
   };
   EXPECT_TRUE(refused([](auto& r) { r.run_timeout = 0ms; }));

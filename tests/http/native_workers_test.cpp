@@ -139,8 +139,30 @@ TEST_F(NativeWorkers, SchedulesTimeLimitsAndRetriesAreKeptAndApplied) {
 
 TEST_F(NativeWorkers, BadClaimsAndHeartbeatsAreRefused) {
   const std::string id = create();
+  // Each error says what to fix, out-of-range values too (the engine's
+  // checks, whose reason an asynchronous answer alone would lose).
+  const auto says = [](const auto& answer, std::string_view what) {
+    return answer.status == 400 &&
+           answer.json().at("error").at("message").as_string().find(what) !=
+               std::string::npos;
+  };
   auto no_kinds = post(claims_, R"({"kinds": [], "worker_id": "w1"})");
-  EXPECT_EQ(no_kinds.status, 400) << no_kinds.body;
+  EXPECT_TRUE(says(no_kinds, "kinds")) << no_kinds.body;
+  auto long_lease = post(
+      claims_,
+      R"({"kinds": ["parse"], "worker_id": "w1", "lease_ttl_ms": 999999999999})");
+  EXPECT_TRUE(says(long_lease, "lease_ttl")) << long_lease.body;
+  auto no_ttl = post(jobs_, R"({"kind": "parse", "pending_ttl_ms": 0})");
+  EXPECT_TRUE(says(no_ttl, "pending_ttl")) << no_ttl.body;
+  auto no_attempts =
+      post(jobs_, R"({"kind": "parse", "retry": {"max_attempts": 0}})");
+  EXPECT_TRUE(says(no_attempts, "retry.max_attempts")) << no_attempts.body;
+  auto batch_retry = post("/v1/native/projects/alpha/batches",
+                          R"({"kind": "parse", "retry": {},
+                              "children": [{"kind": "parse"}]})");
+  EXPECT_TRUE(says(batch_retry, "batch parent")) << batch_retry.body;
+  auto too_far = post(jobs_ + "/" + id + "/progress", R"({"percent": 200})");
+  EXPECT_TRUE(says(too_far, "percent")) << too_far.body;
   auto no_worker = post(claims_, R"({"kinds": ["parse"]})");
   EXPECT_EQ(no_worker.status, 400) << no_worker.body;
   auto body_wait = post(claims_, R"({"kinds": ["parse"], "worker_id": "w",

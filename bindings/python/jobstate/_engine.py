@@ -964,9 +964,10 @@ class Engine:
                     pages = await parse(work.job.input)
                     await work.complete({"pages": pages})
 
-        A job always ends: when the body raises, the ``async with`` fails
-        the job in hand with error code ``"worker_error"`` (and the
-        exception as its message) before the exception goes on; a body that
+        *wait* must be more than 0 (each claim would answer at once, and the
+        loop spin). A job always ends: when the body raises, the ``async
+        with`` fails the job in hand with error code ``"worker_error"`` (and
+        the exception as its message) before the exception goes on; a body that
         goes on to the next job without finishing this one fails it with
         ``"not_finished"``; a loop abandoned without ``async with`` fails its
         job at the next heartbeat. ``work.cancelled`` is set when the job
@@ -982,6 +983,9 @@ class Engine:
         )
         if every <= 0 or every >= ttl:
             raise _invalid("heartbeat_every must be more than 0 and less than lease_ttl")
+        if _millis(wait, "wait") <= 0:
+            # Each claim would answer at once: the loop would spin.
+            raise _invalid("wait must be more than 0 seconds")
         return JobsToRun(
             self,
             kinds,

@@ -247,7 +247,18 @@ class RetryPolicy:
         )
 
     def to_dict(self) -> Dict[str, Any]:
-        """The native JSON shape ("initial_backoff_ms", ...)."""
+        """The native JSON shape ("initial_backoff_ms", ...). TypeError for
+        a member of the wrong type."""
+        if not isinstance(self.max_attempts, int) or isinstance(self.max_attempts, bool):
+            raise TypeError("RetryPolicy.max_attempts must be an int")
+        for name in ("multiplier", "jitter"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                raise TypeError(f"RetryPolicy.{name} must be a number")
+        if isinstance(self.retry_on, (str, bytes)) or not all(
+            isinstance(code, str) for code in self.retry_on
+        ):
+            raise TypeError("RetryPolicy.retry_on must be a sequence of str")
         return {
             "max_attempts": self.max_attempts,
             "initial_backoff_ms": _whole_millis(self.initial_backoff),

@@ -49,6 +49,9 @@ class Work:
         self._engine = engine
         self._epoch = job.lease.epoch if job.lease else 0
         self._finished = False
+        # A complete or fail under way: a heartbeat that loses to it says
+        # nothing of the lease.
+        self._finishing = False
 
     @property
     def finished(self) -> bool:
@@ -80,7 +83,8 @@ class Work:
                 with_history=False,
             )
         except LeaseLost:
-            self._stop(lost=True)
+            if not self._finishing:
+                self._stop(lost=True)
             raise
         self.job = beat.job
         if beat.cancelled:
@@ -112,12 +116,16 @@ class Work:
         )
 
     async def _finish(self, fn: Callable[..., Job], *args: Any, **kwargs: Any) -> Job:
+        self._finishing = True
         try:
             job = await self._call(
                 fn, *args, lease_epoch=self._epoch, with_history=False, **kwargs
             )
         except (LeaseLost, IllegalTransition):
             self._stop(lost=True)
+            raise
+        except BaseException:
+            self._finishing = False  # Not written: the job is still ours.
             raise
         self._finished = True
         self.job = job
@@ -201,10 +209,10 @@ class JobsToRun:
         self._work = self._beat = None
         if beat is not None:
             beat.cancel()
-            try:
-                await beat
-            except asyncio.CancelledError:
-                pass
+            # asyncio.wait, not await: the heartbeat's own cancellation is
+            # not raised here, so that a cancel of this task, arriving
+            # meanwhile, is (and ends the loop).
+            await asyncio.wait([beat])
         if work is None or work.finished:
             return
         if exc is not None:
@@ -224,6 +232,8 @@ async def _keep_alive(loop_ref: "weakref.ref[JobsToRun]", work: Work, every: flo
         await asyncio.sleep(every)
         if work.finished:
             return
+        if work._finishing:
+            continue  # Its complete or fail is being written.
         if loop_ref() is None:
             try:
                 await work.fail(NOT_FINISHED, "the worker's loop was abandoned")

@@ -862,6 +862,10 @@ class py_engine {
   op_handle claim_async(py::handle request, py::object loop,
                         py::object settle) {
     auto r = unwrap(jobstate::claim_request_from_json(request_value(request)));
+    // Checked first: the asynchronous answer would carry the code alone.
+    if (auto v = guard_->call([&](engine& e) { return e.check(r); }); !v) {
+      raise_error(v.error());
+    }
     auto op = std::make_shared<loop_op<std::optional<job>>>(
         guard_, std::move(loop), std::move(settle));
     start_op(op, [&](engine& e) {

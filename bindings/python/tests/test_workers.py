@@ -335,3 +335,64 @@ def test_the_loop_refuses_a_heartbeat_as_long_as_the_lease(engine):
         engine.jobs_to_run(
             "parse", "w", **SCOPE, lease_ttl=1, heartbeat_every=1
         )
+
+
+def test_cancelling_the_loops_task_ends_it_between_jobs(engine, make_job):
+    for _ in range(3):
+        make_job("parse")
+
+    async def main():
+        me = asyncio.current_task()
+        got = []
+        with pytest.raises(asyncio.CancelledError):
+            async with _loop(engine, lease_ttl=30, wait=1) as jobs:
+                async for work in jobs:
+                    got.append(work.job.id)
+                    if len(got) == 1:
+                        # Arrives while the loop settles this job.
+                        asyncio.get_running_loop().call_soon(me.cancel)
+                        continue
+                    await work.complete({})
+        return got
+
+    assert len(asyncio.run(main())) == 1
+
+
+def test_a_completed_job_never_reads_as_lost(engine, make_job):
+    for _ in range(20):
+        make_job("parse")
+
+    async def main():
+        lost = 0
+        async with _loop(engine, lease_ttl=0.3, heartbeat_every=0.01) as jobs:
+            async for work in jobs:
+                await asyncio.sleep(0.03)
+                await work.complete({})
+                await asyncio.sleep(0.02)
+                lost += work.lease_lost
+                if work.job.id == last.id:
+                    break
+        return lost
+
+    last = engine.list(**SCOPE, limit=1).jobs[0]
+    assert asyncio.run(main()) == 0
+
+
+def test_bad_loop_and_policy_arguments_say_why(engine):
+    with pytest.raises(jobstate.InvalidArgument):
+        engine.jobs_to_run("parse", "w", **SCOPE, wait=0)
+    for bad in (
+        jobstate.RetryPolicy(retry_on="boom"),
+        jobstate.RetryPolicy(max_attempts="2"),
+        jobstate.RetryPolicy(max_attempts=True),
+        jobstate.RetryPolicy(multiplier="2"),
+    ):
+        with pytest.raises(TypeError):
+            engine.create(ACCOUNT, PROJECT, "parse", retry=bad)
+
+    async def claim():
+        return await engine.claim_async([], "w", **SCOPE)
+
+    with pytest.raises(jobstate.InvalidArgument) as info:
+        asyncio.run(claim())
+    assert "kinds" in str(info.value)
