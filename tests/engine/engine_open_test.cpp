@@ -11,6 +11,7 @@
 #include "support/raw_db.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_engine.hpp"
+#include "support/workers.hpp"
 
 #include <gtest/gtest.h>
 
@@ -199,11 +200,7 @@ TEST(EngineOpen, ASchemaTwoDatabaseGainsItsClaimableIndex) {
                   *raw.get(store::table::meta, store::meta_schema_key)),
               store::schema_version);
   }
-  claim_request r;
-  r.account_id = std::string(test::account);
-  r.project_id = std::string(test::project);
-  r.kinds = {"parse"};
-  r.worker_id = "w";
+  const claim_request r = test::claim_of();
   EXPECT_EQ(db->claim(r).value().value().id, first.id);
   EXPECT_EQ(db->claim(r).value().value().id, batch.child_ids[0]);
   EXPECT_FALSE(db->claim(r).value().has_value());
@@ -247,11 +244,7 @@ TEST(EngineOpen, ASchemaThreeDatabaseGetsVersionFoursClaimableKeys) {
           store::keys::by_claimable(scope, "parse", j.created_at, j.id)));
     }
   }
-  claim_request r;
-  r.account_id = std::string(test::account);
-  r.project_id = std::string(test::project);
-  r.kinds = {"parse"};
-  r.worker_id = "w";
+  const claim_request r = test::claim_of();
   EXPECT_EQ(db->claim(r).value().value().id, first.id);
   EXPECT_EQ(db->claim(r).value().value().id, second.id);
   EXPECT_FALSE(db->claim(r).value().has_value());

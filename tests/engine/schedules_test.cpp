@@ -402,14 +402,7 @@ TEST(Schedules, DeadlinesThatPassedWhileClosedApplyAtOpen) {
   create_request r = make_request();
   r.pending_ttl = 1min;
   const job j = create_job(*t.db, r);
-  t.db.close();
-  t.clock->advance(1h);
-  t.db.reopen();
-  auto done =
-      t.db->wait(ref_of(j), wait_condition::terminal(), test::hang_guard);
-  ASSERT_TRUE(done.has_value()) << done.error().message();
-  ASSERT_FALSE(done->timed_out) << "the deadline was not applied at open";
-  EXPECT_EQ(done->job.error->code, "expired");
+  EXPECT_EQ(test::ended_after_reopen(t, j, 1h).error->code, "expired");
 }
 
 TEST(Schedules, TheEngineAppliesADeadlineOnItsOwnTimer) {

@@ -372,14 +372,7 @@ TEST(Workers, LeasesThatLapsedWhileClosedExpireAtOpen) {
   clocked_engine t(/*automatic_expiry=*/true);
   create_job(*t.db);
   const job j = claim_one(*t.db, claim_of({"parse"}, 5s));
-  t.db.close();
-  t.clock->advance(1h);
-  t.db.reopen();
-  auto done =
-      t.db->wait(ref_of(j), wait_condition::terminal(), test::hang_guard);
-  ASSERT_TRUE(done.has_value()) << done.error().message();
-  ASSERT_FALSE(done->timed_out) << "the lease was not expired at open";
-  EXPECT_EQ(done->job.error->code, "lease_expired");
+  EXPECT_EQ(test::ended_after_reopen(t, j, 1h).error->code, "lease_expired");
 }
 
 TEST(Workers, WithoutAutomaticExpiryOnlyTheCallExpires) {

@@ -1,6 +1,7 @@
 #include "support/workers.hpp"
 
 #include "support/jobs.hpp"
+#include "support/waits.hpp"
 
 #include <gtest/gtest.h>
 
@@ -36,6 +37,18 @@ mutation_options fenced(std::uint64_t epoch) {
   mutation_options o;
   o.lease_epoch = epoch;
   return o;
+}
+
+job ended_after_reopen(clocked_engine& t, const job& j,
+                       std::chrono::microseconds by) {
+  t.db.close();
+  t.clock->advance(by);
+  t.db.reopen();
+  auto done = t.db->wait(ref_of(j), wait_condition::terminal(), hang_guard);
+  EXPECT_TRUE(done.has_value()) << done.error().message();
+  EXPECT_TRUE(done.has_value() && !done->timed_out)
+      << "job " << j.id.to_string() << " did not end at open";
+  return done.value().job;
 }
 
 job claim_one(engine& e, const claim_request& r) {

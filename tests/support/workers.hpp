@@ -48,6 +48,13 @@ claim_request claim_of(std::vector<std::string> kinds = {"parse"},
 /// Options that fence a write with lease epoch `epoch`.
 mutation_options fenced(std::uint64_t epoch);
 
+/// Closes `t`'s engine, moves its clock by `by`, opens the database again
+/// and waits (up to hang_guard) for `j` to end, as the engine's own expiry
+/// must make it do at open; the job as it ended, or a failed test (and a
+/// throw) when it did not.
+job ended_after_reopen(clocked_engine& t, const job& j,
+                       std::chrono::microseconds by);
+
 /// Claims one job or fails the test (and throws).
 job claim_one(engine& e, const claim_request& r = claim_of());
 
