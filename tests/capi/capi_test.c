@@ -1175,22 +1175,21 @@ static void test_schedules_and_retries(void) {
   jobstate_free(out);
   out = NULL;
   /* Bad values: a typed error, nothing written. */
-  CHECK_RC(JOBSTATE_INVALID_ARGUMENT,
-           jobstate_job_create(
-               e,
-               "{\"account_id\":\"acme\",\"project_id\":\"alpha\","
-               "\"kind\":\"parse\",\"run_timeout_ms\":0}",
-               &out, NULL));
+  CHECK_RC(
+      JOBSTATE_INVALID_ARGUMENT,
+      jobstate_job_create(e,
+                          "{\"account_id\":\"acme\",\"project_id\":\"alpha\","
+                          "\"kind\":\"parse\",\"run_timeout_ms\":0}",
+                          &out, NULL));
   CHECK(out == NULL);
   /* Nothing has run out of time yet. */
   CHECK_RC(JOBSTATE_OK, jobstate_engine_expire_leases(e, &expired));
   CHECK(expired == 0);
-  CHECK_RC(JOBSTATE_OK,
-           jobstate_job_claim(
-               e,
-               "{\"account_id\":\"acme\",\"project_id\":\"alpha\","
-               "\"kinds\":[\"parse\"],\"worker_id\":\"w1\"}",
-               &out, &claimed));
+  CHECK_RC(JOBSTATE_OK, jobstate_job_claim(
+                            e,
+                            "{\"account_id\":\"acme\",\"project_id\":\"alpha\","
+                            "\"kinds\":[\"parse\"],\"worker_id\":\"w1\"}",
+                            &out, &claimed));
   CHECK(claimed == 1);
   CHECK(CONTAINS(out, id));
   jobstate_free(out);
